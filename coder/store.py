@@ -1,0 +1,507 @@
+"""The project file: one SQLite database. This is the only module that speaks SQL.
+
+Opening a :class:`Store` applies pending migrations (after backing the file up), turns on WAL
+and foreign keys, and sets a busy timeout so two coders can write to one file. Writes that
+belong together go through :meth:`Store.transaction`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coder.errors import ProjectError
+from coder.migrations import MIGRATIONS
+from coder.types import Segment, Transcript
+
+BUSY_TIMEOUT_MS = 15_000
+APPLICATION_ID = 0x436F6472  # "Codr": marks the file as a coder project
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    name: str
+    participant: str
+    format: str
+    turns: int
+    segments: int
+    coded_segments: int
+    content_hash: str
+    imported_at: str
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: int
+    document: str
+    participant: str
+    idx: int
+    turn: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+    coded: bool
+
+
+class Store:
+    """A coder project file."""
+
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        exists = self.path.exists()
+        if not exists and not create:
+            raise ProjectError(
+                "no project file here",
+                path=self.path,
+                hint="run 'coder init' first, or point --project / CODER_PROJECT at your project",
+            )
+        if exists and self.path.is_dir():
+            raise ProjectError(
+                "is a folder, not a project file",
+                path=self.path,
+                hint="pass a file name such as study.db to --project",
+            )
+        if exists:
+            self._check_header()
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as e:
+            raise ProjectError(f"cannot open project ({e})", path=self.path) from None
+        self.db.row_factory = sqlite3.Row
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if exists:
+                self._check_coder_project()
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self._migrate(backup=exists)
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise ProjectError(
+                f"not a coder project ({e})",
+                path=self.path,
+                hint="check the path; coder projects are made by 'coder init'",
+            ) from None
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def _check_header(self) -> None:
+        with self.path.open("rb") as fh:
+            head = fh.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise ProjectError(
+                "not a coder project (not an SQLite file)",
+                path=self.path,
+                hint="check the path; coder projects are made by 'coder init'",
+            )
+
+    def _check_coder_project(self) -> None:
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != APPLICATION_ID and tables:
+            raise ProjectError(
+                "not a coder project (an SQLite file made by another program)",
+                path=self.path,
+                hint="use another file name for your project",
+            )
+
+    def _migrate(self, *, backup: bool) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS coder_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        done = {r[0] for r in self.db.execute("SELECT name FROM coder_migrations")}
+        pending = [m for m in MIGRATIONS if m.__name__ not in done]
+        if not pending:
+            return
+        if backup and done:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            target = self.path.with_name(f"{self.path.name}.{stamp}.bak")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copy2(self.path, target)
+        for m in pending:
+            with self.transaction():
+                m(self.db)
+                self.db.execute("INSERT INTO coder_migrations VALUES (?, ?)", (m.__name__, now()))
+        self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    def migrations_applied(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM coder_migrations ORDER BY rowid")]
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work: committed on success, rolled back on any exception."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM project WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO project VALUES (?, ?)", (key, value))
+
+    # -- documents --------------------------------------------------------------------------
+
+    def document_by_name(self, name: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM documents WHERE name = ?", (name,)).fetchone()
+
+    def document_by_hash(self, content_hash: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
+
+    def add_document(
+        self,
+        t: Transcript,
+        segments: Sequence[Segment],
+        *,
+        unit: str,
+        splitter: str,
+        text_hashes: Sequence[str],
+    ) -> int:
+        """Insert a document with its turns and segments (call inside :meth:`transaction`)."""
+        cur = self.db.execute(
+            "INSERT INTO documents (name, source_path, format, participant, text, content_hash, unit,"
+            " splitter, metadata, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                t.name,
+                t.source,
+                t.format,
+                t.participant,
+                t.text,
+                t.content_hash,
+                unit,
+                splitter,
+                json.dumps(t.metadata, ensure_ascii=False),
+                now(),
+            ),
+        )
+        doc_id = int(cur.lastrowid or 0)
+        turn_ids: dict[int, int] = {}
+        for turn in t.turns:
+            c = self.db.execute(
+                "INSERT INTO turns (document_id, idx, speaker, role, start, end, speech_start, time_start,"
+                " time_end) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    doc_id,
+                    turn.index,
+                    turn.speaker,
+                    turn.role,
+                    turn.start,
+                    turn.end,
+                    turn.speech_start,
+                    turn.time_start,
+                    turn.time_end,
+                ),
+            )
+            turn_ids[turn.index] = int(c.lastrowid or 0)
+        self.db.executemany(
+            "INSERT INTO segments (document_id, turn_id, idx, start, end, text, text_hash, coded)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (doc_id, turn_ids[s.turn_index], s.index, s.start, s.end, s.text, h, int(s.coded))
+                for s, h in zip(segments, text_hashes, strict=True)
+            ],
+        )
+        return doc_id
+
+    def documents(self) -> list[DocumentInfo]:
+        rows = self.db.execute(
+            """SELECT d.id, d.name, d.participant, d.format, d.content_hash, d.imported_at,
+                      (SELECT COUNT(*) FROM turns t WHERE t.document_id = d.id) AS turns,
+                      (SELECT COUNT(*) FROM segments s WHERE s.document_id = d.id) AS segments,
+                      (SELECT COUNT(*) FROM segments s WHERE s.document_id = d.id AND s.coded) AS coded
+               FROM documents d ORDER BY d.name"""
+        )
+        return [
+            DocumentInfo(
+                r["id"],
+                r["name"],
+                r["participant"],
+                r["format"],
+                r["turns"],
+                r["segments"],
+                r["coded"],
+                r["content_hash"],
+                r["imported_at"],
+            )
+            for r in rows
+        ]
+
+    def document_text(self, doc_id: int) -> str:
+        return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0])
+
+    def turns(self, doc_id: int) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM turns WHERE document_id = ? ORDER BY idx", (doc_id,)))
+
+    def segments(self, doc_id: int | None = None, *, coded_only: bool = False) -> list[SegmentRow]:
+        sql = """SELECT s.id, d.name AS document, d.participant, s.idx, t.idx AS turn, t.speaker, t.role,
+                        s.start, s.end, s.text, s.coded
+                 FROM segments s JOIN documents d ON d.id = s.document_id JOIN turns t ON t.id = s.turn_id"""
+        where, args = [], []
+        if doc_id is not None:
+            where.append("s.document_id = ?")
+            args.append(doc_id)
+        if coded_only:
+            where.append("s.coded = 1")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY d.name, s.idx"
+        return [
+            SegmentRow(
+                r["id"],
+                r["document"],
+                r["participant"],
+                r["idx"],
+                r["turn"],
+                r["speaker"],
+                r["role"],
+                r["start"],
+                r["end"],
+                r["text"],
+                bool(r["coded"]),
+            )
+            for r in self.db.execute(sql, args)
+        ]
+
+    def counts(self) -> dict[str, int]:
+        q = {
+            "documents": "SELECT COUNT(*) FROM documents",
+            "participants": "SELECT COUNT(DISTINCT participant) FROM documents",
+            "turns": "SELECT COUNT(*) FROM turns",
+            "segments": "SELECT COUNT(*) FROM segments",
+            "coded_segments": "SELECT COUNT(*) FROM segments WHERE coded = 1",
+            "suggestions": "SELECT COUNT(*) FROM suggestions s JOIN suggestion_runs r ON r.id = s.run_id"
+            " WHERE r.active = 1",
+            "decisions": "SELECT COUNT(*) FROM decisions",
+        }
+        return {k: int(self.db.execute(v).fetchone()[0]) for k, v in q.items()}
+
+    # -- participants -----------------------------------------------------------------------
+
+    def set_attributes(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        """Upsert (participant, name, value) rows (call inside :meth:`transaction`)."""
+        cur = self.db.executemany("INSERT OR REPLACE INTO attributes VALUES (?, ?, ?)", list(rows))
+        return cur.rowcount
+
+    def attributes(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for r in self.db.execute("SELECT participant, name, value FROM attributes ORDER BY participant, name"):
+            out.setdefault(r[0], {})[r[1]] = r[2]
+        return out
+
+    # -- codebooks --------------------------------------------------------------------------
+
+    def save_codebook(self, *, name: str, version: str, hash: str, source: str, yaml_text: str) -> bool:
+        """Store a codebook version and make it current; False when this exact version was current."""
+        with self.transaction():
+            cur = self.db.execute("SELECT hash FROM codebooks WHERE is_current = 1").fetchone()
+            if cur is not None and cur[0] == hash:
+                return False
+            self.db.execute("UPDATE codebooks SET is_current = 0")
+            self.db.execute(
+                "INSERT INTO codebooks (name, version, hash, source, yaml, loaded_at, is_current)"
+                " VALUES (?,?,?,?,?,?,1)"
+                " ON CONFLICT(hash) DO UPDATE SET is_current = 1, loaded_at = excluded.loaded_at",
+                (name, version, hash, source, yaml_text, now()),
+            )
+        return True
+
+    def current_codebook_row(self) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM codebooks WHERE is_current = 1").fetchone()
+
+    def codebook_versions(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT id, name, version, hash, loaded_at, is_current FROM codebooks ORDER BY id"))
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    def missing_embeddings(
+        self, model: str, *, coded_only: bool = True, batch: int = 512
+    ) -> Iterator[list[tuple[str, str]]]:
+        """Batches of (text_hash, text) of segments with no cached embedding for ``model``."""
+        sql = (
+            "SELECT s.text_hash, MIN(s.text) FROM segments s"
+            " LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = s.text_hash"
+            " WHERE e.text_hash IS NULL"
+            + (" AND s.coded = 1" if coded_only else "")
+            + " GROUP BY s.text_hash ORDER BY MIN(s.id)"
+        )
+        rows = [(r[0], r[1]) for r in self.db.execute(sql, (model,))]
+        for i in range(0, len(rows), batch):
+            yield rows[i : i + batch]
+
+    def count_missing_embeddings(self, model: str, *, coded_only: bool = True) -> int:
+        sql = (
+            "SELECT COUNT(DISTINCT s.text_hash) FROM segments s"
+            " LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = s.text_hash"
+            " WHERE e.text_hash IS NULL" + (" AND s.coded = 1" if coded_only else "")
+        )
+        return int(self.db.execute(sql, (model,)).fetchone()[0])
+
+    def put_embeddings(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        dim = int(vectors.shape[1])
+        data = np.ascontiguousarray(vectors, dtype="<f4")
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO embeddings (model, text_hash, dim, vector) VALUES (?,?,?,?)",
+                [(model, h, dim, data[i].tobytes()) for i, h in enumerate(hashes)],
+            )
+
+    def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            chunk = list(hashes[i : i + 500])
+            q = ",".join("?" * len(chunk))
+            for h, blob in self.db.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({q})",
+                [model, *chunk],
+            ):
+                out[h] = np.frombuffer(blob, dtype="<f4")
+        return out
+
+    def iter_segment_embeddings(self, model: str, *, batch: int = 2048) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(segment ids, vectors) of coded segments, in batches, streamed from the store."""
+        last = -1
+        while True:
+            rows = self.db.execute(
+                "SELECT s.id, e.vector, e.dim FROM segments s JOIN embeddings e"
+                " ON e.model = ? AND e.text_hash = s.text_hash WHERE s.coded = 1 AND s.id > ?"
+                " ORDER BY s.id LIMIT ?",
+                (model, last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            dim = rows[0][2]
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+            last = int(ids[-1])
+            yield ids, vecs
+
+    # -- suggestions ------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        suggester: str,
+        model: str,
+        codebook_hash: str,
+        method: str,
+        threshold: float,
+        top_k: int,
+        code_paths: Sequence[str],
+    ) -> int:
+        """Create a suggestion run (call inside :meth:`transaction`)."""
+        cur = self.db.execute(
+            "INSERT INTO suggestion_runs (suggester, model, codebook_hash, method, threshold, top_k, code_paths,"
+            " started_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                suggester,
+                model,
+                codebook_hash,
+                method,
+                threshold,
+                top_k,
+                json.dumps(list(code_paths)),
+                now(),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_suggestions(self, run_id: int, rows: Sequence[tuple[int, str, float, int, str]]) -> None:
+        """(segment id, code path, score, rank, evidence) rows for a run."""
+        self.db.executemany(
+            "INSERT INTO suggestions (run_id, segment_id, code_path, score, rank, evidence) VALUES (?,?,?,?,?,?)",
+            [(run_id, *r) for r in rows],
+        )
+
+    def add_scores(self, run_id: int, segment_ids: np.ndarray, scores: np.ndarray) -> None:
+        data = np.ascontiguousarray(scores, dtype="<f4")
+        self.db.executemany(
+            "INSERT INTO segment_scores (run_id, segment_id, scores) VALUES (?,?,?)",
+            [(run_id, int(s), data[i].tobytes()) for i, s in enumerate(segment_ids)],
+        )
+
+    def finish_run(self, run_id: int, *, segments: int, embedded: int) -> None:
+        """Make this run the active one of its suggester; drop superseded runs' score matrices."""
+        suggester = self.db.execute("SELECT suggester FROM suggestion_runs WHERE id = ?", (run_id,)).fetchone()[0]
+        old = [
+            r[0]
+            for r in self.db.execute("SELECT id FROM suggestion_runs WHERE suggester = ? AND active = 1", (suggester,))
+        ]
+        self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE suggester = ? AND active = 1", (suggester,))
+        for rid in old:
+            self.db.execute("DELETE FROM segment_scores WHERE run_id = ?", (rid,))
+        self.db.execute(
+            "UPDATE suggestion_runs SET active = 1, finished_at = ?, segments = ?, embedded = ? WHERE id = ?",
+            (now(), segments, embedded, run_id),
+        )
+
+    def active_runs(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM suggestion_runs WHERE active = 1 ORDER BY id"))
+
+    def suggestions(self, doc_id: int | None = None) -> list[sqlite3.Row]:
+        """Active suggestions with their segment, document, run and any decision on them."""
+        sql = """SELECT g.id, g.segment_id, g.code_path, g.score, g.rank, g.evidence,
+                        r.suggester, r.model, r.codebook_hash, s.document_id
+                 FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                 JOIN segments s ON s.id = g.segment_id"""
+        args: list[Any] = []
+        if doc_id is not None:
+            sql += " WHERE s.document_id = ?"
+            args.append(doc_id)
+        sql += " ORDER BY s.document_id, s.idx, g.rank"
+        return list(self.db.execute(sql, args))
+
+    def codings(self) -> Iterator[sqlite3.Row]:
+        """One row per active suggestion or decision, with everything an export needs."""
+        yield from self.db.execute(
+            """SELECT d.name AS document, d.participant, t.speaker, s.start, s.end, s.text,
+                      x.code_path, x.status, x.score, x.coder, x.suggester, x.model, x.decided_at
+               FROM (
+                   SELECT g.segment_id, g.code_path, 'suggested' AS status, g.score, NULL AS coder,
+                          r.suggester, r.model, r.finished_at AS decided_at, 0 AS kind, g.rank AS ord
+                   FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                   UNION ALL
+                   SELECT c.segment_id, c.code_path,
+                          CASE c.answer WHEN 'accept' THEN 'accepted' ELSE 'rejected' END,
+                          g.score, c.coder, r.suggester, r.model, c.decided_at, 1, c.id
+                   FROM decisions c LEFT JOIN suggestions g ON g.id = c.suggestion_id
+                   LEFT JOIN suggestion_runs r ON r.id = g.run_id
+               ) x
+               JOIN segments s ON s.id = x.segment_id
+               JOIN documents d ON d.id = s.document_id
+               JOIN turns t ON t.id = s.turn_id
+               ORDER BY d.name, s.idx, x.kind, x.ord"""
+        )

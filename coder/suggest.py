@@ -1,0 +1,119 @@
+"""Suggest codes by embedding similarity. Pure: arrays in, arrays out.
+
+Each code is represented by its *exemplars*: one text made of its name and definition (plus
+its inclusion criteria), and each of its examples. A segment's score for a code is either the
+cosine to the normalised mean of the exemplars (``centroid``), the cosine to the nearest
+exemplar (``max``), or the mean of the two (``blend``). The nearest exemplar is kept as the
+*evidence* a reviewer sees ("closest to: …").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coder.embed import normalise
+from coder.types import Codebook
+
+SUGGESTER = "similarity.v1"
+METHODS = ("centroid", "max", "blend")
+DEFAULT_METHOD = "blend"
+DEFAULT_THRESHOLD = 0.45
+DEFAULT_TOP_K = 3
+
+
+def exemplar_texts(code_name: str, definition: str, include: str, examples: Sequence[str]) -> list[str]:
+    """The texts that stand for a code: its description first, then its examples."""
+    head = f"{code_name}: {definition}"
+    if include:
+        head += f" {include}"
+    return [head, *examples]
+
+
+@dataclass(frozen=True)
+class CodeProfile:
+    """Embedded exemplars of every code, grouped by code in codebook order."""
+
+    paths: tuple[str, ...]
+    centroids: np.ndarray  # (C, d)
+    exemplars: np.ndarray  # (E, d), grouped by code
+    starts: np.ndarray  # (C,) index of each code's first exemplar in ``exemplars``
+    texts: tuple[str, ...]  # (E,)
+    ancestors: np.ndarray  # (C, C) bool: ancestors[c, a] is True when a is an ancestor of c
+
+
+def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarray]) -> CodeProfile:
+    paths = tuple(c.path for c in codebook.codes)
+    texts: list[str] = []
+    starts: list[int] = []
+    for c in codebook.codes:
+        starts.append(len(texts))
+        texts.extend(exemplar_texts(c.name, c.definition, c.include, c.examples))
+    vecs = normalise(embed(texts))
+    bounds = [*starts, len(texts)]
+    centroids = normalise(np.stack([vecs[bounds[i] : bounds[i + 1]].mean(axis=0) for i in range(len(paths))]))
+    index = {p: i for i, p in enumerate(paths)}
+    by_path = codebook.by_path()
+    anc = np.zeros((len(paths), len(paths)), dtype=bool)
+    for c in codebook.codes:
+        parent = c.parent
+        while parent is not None:
+            anc[index[c.path], index[parent]] = True
+            parent = by_path[parent].parent
+    return CodeProfile(paths, centroids, vecs, np.asarray(starts), tuple(texts), anc)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of a batch of segments against every code."""
+
+    scores: np.ndarray  # (n, C) float32
+    nearest: np.ndarray  # (n, C) int: index into profile.texts of the closest exemplar
+
+
+def score(segments: np.ndarray, profile: CodeProfile, method: str = DEFAULT_METHOD) -> Scores:
+    """Cosine scores (n × codes) of L2-normalised segment vectors."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    ex = segments @ profile.exemplars.T  # (n, E)
+    best = np.maximum.reduceat(ex, profile.starts, axis=1)
+    # Index of the best exemplar inside each code's group, made global.
+    nearest = np.empty_like(best, dtype=np.int64)
+    bounds = [*profile.starts.tolist(), ex.shape[1]]
+    for i in range(len(profile.paths)):
+        nearest[:, i] = bounds[i] + ex[:, bounds[i] : bounds[i + 1]].argmax(axis=1)
+    if method == "max":
+        s = best
+    else:
+        cen = segments @ profile.centroids.T
+        s = cen if method == "centroid" else (cen + best) / 2
+    return Scores(s.astype(np.float32), nearest)
+
+
+def select(
+    scores: np.ndarray,
+    profile: CodeProfile,
+    *,
+    threshold: float | np.ndarray = DEFAULT_THRESHOLD,
+    top_k: int = DEFAULT_TOP_K,
+) -> list[list[tuple[int, int]]]:
+    """For each segment, up to ``top_k`` (code index, rank) pairs scoring at least ``threshold``.
+
+    A code is dropped when one of its descendants also passes: the more specific code is
+    suggested and tallies roll it up to the parent. ``threshold`` may be one value per code.
+    """
+    passed = scores >= threshold
+    if profile.ancestors.any():
+        # has_descendant[n, a] = some descendant of a passed for segment n
+        has_descendant = (passed.astype(np.int32) @ profile.ancestors.astype(np.int32)) > 0
+        passed &= ~has_descendant
+    masked = np.where(passed, scores, -np.inf)
+    k = min(top_k, scores.shape[1])
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    out: list[list[tuple[int, int]]] = []
+    for row, idx in zip(masked, order, strict=True):
+        picked = [(int(c), r + 1) for r, c in enumerate(idx) if np.isfinite(row[c])]
+        out.append(picked)
+    return out

@@ -1,0 +1,73 @@
+"""Theme frequency counts in the style of Countryman-Roswurm (2012). Pure: rows in, rows out.
+
+A *mention* is a coded segment. A parent code's mentions are the distinct segments coded with
+it or any of its descendants, so a segment with two subcodes of one theme counts once for the
+theme. ``n/N`` is a code's mentions over its parent's mentions; top-level codes are shown over
+all coded mentions. Participants are counted once per code, however many mentions they made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from coder.types import Codebook
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    path: str
+    name: str
+    depth: int
+    mentions: int
+    parent_mentions: int
+    participants: int
+    participants_total: int
+
+    @property
+    def share(self) -> str:
+        return f"{self.mentions}/{self.parent_mentions}"
+
+    @property
+    def participant_pct(self) -> float:
+        return 100.0 * self.participants / self.participants_total if self.participants_total else 0.0
+
+
+def tally(
+    codebook: Codebook,
+    codings: Iterable[tuple[int, str, str]],
+    participants_total: int,
+) -> list[TallyRow]:
+    """Rows in codebook order from (segment id, participant, code path) codings.
+
+    Codings to paths that are not in the codebook are ignored (they belong to an older
+    version of it).
+    """
+    by_path = codebook.by_path()
+    segs: dict[str, set[int]] = {c.path: set() for c in codebook.codes}
+    people: dict[str, set[str]] = {c.path: set() for c in codebook.codes}
+    all_segments: set[int] = set()
+    for seg_id, participant, path in codings:
+        if path not in by_path:
+            continue
+        all_segments.add(seg_id)
+        p: str | None = path
+        while p is not None:
+            segs[p].add(seg_id)
+            people[p].add(participant)
+            p = by_path[p].parent
+    rows = []
+    for c in codebook.codes:
+        parent_n = len(segs[c.parent]) if c.parent is not None else len(all_segments)
+        rows.append(
+            TallyRow(
+                c.path,
+                c.name,
+                c.depth,
+                len(segs[c.path]),
+                parent_n,
+                len(people[c.path]),
+                participants_total,
+            )
+        )
+    return rows

@@ -1,0 +1,114 @@
+"""Plain frozen dataclasses passed between modules. No behaviour beyond small helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PATH_SEP = " > "
+"""Separator between code names in a code path, e.g. ``Spirituality / faith > Reading scripture``."""
+
+PARTICIPANT = "participant"
+INTERVIEWER = "interviewer"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker turn. Offsets are character offsets (Python str indices) into the document text.
+
+    ``start``/``end`` span the whole turn including its speaker label; ``speech_start`` is
+    where the spoken words begin (after ``P03:`` or a ``<v Name>`` tag).
+    """
+
+    index: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    speech_start: int
+    time_start: float | None = None
+    time_end: float | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A parsed document: its plain text and speaker turns. Produced by :mod:`coder.transcripts`."""
+
+    name: str
+    text: str
+    turns: tuple[Turn, ...]
+    participant: str
+    format: str
+    source: str
+    content_hash: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def speech(self, turn: Turn) -> str:
+        return self.text[turn.speech_start : turn.end]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of coding: a sentence (or a whole turn) inside one turn."""
+
+    index: int
+    turn_index: int
+    start: int
+    end: int
+    text: str
+    coded: bool
+    """True for participant speech (suggested and coded by default); False for interviewer context."""
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code of a codebook; ``path`` is unique within the codebook."""
+
+    path: str
+    name: str
+    definition: str
+    parent: str | None = None
+    include: str = ""
+    exclude: str = ""
+    examples: tuple[str, ...] = ()
+    counterexamples: tuple[str, ...] = ()
+    source: str = ""
+    depth: int = 0
+    line: int | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.parent is None
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook. ``codes`` are in depth-first file order; ``hash`` identifies the version."""
+
+    name: str
+    version: str
+    description: str
+    codes: tuple[Code, ...]
+    hash: str
+    source: str = ""
+    references: tuple[str, ...] = ()
+
+    def by_path(self) -> dict[str, Code]:
+        return {c.path: c for c in self.codes}
+
+    def children(self, path: str | None) -> list[Code]:
+        return [c for c in self.codes if c.parent == path]
+
+    def leaves(self) -> list[Code]:
+        parents = {c.parent for c in self.codes}
+        return [c for c in self.codes if c.path not in parents]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A code proposed for a segment by a suggester, with the evidence that made it close."""
+
+    segment_id: int
+    code_path: str
+    score: float
+    rank: int
+    evidence: str

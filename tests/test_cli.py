@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from coder.cli import main
+
+from .conftest import DATA, REPO, write
+
+
+@pytest.fixture
+def run(tmp_path):
+    runner = CliRunner()
+
+    def invoke(*args, code=0, input=None):
+        result = runner.invoke(main, ["-p", str(tmp_path / "p.db"), *args], input=input, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def project(run):
+    run("init")
+    run("import", str(DATA / "sample.txt"), "--pipeline", "blank")
+    run("codebook", "load", str(DATA / "mini.yaml"))
+    return run
+
+
+def test_help_lists_commands():
+    out = CliRunner().invoke(main, ["--help"]).output
+    for cmd in ("init", "import", "codebook", "suggest", "show", "export", "demo", "documents"):
+        assert f"  {cmd}" in out
+
+
+def test_init_creates_then_opens(run, tmp_path):
+    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 1 migration).\n"
+    assert run("init").output.startswith("Opened existing project")
+
+
+def test_commands_need_a_project(run, tmp_path):
+    r = run("documents", code=1)
+    assert r.output == (f"Error: {tmp_path / 'p.db'}: no project file here — run 'coder init' first, "
+                        "or point --project / CODER_PROJECT at your project\n")
+
+
+def test_project_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODER_PROJECT", str(tmp_path / "env.db"))
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_import_reports_and_is_idempotent(run):
+    run("init")
+    out = run("import", str(DATA / "sample.txt"), "--pipeline", "blank").output
+    assert "  imported  sample.txt  participant P90 · txt · 6 turns · 9 participant sentences (13 in all)" in out
+    again = run("import", str(DATA / "sample.txt"), "--pipeline", "blank").output
+    assert "  unchanged sample.txt (already imported)" in again
+
+
+def test_import_bad_file_one_line_error_and_no_change(run, tmp_path):
+    run("init")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"Interviewer: Hi.\nP01: caf\xe9\n")
+    r = run("import", str(DATA / "sample.txt"), str(bad), "--pipeline", "blank", code=1)
+    assert r.output == (f"Error: {bad}:2: not UTF-8 text (byte 0xe9 cannot be decoded) — re-save the file as "
+                        "UTF-8 (in most editors: Save As → Encoding: UTF-8)\n")
+    assert "No documents yet" in run("documents").output
+
+
+def test_import_csv_options_and_missing_column(run, tmp_path):
+    run("init")
+    csvf = write(tmp_path / "survey.csv", "respondent,answer\nR1,I pray every night\nR2,My sister helps me\n")
+    r = run("import", str(csvf), "--document-column", "respondent", "--text-column", "answer", "--pipeline", "blank")
+    assert "survey.csv#R1  participant R1" in r.output
+    r = run("import", str(csvf), "--text-column", "words", "--pipeline", "blank", code=1)
+    assert r.output == (f"Error: {csvf}: row 1: no column 'words' (named by --text-column); the columns are: "
+                        "respondent, answer — pass --text-column with one of those names\n")
+
+
+def test_import_attributes_only(run):
+    run("init")
+    r = run("import", "--attributes", str(REPO / "corpora" / "demo" / "participants.csv"))
+    assert "attributes: 84 values stored" in r.output
+
+
+def test_import_without_arguments_is_a_usage_error(run):
+    run("init")
+    assert "name transcript files to import" in run("import", code=2).output
+
+
+def test_codebook_validate_ok_and_problems(run, tmp_path):
+    r = run("codebook", "validate", str(DATA / "mini.yaml"))
+    assert r.output.startswith(f"{DATA / 'mini.yaml'}: OK — 'mini' version 0.1, 5 codes (3 top-level, 4 leaves)")
+    bad = write(tmp_path / "bad.yaml", "name: x\nversion: 1\ncodes:\n  - name: A\n  - name: A\n    definition: d\n")
+    r = run("codebook", "validate", str(bad), code=1)
+    assert r.output == (f"Error: 2 problem(s) in the codebook:\n{bad}:4: code 'A' has no definition\n"
+                        f"{bad}:5: duplicate code name 'A' among siblings (first at line 4)\n")
+
+
+def test_codebook_load_and_show(project):
+    assert project("codebook", "load", str(DATA / "mini.yaml")).output.startswith("Already current: codebook 'mini'")
+    text = project("codebook", "show").output
+    assert "  Spirituality / faith  [Countryman-Roswurm (2012)]\n    Reading scripture\n" in text
+    data = json.loads(project("codebook", "show", "--format", "json").output)
+    assert data["codes"][0]["children"][1]["name"] == "Prayer and personal spiritual practices"
+
+
+def test_codebook_show_without_codebook(run, tmp_path):
+    run("init")
+    r = run("codebook", "show", code=1)
+    assert r.output == (f"Error: {tmp_path / 'p.db'}: no codebook loaded — run 'coder codebook load "
+                        "codebooks/resilience.yaml' (or your own)\n")
+
+
+def test_suggest_show_export(project, tmp_path):
+    r = project("suggest", "--model", "hash", "--threshold", "0.3")
+    assert "Scored 9 participant segments against the codebook (similarity.v1, blend, threshold 0.30, top 3)." \
+        in r.output
+    assert "Model: hash-bow-64@v1." in r.output
+    shown = project("show", "P90").output
+    assert shown.startswith("sample.txt · participant P90 · 6 turns · ")
+    assert "(similarity.v1, unreviewed)" in shown
+    assert "      → Spirituality / faith > Reading scripture  " in shown
+    out = tmp_path / "c.csv"
+    r = project("export", "codings", "-o", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "document,participant,speaker,start,end,text,code,status,score,coder,suggester,model"
+    assert r.output == f"Wrote {len(lines) - 1} rows to {out}.\n"
+    jl = project("export", "codings", "--format", "jsonl").output.splitlines()
+    assert len(jl) == len(lines) - 1 and json.loads(jl[0])["status"] == "suggested"
+
+
+def test_show_lists_documents_and_unknown(project):
+    assert "sample.txt  P90" in project("show").output
+    assert project("show", "nope", code=1).output == (
+        "Error: no document 'nope' — 'coder show' with no argument lists the documents\n")
+
+
+def test_suggest_bad_model_folder(project, tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    r = project("suggest", "--model", str(tmp_path / "empty-model"), code=1)
+    assert r.output == (f"Error: {tmp_path / 'empty-model'}: not a sentence-transformers model folder (no modules.json "
+                        "or config.json) — pass --model a folder saved with SentenceTransformer.save()\n")
+    r = project("suggest", "--model", str(tmp_path / "missing"), code=1)
+    assert "model folder not found" in r.output
+
+
+def test_not_a_project_file(tmp_path):
+    f = write(tmp_path / "notes.txt", "hello")
+    r = CliRunner().invoke(main, ["-p", str(f), "documents"])
+    assert r.exit_code == 1
+    assert r.output == (f"Error: {f}: not a coder project (not an SQLite file) — check the path; coder projects are "
+                        "made by 'coder init'\n")
+
+
+def test_demo_runs_with_fake_model(tmp_path):
+    if not (REPO / "codebooks" / "resilience.yaml").exists():
+        pytest.skip("demo codebook not written yet")
+    r = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "d"), "--model", "hash", "--pipeline", "blank"])
+    assert r.exit_code == 0, r.output
+    assert "Theme frequencies — PRE-CODED, UNREVIEWED SUGGESTIONS" in r.output
+    assert "12 documents · 12 participants" in r.output

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from coder.segment import MAX_WORDS, segment
+from coder.transcripts import parse_text, read_file
+
+from .conftest import DATA
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_offsets_point_into_text(blank_splitter):
+    t = read_file(DATA / "sample.txt")[0]
+    segs = segment(t, blank_splitter)
+    assert segs, "no segments"
+    for s in segs:
+        assert t.text[s.start : s.end] == s.text
+        turn = t.turns[s.turn_index]
+        assert turn.speech_start <= s.start < s.end <= turn.end
+    assert [s.index for s in segs] == list(range(len(segs)))
+
+
+def test_interviewer_segments_are_context_only(blank_splitter):
+    t = read_file(DATA / "sample.txt")[0]
+    segs = segment(t, blank_splitter)
+    coded = {t.turns[s.turn_index].role for s in segs if s.coded}
+    context = {t.turns[s.turn_index].role for s in segs if not s.coded}
+    assert coded == {"participant"} and context == {"interviewer"}
+    assert all(s.coded for s in segment(t, blank_splitter, code_interviewer=True))
+
+
+def test_turn_unit_and_annotation_only_units(blank_splitter):
+    t = parse_text("Interviewer: Hi.\nP01: [laughs]\nInterviewer: And?\nP01: Yes. Sure.\n", name="x.txt")
+    segs = segment(t, None, unit="turn")
+    assert [s.text for s in segs if s.coded] == ["Yes. Sure."]  # "[laughs]" alone is not a unit
+
+
+def test_long_units_are_capped(blank_splitter):
+    words = " ".join(f"w{i}" for i in range(MAX_WORDS * 2 + 5))
+    t = parse_text(f"Interviewer: Go on.\nP01: {words}\n", name="x.txt")
+    segs = [s for s in segment(t, blank_splitter) if s.coded]
+    assert [len(s.text.split()) for s in segs] == [MAX_WORDS, MAX_WORDS, 5]
+    assert all(t.text[s.start : s.end] == s.text for s in segs)
+
+
+def render(t, segs) -> str:
+    lines = []
+    for s in segs:
+        turn = t.turns[s.turn_index]
+        flag = "*" if s.coded else " "
+        lines.append(f"{flag} turn {turn.index + 1:>2} {turn.speaker:<12} {s.start:>5}-{s.end:<5} {s.text}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.model
+def test_segmentation_golden(real_splitter):
+    """Sentences of the sample transcript with the real spaCy parser (regenerate: CODER_REGEN=1)."""
+    t = read_file(DATA / "sample.txt")[0]
+    out = render(t, segment(t, real_splitter))
+    golden = GOLDEN / "segmentation_sample.txt"
+    if os.environ.get("CODER_REGEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.model
+def test_parser_keeps_restarts_and_laughs_whole(real_splitter):
+    t = read_file(DATA / "sample.txt")[0]
+    texts = [s.text for s in segment(t, real_splitter)]
+    assert not any(x.strip() in ("[", "laughs]") for x in texts)
+    assert any(x.startswith("[laughs]") or "[laughs]" in x for x in texts)

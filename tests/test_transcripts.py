@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import pytest
+
+from coder.errors import InputError
+from coder.transcripts import ReadOptions, parse_text, read_file
+from coder.types import INTERVIEWER, PARTICIPANT
+
+from .conftest import DATA, write
+
+
+def speakers(t):
+    return [(x.speaker, x.role) for x in t.turns]
+
+
+def test_sample_turns_offsets_and_header():
+    t = read_file(DATA / "sample.txt")[0]
+    assert t.participant == "P90"
+    assert t.metadata["interview"] == "2025-01-01, test"
+    assert speakers(t)[:2] == [("Interviewer", INTERVIEWER), ("P90", PARTICIPANT)]
+    assert len(t.turns) == 6
+    # offsets point into the stored text; a label-less line continues the turn above
+    second_answer = t.speech(t.turns[3])
+    assert second_answer.startswith("Honestly? I pray")
+    assert second_answer.endswith("like, next year.")
+    for turn in t.turns:
+        assert t.text[turn.start : turn.end].startswith(turn.speaker)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ("I: Hi.\nP03: Hello.", [("I", INTERVIEWER), ("P03", PARTICIPANT)]),
+        ("Q: How?\nA: Hello.", [("Q", INTERVIEWER), ("A", PARTICIPANT)]),
+        ("Interviewer: Hi.\nParticipant 3: Hello.", [("Interviewer", INTERVIEWER), ("Participant 3", PARTICIPANT)]),
+        ("**Interviewer:** Hi.\n**P09:** Hello.", [("Interviewer", INTERVIEWER), ("P09", PARTICIPANT)]),
+        ("[00:01:02] Interviewer: Hi.\n[00:01:05] Maria: Hello.", [("Interviewer", INTERVIEWER), ("Maria", PARTICIPANT)]),
+    ],
+)
+def test_speaker_label_styles(lines, expected):
+    t = parse_text(lines + "\n", name="x.txt")
+    assert speakers(t) == expected
+    assert t.speech(t.turns[1]) == "Hello."
+
+
+def test_sentence_with_colon_is_not_a_turn():
+    t = parse_text("Interviewer: Hi.\nP01: He said it.\nAnd I told him: get out.\n", name="x.txt")
+    assert len(t.turns) == 2
+    assert t.speech(t.turns[1]).endswith("get out.")
+
+
+def test_interviewer_option_and_custom_pattern():
+    text = "DANA> So tell me.\nROSA> Well.\n"
+    opts = ReadOptions(speaker_pattern=r"^(?P<speaker>[A-Z]+)>\s*", interviewers=frozenset({"dana"}))
+    t = parse_text(text, name="x.txt", options=opts)
+    assert speakers(t) == [("DANA", INTERVIEWER), ("ROSA", PARTICIPANT)]
+
+
+def test_participant_from_file_name_and_option(tmp_path):
+    p = write(tmp_path / "P77.txt", "Interviewer: Hi.\nP: Hello.\n")
+    assert read_file(p)[0].participant == "P77"
+    assert read_file(p, ReadOptions(participant="X1"))[0].participant == "X1"
+
+
+def test_crlf_and_bom_are_normalised(tmp_path):
+    p = tmp_path / "w.txt"
+    p.write_bytes("\ufeffInterviewer: Hi.\r\nP01: Señora, olé 👋.\r\n".encode())
+    t = read_file(p)[0]
+    assert "\r" not in t.text and not t.text.startswith("\ufeff")
+    assert t.speech(t.turns[1]) == "Señora, olé 👋."
+
+
+def test_docx(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("# participant: P31")
+    d.add_paragraph("Interviewer: How are you?")
+    p = d.add_paragraph()
+    p.add_run("P31:").bold = True
+    p.add_run(" Fine, thanks.")
+    d.save(tmp_path / "int.docx")
+    t = read_file(tmp_path / "int.docx")[0]
+    assert t.format == "docx" and t.participant == "P31"
+    assert [t.speech(x) for x in t.turns] == ["How are you?", "Fine, thanks."]
+
+
+VTT = """WEBVTT
+
+NOTE
+SYNTHETIC TRANSCRIPT for tests.
+participant: P44
+
+00:00:01.200 --> 00:00:06.800
+<v Interviewer>Okay, it's recording.
+
+00:00:07.100 --> 00:00:10.400
+<v Rosa>Yeah. I go to Mass on Sundays.
+
+cue-3
+00:00:10.500 --> 00:00:15.000
+<v Rosa><i>And</i> I pray the rosary.
+
+00:01:15.000 --> 00:01:20.000
+<v Interviewer>Thank you.
+"""
+
+
+def test_vtt_merges_cues_keeps_times(tmp_path):
+    t = read_file(write(tmp_path / "a.vtt", VTT))[0]
+    assert t.participant == "P44"
+    assert speakers(t) == [("Interviewer", INTERVIEWER), ("Rosa", PARTICIPANT), ("Interviewer", INTERVIEWER)]
+    rosa = t.turns[1]
+    assert t.speech(rosa) == "Yeah. I go to Mass on Sundays. And I pray the rosary."
+    assert (rosa.time_start, rosa.time_end) == (7.1, 15.0)
+    assert t.turns[2].time_start == 75.0
+
+
+def test_srt_speaker_prefix(tmp_path):
+    srt = "1\n00:00:01,000 --> 00:00:02,000\nInterviewer: Hello.\n\n2\n00:00:02,500 --> 00:00:04,000\nP05: Hi there.\n"
+    t = read_file(write(tmp_path / "a.srt", srt))[0]
+    assert [t.speech(x) for x in t.turns] == ["Hello.", "Hi there."]
+    assert t.turns[1].time_start == 2.5
+
+
+def test_csv_documents_in_file_order(tmp_path):
+    csv_text = "doc,who,said,t\nA,Interviewer,Hi,0\nA,R1,Hello there,1.5\nB,R2,Only me,00:00:03\nA,R1,Bye,4\n"
+    opts = ReadOptions(document_column="doc", speaker_column="who", text_column="said", timestamp_column="t")
+    docs = read_file(write(tmp_path / "u.csv", csv_text), opts)
+    assert [d.name for d in docs] == ["u.csv#A", "u.csv#B"]
+    a = docs[0]
+    assert a.participant == "A"
+    assert [a.speech(x) for x in a.turns] == ["Hi", "Hello there", "Bye"]
+    assert [x.role for x in a.turns] == [INTERVIEWER, PARTICIPANT, PARTICIPANT]
+    assert docs[1].turns[0].time_start == 3.0
+
+
+def test_survey_csv_without_speaker_column(tmp_path):
+    docs = read_file(write(tmp_path / "s.csv", "id,answer\nR1,I pray a lot\nR2,School matters\n"),
+                     ReadOptions(document_column="id", text_column="answer"))
+    assert [d.participant for d in docs] == ["R1", "R2"]
+    assert all(t.role == PARTICIPANT for d in docs for t in d.turns)
+
+
+# -- bad input: one line naming the file, the line or row, and what to do ----------------------
+
+
+def err(path, options=None) -> str:
+    with pytest.raises(InputError) as e:
+        read_file(path, options)
+    return str(e.value)
+
+
+def test_not_utf8_names_line(tmp_path):
+    p = tmp_path / "l1.txt"
+    p.write_bytes("Interviewer: Hi.\nP01: Se\u00f1ora.\n".encode("latin-1"))
+    assert err(p) == (f"{p}:2: not UTF-8 text (byte 0xf1 cannot be decoded) — "
+                      "re-save the file as UTF-8 (in most editors: Save As → Encoding: UTF-8)")
+
+
+def test_missing_empty_binary_unsupported(tmp_path):
+    assert err(tmp_path / "nope.txt") == f"{tmp_path / 'nope.txt'}: file not found — check the path"
+    assert err(write(tmp_path / "e.txt", "  \n")) == f"{tmp_path / 'e.txt'}: the file is empty — export the transcript again"
+    b = tmp_path / "b.txt"
+    b.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    assert "looks like a binary file" in err(b)
+    assert "unsupported file type '.pdf'" in err(write(tmp_path / "x.pdf", "x"))
+
+
+def test_no_turns_and_no_participant(tmp_path):
+    assert err(write(tmp_path / "n.txt", "just some words\nno labels\n")).startswith(
+        f"{tmp_path / 'n.txt'}: no speaker turns found — label each turn")
+    msg = err(write(tmp_path / "i.txt", "Interviewer: Hi.\nQ: Anyone?\n"))
+    assert msg == (f"{tmp_path / 'i.txt'}: no participant turns (speakers found: Interviewer, Q) — check the labels; "
+                   "pass --interviewer NAME only for interviewer speakers")
+
+
+def test_corrupt_docx(tmp_path):
+    p = tmp_path / "c.docx"
+    p.write_bytes(b"PK\x03\x04 this is not really a zip")
+    assert err(p) == (f"{p}: not a readable .docx file (BadZipFile) — open it in Word or LibreOffice "
+                      "and save it again as .docx")
+
+
+def test_csv_missing_column_and_bad_timestamp(tmp_path):
+    p = write(tmp_path / "s.csv", "id,answer\nR1,hi\n")
+    assert err(p, ReadOptions(text_column="text")) == (
+        f"{p}: row 1: no column 'text' (named by --text-column); the columns are: id, answer — "
+        "pass --text-column with one of those names")
+    q = write(tmp_path / "t.csv", "id,answer,t\nR1,hi,0\nR1,yo,soon\n")
+    assert err(q, ReadOptions(document_column="id", text_column="answer", timestamp_column="t")) == (
+        f"{q}: row 3: bad timestamp 'soon' — use seconds (12.5) or HH:MM:SS")
+
+
+def test_vtt_errors(tmp_path):
+    assert "first line is not 'WEBVTT'" in err(write(tmp_path / "a.vtt", "hello\n\n00:01.000 --> 00:02.000\nx\n"))
+    msg = err(write(tmp_path / "b.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nno speaker here\n"))
+    assert msg == f"{tmp_path / 'b.vtt'}:3: caption has no speaker — mark speakers with <v Name> tags or a 'Name:' prefix"
+
+
+def test_bad_speaker_pattern(tmp_path):
+    p = write(tmp_path / "a.txt", "A: b\n")
+    assert "--speaker-pattern has no (?P<speaker>...) group" in err(p, ReadOptions(speaker_pattern="^x"))
+    assert "bad --speaker-pattern" in err(p, ReadOptions(speaker_pattern="(("))
+

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/coder demo
+	$(VENV)/bin/coder demo --dir demo-project
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -43,8 +43,10 @@ def test_init_creates_then_opens(run, tmp_path):
 
 def test_commands_need_a_project(run, tmp_path):
     r = run("documents", code=1)
-    assert r.output == (f"Error: {tmp_path / 'p.db'}: no project file here — run 'coder init' first, "
-                        "or point --project / CODER_PROJECT at your project\n")
+    assert r.output == (
+        f"Error: {tmp_path / 'p.db'}: no project file here — run 'coder init' first, "
+        "or point --project / CODER_PROJECT at your project\n"
+    )
 
 
 def test_project_from_environment(tmp_path, monkeypatch):
@@ -66,8 +68,10 @@ def test_import_bad_file_one_line_error_and_no_change(run, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"Interviewer: Hi.\nP01: caf\xe9\n")
     r = run("import", str(DATA / "sample.txt"), str(bad), "--pipeline", "blank", code=1)
-    assert r.output == (f"Error: {bad}:2: not UTF-8 text (byte 0xe9 cannot be decoded) — re-save the file as "
-                        "UTF-8 (in most editors: Save As → Encoding: UTF-8)\n")
+    assert r.output == (
+        f"Error: {bad}:2: not UTF-8 text (byte 0xe9 cannot be decoded) — re-save the file as "
+        "UTF-8 (in most editors: Save As → Encoding: UTF-8)\n"
+    )
     assert "No documents yet" in run("documents").output
 
 
@@ -77,8 +81,10 @@ def test_import_csv_options_and_missing_column(run, tmp_path):
     r = run("import", str(csvf), "--document-column", "respondent", "--text-column", "answer", "--pipeline", "blank")
     assert "survey.csv#R1  participant R1" in r.output
     r = run("import", str(csvf), "--text-column", "words", "--pipeline", "blank", code=1)
-    assert r.output == (f"Error: {csvf}: row 1: no column 'words' (named by --text-column); the columns are: "
-                        "respondent, answer — pass --text-column with one of those names\n")
+    assert r.output == (
+        f"Error: {csvf}: row 1: no column 'words' (named by --text-column); the columns are: "
+        "respondent, answer — pass --text-column with one of those names\n"
+    )
 
 
 def test_import_attributes_only(run):
@@ -97,8 +103,10 @@ def test_codebook_validate_ok_and_problems(run, tmp_path):
     assert r.output.startswith(f"{DATA / 'mini.yaml'}: OK — 'mini' version 0.1, 5 codes (3 top-level, 4 leaves)")
     bad = write(tmp_path / "bad.yaml", "name: x\nversion: 1\ncodes:\n  - name: A\n  - name: A\n    definition: d\n")
     r = run("codebook", "validate", str(bad), code=1)
-    assert r.output == (f"Error: 2 problem(s) in the codebook:\n{bad}:4: code 'A' has no definition\n"
-                        f"{bad}:5: duplicate code name 'A' among siblings (first at line 4)\n")
+    assert r.output == (
+        f"Error: 2 problem(s) in the codebook:\n{bad}:4: code 'A' has no definition\n"
+        f"{bad}:5: duplicate code name 'A' among siblings (first at line 4)\n"
+    )
 
 
 def test_codebook_load_and_show(project):
@@ -112,14 +120,17 @@ def test_codebook_load_and_show(project):
 def test_codebook_show_without_codebook(run, tmp_path):
     run("init")
     r = run("codebook", "show", code=1)
-    assert r.output == (f"Error: {tmp_path / 'p.db'}: no codebook loaded — run 'coder codebook load "
-                        "codebooks/resilience.yaml' (or your own)\n")
+    assert r.output == (
+        f"Error: {tmp_path / 'p.db'}: no codebook loaded — run 'coder codebook load "
+        "codebooks/resilience.yaml' (or your own)\n"
+    )
 
 
 def test_suggest_show_export(project, tmp_path):
     r = project("suggest", "--model", "hash", "--threshold", "0.3")
-    assert "Scored 9 participant segments against the codebook (similarity.v1, blend, threshold 0.30, top 3)." \
-        in r.output
+    assert (
+        "Scored 9 participant segments against the codebook (similarity.v1, blend, threshold 0.30, top 3)." in r.output
+    )
     assert "Model: hash-bow-64@v1." in r.output
     shown = project("show", "P90").output
     assert shown.startswith("sample.txt · participant P90 · 6 turns · ")
@@ -137,14 +148,17 @@ def test_suggest_show_export(project, tmp_path):
 def test_show_lists_documents_and_unknown(project):
     assert "sample.txt  P90" in project("show").output
     assert project("show", "nope", code=1).output == (
-        "Error: no document 'nope' — 'coder show' with no argument lists the documents\n")
+        "Error: no document 'nope' — 'coder show' with no argument lists the documents\n"
+    )
 
 
 def test_suggest_bad_model_folder(project, tmp_path):
     (tmp_path / "empty-model").mkdir()
     r = project("suggest", "--model", str(tmp_path / "empty-model"), code=1)
-    assert r.output == (f"Error: {tmp_path / 'empty-model'}: not a sentence-transformers model folder (no modules.json "
-                        "or config.json) — pass --model a folder saved with SentenceTransformer.save()\n")
+    assert r.output == (
+        f"Error: {tmp_path / 'empty-model'}: not a sentence-transformers model folder (no modules.json "
+        "or config.json) — pass --model a folder saved with SentenceTransformer.save()\n"
+    )
     r = project("suggest", "--model", str(tmp_path / "missing"), code=1)
     assert "model folder not found" in r.output
 
@@ -153,8 +167,10 @@ def test_not_a_project_file(tmp_path):
     f = write(tmp_path / "notes.txt", "hello")
     r = CliRunner().invoke(main, ["-p", str(f), "documents"])
     assert r.exit_code == 1
-    assert r.output == (f"Error: {f}: not a coder project (not an SQLite file) — check the path; coder projects are "
-                        "made by 'coder init'\n")
+    assert r.output == (
+        f"Error: {f}: not a coder project (not an SQLite file) — check the path; coder projects are "
+        "made by 'coder init'\n"
+    )
 
 
 def test_demo_runs_with_fake_model(tmp_path):

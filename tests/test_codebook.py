@@ -20,7 +20,9 @@ def test_mini_codebook_tree():
     scripture = book.by_path()[paths[1]]
     assert scripture.parent == "Spirituality / faith" and scripture.depth == 1 and scripture.line == 16
     assert [c.name for c in book.leaves()] == [
-        "Reading scripture", "Prayer and personal spiritual practices", "Familial relationships",
+        "Reading scripture",
+        "Prayer and personal spiritual practices",
+        "Familial relationships",
         "Education and educational goals",
     ]
     assert to_dict(book)["codes"][0]["children"][0]["name"] == "Reading scripture"
@@ -72,16 +74,18 @@ def test_every_problem_reported_with_lines():
 
 
 def test_bad_yaml_and_not_a_mapping():
-    assert [str(p) for p in validate("name: x\ncodes: [\n", "c.yaml")][0].startswith("c.yaml:3: bad YAML")
+    assert str(validate("name: x\ncodes: [\n", "c.yaml")[0]).startswith("c.yaml:3: bad YAML")
     assert str(validate("- a\n- b\n", "c.yaml")[0]) == (
-        "c.yaml:1: a codebook is a YAML mapping with 'name', 'version' and 'codes'")
+        "c.yaml:1: a codebook is a YAML mapping with 'name', 'version' and 'codes'"
+    )
     assert [str(p) for p in validate("name: x\nversion: 1\n", "c.yaml")] == ["c.yaml:1: missing 'codes' list"]
 
 
 def test_cycles_via_alias_and_repeated_ancestor():
     cyc = "name: x\nversion: 1\ncodes: &top\n  - name: A\n    definition: a\n    children: *top\n"
     assert "contains itself" in str(validate(cyc)[0])
-    rep = "name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    children:\n      - name: A\n        definition: b\n"
+    rep = ("name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    children:\n"
+           "      - name: A\n        definition: b\n")
     assert "repeats an ancestor's name" in str(validate(rep)[0])
 
 

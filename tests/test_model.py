@@ -52,8 +52,12 @@ def no_network(monkeypatch):
 def test_suggest_touches_no_network(tmp_path, no_network):
     runner = CliRunner()
     p = str(tmp_path / "p.db")
-    for args in (["init"], ["import", str(DATA / "sample.txt")], ["codebook", "load", str(DATA / "mini.yaml")],
-                 ["suggest"]):
+    for args in (
+        ["init"],
+        ["import", str(DATA / "sample.txt")],
+        ["codebook", "load", str(DATA / "mini.yaml")],
+        ["suggest"],
+    ):
         r = runner.invoke(main, ["-p", p, *args], catch_exceptions=False)
         assert r.exit_code == 0, r.output
     assert "Model: all-MiniLM-L6-v2@53aa51172d14." in r.output
@@ -69,10 +73,18 @@ def test_model_suggestions_rank_the_obvious_code_first(real_embedder):
 
     book = read_codebook(DATA / "mini.yaml")
     prof = build_profile(book, real_embedder.embed)
-    segs = normalise(real_embedder.embed([
-        "I was reading Psalms last night.", "My nana took me in when nobody else would.",
-        "I'm signing up for classes at the community college.",
-    ]))
+    segs = normalise(
+        real_embedder.embed(
+            [
+                "I was reading Psalms last night.",
+                "My nana took me in when nobody else would.",
+                "I'm signing up for classes at the community college.",
+            ]
+        )
+    )
     top = [prof.paths[i] for i in score(segs, prof).scores.argmax(axis=1)]
     assert top == [
-        "Spirituality / faith > Reading scripture", "Familial relationships", "Education and educational goals"]
+        "Spirituality / faith > Reading scripture",
+        "Familial relationships",
+        "Education and educational goals",
+    ]

@@ -24,8 +24,10 @@ def test_blank_db_migrates_with_records(tmp_path):
 def test_missing_project_needs_init(tmp_path):
     with pytest.raises(ProjectError) as e:
         Store(tmp_path / "none.db")
-    assert str(e.value) == (f"{tmp_path / 'none.db'}: no project file here — run 'coder init' first, "
-                            "or point --project / CODER_PROJECT at your project")
+    assert str(e.value) == (
+        f"{tmp_path / 'none.db'}: no project file here — run 'coder init' first, "
+        "or point --project / CODER_PROJECT at your project"
+    )
     assert not (tmp_path / "none.db").exists()
 
 

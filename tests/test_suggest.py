@@ -45,12 +45,15 @@ def test_scores_methods_agree_with_numpy(profile):
 
 
 def test_select_threshold_topk_and_specific_over_parent(profile):
-    s = np.array([
-        [0.9, 0.8, 0.1, 0.1, 0.7],  # parent and child pass: child kept, parent dropped
-        [0.9, 0.1, 0.1, 0.1, 0.1],  # parent alone passes: parent kept
-        [0.1, 0.1, 0.1, 0.1, 0.1],  # nothing passes
-        [0.1, 0.6, 0.7, 0.8, 0.9],  # top-k 2 of 4 passing
-    ], dtype=np.float32)
+    s = np.array(
+        [
+            [0.9, 0.8, 0.1, 0.1, 0.7],  # parent and child pass: child kept, parent dropped
+            [0.9, 0.1, 0.1, 0.1, 0.1],  # parent alone passes: parent kept
+            [0.1, 0.1, 0.1, 0.1, 0.1],  # nothing passes
+            [0.1, 0.6, 0.7, 0.8, 0.9],  # top-k 2 of 4 passing
+        ],
+        dtype=np.float32,
+    )
     picks = select(s, profile, threshold=0.5, top_k=2)
     assert picks == [[(1, 1), (4, 2)], [(0, 1)], [], [(4, 1), (3, 2)]]
     per_code = np.array([0.95, 0.5, 0.5, 0.5, 0.5], dtype=np.float32)

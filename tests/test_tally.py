@@ -10,8 +10,12 @@ def test_parent_counts_segment_once_and_shares():
     book = read_codebook(DATA / "mini.yaml")
     faith, scripture, prayer, family, edu = (c.path for c in book.codes)
     codings = [
-        (1, "P1", scripture), (1, "P1", prayer),  # one segment, two subcodes
-        (2, "P1", prayer), (3, "P2", scripture), (4, "P3", family), (5, "P3", edu),
+        (1, "P1", scripture),
+        (1, "P1", prayer),  # one segment, two subcodes
+        (2, "P1", prayer),
+        (3, "P2", scripture),
+        (4, "P3", family),
+        (5, "P3", edu),
         (6, "P2", "Old code > gone"),  # not in this codebook version: ignored
     ]
     rows = {r.path: r for r in tally(book, codings, participants_total=4)}

@@ -34,7 +34,10 @@ def test_sample_turns_offsets_and_header():
         ("Q: How?\nA: Hello.", [("Q", INTERVIEWER), ("A", PARTICIPANT)]),
         ("Interviewer: Hi.\nParticipant 3: Hello.", [("Interviewer", INTERVIEWER), ("Participant 3", PARTICIPANT)]),
         ("**Interviewer:** Hi.\n**P09:** Hello.", [("Interviewer", INTERVIEWER), ("P09", PARTICIPANT)]),
-        ("[00:01:02] Interviewer: Hi.\n[00:01:05] Maria: Hello.", [("Interviewer", INTERVIEWER), ("Maria", PARTICIPANT)]),
+        (
+            "[00:01:02] Interviewer: Hi.\n[00:01:05] Maria: Hello.",
+            [("Interviewer", INTERVIEWER), ("Maria", PARTICIPANT)],
+        ),
     ],
 )
 def test_speaker_label_styles(lines, expected):
@@ -136,8 +139,10 @@ def test_csv_documents_in_file_order(tmp_path):
 
 
 def test_survey_csv_without_speaker_column(tmp_path):
-    docs = read_file(write(tmp_path / "s.csv", "id,answer\nR1,I pray a lot\nR2,School matters\n"),
-                     ReadOptions(document_column="id", text_column="answer"))
+    docs = read_file(
+        write(tmp_path / "s.csv", "id,answer\nR1,I pray a lot\nR2,School matters\n"),
+        ReadOptions(document_column="id", text_column="answer"),
+    )
     assert [d.participant for d in docs] == ["R1", "R2"]
     assert all(t.role == PARTICIPANT for d in docs for t in d.turns)
 
@@ -154,13 +159,18 @@ def err(path, options=None) -> str:
 def test_not_utf8_names_line(tmp_path):
     p = tmp_path / "l1.txt"
     p.write_bytes("Interviewer: Hi.\nP01: Se\u00f1ora.\n".encode("latin-1"))
-    assert err(p) == (f"{p}:2: not UTF-8 text (byte 0xf1 cannot be decoded) — "
-                      "re-save the file as UTF-8 (in most editors: Save As → Encoding: UTF-8)")
+    assert err(p) == (
+        f"{p}:2: not UTF-8 text (byte 0xf1 cannot be decoded) — "
+        "re-save the file as UTF-8 (in most editors: Save As → Encoding: UTF-8)"
+    )
 
 
 def test_missing_empty_binary_unsupported(tmp_path):
     assert err(tmp_path / "nope.txt") == f"{tmp_path / 'nope.txt'}: file not found — check the path"
-    assert err(write(tmp_path / "e.txt", "  \n")) == f"{tmp_path / 'e.txt'}: the file is empty — export the transcript again"
+    assert (
+        err(write(tmp_path / "e.txt", "  \n"))
+        == f"{tmp_path / 'e.txt'}: the file is empty — export the transcript again"
+    )
     b = tmp_path / "b.txt"
     b.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     assert "looks like a binary file" in err(b)
@@ -169,37 +179,44 @@ def test_missing_empty_binary_unsupported(tmp_path):
 
 def test_no_turns_and_no_participant(tmp_path):
     assert err(write(tmp_path / "n.txt", "just some words\nno labels\n")).startswith(
-        f"{tmp_path / 'n.txt'}: no speaker turns found — label each turn")
+        f"{tmp_path / 'n.txt'}: no speaker turns found — label each turn"
+    )
     msg = err(write(tmp_path / "i.txt", "Interviewer: Hi.\nQ: Anyone?\n"))
-    assert msg == (f"{tmp_path / 'i.txt'}: no participant turns (speakers found: Interviewer, Q) — check the labels; "
-                   "pass --interviewer NAME only for interviewer speakers")
+    assert msg == (
+        f"{tmp_path / 'i.txt'}: no participant turns (speakers found: Interviewer, Q) — check the labels; "
+        "pass --interviewer NAME only for interviewer speakers"
+    )
 
 
 def test_corrupt_docx(tmp_path):
     p = tmp_path / "c.docx"
     p.write_bytes(b"PK\x03\x04 this is not really a zip")
-    assert err(p) == (f"{p}: not a readable .docx file (BadZipFile) — open it in Word or LibreOffice "
-                      "and save it again as .docx")
+    assert err(p) == (
+        f"{p}: not a readable .docx file (BadZipFile) — open it in Word or LibreOffice and save it again as .docx"
+    )
 
 
 def test_csv_missing_column_and_bad_timestamp(tmp_path):
     p = write(tmp_path / "s.csv", "id,answer\nR1,hi\n")
     assert err(p, ReadOptions(text_column="text")) == (
         f"{p}: row 1: no column 'text' (named by --text-column); the columns are: id, answer — "
-        "pass --text-column with one of those names")
+        "pass --text-column with one of those names"
+    )
     q = write(tmp_path / "t.csv", "id,answer,t\nR1,hi,0\nR1,yo,soon\n")
     assert err(q, ReadOptions(document_column="id", text_column="answer", timestamp_column="t")) == (
-        f"{q}: row 3: bad timestamp 'soon' — use seconds (12.5) or HH:MM:SS")
+        f"{q}: row 3: bad timestamp 'soon' — use seconds (12.5) or HH:MM:SS"
+    )
 
 
 def test_vtt_errors(tmp_path):
     assert "first line is not 'WEBVTT'" in err(write(tmp_path / "a.vtt", "hello\n\n00:01.000 --> 00:02.000\nx\n"))
     msg = err(write(tmp_path / "b.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nno speaker here\n"))
-    assert msg == f"{tmp_path / 'b.vtt'}:3: caption has no speaker — mark speakers with <v Name> tags or a 'Name:' prefix"
+    assert (
+        msg == f"{tmp_path / 'b.vtt'}:3: caption has no speaker — mark speakers with <v Name> tags or a 'Name:' prefix"
+    )
 
 
 def test_bad_speaker_pattern(tmp_path):
     p = write(tmp_path / "a.txt", "A: b\n")
     assert "--speaker-pattern has no (?P<speaker>...) group" in err(p, ReadOptions(speaker_pattern="^x"))
     assert "bad --speaker-pattern" in err(p, ReadOptions(speaker_pattern="(("))
-

@@ -15,8 +15,10 @@ def importing(store, paths, splitter, **kw):
 
 
 def snapshot(store):
-    return {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("documents", "turns", "segments", "attributes", "suggestions", "embeddings")}
+    return {
+        t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("documents", "turns", "segments", "attributes", "suggestions", "embeddings")
+    }
 
 
 def test_import_is_idempotent_by_content(store, blank_splitter, tmp_path):
@@ -35,7 +37,7 @@ def test_changed_file_is_reported_not_duplicated(store, blank_splitter, tmp_path
     importing(store, [p], blank_splitter)
     before = snapshot(store)
     write(p, "Interviewer: Hi.\nP01: Hello again.\n")
-    with pytest.raises(InputError, match="a different version of 'a.txt' was imported on"):
+    with pytest.raises(InputError, match=r"a different version of 'a\.txt' was imported on"):
         importing(store, [p], blank_splitter)
     assert snapshot(store) == before
 
@@ -45,7 +47,7 @@ def test_failed_import_leaves_project_unchanged(store, blank_splitter, tmp_path)
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"Interviewer: Hi.\nP02: caf\xe9\n")
     before = snapshot(store)
-    with pytest.raises(InputError, match=r"bad.txt:2: not UTF-8"):
+    with pytest.raises(InputError, match=r"bad\.txt:2: not UTF-8"):
         importing(store, [good, bad], blank_splitter)
     assert snapshot(store) == before
     # attributes errors roll back too
@@ -56,8 +58,12 @@ def test_failed_import_leaves_project_unchanged(store, blank_splitter, tmp_path)
 
 
 def test_attributes_attach(store, blank_splitter):
-    r = importing(store, [DATA / "sample.txt"], blank_splitter,
-                  attributes=DATA.parent.parent / "corpora" / "demo" / "participants.csv")
+    r = importing(
+        store,
+        [DATA / "sample.txt"],
+        blank_splitter,
+        attributes=DATA.parent.parent / "corpora" / "demo" / "participants.csv",
+    )
     assert r.attributes > 0
     assert store.attributes()["P03"]["ethnicity"] == "White"
 
@@ -79,14 +85,19 @@ def test_suggest_records_run_and_caches_embeddings(store, embedder, blank_splitt
     assert r1.suggestions > 0 and r1.model == "hash-bow-64@v1"
     rows = store.suggestions()
     assert {(r["suggester"], r["model"], r["codebook_hash"]) for r in rows} == {
-        ("similarity.v1", "hash-bow-64@v1", r1.codebook_hash)}
+        ("similarity.v1", "hash-bow-64@v1", r1.codebook_hash)
+    }
     seg_text = {s.id: s.text for s in store.segments()}
     bible = [r for r in rows if seg_text[r["segment_id"]] == "I read my Bible when I can't sleep."]
     assert bible[0]["code_path"].endswith("Reading scripture")
     assert bible[0]["evidence"] == "I read my Bible every night before bed."
     # a codebook edit embeds no segment again; the new run replaces the old one
-    edited = write(tmp_path / "mini2.yaml", (DATA / "mini.yaml").read_text().replace(
-        "Reading the Bible or other scripture.", "Reading the Bible, Quran or other scripture."))
+    edited = write(
+        tmp_path / "mini2.yaml",
+        (DATA / "mini.yaml")
+        .read_text()
+        .replace("Reading the Bible or other scripture.", "Reading the Bible, Quran or other scripture."),
+    )
     wf.load_codebook(store, edited)
     texts_before = embedder.texts_embedded
     r2 = wf.suggest(store, embedder, threshold=0.3)
@@ -100,11 +111,16 @@ def test_codebook_reload_keeps_decisions(store, blank_splitter, tmp_path):
     importing(store, [DATA / "sample.txt"], blank_splitter)
     wf.load_codebook(store, DATA / "mini.yaml")
     seg = store.segments(coded_only=True)[0]
-    store.db.execute("INSERT INTO decisions (segment_id, code_path, coder, answer, decided_at) VALUES "
-                     "(?, 'Familial relationships', 'ana', 'accept', 'now'), (?, 'Education and educational goals',"
-                     " 'ana', 'accept', 'now')", (seg.id, seg.id))
-    v2 = write(tmp_path / "v2.yaml", (DATA / "mini.yaml").read_text().replace(
-        "name: Education and educational goals", "name: Education"))
+    store.db.execute(
+        "INSERT INTO decisions (segment_id, code_path, coder, answer, decided_at) VALUES "
+        "(?, 'Familial relationships', 'ana', 'accept', 'now'), (?, 'Education and educational goals',"
+        " 'ana', 'accept', 'now')",
+        (seg.id, seg.id),
+    )
+    v2 = write(
+        tmp_path / "v2.yaml",
+        (DATA / "mini.yaml").read_text().replace("name: Education and educational goals", "name: Education"),
+    )
     r = wf.load_codebook(store, v2)
     assert r.changed and r.orphaned == {"Education and educational goals": 1}
     assert store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 2

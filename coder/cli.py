@@ -343,7 +343,7 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
     "--method",
     type=click.Choice(["centroid", "max", "blend"]),
     default=None,
-    help="How a code's exemplars are combined [default: blend].",
+    help="How a code's exemplars are combined [default: centroid, chosen by measurement].",
 )
 @click.option(
     "--model",

@@ -19,8 +19,8 @@ from coder.types import Codebook
 
 SUGGESTER = "similarity.v1"
 METHODS = ("centroid", "max", "blend")
-DEFAULT_METHOD = "blend"
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_METHOD = "centroid"
+DEFAULT_THRESHOLD = 0.35
 DEFAULT_TOP_K = 3
 
 

@@ -237,6 +237,8 @@ class SuggestResult:
     per_code: dict[str, int]
     seconds: float
     embed_seconds: float
+    codebook_seconds: float
+    """Time spent embedding the codebook's exemplar texts (zero when cached)."""
 
 
 def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -295,6 +297,7 @@ def suggest(
     embedded = embed_segments(store, embedder, progress=progress)
     t_embed = time.perf_counter() - t0
     profile = sg.build_profile(book, _cached_embed(store, embedder))
+    t_codebook = time.perf_counter() - t0 - t_embed
     per_code: Counter[str] = Counter()
     n_segments = 0
     with store.transaction():
@@ -342,6 +345,7 @@ def suggest(
         dict(per_code),
         time.perf_counter() - t0,
         t_embed,
+        t_codebook,
     )
 
 

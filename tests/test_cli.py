@@ -129,7 +129,7 @@ def test_codebook_show_without_codebook(run, tmp_path):
 def test_suggest_show_export(project, tmp_path):
     r = project("suggest", "--model", "hash", "--threshold", "0.3")
     assert (
-        "Scored 9 participant segments against the codebook (similarity.v1, blend, threshold 0.30, top 3)." in r.output
+        "Scored 9 participant segments against the codebook (similarity.v1, centroid, threshold 0.30, top 3)." in r.output
     )
     assert "Model: hash-bow-64@v1." in r.output
     shown = project("show", "P90").output

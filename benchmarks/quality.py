@@ -60,8 +60,15 @@ def prepare(store: Store, embedder) -> Data:
     vecs = store.get_embeddings(embedder.model_id, [text_hash(s.text) for s in segs])
     mat = np.stack([vecs[text_hash(s.text)] for s in segs])
     scores = {m: sg.score(mat, profile, m).scores for m in sg.METHODS}
-    return Data(ids, [s.participant for s in segs], load_reference(store), [c.name for c in book.children(None)],
-                [c.path for c in book.codes], scores, profile)
+    return Data(
+        ids,
+        [s.participant for s in segs],
+        load_reference(store),
+        [c.name for c in book.children(None)],
+        [c.path for c in book.codes],
+        scores,
+        profile,
+    )
 
 
 def predictions(d: Data, method: str, threshold: float, mask: np.ndarray | None = None, top_k: int = 3):
@@ -80,8 +87,17 @@ def scores_at(d: Data, method: str, threshold: float, mask: np.ndarray | None = 
     code = ev.by_code(gold, pred, ids.tolist(), d.codes)
     cp, cr, cf = ev.micro(cat)
     xp, xr, xf = ev.micro(code)
-    return {"cat_p": cp, "cat_r": cr, "cat_f1": cf, "code_p": xp, "code_r": xr, "code_f1": xf,
-            "cat_macro_f1": ev.macro(cat)[2], "cat_macro_kappa": ev.macro(cat)[3], "n_pred": len(pred)}
+    return {
+        "cat_p": cp,
+        "cat_r": cr,
+        "cat_f1": cf,
+        "code_p": xp,
+        "code_r": xr,
+        "code_f1": xf,
+        "cat_macro_f1": ev.macro(cat)[2],
+        "cat_macro_kappa": ev.macro(cat)[3],
+        "n_pred": len(pred),
+    }
 
 
 def sweep(d: Data) -> dict[str, list[tuple[float, dict[str, float]]]]:
@@ -96,40 +112,57 @@ def cross_validated_choice(d: Data) -> list[dict[str, object]]:
     for k in (0, 1):
         tune = np.array([p in halves[k] for p in d.participants])
         test = ~tune
-        best = max(((m, t) for m in sg.METHODS for t in THRESHOLDS),
-                   key=lambda mt: scores_at(d, mt[0], mt[1], tune)["cat_f1"])
-        out.append({"tuned_on": sorted(halves[k]), "method": best[0], "threshold": best[1],
-                    "tune": scores_at(d, *best, tune), "test": scores_at(d, *best, test)})
+        best = max(
+            ((m, t) for m in sg.METHODS for t in THRESHOLDS), key=lambda mt: scores_at(d, mt[0], mt[1], tune)["cat_f1"]
+        )
+        out.append(
+            {
+                "tuned_on": sorted(halves[k]),
+                "method": best[0],
+                "threshold": best[1],
+                "tune": scores_at(d, *best, tune),
+                "test": scores_at(d, *best, test),
+            }
+        )
     return out
 
 
 def report(d: Data, default_method: str, default_threshold: float) -> str:
     sw = sweep(d)
-    lines = ["## Quality: similarity.v1 against the demo reference coding\n",
-             f"{len(d.seg_ids)} participant sentences of 12 synthetic transcripts; the reference coding "
-             f"(`corpora/demo/reference-coding.csv`) has {len(d.gold)} codings on "
-             f"{len({g[0] for g in d.gold})} sentences. Suggestions: top 3 per sentence, a subcode replaces its "
-             "parent when both pass. *Category* scores count a sentence as a hit for a top-level category when "
-             "both the suggestions and the reference give it some code of that category; *exact* scores need the "
-             "same code path.\n",
-             "### Threshold sweep (all participants)\n",
-             "| method | threshold | suggestions | category P | category R | category F1 | exact P | exact R | "
-             "exact F1 |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "## Quality: similarity.v1 against the demo reference coding\n",
+        f"{len(d.seg_ids)} participant sentences of 12 synthetic transcripts; the reference coding "
+        f"(`corpora/demo/reference-coding.csv`) has {len(d.gold)} codings on "
+        f"{len({g[0] for g in d.gold})} sentences. Suggestions: top 3 per sentence, a subcode replaces its "
+        "parent when both pass. *Category* scores count a sentence as a hit for a top-level category when "
+        "both the suggestions and the reference give it some code of that category; *exact* scores need the "
+        "same code path.\n",
+        "### Threshold sweep (all participants)\n",
+        "| method | threshold | suggestions | category P | category R | category F1 | exact P | exact R | exact F1 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for m in sg.METHODS:
         for t, s in sw[m]:
             if round(t * 40) % 2 == 0 or (m == default_method and abs(t - default_threshold) < 1e-9):
                 mark = " **←default**" if (m == default_method and abs(t - default_threshold) < 1e-9) else ""
-                lines.append(f"| {m} | {t:.3f}{mark} | {s['n_pred']} | {s['cat_p']:.3f} | {s['cat_r']:.3f} | "
-                             f"{s['cat_f1']:.3f} | {s['code_p']:.3f} | {s['code_r']:.3f} | {s['code_f1']:.3f} |")
+                lines.append(
+                    f"| {m} | {t:.3f}{mark} | {s['n_pred']} | {s['cat_p']:.3f} | {s['cat_r']:.3f} | "
+                    f"{s['cat_f1']:.3f} | {s['code_p']:.3f} | {s['code_r']:.3f} | {s['code_f1']:.3f} |"
+                )
     best = {m: max(sw[m], key=lambda ts: ts[1]["cat_f1"]) for m in sg.METHODS}
-    lines.append("\nBest category F1 per method: " + "; ".join(
-        f"{m} {b[1]['cat_f1']:.3f} at {b[0]:.3f} (exact F1 {b[1]['code_f1']:.3f})" for m, b in best.items()) + ".\n")
+    lines.append(
+        "\nBest category F1 per method: "
+        + "; ".join(f"{m} {b[1]['cat_f1']:.3f} at {b[0]:.3f} (exact F1 {b[1]['code_f1']:.3f})" for m, b in best.items())
+        + ".\n"
+    )
     lines.append("### Choosing the default on one half of the participants, testing on the other\n")
     lines.append("| tuned on | chosen | category F1 (tune half) | category F1 (test half) | exact F1 (test half) |")
     lines.append("| --- | --- | --- | --- | --- |")
     for cv in cross_validated_choice(d):
-        lines.append(f"| {', '.join(cv['tuned_on'])} | {cv['method']} ≥ {cv['threshold']:.3f} | "  # type: ignore[arg-type]
-                     f"{cv['tune']['cat_f1']:.3f} | {cv['test']['cat_f1']:.3f} | {cv['test']['code_f1']:.3f} |")  # type: ignore[index]
+        lines.append(
+            f"| {', '.join(cv['tuned_on'])} | {cv['method']} ≥ {cv['threshold']:.3f} | "  # type: ignore[arg-type]
+            f"{cv['tune']['cat_f1']:.3f} | {cv['test']['cat_f1']:.3f} | {cv['test']['code_f1']:.3f} |"
+        )  # type: ignore[index]
     lines.append("")
     lines.append(f"### Per top-level category at the default ({default_method}, threshold {default_threshold:.3f})\n")
     ids = d.seg_ids.tolist()
@@ -138,16 +171,20 @@ def report(d: Data, default_method: str, default_threshold: float) -> str:
     lines.append("| category | reference sentences | suggested sentences | precision | recall | F1 | κ |")
     lines.append("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        lines.append(f"| {r.label} | {r.gold} | {r.predicted} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} | "
-                     f"{r.kappa:.3f} |")
+        lines.append(
+            f"| {r.label} | {r.gold} | {r.predicted} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} | "
+            f"{r.kappa:.3f} |"
+        )
     mp, mr, mf = ev.micro(rows)
     ap, ar, af, ak = ev.macro(rows)
     lines.append(f"| **micro** | | | {mp:.3f} | {mr:.3f} | {mf:.3f} | |")
     lines.append(f"| **macro** | | | {ap:.3f} | {ar:.3f} | {af:.3f} | {ak:.3f} |")
     code_rows = ev.by_code(d.gold, pred, ids, d.codes)
     xp, xr, xf = ev.micro(code_rows)
-    lines.append(f"\nExact code path at the default: precision {xp:.3f}, recall {xr:.3f}, F1 {xf:.3f} "
-                 f"(macro F1 over codes {ev.macro(code_rows)[2]:.3f}). Share of reference codings whose exact code "
-                 f"the reviewer is shown: {xr:.1%}; share of reference-coded sentences shown with a code of the right "
-                 f"category: {mr:.1%}.\n")
+    lines.append(
+        f"\nExact code path at the default: precision {xp:.3f}, recall {xr:.3f}, F1 {xf:.3f} "
+        f"(macro F1 over codes {ev.macro(code_rows)[2]:.3f}). Share of reference codings whose exact code "
+        f"the reviewer is shown: {xr:.1%}; share of reference-coded sentences shown with a code of the right "
+        f"category: {mr:.1%}.\n"
+    )
     return "\n".join(lines)

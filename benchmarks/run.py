@@ -38,14 +38,17 @@ def machine() -> str:
         pass
     import torch
 
-    return (f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -105,8 +108,10 @@ def bench_suggest_vs_encode(batch_size: int = 64) -> dict[str, float]:
         edited = Path(tmp) / "edited.yaml"
         yaml_text = store.current_codebook_row()["yaml"]
         first = book.codes[1]
-        edited.write_text(yaml_text.replace(first.definition.split(".")[0], first.definition.split(".")[0] + " (edited)",
-                                            1), encoding="utf-8")
+        edited.write_text(
+            yaml_text.replace(first.definition.split(".")[0], first.definition.split(".")[0] + " (edited)", 1),
+            encoding="utf-8",
+        )
         wf.load_codebook(store, edited)
         t0 = time.perf_counter()
         r2 = wf.suggest(store, embedder)
@@ -144,7 +149,8 @@ def main() -> None:
     sections.append(
         "## Speed: `coder suggest` against a bare `SentenceTransformer.encode`\n\n"
         f"Demo corpus, {s['segments']} participant sentences ({s['unique_texts']} distinct texts), batch size "
-        f"{s['batch_size']}, same model, same process, each side timed twice from a cold cache (minimum shown); import (spaCy parsing) excluded and timed apart.\n\n"
+        f"{s['batch_size']}, same model, same process, each side timed twice from a cold cache (minimum shown); "
+        "import (spaCy parsing) excluded and timed apart.\n\n"
         "| measure | value |\n| --- | --- |\n"
         f"| bare `encode` of the distinct texts | {s['bare_s']:.1f} s ({s['bare_rate']:.0f} texts/s) |\n"
         f"| `coder suggest`, first run (embed + cache + score + store) | {s['suggest_s']:.1f} s "

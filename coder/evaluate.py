@@ -56,8 +56,9 @@ def _row(label: str, gold: set[int], pred: set[int], n_units: int) -> Row:
     return Row(label, len(gold), len(pred), tp, p, r, f, binary_kappa(tp, fp, fn, n_units - tp - fp - fn))
 
 
-def by_category(gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int],
-                categories: Sequence[str]) -> list[Row]:
+def by_category(
+    gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int], categories: Sequence[str]
+) -> list[Row]:
     """One row per top-level category: segments with some code of it, gold vs predicted."""
     g: dict[str, set[int]] = {c: set() for c in categories}
     p: dict[str, set[int]] = {c: set() for c in categories}
@@ -68,8 +69,9 @@ def by_category(gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequ
     return [_row(c, g[c], p[c], len(units)) for c in categories]
 
 
-def by_code(gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int],
-            codes: Sequence[str]) -> list[Row]:
+def by_code(
+    gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int], codes: Sequence[str]
+) -> list[Row]:
     """One row per code path, exact match."""
     g: dict[str, set[int]] = {c: set() for c in codes}
     p: dict[str, set[int]] = {c: set() for c in codes}
@@ -91,5 +93,9 @@ def macro(rows: Sequence[Row]) -> tuple[float, float, float, float]:
     if not live:
         return 0.0, 0.0, 0.0, 0.0
     n = len(live)
-    return (sum(r.precision for r in live) / n, sum(r.recall for r in live) / n, sum(r.f1 for r in live) / n,
-            sum(r.kappa for r in live if r.kappa == r.kappa) / n)
+    return (
+        sum(r.precision for r in live) / n,
+        sum(r.recall for r in live) / n,
+        sum(r.f1 for r in live) / n,
+        sum(r.kappa for r in live if r.kappa == r.kappa) / n,
+    )

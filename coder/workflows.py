@@ -504,7 +504,9 @@ def demo_inputs() -> tuple[list[Path], Path, Path]:
     files = sorted(
         p
         for p in corpus.iterdir()
-        if p.suffix.lower() in (".txt", ".md", ".docx", ".vtt", ".srt") and not p.name.startswith(".")
+        if p.suffix.lower() in (".txt", ".md", ".docx", ".vtt", ".srt")
+        and not p.name.startswith(".")
+        and p.stem.lower() != "readme"
     )
     return files, corpus / "participants.csv", codebook
 

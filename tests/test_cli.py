@@ -129,7 +129,8 @@ def test_codebook_show_without_codebook(run, tmp_path):
 def test_suggest_show_export(project, tmp_path):
     r = project("suggest", "--model", "hash", "--threshold", "0.3")
     assert (
-        "Scored 9 participant segments against the codebook (similarity.v1, centroid, threshold 0.30, top 3)." in r.output
+        "Scored 9 participant segments against the codebook (similarity.v1, centroid, threshold 0.30, top 3)."
+        in r.output
     )
     assert "Model: hash-bow-64@v1." in r.output
     shown = project("show", "P90").output
@@ -143,6 +144,12 @@ def test_suggest_show_export(project, tmp_path):
     assert r.output == f"Wrote {len(lines) - 1} rows to {out}.\n"
     jl = project("export", "codings", "--format", "jsonl").output.splitlines()
     assert len(jl) == len(lines) - 1 and json.loads(jl[0])["status"] == "suggested"
+
+
+def test_documents_lists(project):
+    out = project("documents").output.splitlines()
+    assert out[0].split() == ["document", "participant", "format", "turns", "segments", "participant", "segments"]
+    assert out[1].split() == ["sample.txt", "P90", "txt", "6", "13", "9"]
 
 
 def test_show_lists_documents_and_unknown(project):
@@ -161,6 +168,13 @@ def test_suggest_bad_model_folder(project, tmp_path):
     )
     r = project("suggest", "--model", str(tmp_path / "missing"), code=1)
     assert "model folder not found" in r.output
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "modules.json").write_text("[{not json")
+    r = project("suggest", "--model", str(broken), code=1)
+    assert r.output.startswith(f"Error: {broken}: model does not load: ")
+    assert r.output.endswith(" — check the folder is a complete sentence-transformers model\n")
+    assert r.output.count("\n") == 1
 
 
 def test_not_a_project_file(tmp_path):

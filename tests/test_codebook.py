@@ -84,8 +84,10 @@ def test_bad_yaml_and_not_a_mapping():
 def test_cycles_via_alias_and_repeated_ancestor():
     cyc = "name: x\nversion: 1\ncodes: &top\n  - name: A\n    definition: a\n    children: *top\n"
     assert "contains itself" in str(validate(cyc)[0])
-    rep = ("name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    children:\n"
-           "      - name: A\n        definition: b\n")
+    rep = (
+        "name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    children:\n"
+        "      - name: A\n        definition: b\n"
+    )
     assert "repeats an ancestor's name" in str(validate(rep)[0])
 
 

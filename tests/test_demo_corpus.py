@@ -14,7 +14,7 @@ from coder.transcripts import read_file
 from .conftest import REPO
 
 DEMO = REPO / "corpora" / "demo"
-FILES = sorted(p for p in DEMO.iterdir() if p.suffix in (".txt", ".md", ".docx", ".vtt"))
+FILES = sorted(p for p in DEMO.iterdir() if p.suffix in (".txt", ".md", ".docx", ".vtt") and p.stem != "README")
 
 
 def reference_rows() -> list[dict[str, str]]:

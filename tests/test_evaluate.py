@@ -17,7 +17,7 @@ def test_prf_and_micro_macro_by_hand():
     assert ev.micro(cats) == (0.75, 0.75, 0.75)
     codes = ev.by_code(gold, pred, [1, 2, 3, 4, 5, 6], ["A > x", "A > y", "B"])
     assert [r.tp for r in codes] == [0, 1, 1]
-    p, r, f = ev.micro(codes)
+    p, r, _f = ev.micro(codes)
     assert math.isclose(p, 0.5) and math.isclose(r, 0.5)
     assert ev.prf(0, 0, 0) == (0.0, 0.0, 0.0)
 

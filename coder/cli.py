@@ -352,6 +352,8 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
     help="A local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2).",
 )
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
+@click.option("--learn", is_flag=True, help="Fit learned.v1 on the decisions so far and re-score (no model needed).")
+@click.option("--coder", default=None, metavar="NAME", help="With --learn: learn from this coder's decisions only.")
 @click.pass_context
 def suggest(
     ctx: click.Context,
@@ -360,6 +362,8 @@ def suggest(
     method: str | None,
     model: str | None,
     batch_size: int,
+    learn: bool,
+    coder: str | None,
 ) -> None:
     """Suggest codes for every participant segment by embedding similarity.
 
@@ -370,6 +374,7 @@ def suggest(
       coder suggest
       coder suggest --threshold 0.5 --top-k 2
       coder suggest --model ~/models/my-sentence-model
+      coder suggest --learn        # after some review: learned.v1 from your decisions
     """
     from coder import suggest as sg
     from coder import workflows as wf
@@ -377,6 +382,16 @@ def suggest(
 
     store = _store(ctx)
     wf.current_codebook(store)  # fail fast, before loading the model
+    if learn:
+        from coder import review as rv
+
+        res = rv.learn(store, coder=coder, top_k=top_k or sg.DEFAULT_TOP_K)
+        click.echo(
+            f"learned.v1: {res.models} code models from {res.decisions} decisions"
+            f"{' (prior calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
+            f"{res.new_segments} on sentences similarity.v1 did not suggest; {res.seconds:.1f}s."
+        )
+        return
     embedder = load_embedder(model, batch_size=batch_size)
     todo = wf.count_to_embed(store, embedder.model_id)
     with _progress("Embedding segments", todo) as bar:
@@ -432,10 +447,13 @@ def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
         ctx.invoke(documents)
         return
     doc = wf.show(store, document)
-    n = sum(len(s.suggestions) for t in doc.turns for s in t.segments)
+    marks = [st for t in doc.turns for s in t.segments for _, _, st in s.suggestions]
+    n = sum(st.startswith("suggested") for st in marks)
+    d = len(marks) - n
     click.secho(
-        f"{doc.name} · participant {doc.participant} · {len(doc.turns)} turns · {n} suggestions"
-        + (f" ({doc.suggester}, unreviewed)" if doc.suggester else " (run 'coder suggest')"),
+        f"{doc.name} · participant {doc.participant} · {len(doc.turns)} turns · {n} suggestion{'s' * (n != 1)}"
+        + (f" ({doc.suggester})" if doc.suggester else " (run 'coder suggest')")
+        + (f" · {d} decision{'s' * (d != 1)}" if d else ""),
         bold=True,
     )
     for t in doc.turns:
@@ -449,9 +467,11 @@ def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
             continue
         click.secho(head, fg="cyan")
         for s in t.segments:
-            click.echo(_wrap(s.text, "    "))
+            click.echo(_wrap(f"#{s.index + 1:<4} {s.text}", "    ").replace("    #", "  #", 1))
             for path, score, status in s.suggestions:
-                click.secho(f"      → {path}  {score:.2f}  ({status})", fg="green")
+                shown = f"  {score:.2f}" if score == score else ""
+                colour = "red" if status.startswith("rejected") else "green"
+                click.secho(f"        → {path}{shown}  ({status})", fg=colour, bold=status.startswith("accepted"))
     click.echo()
 
 
@@ -587,6 +607,427 @@ def _print_tally(rows: list[Any], *, unreviewed: bool) -> None:
     )
     if unreviewed:
         click.echo("These are machine suggestions that no one has reviewed yet — not findings.")
+
+
+# -- review -------------------------------------------------------------------------------------
+
+CODER_OPTION = click.option(
+    "--coder",
+    envvar="CODER_NAME",
+    default=None,
+    metavar="NAME",
+    help="Who is coding (env CODER_NAME; or 'coder config coder NAME').",
+)
+
+
+def _read_key(prompt: str) -> str:
+    """One key from a terminal; from a pipe or a test, the first character of the next line."""
+    click.echo(prompt, nl=False)
+    if sys.stdin.isatty():
+        ch = click.getchar()
+        click.echo(ch if ch.isprintable() else "")
+        return ch
+    line = sys.stdin.readline()
+    if line == "":
+        click.echo()
+        return "q"  # end of input
+    click.echo(line.rstrip("\n"))
+    return line.strip()[:1]
+
+
+def _read_line(prompt: str) -> str:
+    click.echo(prompt, nl=False)
+    if sys.stdin.isatty():
+        return input()
+    line = sys.stdin.readline()
+    click.echo(line.rstrip("\n"))
+    return line.rstrip("\n")
+
+
+REVIEW_HELP = """  a  accept the suggested code
+  r  reject it (then choose a reason: 1 exclusion criterion, 2 wrong code, 3 too vague, 4 other; Enter = none)
+  s  skip for now (shown again next session)
+  u  undo your last answer and show that item again
+  c  apply a different or additional code to this sentence (search the codebook)
+  m  add a memo to this sentence
+  ?  this help
+  q  quit (every answer is already saved)"""
+
+
+def _show_item(store: Any, item: Any, prog: Any, book: Any) -> None:
+    from coder import review as rv
+
+    ctx = rv.context(store, item)
+    click.echo()
+    click.secho("─" * 96, dim=True)
+    click.secho(f"{item.document} · {ctx.position} · sentence {item.segment_idx + 1}", bold=True, nl=False)
+    click.secho(
+        f"    [{prog.reviewed} reviewed · {prog.remaining} remaining · {prog.acceptance:.0%} accepted]", dim=True
+    )
+    for speaker, speech, mine, span in ctx.turns:
+        if mine and span:
+            a, b = span
+            body = speech[:a] + click.style(speech[a:b], bold=True, underline=True, fg="yellow") + speech[b:]
+            click.echo(f"▶ {click.style(speaker, fg='cyan')}: {body}")
+        else:
+            click.secho(textwrap.shorten(f"  {speaker}: {speech}", width=240, placeholder=" …"), dim=True)
+    code = book.by_path().get(item.code_path)
+    click.echo()
+    click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
+    click.echo(f"   score {item.score:.2f} · p {item.probability:.2f} · {item.suggester}")
+    if code is not None:
+        click.echo(_wrap(f"Definition: {code.definition}", "  "))
+        if code.include:
+            click.echo(_wrap(f"Include: {code.include}", "  "))
+        if code.exclude:
+            click.echo(_wrap(f"Exclude: {code.exclude}", "  "))
+    why = rv.explain(store, item)
+    sim = f" ({why.similarity:.2f})" if why.similarity is not None else ""
+    if why.kind == "accepted":
+        click.echo(
+            _wrap(
+                f"Why: closest to a segment already accepted for this code ({why.participant}): “{why.text}”{sim}", "  "
+            )
+        )
+    else:
+        click.echo(_wrap(f"Why: closest codebook example: “{why.text}”{sim}", "  "))
+
+
+@main.command()
+@CODER_OPTION
+@click.option("--document", default=None, help="Only this document (name, stem or participant id).")
+@click.option("--code", "code_path", default=None, metavar="PATH", help="Only this code's suggestions (and subcodes').")
+@click.option(
+    "--order",
+    type=click.Choice(["document", "score", "uncertain"]),
+    default="document",
+    show_default=True,
+    help="uncertain = the suggestions the model is least sure of first (active learning).",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N answers.")
+@click.option(
+    "--learn-every",
+    type=click.IntRange(0),
+    default=25,
+    show_default=True,
+    help="Re-fit learned.v1 after every N answers (0 = never; or run 'coder suggest --learn').",
+)
+@click.pass_context
+def review(
+    ctx: click.Context,
+    coder: str | None,
+    document: str | None,
+    code_path: str | None,
+    order: str,
+    limit: int | None,
+    learn_every: int,
+) -> None:
+    """Accept or reject suggestions one by one, with single keys. Resumable at any point.
+
+    Keys: a accept · r reject · s skip · u undo · c other code · m memo · ? help · q quit.
+    Each answer is saved before the next item is shown.
+
+    \b
+    Examples:
+      coder review --coder ana
+      coder review --coder ana --order uncertain --limit 50
+      coder review --coder ana --code "Spirituality / faith" --document P04
+    """
+    from coder import review as rv
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    name = rv.require_coder(coder, store)
+    book = wf.current_codebook(store)
+    prog = rv.progress(store, name)
+    skipped: set[tuple[int, str]] = set()
+    answered = 0
+    since_learn = 0
+    prefer: tuple[int, str] | None = None
+    if prog.remaining == 0:
+        click.echo(
+            f"Nothing to review for {name}"
+            + (" (run 'coder suggest' first)." if not store.active_runs() else " — every suggestion has an answer.")
+        )
+        return
+    click.echo(f"Reviewing as {name}: {prog.remaining} suggestions pending. Press ? for help, q to quit.")
+    while limit is None or answered < limit:
+        items = [
+            i
+            for i in rv.queue(store, name, document=document, code=code_path, order=order)
+            if (i.segment_id, i.code_path) not in skipped
+        ]
+        if not items:
+            click.echo("All done: no pending suggestions left" + (" (some skipped)." if skipped else "."))
+            break
+        item = next((i for i in items if (i.segment_id, i.code_path) == prefer), items[0])
+        prefer = None
+        prog.remaining = len(items)
+        _show_item(store, item, prog, book)
+        while True:
+            key = _read_key("[a]ccept [r]eject [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > ").lower()
+            if key == "a":
+                rv.answer(store, name, item, "accept")
+                prog.accepted += 1
+                prog.reviewed += 1
+                break
+            if key == "r":
+                rk = _read_key("Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none > ")
+                reason = rv.REASONS.get(rk)
+                note = None
+                if rk == "4":
+                    note = _read_line("Say why (Enter to skip): ").strip() or None
+                rv.answer(store, name, item, "reject", reason=reason, note=note)
+                prog.rejected += 1
+                prog.reviewed += 1
+                break
+            if key == "s":
+                skipped.add((item.segment_id, item.code_path))
+                break
+            if key == "u":
+                undone = rv.undo(store, name)
+                if undone is None:
+                    click.echo("Nothing to undo.")
+                    continue
+                click.echo(f"Undone: {undone.answer} {undone.code_path}")
+                if undone.answer == "accept":
+                    prog.accepted = max(0, prog.accepted - 1)
+                else:
+                    prog.rejected = max(0, prog.rejected - 1)
+                prog.reviewed = max(0, prog.reviewed - 1)
+                prefer = (undone.segment_id, undone.code_path)
+                skipped.discard(prefer)
+                break
+            if key == "c":
+                query = _read_line("Search codes: ")
+                hits = rv.search_codes(book, query)
+                if not hits:
+                    click.echo("No code matches.")
+                    continue
+                for n, path in enumerate(hits, start=1):
+                    click.echo(f"  {n}  {path}")
+                pick = _read_key("Number (Enter to cancel) > ")
+                if pick.isdigit() and 1 <= int(pick) <= len(hits):
+                    rv.apply_code(store, name, item.segment_id, hits[int(pick) - 1])
+                    click.secho(f"Coded: {hits[int(pick) - 1]}", fg="green")
+                continue
+            if key == "m":
+                text = _read_line("Memo (Enter to cancel): ")
+                if text.strip():
+                    rv.memo(store, name, item.segment_id, text)
+                    click.echo("Memo saved.")
+                continue
+            if key == "?":
+                click.echo(REVIEW_HELP)
+                continue
+            if key == "q":
+                _review_summary(name, prog)
+                return
+            click.echo("Unknown key; press ? for help.")
+        if key in ("a", "r"):
+            answered += 1
+            since_learn += 1
+            if learn_every and since_learn >= learn_every:
+                since_learn = 0
+                try:
+                    res = rv.learn(store, coder=name)
+                    click.secho(
+                        f"learned.v1 updated from {res.decisions} decisions ({res.models} code models); "
+                        f"{res.new_segments} segments newly suggested.",
+                        dim=True,
+                    )
+                except CoderError as e:
+                    click.secho(f"(learning skipped: {e})", dim=True)
+    _review_summary(name, prog)
+
+
+def _review_summary(name: str, prog: Any) -> None:
+    click.echo(
+        f"Saved. {name}: {prog.reviewed} reviewed ({prog.accepted} accepted, {prog.rejected} rejected, "
+        f"{prog.acceptance:.0%} accepted). Run 'coder review' again to continue."
+    )
+
+
+@main.command()
+@click.argument("document")
+@click.option(
+    "--segment",
+    "segment_no",
+    type=click.IntRange(1),
+    required=True,
+    help="Sentence number in the document, as 'coder show' prints it (#N).",
+)
+@click.option("--code", "code_path", required=True, metavar="PATH", help="Code path, e.g. 'Spirituality / faith'.")
+@CODER_OPTION
+@click.option("--memo", default=None, help="A note to keep with the decision.")
+@click.pass_context
+def code(
+    ctx: click.Context, document: str, segment_no: int, code_path: str, coder: str | None, memo: str | None
+) -> None:
+    """Code a sentence by hand, without a suggestion.
+
+    \b
+    Example:
+      coder code P04 --segment 55 --code "Spirituality / faith > Reading scripture" --coder ana
+    """
+    from coder import review as rv
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    name = rv.require_coder(coder, store)
+    doc_id = wf.find_document(store, document)
+    row = store.segment_by_index(doc_id, segment_no - 1)
+    if row is None:
+        n = len(store.segments(doc_id))
+        raise CoderError(
+            f"no sentence #{segment_no} in '{document}' (it has {n})", hint="'coder show DOCUMENT' prints the numbers"
+        )
+    rv.apply_code(store, name, row["id"], code_path, note=memo)
+    seg = store.segment_row(row["id"])
+    click.echo(
+        f"Coded #{segment_no} of {seg['document']} ({seg['participant']}) as {code_path} for {name}: "
+        f"“{textwrap.shorten(seg['text'], 80)}”"
+    )
+
+
+@main.command()
+@click.option("--coder", "coder_filter", default=None, metavar="NAME", help="Only this coder.")
+@click.option("--all", "show_all", is_flag=True, help="Every code, also those without activity.")
+@click.pass_context
+def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None:
+    """Per coder and code: suggested, accepted, rejected, pending, and estimated recall.
+
+    "est. unfound" is the expected number of sentences that deserve the code but that nobody has
+    accepted yet, from learned.v1's calibrated probabilities (run 'coder suggest --learn').
+
+    \b
+    Examples:
+      coder status
+      coder status --coder ana --all
+    """
+    from coder import review as rv
+
+    store = _store(ctx)
+    rows = [r for r in rv.status(store) if coder_filter in (None, r.coder)]
+    c = store.counts()
+    click.echo(
+        f"{c['documents']} documents · {c['coded_segments']} participant sentences · "
+        f"{c['suggestions']} active suggestions · {c['decisions']} decisions"
+    )
+    if not rows:
+        click.echo("No decisions yet. Start with: coder review --coder NAME")
+        return
+    depth = {r.code: r.code.count(" > ") for r in rows}
+
+    def label(path: str) -> str:
+        return ("  " * depth[path] + path.rsplit(" > ", 1)[-1])[:60]
+
+    w = max(len(label(r.code)) for r in rows)
+    for coder_name in sorted({r.coder for r in rows}):
+        mine = [r for r in rows if r.coder == coder_name and (show_all or r.suggested or r.accepted or r.rejected)]
+        click.secho(f"\n{coder_name}", bold=True)
+        click.echo(
+            f"{'code':<{w}}  {'suggested':>9}  {'accepted':>8}  {'rejected':>8}  {'pending':>7}  "
+            f"{'est. unfound':>12}  {'est. recall':>11}"
+        )
+        for r in mine:
+            unf = f"{r.expected_unfound:.1f}" if r.expected_unfound is not None else "—"
+            rec = f"{r.estimated_recall:.0%}" if r.estimated_recall is not None else "—"
+            click.echo(
+                f"{label(r.code):<{w}}  {r.suggested:>9}  {r.accepted:>8}  {r.rejected:>8}  {r.pending:>7}  "
+                f"{unf:>12}  {rec:>11}"
+            )
+        acc = sum(r.accepted for r in mine)
+        rej = sum(r.rejected for r in mine)
+        click.echo(f"{'total':<{w}}  {'':>9}  {acc:>8}  {rej:>8}  {sum(r.pending for r in mine):>7}")
+
+
+@main.group()
+def decisions() -> None:
+    """Export and import decisions (one row per decision) to move them between projects."""
+
+
+@decisions.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Output format (default: from -o's extension, else csv).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--coder", default=None, metavar="NAME", help="Only this coder's decisions.")
+@click.pass_context
+def decisions_export(ctx: click.Context, fmt: str | None, output: Path | None, coder: str | None) -> None:
+    """Write coder, document, start, end, code, answer, reason, note, decided_at per decision.
+
+    \b
+    Examples:
+      coder decisions export -o ana.csv --coder ana
+      coder decisions export --format jsonl > all.jsonl
+    """
+    from coder import decisions as dm
+
+    fmt = fmt or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv")
+    store = _store(ctx)
+    if output is None:
+        dm.export(store, sys.stdout, fmt, coder=coder)
+        return
+    tmp = output.with_name(output.name + ".part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            n = dm.export(store, fh, fmt, coder=coder)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"Wrote {n} decisions to {output}.", err=True)
+
+
+@decisions.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def decisions_import(ctx: click.Context, file: Path) -> None:
+    """Import decisions from CSV or JSONL (as written by 'decisions export'). Idempotent; every row
+    is checked first and nothing is imported if any row is bad.
+
+    \b
+    Examples:
+      coder decisions import ben.csv
+      coder decisions import corpora/demo/reference-coding.csv
+    """
+    from coder import decisions as dm
+
+    store = _store(ctx)
+    try:
+        r = dm.import_file(store, file)
+    except dm.BadRows as e:
+        click.secho(f"Error: {len(e.problems)} bad row(s); nothing was imported:", fg="red", err=True)
+        click.echo(e.details(), err=True)
+        ctx.exit(1)
+    click.echo(
+        f"Imported {r.added} decisions ({r.unchanged} already present, {r.superseded} replaced older "
+        f"answers) from {', '.join(r.coders)}."
+    )
+
+
+@main.command()
+@click.argument("key", type=click.Choice(["coder"]))
+@click.argument("value", required=False)
+@click.pass_context
+def config(ctx: click.Context, key: str, value: str | None) -> None:
+    """Show or set a project setting (coder: the default --coder NAME).
+
+    \b
+    Examples:
+      coder config coder ana
+      coder config coder
+    """
+    store = _store(ctx)
+    if value is None:
+        click.echo(store.get_setting(key) or "")
+        return
+    store.set_setting(key, value.strip())
+    click.echo(f"{key} = {value.strip()}")
 
 
 if __name__ == "__main__":  # pragma: no cover

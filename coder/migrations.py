@@ -144,6 +144,26 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_review(db: sqlite3.Connection) -> None:
+    """Undo keeps the audit trail (a decision is marked undone, never deleted); memos on segments."""
+    run_script(
+        db,
+        """
+        ALTER TABLE decisions ADD COLUMN undone_at TEXT;
+        CREATE INDEX decisions_coder ON decisions(coder, undone_at, id);
+        CREATE TABLE memos (
+            id         INTEGER PRIMARY KEY,
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            coder      TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX memos_segment ON memos(segment_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
+    m002_review,
 ]

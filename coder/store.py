@@ -505,3 +505,187 @@ class Store:
                JOIN turns t ON t.id = s.turn_id
                ORDER BY d.name, s.idx, x.kind, x.ord"""
         )
+
+    # -- review and decisions --------------------------------------------------------------
+
+    def write(self, fn: Any, *, attempts: int = 6) -> Any:
+        """Run ``fn()`` in its own transaction, retrying while another writer holds the lock."""
+        delay = 0.05
+        for attempt in range(attempts):
+            try:
+                with self.transaction():
+                    return fn()
+            except sqlite3.OperationalError as e:
+                if ("locked" not in str(e) and "busy" not in str(e)) or attempt == attempts - 1:
+                    raise
+                import time
+
+                time.sleep(delay)
+                delay *= 2
+        return None  # pragma: no cover
+
+    def pending_suggestions(
+        self, coder: str, *, document_id: int | None = None, code: str | None = None
+    ) -> list[sqlite3.Row]:
+        """Active suggestions on which ``coder`` has no standing decision."""
+        sql = """SELECT g.id AS suggestion_id, g.segment_id, g.code_path, g.score, g.rank, g.evidence,
+                        r.suggester, r.model, r.codebook_hash, s.document_id, s.idx AS segment_idx, s.text,
+                        d.name AS document, d.participant, t.idx AS turn_idx
+                 FROM suggestions g
+                 JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                 JOIN segments s ON s.id = g.segment_id
+                 JOIN documents d ON d.id = s.document_id
+                 JOIN turns t ON t.id = s.turn_id
+                 WHERE NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL)"""
+        args: list[Any] = [coder]
+        if document_id is not None:
+            sql += " AND s.document_id = ?"
+            args.append(document_id)
+        if code is not None:
+            sql += " AND (g.code_path = ? OR g.code_path LIKE ? ESCAPE '\\')"
+            esc = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.extend([code, esc + " > %"])
+        sql += " ORDER BY d.name, s.idx, g.rank"
+        return list(self.db.execute(sql, args))
+
+    def add_decision(
+        self,
+        *,
+        segment_id: int,
+        code_path: str,
+        coder: str,
+        answer: str,
+        reason: str | None = None,
+        memo: str | None = None,
+        suggestion_id: int | None = None,
+        codebook_hash: str | None = None,
+        decided_at: str | None = None,
+    ) -> int:
+        """Insert one decision (call inside a transaction, e.g. through :meth:`write`)."""
+        cur = self.db.execute(
+            "INSERT INTO decisions (segment_id, code_path, coder, answer, reason, memo, suggestion_id,"
+            " codebook_hash, decided_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (segment_id, code_path, coder, answer, reason, memo, suggestion_id, codebook_hash, decided_at or now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def last_decision(self, coder: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM decisions WHERE coder = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1", (coder,)
+        ).fetchone()
+
+    def mark_undone(self, decision_id: int) -> None:
+        self.db.execute("UPDATE decisions SET undone_at = ? WHERE id = ?", (now(), decision_id))
+
+    def add_memo(self, segment_id: int, coder: str, text: str) -> int:
+        cur = self.db.execute(
+            "INSERT INTO memos (segment_id, coder, text, created_at) VALUES (?,?,?,?)",
+            (segment_id, coder, text, now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def memos(self, segment_id: int) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM memos WHERE segment_id = ? ORDER BY id", (segment_id,)))
+
+    def decisions(self, *, coder: str | None = None, include_undone: bool = False) -> list[sqlite3.Row]:
+        """Decisions with the segment's document and offsets (for export and tallies)."""
+        sql = """SELECT c.*, d.name AS document, d.participant, s.start, s.end, s.text
+                 FROM decisions c JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id"""
+        where, args = [], []
+        if not include_undone:
+            where.append("c.undone_at IS NULL")
+        if coder is not None:
+            where.append("c.coder = ?")
+            args.append(coder)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY c.id"
+        return list(self.db.execute(sql, args))
+
+    def find_decision(self, coder: str, segment_id: int, code_path: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM decisions WHERE coder = ? AND segment_id = ? AND code_path = ? AND undone_at IS NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (coder, segment_id, code_path),
+        ).fetchone()
+
+    def segment_index(self) -> dict[tuple[str, int, int], int]:
+        """(document name, start, end) -> segment id, for moving decisions between copies of a project."""
+        return {
+            (r[0], r[1], r[2]): r[3]
+            for r in self.db.execute(
+                "SELECT d.name, s.start, s.end, s.id FROM segments s JOIN documents d ON d.id = s.document_id"
+            )
+        }
+
+    def segment_row(self, segment_id: int) -> sqlite3.Row:
+        return self.db.execute(
+            """SELECT s.*, d.name AS document, d.participant, t.idx AS turn_idx, t.speaker, t.role
+               FROM segments s JOIN documents d ON d.id = s.document_id JOIN turns t ON t.id = s.turn_id
+               WHERE s.id = ?""",
+            (segment_id,),
+        ).fetchone()
+
+    def segment_by_index(self, document_id: int, idx: int) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT id FROM segments WHERE document_id = ? AND idx = ?", (document_id, idx)
+        ).fetchone()
+
+    def turn_count(self, document_id: int) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM turns WHERE document_id = ?", (document_id,)).fetchone()[0])
+
+    def turns_around(self, document_id: int, turn_idx: int) -> list[sqlite3.Row]:
+        """The turn before, the turn itself and the turn after, with their speech text."""
+        return list(
+            self.db.execute(
+                """SELECT t.idx, t.speaker, t.role, t.speech_start,
+                          substr(d.text, t.speech_start + 1, t.end - t.speech_start) AS speech
+                   FROM turns t JOIN documents d ON d.id = t.document_id
+                   WHERE t.document_id = ? AND t.idx BETWEEN ? AND ? ORDER BY t.idx""",
+                (document_id, turn_idx - 1, turn_idx + 1),
+            )
+        )
+
+    def accepted_segments(self, code_path: str) -> list[sqlite3.Row]:
+        """Segments any coder accepted for a code (with text hash, for 'closest accepted segment')."""
+        return list(
+            self.db.execute(
+                """SELECT DISTINCT s.id, s.text, s.text_hash, d.participant FROM decisions c
+                   JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id
+                   WHERE c.code_path = ? AND c.answer = 'accept' AND c.undone_at IS NULL""",
+                (code_path,),
+            )
+        )
+
+    def decision_counts(self) -> list[sqlite3.Row]:
+        """Per coder and code: accepted and rejected (standing decisions only)."""
+        return list(
+            self.db.execute(
+                """SELECT coder, code_path, SUM(answer = 'accept') AS accepted, SUM(answer = 'reject') AS rejected
+                   FROM decisions WHERE undone_at IS NULL GROUP BY coder, code_path"""
+            )
+        )
+
+    def suggestion_counts(self) -> dict[str, int]:
+        """Active suggestions per code (distinct segments, across suggesters)."""
+        return {
+            r[0]: int(r[1])
+            for r in self.db.execute(
+                """SELECT g.code_path, COUNT(DISTINCT g.segment_id) FROM suggestions g
+                   JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1 GROUP BY g.code_path"""
+            )
+        }
+
+    def coders(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")]
+
+    def active_scores(self, suggester: str) -> tuple[sqlite3.Row | None, Iterator[tuple[int, np.ndarray]]]:
+        """The active run of a suggester and its (segment id, score row) pairs."""
+        run = self.db.execute(
+            "SELECT * FROM suggestion_runs WHERE suggester = ? AND active = 1", (suggester,)
+        ).fetchone()
+        if run is None:
+            return None, iter(())
+        rows = self.db.execute("SELECT segment_id, scores FROM segment_scores WHERE run_id = ?", (run["id"],))
+        return run, ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in rows)

@@ -54,15 +54,20 @@ def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarra
     vecs = normalise(embed(texts))
     bounds = [*starts, len(texts)]
     centroids = normalise(np.stack([vecs[bounds[i] : bounds[i + 1]].mean(axis=0) for i in range(len(paths))]))
-    index = {p: i for i, p in enumerate(paths)}
+    return CodeProfile(paths, centroids, vecs, np.asarray(starts), tuple(texts), ancestor_matrix(codebook))
+
+
+def ancestor_matrix(codebook: Codebook) -> np.ndarray:
+    """(C, C) bool, codebook order: ``m[c, a]`` is True when code ``a`` is an ancestor of code ``c``."""
+    index = {c.path: i for i, c in enumerate(codebook.codes)}
     by_path = codebook.by_path()
-    anc = np.zeros((len(paths), len(paths)), dtype=bool)
+    anc = np.zeros((len(index), len(index)), dtype=bool)
     for c in codebook.codes:
         parent = c.parent
         while parent is not None:
             anc[index[c.path], index[parent]] = True
             parent = by_path[parent].parent
-    return CodeProfile(paths, centroids, vecs, np.asarray(starts), tuple(texts), anc)
+    return anc
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def score(segments: np.ndarray, profile: CodeProfile, method: str = DEFAULT_METH
 
 def select(
     scores: np.ndarray,
-    profile: CodeProfile,
+    profile: CodeProfile | np.ndarray,
     *,
     threshold: float | np.ndarray = DEFAULT_THRESHOLD,
     top_k: int = DEFAULT_TOP_K,
@@ -103,11 +108,13 @@ def select(
 
     A code is dropped when one of its descendants also passes: the more specific code is
     suggested and tallies roll it up to the parent. ``threshold`` may be one value per code.
+    ``profile`` may be a :class:`CodeProfile` or just its ancestor matrix.
     """
+    ancestors = profile if isinstance(profile, np.ndarray) else profile.ancestors
     passed = scores >= threshold
-    if profile.ancestors.any():
+    if ancestors.any():
         # has_descendant[n, a] = some descendant of a passed for segment n
-        has_descendant = (passed.astype(np.int32) @ profile.ancestors.astype(np.int32)) > 0
+        has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
         passed &= ~has_descendant
     masked = np.where(passed, scores, -np.inf)
     k = min(top_k, scores.shape[1])

@@ -296,7 +296,11 @@ def suggest(
         )
     embedded = embed_segments(store, embedder, progress=progress)
     t_embed = time.perf_counter() - t0
-    profile = sg.build_profile(book, _cached_embed(store, embedder))
+    cached = _cached_embed(store, embedder)
+    profile = sg.build_profile(book, cached)
+    counter = [t for c in book.codes for t in c.counterexamples]
+    if counter:  # seed negatives for learned.v1, which must never need the model
+        cached(counter)
     t_codebook = time.perf_counter() - t0 - t_embed
     per_code: Counter[str] = Counter()
     n_segments = 0
@@ -405,7 +409,11 @@ def show(store: Store, document: str) -> ShownDocument:
     by_segment: dict[int, list[tuple[str, float, str]]] = {}
     runs = store.active_runs()
     for r in store.suggestions(doc_id):
-        by_segment.setdefault(r["segment_id"], []).append((r["code_path"], r["score"], "suggested"))
+        by_segment.setdefault(r["segment_id"], []).append((r["code_path"], r["score"], f"suggested, {r['suggester']}"))
+    for d in store.decisions():
+        if d["document"] == doc.name:
+            verb = "accepted" if d["answer"] == "accept" else "rejected"
+            by_segment.setdefault(d["segment_id"], []).append((d["code_path"], float("nan"), f"{verb} by {d['coder']}"))
     turns = []
     segs = store.segments(doc_id)
     by_turn: dict[int, list[ShownSegment]] = {}

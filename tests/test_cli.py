@@ -37,7 +37,7 @@ def test_help_lists_commands():
 
 
 def test_init_creates_then_opens(run, tmp_path):
-    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 1 migration).\n"
+    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 2 migrations).\n"
     assert run("init").output.startswith("Opened existing project")
 
 
@@ -135,7 +135,7 @@ def test_suggest_show_export(project, tmp_path):
     assert "Model: hash-bow-64@v1." in r.output
     shown = project("show", "P90").output
     assert shown.startswith("sample.txt · participant P90 · 6 turns · ")
-    assert "(similarity.v1, unreviewed)" in shown
+    assert "suggestions (similarity.v1)" in shown
     assert "      → Spirituality / faith > Reading scripture  " in shown
     out = tmp_path / "c.csv"
     r = project("export", "codings", "-o", str(out))

@@ -61,6 +61,26 @@ def test_new_migration_backs_up_and_applies_atomically(tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("p.db.*.bak"))) == 1
     con = sqlite3.connect(path)
     assert con.execute("SELECT name FROM sqlite_master WHERE name='extra'").fetchall() == []
+    assert [r[0] for r in con.execute("SELECT name FROM coder_migrations")] == [
+        m.__name__ for m in migrations.MIGRATIONS if m is not m002_broken
+    ]
+
+
+def test_old_project_is_backed_up_and_migrated_keeping_data(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    full = list(migrations.MIGRATIONS)
+    monkeypatch.setattr("coder.store.MIGRATIONS", full[:1])
+    old = Store(path, create=True)
+    old.set_setting("coder", "ana")
+    old.close()
+    monkeypatch.setattr("coder.store.MIGRATIONS", full)
+    s = Store(path)
+    assert s.migrations_applied() == [m.__name__ for m in full]
+    assert s.get_setting("coder") == "ana"
+    assert "undone_at" in {r[1] for r in s.db.execute("PRAGMA table_info(decisions)")}
+    backups = list(tmp_path.glob("old.db.*.bak"))
+    assert len(backups) == 1
+    con = sqlite3.connect(backups[0])
     assert [r[0] for r in con.execute("SELECT name FROM coder_migrations")] == ["m001_initial"]
 
 

@@ -1,0 +1,193 @@
+"""Decisions as data: export and import one row per decision.
+
+Segments are identified by document name and character offsets, so a file moves between
+copies of a project that imported the same transcripts (a second coder's laptop, a script).
+Import checks every row first and writes nothing unless all rows are good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from coder.errors import CoderError, InputError, Problem
+from coder.store import Store, now
+
+COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at")
+REQUIRED = ("coder", "document", "start", "end", "code")
+ANSWERS = {"accept": "accept", "accepted": "accept", "reject": "reject", "rejected": "reject"}
+
+
+def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = None) -> int:
+    rows = store.decisions(coder=coder)
+    if fmt == "csv":
+        w = csv.writer(out)
+        w.writerow(COLUMNS)
+    for r in rows:
+        values = [
+            r["coder"],
+            r["document"],
+            r["start"],
+            r["end"],
+            r["code_path"],
+            r["answer"],
+            r["reason"] or "",
+            r["memo"] or "",
+            r["decided_at"],
+        ]
+        if fmt == "csv":
+            w.writerow(values)
+        else:
+            out.write(json.dumps(dict(zip(COLUMNS, values, strict=True)), ensure_ascii=False) + "\n")
+    return len(rows)
+
+
+class BadRows(CoderError):
+    """Some rows of a decisions file are invalid; all are listed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        more = len(problems) - 1
+        first = problems[0]
+        super().__init__(
+            first.message + (f" (and {more} more bad row{'s' * (more > 1)})" if more else ""),
+            path=first.path,
+            hint="nothing was imported; fix the rows and import again",
+        )
+        self.row = first.line
+
+    def location(self) -> str:
+        return f"{self.path}: row {self.row}"
+
+    def details(self) -> str:
+        return "\n".join(f"{p.path}: row {p.line}: {p.message}" for p in self.problems)
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    from coder.transcripts import decode
+
+    try:
+        text = decode(path.read_bytes(), path)
+    except FileNotFoundError:
+        raise InputError("decisions file not found", path=path, hint="check the path") from None
+    if path.suffix.lower() in (".jsonl", ".json"):
+        rows = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(
+                    f"not a JSON object ({e.msg})", path=path, line=i, hint="one JSON object per line"
+                ) from None
+            if not isinstance(obj, dict):
+                raise InputError("not a JSON object", path=path, line=i, hint="one JSON object per line")
+            rows.append((i, {k: "" if v is None else str(v) for k, v in obj.items()}))
+        return rows
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(
+            f"missing column(s): {', '.join(missing)}",
+            path=path,
+            row=1,
+            hint=f"the header needs {', '.join(COLUMNS)} (answer defaults to accept)",
+        )
+    return [(i, {k: (v or "") for k, v in row.items() if k is not None}) for i, row in enumerate(reader, start=2)]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    unchanged: int
+    superseded: int
+    coders: list[str]
+
+
+def import_file(store: Store, path: str | Path) -> ImportResult:
+    """Import a decisions CSV or JSONL file; all rows are validated before anything is written."""
+    from coder.workflows import current_codebook
+
+    p = Path(path)
+    rows = _read_rows(p)
+    book = current_codebook(store)
+    codes = book.by_path()
+    index = store.segment_index()
+    docs = {d.name for d in store.documents()}
+    problems: list[Problem] = []
+    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str]] = []
+    for n, r in rows:
+
+        def bad(msg: str, n: int = n) -> None:
+            problems.append(Problem(str(p), n, msg))
+
+        coder = r.get("coder", "").strip()
+        doc = r.get("document", "").strip()
+        code = r.get("code", "").strip()
+        answer = ANSWERS.get((r.get("answer") or "accept").strip().lower())
+        if not coder:
+            bad("empty coder")
+            continue
+        if doc not in docs:
+            bad(f"unknown document '{doc}'")
+            continue
+        try:
+            start, end = int(r.get("start", "")), int(r.get("end", ""))
+        except ValueError:
+            bad(f"start/end must be whole numbers (got '{r.get('start')}', '{r.get('end')}')")
+            continue
+        seg = index.get((doc, start, end))
+        if seg is None:
+            bad(f"no segment {start}-{end} in '{doc}' (was it imported with the same unit and pipeline?)")
+            continue
+        if code not in codes:
+            bad(f"unknown code '{code}'")
+            continue
+        if answer is None:
+            bad(f"answer must be accept or reject (got '{r.get('answer')}')")
+            continue
+        when = (r.get("decided_at") or "").strip() or now()
+        try:
+            datetime.fromisoformat(when)
+        except ValueError:
+            bad(f"decided_at is not an ISO date-time (got '{when}')")
+            continue
+        parsed.append((n, coder, seg, code, answer, r.get("reason") or None, r.get("note") or None, when))
+    if problems:
+        raise BadRows(problems)
+
+    added = unchanged = superseded = 0
+
+    def write() -> None:
+        nonlocal added, unchanged, superseded
+        for _, coder, seg, code, answer, reason, note, when in parsed:
+            old = store.find_decision(coder, seg, code)
+            if old is not None and old["answer"] == answer:
+                unchanged += 1
+                continue
+            if old is not None:
+                if old["decided_at"] >= when:
+                    unchanged += 1  # the project holds a newer answer
+                    continue
+                store.mark_undone(old["id"])
+                superseded += 1
+            store.add_decision(
+                segment_id=seg,
+                code_path=code,
+                coder=coder,
+                answer=answer,
+                reason=reason,
+                memo=note,
+                codebook_hash=book.hash,
+                decided_at=when,
+            )
+            added += 1
+
+    store.write(write)
+    return ImportResult(added, unchanged, superseded, sorted({r[1] for r in parsed}))

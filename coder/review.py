@@ -1,0 +1,507 @@
+"""The review loop as data: a stream of pending suggestions and functions that answer them.
+
+Both the terminal review (``coder review``) and any other front end call these; none of them
+keeps state of its own beyond the current item. Every answer is written in its own transaction
+before the caller moves on, so a killed process loses at most the item on screen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coder import learn as lr
+from coder import suggest as sg
+from coder.embed import text_hash
+from coder.errors import CoderError, InputError, ProjectError
+from coder.store import Store
+from coder.types import PATH_SEP, Codebook
+
+ORDERS = ("document", "score", "uncertain")
+REASONS = {
+    "1": "meets an exclusion criterion",
+    "2": "wrong code",
+    "3": "too vague",
+    "4": "other",
+}
+LEARN_EVERY = 25
+
+
+@dataclass(frozen=True)
+class Item:
+    suggestion_id: int
+    segment_id: int
+    code_path: str
+    score: float
+    probability: float
+    suggester: str
+    model: str
+    evidence: str
+    document: str
+    document_id: int
+    participant: str
+    segment_idx: int
+    turn_idx: int
+    text: str
+
+
+def _workflows():  # imported late: workflows imports this module's siblings
+    from coder import workflows
+
+    return workflows
+
+
+def require_coder(coder: str | None, store: Store) -> str:
+    name = coder or store.get_setting("coder")
+    if not name or not name.strip():
+        raise CoderError("no coder name", hint="pass --coder NAME (or set CODER_NAME, or 'coder config coder NAME')")
+    return name.strip()
+
+
+def queue(
+    store: Store,
+    coder: str,
+    *,
+    document: str | None = None,
+    code: str | None = None,
+    order: str = "document",
+    limit: int | None = None,
+) -> list[Item]:
+    """Pending suggestions for ``coder``, one per (segment, code), in the chosen order."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
+    doc_id = _workflows().find_document(store, document) if document else None
+    if code is not None:
+        book = _workflows().current_codebook(store)
+        if code not in book.by_path():
+            raise InputError(f"no code '{code}' in the codebook", hint="see 'coder codebook show' for the paths")
+    rows = store.pending_suggestions(coder, document_id=doc_id, code=code)
+    learned_run, learned_rows = store.active_scores(lr.LEARNER)
+    learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
+    learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
+    sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    prior = lr.Prior(float(sim_run["threshold"])) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
+
+    best: dict[tuple[int, str], Item] = {}
+    for r in rows:
+        key = (r["segment_id"], r["code_path"])
+        if r["suggester"] == lr.LEARNER:
+            p = float(r["score"])
+        elif r["segment_id"] in learned and r["code_path"] in learned_index:
+            p = float(learned[r["segment_id"]][learned_index[r["code_path"]]])
+        else:
+            p = float(prior(np.array([r["score"]]))[0])
+        item = Item(
+            r["suggestion_id"],
+            r["segment_id"],
+            r["code_path"],
+            float(r["score"]),
+            p,
+            r["suggester"],
+            r["model"],
+            r["evidence"],
+            r["document"],
+            r["document_id"],
+            r["participant"],
+            r["segment_idx"],
+            r["turn_idx"],
+            r["text"],
+        )
+        old = best.get(key)
+        if old is None or (old.suggester != lr.LEARNER and item.suggester == lr.LEARNER):
+            best[key] = item
+    items = list(best.values())
+    if order == "score":
+        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
+    elif order == "uncertain":
+        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx))
+    else:
+        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability))
+    return items[:limit] if limit else items
+
+
+def _paths(run: object) -> list[str]:
+    import json
+
+    return list(json.loads(run["code_paths"])) if run is not None else []  # type: ignore[index]
+
+
+def _codebook_hash(store: Store) -> str | None:
+    row = store.current_codebook_row()
+    return None if row is None else str(row["hash"])
+
+
+def answer(
+    store: Store, coder: str, item: Item, answer: str, *, reason: str | None = None, note: str | None = None
+) -> int:
+    """Record accept/reject of a suggestion in its own transaction; returns the decision id."""
+    if answer not in ("accept", "reject"):
+        raise ValueError("answer must be 'accept' or 'reject'")
+    cb_hash = _codebook_hash(store)
+    return int(
+        store.write(
+            lambda: store.add_decision(
+                segment_id=item.segment_id,
+                code_path=item.code_path,
+                coder=coder,
+                answer=answer,
+                reason=reason,
+                memo=note,
+                suggestion_id=item.suggestion_id,
+                codebook_hash=cb_hash,
+            )
+        )
+    )
+
+
+def apply_code(store: Store, coder: str, segment_id: int, code_path: str, *, note: str | None = None) -> int:
+    """Code a segment by hand (a code the suggester missed, or a different one)."""
+    book = _workflows().current_codebook(store)
+    if code_path not in book.by_path():
+        raise InputError(f"no code '{code_path}' in the codebook", hint="see 'coder codebook show' for the paths")
+    existing = store.find_decision(coder, segment_id, code_path)
+    if existing is not None and existing["answer"] == "accept":
+        return int(existing["id"])
+    return int(
+        store.write(
+            lambda: store.add_decision(
+                segment_id=segment_id,
+                code_path=code_path,
+                coder=coder,
+                answer="accept",
+                reason=None,
+                memo=note,
+                suggestion_id=None,
+                codebook_hash=book.hash,
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Undone:
+    decision_id: int
+    segment_id: int
+    code_path: str
+    answer: str
+
+
+def undo(store: Store, coder: str) -> Undone | None:
+    """Withdraw the coder's latest standing decision (kept in the audit trail as undone)."""
+
+    def go() -> Undone | None:
+        row = store.last_decision(coder)
+        if row is None:
+            return None
+        store.mark_undone(row["id"])
+        return Undone(row["id"], row["segment_id"], row["code_path"], row["answer"])
+
+    result: Undone | None = store.write(go)
+    return result
+
+
+def memo(store: Store, coder: str, segment_id: int, text: str) -> int:
+    if not text.strip():
+        raise InputError("empty memo", hint="type some text, or press Enter on an empty line to cancel")
+    return int(store.write(lambda: store.add_memo(segment_id, coder, text.strip())))
+
+
+@dataclass(frozen=True)
+class Context:
+    position: str  # "P07 · turn 14 of 83"
+    turns: list[tuple[str, str, bool, tuple[int, int] | None]]
+    """(speaker, speech, is_the_item's_turn, (start, end) of the segment inside speech or None)."""
+
+
+def context(store: Store, item: Item) -> Context:
+    seg = store.segment_row(item.segment_id)
+    n = store.turn_count(item.document_id)
+    out = []
+    for t in store.turns_around(item.document_id, item.turn_idx):
+        mine = t["idx"] == item.turn_idx
+        span = (seg["start"] - t["speech_start"], seg["end"] - t["speech_start"]) if mine else None
+        out.append((t["speaker"], t["speech"], mine, span))
+    return Context(f"{item.participant} · turn {item.turn_idx + 1} of {n}", out)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    kind: str  # "example" or "accepted"
+    text: str
+    similarity: float | None
+    participant: str | None = None
+
+
+def explain(store: Store, item: Item) -> Explanation:
+    """Why this was suggested: the codebook example, or an accepted segment, it is closest to."""
+    accepted = [r for r in store.accepted_segments(item.code_path) if r["id"] != item.segment_id]
+    if accepted:
+        vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r["text_hash"] for r in accepted])
+        me = vecs.get(text_hash(item.text))
+        if me is not None:
+            sims = [(float(me @ vecs[r["text_hash"]]), r) for r in accepted if r["text_hash"] in vecs]
+            ex = vecs.get(text_hash(item.evidence))
+            ex_sim = float(me @ ex) if ex is not None else -1.0
+            if sims:
+                s, r = max(sims, key=lambda x: x[0])
+                if s > ex_sim:
+                    return Explanation("accepted", r["text"], s, r["participant"])
+            return Explanation("example", item.evidence, ex_sim if ex_sim > -1 else None)
+    return Explanation("example", item.evidence, None)
+
+
+@dataclass
+class Progress:
+    reviewed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    remaining: int = 0
+
+    @property
+    def acceptance(self) -> float:
+        done = self.accepted + self.rejected
+        return self.accepted / done if done else 0.0
+
+
+def progress(store: Store, coder: str) -> Progress:
+    counts = Counter(r["answer"] for r in store.decisions(coder=coder) if r["suggestion_id"] is not None)
+    remaining = len(queue(store, coder))
+    return Progress(counts["accept"] + counts["reject"], counts["accept"], counts["reject"], remaining)
+
+
+def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
+    """Codes for a query: name matches first, then path, then definition/criteria/examples, then fuzzy."""
+    q = query.strip().lower()
+    if not q:
+        return []
+    words = q.split()
+    tiers: list[list[str]] = [[], [], [], [], []]
+    for c in book.codes:
+        body = " ".join([c.definition, c.include, *c.examples]).lower()
+        if q in c.name.lower():
+            tiers[0].append(c.path)
+        elif q in c.path.lower() or all(w in c.path.lower() for w in words):
+            tiers[1].append(c.path)
+        elif all(w in body for w in words):
+            tiers[2].append(c.path)
+    taken = {p for t in tiers for p in t}
+    for c in book.codes:  # typos: each query word close to some word of the name
+        name_words = c.name.lower().replace("/", " ").split()
+        if c.path not in taken and all(difflib.get_close_matches(w, name_words, n=1, cutoff=0.75) for w in words):
+            tiers[3].append(c.path)
+    return [p for t in tiers for p in t][:limit]
+
+
+# -- learning ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearnResult:
+    run_id: int
+    models: int
+    decisions: int
+    prior_fitted: bool
+    suggestions: int
+    new_segments: int
+    """Segments learned.v1 suggests a code for that similarity.v1 did not."""
+    seconds: float
+    per_code: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (positives, negatives)
+
+
+def learn(
+    store: Store,
+    *,
+    coder: str | None = None,
+    top_k: int = sg.DEFAULT_TOP_K,
+    k: float = lr.BLEND_K,
+    threshold: float = 0.5,
+) -> LearnResult:
+    """Fit learned.v1 on the decisions so far and re-score every participant segment.
+
+    Uses only embeddings already in the project (no model is loaded). Registers a new active
+    run of ``learned.v1`` beside ``similarity.v1``; both stay recorded.
+    """
+    t0 = time.perf_counter()
+    wf = _workflows()
+    book = wf.current_codebook(store)
+    sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    if sim_run is None:
+        raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
+    model_id = sim_run["model"]
+    paths = [c.path for c in book.codes]
+    sim_paths = _paths(sim_run)
+    if sim_paths != paths:
+        raise ProjectError(
+            "the codebook changed since the last 'coder suggest'",
+            path=store.path,
+            hint="run 'coder suggest' again, then learn",
+        )
+    decisions = [d for d in store.decisions(coder=coder) if d["code_path"] in book.by_path()]
+
+    # prior calibration from suggestion scores → answers
+    sugg_scores = {
+        r["id"]: r["score"]
+        for r in store.db.execute("SELECT id, score FROM suggestions WHERE run_id = ?", (sim_run["id"],))
+    }
+    pairs = [
+        (sugg_scores[d["suggestion_id"]], d["answer"] == "accept")
+        for d in decisions
+        if d["suggestion_id"] in sugg_scores
+    ]
+    prior = lr.fit_prior([p[0] for p in pairs], [p[1] for p in pairs], float(sim_run["threshold"]))
+
+    # labelled embeddings
+    seg_hash = {r[0]: r[1] for r in store.db.execute("SELECT id, text_hash FROM segments")}
+    seeds = {c.path: (list(c.examples), list(c.counterexamples)) for c in book.codes}
+    need = {seg_hash[d["segment_id"]] for d in decisions}
+    need |= {text_hash(t) for ex, cex in seeds.values() for t in ex + cex}
+    vec = store.get_embeddings(model_id, sorted(need))
+    dim = next(iter(vec.values())).shape[0] if vec else 0
+    latest: dict[tuple[str, int, str], str] = {}
+    for d in decisions:  # the latest standing answer of each coder counts
+        latest[(d["coder"], d["segment_id"], d["code_path"])] = d["answer"]
+    accepted: dict[str, set[int]] = defaultdict(set)
+    rejected: dict[str, set[int]] = defaultdict(set)
+    codes_of: dict[int, set[str]] = defaultdict(set)  # every reviewed segment -> the codes accepted on it
+    for (_, seg, path), ans in latest.items():
+        (accepted if ans == "accept" else rejected)[path].add(seg)
+        codes_of.setdefault(seg, set())
+        if ans == "accept":
+            codes_of[seg].add(path)
+    by_path = book.by_path()
+
+    # One-vs-rest: a subcode's positives are the parent's too. Negatives: rejections, and every segment
+    # the coder reviewed without accepting a code of this code's branch (itself, ancestors, subcodes).
+    by_code: dict[str, tuple[list[int], list[int]]] = {}
+    for path in by_path:
+        mine = {p for p in by_path if p == path or p.startswith(path + PATH_SEP) or path.startswith(p + PATH_SEP)}
+        pos = {s for p, segs in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in segs}
+        neg = rejected.get(path, set()) | {seg for seg, codes in codes_of.items() if not codes & mine}
+        neg -= pos
+        if pos or rejected.get(path):
+            by_code[path] = (sorted(pos), sorted(neg))
+
+    def stack(hashes: list[str]) -> np.ndarray:
+        rows = [vec[h] for h in hashes if h in vec]
+        return np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+
+    models: dict[str, lr.CodeModel] = {}
+    for path, (pos_ids, neg_ids) in by_code.items():
+        ex, cex = seeds[path]
+        m = lr.fit_code(
+            path,
+            stack([seg_hash[s] for s in pos_ids]),
+            stack([seg_hash[s] for s in neg_ids]),
+            stack([text_hash(t) for t in ex]),
+            stack([text_hash(t) for t in cex]),
+        )
+        if m is not None:
+            models[path] = m
+
+    ancestors = sg.ancestor_matrix(book)
+    _, sim_rows = store.active_scores(sg.SUGGESTER)
+    sim_scores = dict(sim_rows)
+    suggested_before = {r["segment_id"] for r in store.suggestions() if r["suggester"] == sg.SUGGESTER}
+    n_sugg = 0
+    new_segments: set[int] = set()
+    with store.transaction():
+        run_id = store.start_run(
+            suggester=lr.LEARNER,
+            model=model_id,
+            codebook_hash=book.hash,
+            method=f"logreg+prior(k={k:g})",
+            threshold=threshold,
+            top_k=top_k,
+            code_paths=paths,
+        )
+        n = 0
+        for ids, vecs in store.iter_segment_embeddings(model_id):
+            sim = np.stack([sim_scores[int(i)] for i in ids])
+            p = lr.probabilities(vecs, sim, paths, models, prior, k=k)
+            picks = sg.select(p, ancestors, threshold=threshold, top_k=top_k)
+            rows = []
+            for i, picked in enumerate(picks):
+                for c, rank in picked:
+                    rows.append((int(ids[i]), paths[c], float(p[i, c]), rank, f"learned from {len(latest)} decisions"))
+                    if int(ids[i]) not in suggested_before:
+                        new_segments.add(int(ids[i]))
+            store.add_scores(run_id, ids, p)
+            store.add_suggestions(run_id, rows)
+            n_sugg += len(rows)
+            n += len(ids)
+        store.finish_run(run_id, segments=n, embedded=0)
+    return LearnResult(
+        run_id,
+        len(models),
+        len(latest),
+        prior.fitted,
+        n_sugg,
+        len(new_segments),
+        time.perf_counter() - t0,
+        {m.code: (m.positives, m.negatives) for m in models.values()},
+    )
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    coder: str
+    code: str
+    suggested: int
+    accepted: int
+    rejected: int
+    pending: int
+    expected_unfound: float | None
+    """Segments that probably deserve the code but nobody has found (from learned.v1 probabilities)."""
+    found: int = 0
+    """Segments accepted for the code or any of its subcodes."""
+
+    @property
+    def estimated_recall(self) -> float | None:
+        if self.expected_unfound is None:
+            return None
+        total = self.found + self.expected_unfound
+        return self.found / total if total else None
+
+
+def status(store: Store) -> list[StatusRow]:
+    """Per coder and code: suggested, accepted, rejected, pending, and the recall estimate."""
+    book = _workflows().current_codebook(store)
+    suggested = store.suggestion_counts()
+    counts = {(r["coder"], r["code_path"]): (int(r["accepted"]), int(r["rejected"])) for r in store.decision_counts()}
+    coders = store.coders()
+    learned_run, learned_rows = store.active_scores(lr.LEARNER)
+    probs: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
+    index = {p: i for i, p in enumerate(_paths(learned_run))}
+    decided: dict[tuple[str, str], set[int]] = defaultdict(set)
+    branch_accepted: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for d in store.decisions():
+        decided[(d["coder"], d["code_path"])].add(d["segment_id"])
+        if d["answer"] == "accept":  # a subcode's acceptance is a mention of every ancestor too
+            parts = d["code_path"].split(PATH_SEP)
+            for i in range(1, len(parts) + 1):
+                branch_accepted[(d["coder"], PATH_SEP.join(parts[:i]))].add(d["segment_id"])
+    pending_by: dict[str, Counter[str]] = {c: Counter(i.code_path for i in queue(store, c)) for c in coders}
+    ids = np.array(list(probs)) if probs else np.zeros(0, dtype=np.int64)
+    mat = np.stack(list(probs.values())) if probs else None
+    rows = []
+    for coder in coders:
+        for c in book.codes:
+            acc, rej = counts.get((coder, c.path), (0, 0))
+            unfound = None
+            found = branch_accepted[(coder, c.path)]
+            if mat is not None and c.path in index:
+                reviewed = np.isin(ids, list(decided[(coder, c.path)] | found))
+                unfound = lr.expected_unfound(mat[:, index[c.path]], reviewed)
+            rows.append(
+                StatusRow(
+                    coder, c.path, suggested.get(c.path, 0), acc, rej, pending_by[coder][c.path], unfound, len(found)
+                )
+            )
+    return rows

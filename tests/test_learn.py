@@ -1,0 +1,80 @@
+"""learned.v1: pure pieces, and that learning from decisions beats similarity where it is weak."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coder import evaluate as ev
+from coder import learn as lr
+from coder import review as rv
+from coder import workflows as wf
+
+from .conftest import write
+
+
+def test_prior_and_blend():
+    prior = lr.Prior(0.4)
+    assert prior(np.array([0.4]))[0] == 0.5
+    assert prior(np.array([0.5]))[0] > 0.85
+    assert lr.blend_weight(0) == 0.0 and lr.blend_weight(20) == 0.5
+    fitted = lr.fit_prior([0.2, 0.3, 0.35] * 10 + [0.5, 0.6, 0.55] * 10, [False] * 30 + [True] * 30, 0.4)
+    assert fitted.fitted and 0.35 < fitted.centre < 0.5
+    assert not lr.fit_prior([0.5] * 5, [True] * 5, 0.4).fitted  # too few, one class
+
+
+def test_fit_code_needs_both_classes():
+    d = 4
+    z = np.zeros((0, d), dtype=np.float32)
+    one = np.ones((3, d), dtype=np.float32)
+    assert lr.fit_code("x", z, z, one, z) is None  # no decisions at all
+    m = lr.fit_code("x", one, -one, one, -one)
+    assert m is not None and m.positives == 3 and m.negatives == 3
+    assert lr.expected_unfound(np.array([0.9, 0.5, 0.1]), np.array([True, False, False])) == 0.6
+
+
+PETS = """name: pets
+version: "1"
+codes:
+  - name: Pets
+    definition: Animals kept at home.
+    examples: ["I love dogs."]
+    counterexamples: ["The bus was late."]
+  - name: Work
+    definition: Talk about a job.
+    examples: ["My shift starts at nine."]
+    counterexamples: ["I love dogs."]
+"""
+
+ANIMALS = ["cat", "kitten", "hamster", "parrot", "rabbit", "goldfish", "tortoise", "puppy"]
+OTHER = ["bus", "rain", "soup", "train", "movie", "phone", "shoes", "bread"]
+
+
+def test_learning_beats_similarity_where_similarity_is_weak(store, embedder, blank_splitter, tmp_path):
+    # The codebook only knows dogs; the participant talks about other animals with shared words.
+    lines = []
+    for i in range(48):
+        a, o = ANIMALS[i % 8], OTHER[i % 8]
+        lines.append(f"P01: My {a} sleeps on my bed every night number {i}.")
+        lines.append(f"Interviewer: And then?\nP01: The {o} was there again today number {i}.")
+    text = "Interviewer: Tell me.\n" + "\n".join(lines) + "\n"
+    wf.import_files(store, [write(tmp_path / "t.txt", text)], splitter=blank_splitter)
+    wf.load_codebook(store, write(tmp_path / "pets.yaml", PETS))
+    wf.suggest(store, embedder, threshold=0.3)
+    segs = store.segments(coded_only=True)
+    gold = {(s.id, "Pets") for s in segs if any(a in s.text for a in ANIMALS)}
+    train = segs[: len(segs) // 3]
+    test_ids = [s.id for s in segs[len(segs) // 3 :]]
+
+    def f1(suggester: str) -> float:
+        pred = {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == suggester}
+        pred = {p for p in pred if p[0] in set(test_ids) and p[1] == "Pets"}
+        g = {x for x in gold if x[0] in set(test_ids)}
+        return ev.micro(ev.by_code(g, pred, test_ids, ["Pets"]))[2]
+
+    before = f1("similarity.v1")
+    for s in train:  # a reviewer codes the first third
+        rv.apply_code(store, "ana", s.id, "Pets") if (s.id, "Pets") in gold else rv.apply_code(store, "ana", s.id, "Work")
+    res = rv.learn(store, coder="ana", k=5)
+    assert res.models >= 1 and res.decisions == len(train)
+    after = f1("learned.v1")
+    assert after > before + 0.2, (before, after)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import pytest
+
+from coder import review as rv
+from coder import workflows as wf
+from coder.errors import CoderError, InputError
+
+from .conftest import DATA
+
+
+@pytest.fixture
+def project(store, embedder, blank_splitter):
+    wf.import_files(store, [DATA / "sample.txt"], splitter=blank_splitter)
+    wf.load_codebook(store, DATA / "mini.yaml")
+    wf.suggest(store, embedder, threshold=0.2)
+    return store
+
+
+def test_queue_answer_resume_and_audit_trail(project):
+    items = rv.queue(project, "ana")
+    assert len(items) >= 3
+    assert len({(i.segment_id, i.code_path) for i in items}) == len(items)
+    first = items[0]
+    did = rv.answer(project, "ana", first, "accept")
+    row = project.db.execute(
+        """SELECT c.coder, c.answer, c.code_path, c.codebook_hash, r.suggester, r.model
+           FROM decisions c JOIN suggestions g ON g.id = c.suggestion_id JOIN suggestion_runs r ON r.id = g.run_id
+           WHERE c.id = ?""", (did,)).fetchone()
+    assert tuple(row) == ("ana", "accept", first.code_path, wf.current_codebook(project).hash, "similarity.v1",
+                          "hash-bow-64@v1")
+    # resumable: a finished item is never shown again to the same coder, but still to others
+    assert (first.segment_id, first.code_path) not in {(i.segment_id, i.code_path) for i in rv.queue(project, "ana")}
+    assert (first.segment_id, first.code_path) in {(i.segment_id, i.code_path) for i in rv.queue(project, "ben")}
+    rv.answer(project, "ana", items[1], "reject", reason=rv.REASONS["2"], note="not about faith")
+    p = rv.progress(project, "ana")
+    assert (p.reviewed, p.accepted, p.rejected, p.remaining) == (2, 1, 1, len(items) - 2)
+    assert p.acceptance == 0.5
+
+
+def test_undo_keeps_audit_and_returns_item(project):
+    item = rv.queue(project, "ana")[0]
+    rv.answer(project, "ana", item, "reject", reason="too vague")
+    undone = rv.undo(project, "ana")
+    assert undone is not None and (undone.segment_id, undone.code_path, undone.answer) == (
+        item.segment_id, item.code_path, "reject")
+    assert (item.segment_id, item.code_path) in {(i.segment_id, i.code_path) for i in rv.queue(project, "ana")}
+    rows = project.db.execute("SELECT undone_at FROM decisions").fetchall()
+    assert len(rows) == 1 and rows[0][0] is not None  # still in the trail, marked undone
+    assert rv.undo(project, "ana") is None
+
+
+def test_orders(project):
+    by_score = rv.queue(project, "ana", order="score")
+    assert [i.probability for i in by_score] == sorted((i.probability for i in by_score), reverse=True)
+    unc = rv.queue(project, "ana", order="uncertain")
+    assert [abs(i.probability - 0.5) for i in unc] == sorted(abs(i.probability - 0.5) for i in unc)
+    doc = rv.queue(project, "ana", order="document")
+    assert [i.segment_idx for i in doc] == sorted(i.segment_idx for i in doc)
+    code = "Spirituality / faith"
+    assert all(i.code_path.startswith(code) for i in rv.queue(project, "ana", code=code))
+    with pytest.raises(InputError, match="no code 'Nope'"):
+        rv.queue(project, "ana", code="Nope")
+
+
+def test_apply_code_memo_and_context(project):
+    seg = project.segments(coded_only=True)[0]
+    did = rv.apply_code(project, "ana", seg.id, "Familial relationships", note="missed by the suggester")
+    row = project.db.execute("SELECT answer, suggestion_id, memo FROM decisions WHERE id = ?", (did,)).fetchone()
+    assert tuple(row) == ("accept", None, "missed by the suggester")
+    assert rv.apply_code(project, "ana", seg.id, "Familial relationships") == did  # no duplicate
+    with pytest.raises(InputError, match="no code 'Pets'"):
+        rv.apply_code(project, "ana", seg.id, "Pets")
+    rv.memo(project, "ana", seg.id, "  she laughed here ")
+    assert [m["text"] for m in project.memos(seg.id)] == ["she laughed here"]
+    item = rv.queue(project, "ana")[0]
+    ctx = rv.context(project, item)
+    assert ctx.position.startswith("P90 · turn ") and ctx.position.endswith(" of 6")
+    speaker, speech, mine, span = next(t for t in ctx.turns if t[2])
+    assert speech[span[0] : span[1]] == item.text
+
+
+def test_explain_prefers_a_closer_accepted_segment(project):
+    items = [i for i in rv.queue(project, "ana") if i.code_path.endswith("Reading scripture")]
+    bible = next(i for i in items if "Bible" in i.text)
+    assert rv.explain(project, bible).kind == "example"
+    # accept a segment with the same words for that code: now it is the closest evidence
+    other = next(s for s in project.segments(coded_only=True) if s.id != bible.segment_id)
+    project.db.execute("UPDATE segments SET text = ?, text_hash = (SELECT text_hash FROM segments WHERE id = ?) "
+                       "WHERE id = ?", (bible.text, bible.segment_id, other.id))
+    rv.apply_code(project, "ben", other.id, bible.code_path)
+    why = rv.explain(project, bible)
+    assert (why.kind, why.participant) == ("accepted", "P90") and why.similarity == pytest.approx(1.0, abs=1e-5)
+
+
+def test_search_codes(project):
+    book = wf.current_codebook(project)
+    assert rv.search_codes(book, "bible")[0] == "Spirituality / faith > Reading scripture"
+    assert rv.search_codes(book, "familal")[0] == "Familial relationships"
+    assert rv.search_codes(book, "") == []
+
+
+def test_require_coder(project, monkeypatch):
+    with pytest.raises(CoderError, match="no coder name"):
+        rv.require_coder(None, project)
+    project.set_setting("coder", "ana")
+    assert rv.require_coder(None, project) == "ana"
+    assert rv.require_coder(" ben ", project) == "ben"
+
+
+def test_status_counts(project):
+    items = rv.queue(project, "ana")
+    rv.answer(project, "ana", items[0], "accept")
+    rv.answer(project, "ana", items[1], "reject")
+    rows = {r.code: r for r in rv.status(project) if r.coder == "ana"}
+    a = rows[items[0].code_path]
+    assert a.accepted == 1 and a.expected_unfound is None  # no learned.v1 yet
+    total_pending = sum(r.pending for r in rows.values())
+    assert total_pending == len(items) - 2

@@ -73,7 +73,9 @@ def test_learning_beats_similarity_where_similarity_is_weak(store, embedder, bla
 
     before = f1("similarity.v1")
     for s in train:  # a reviewer codes the first third
-        rv.apply_code(store, "ana", s.id, "Pets") if (s.id, "Pets") in gold else rv.apply_code(store, "ana", s.id, "Work")
+        rv.apply_code(store, "ana", s.id, "Pets") if (s.id, "Pets") in gold else rv.apply_code(
+            store, "ana", s.id, "Work"
+        )
     res = rv.learn(store, coder="ana", k=5)
     assert res.models >= 1 and res.decisions == len(train)
     after = f1("learned.v1")

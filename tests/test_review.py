@@ -26,9 +26,17 @@ def test_queue_answer_resume_and_audit_trail(project):
     row = project.db.execute(
         """SELECT c.coder, c.answer, c.code_path, c.codebook_hash, r.suggester, r.model
            FROM decisions c JOIN suggestions g ON g.id = c.suggestion_id JOIN suggestion_runs r ON r.id = g.run_id
-           WHERE c.id = ?""", (did,)).fetchone()
-    assert tuple(row) == ("ana", "accept", first.code_path, wf.current_codebook(project).hash, "similarity.v1",
-                          "hash-bow-64@v1")
+           WHERE c.id = ?""",
+        (did,),
+    ).fetchone()
+    assert tuple(row) == (
+        "ana",
+        "accept",
+        first.code_path,
+        wf.current_codebook(project).hash,
+        "similarity.v1",
+        "hash-bow-64@v1",
+    )
     # resumable: a finished item is never shown again to the same coder, but still to others
     assert (first.segment_id, first.code_path) not in {(i.segment_id, i.code_path) for i in rv.queue(project, "ana")}
     assert (first.segment_id, first.code_path) in {(i.segment_id, i.code_path) for i in rv.queue(project, "ben")}
@@ -43,7 +51,10 @@ def test_undo_keeps_audit_and_returns_item(project):
     rv.answer(project, "ana", item, "reject", reason="too vague")
     undone = rv.undo(project, "ana")
     assert undone is not None and (undone.segment_id, undone.code_path, undone.answer) == (
-        item.segment_id, item.code_path, "reject")
+        item.segment_id,
+        item.code_path,
+        "reject",
+    )
     assert (item.segment_id, item.code_path) in {(i.segment_id, i.code_path) for i in rv.queue(project, "ana")}
     rows = project.db.execute("SELECT undone_at FROM decisions").fetchall()
     assert len(rows) == 1 and rows[0][0] is not None  # still in the trail, marked undone
@@ -76,7 +87,7 @@ def test_apply_code_memo_and_context(project):
     item = rv.queue(project, "ana")[0]
     ctx = rv.context(project, item)
     assert ctx.position.startswith("P90 · turn ") and ctx.position.endswith(" of 6")
-    speaker, speech, mine, span = next(t for t in ctx.turns if t[2])
+    _speaker, speech, _mine, span = next(t for t in ctx.turns if t[2])
     assert speech[span[0] : span[1]] == item.text
 
 
@@ -86,8 +97,10 @@ def test_explain_prefers_a_closer_accepted_segment(project):
     assert rv.explain(project, bible).kind == "example"
     # accept a segment with the same words for that code: now it is the closest evidence
     other = next(s for s in project.segments(coded_only=True) if s.id != bible.segment_id)
-    project.db.execute("UPDATE segments SET text = ?, text_hash = (SELECT text_hash FROM segments WHERE id = ?) "
-                       "WHERE id = ?", (bible.text, bible.segment_id, other.id))
+    project.db.execute(
+        "UPDATE segments SET text = ?, text_hash = (SELECT text_hash FROM segments WHERE id = ?) WHERE id = ?",
+        (bible.text, bible.segment_id, other.id),
+    )
     rv.apply_code(project, "ben", other.id, bible.code_path)
     why = rv.explain(project, bible)
     assert (why.kind, why.participant) == ("accepted", "P90") and why.similarity == pytest.approx(1.0, abs=1e-5)

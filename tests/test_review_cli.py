@@ -35,21 +35,27 @@ def proj(tmp_path):
 
 def decisions(path, coder=None):
     s = Store(path)
-    rows = [(r["coder"], r["code_path"], r["answer"], r["reason"], r["undone_at"] is not None)
-            for r in s.decisions(coder=coder, include_undone=True)]
+    rows = [
+        (r["coder"], r["code_path"], r["answer"], r["reason"], r["undone_at"] is not None)
+        for r in s.decisions(coder=coder, include_undone=True)
+    ]
     s.close()
     return rows
 
 
 def test_review_keys_accept_reject_undo_skip_memo_code(proj):
-    out = proj("review", "--coder", "ana", "--learn-every", "0",
-               input="a\nr\n2\nu\ns\nm\na memo\nc\nbible\n1\n?\nq\n").output
+    out = proj(
+        "review", "--coder", "ana", "--learn-every", "0", input="a\nr\n2\nu\ns\nm\na memo\nc\nbible\n1\n?\nq\n"
+    ).output
     assert out.startswith("Reviewing as ana: ")
     assert "P90 · turn " in out and "Suggested: " in out and "Why: closest codebook example: “" in out
-    assert "Undone: reject " in out and "Memo saved." in out and "Coded: Spirituality / faith > Reading scripture" in out
+    assert (
+        "Undone: reject " in out and "Memo saved." in out and "Coded: Spirituality / faith > Reading scripture" in out
+    )
     assert "a  accept the suggested code" in out  # help
-    assert out.rstrip().endswith("Saved. ana: 1 reviewed (1 accepted, 0 rejected, 100% accepted). "
-                                 "Run 'coder review' again to continue.")
+    assert out.rstrip().endswith(
+        "Saved. ana: 1 reviewed (1 accepted, 0 rejected, 100% accepted). Run 'coder review' again to continue."
+    )
     rows = decisions(proj.path)
     assert rows[0][2] == "accept" and not rows[0][4]
     assert rows[1][2:] == ("reject", "wrong code", True)  # undone, kept in the trail
@@ -109,8 +115,11 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
     assert header == "coder,document,start,end,code,answer,reason,note,decided_at"
     other = tmp_path / "other.db"
     runner = CliRunner()
-    for args in (["init"], ["import", str(DATA / "sample.txt"), "--pipeline", "blank"],
-                 ["codebook", "load", str(DATA / "mini.yaml")]):
+    for args in (
+        ["init"],
+        ["import", str(DATA / "sample.txt"), "--pipeline", "blank"],
+        ["codebook", "load", str(DATA / "mini.yaml")],
+    ):
         assert runner.invoke(main, ["-p", str(other), *args]).exit_code == 0
     r = runner.invoke(main, ["-p", str(other), "decisions", "import", str(out)])
     assert r.output == "Imported 3 decisions (0 already present, 0 replaced older answers) from ana.\n"
@@ -125,12 +134,15 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
 
 
 def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
-    bad = write(tmp_path / "bad.csv", "coder,document,start,end,code,answer\n"
-                "ana,sample.txt,188,205,Familial relationships,accept\n"
-                "ana,nope.txt,0,5,Familial relationships,accept\n"
-                "ana,sample.txt,1,2,Familial relationships,accept\n"
-                "ana,sample.txt,188,205,Pets,accept\n"
-                ",sample.txt,188,205,Familial relationships,maybe\n")
+    bad = write(
+        tmp_path / "bad.csv",
+        "coder,document,start,end,code,answer\n"
+        "ana,sample.txt,188,205,Familial relationships,accept\n"
+        "ana,nope.txt,0,5,Familial relationships,accept\n"
+        "ana,sample.txt,1,2,Familial relationships,accept\n"
+        "ana,sample.txt,188,205,Pets,accept\n"
+        ",sample.txt,188,205,Familial relationships,maybe\n",
+    )
     r = proj("decisions", "import", str(bad), code=1)
     assert r.output.splitlines() == [
         "Error: 4 bad row(s); nothing was imported:",
@@ -142,9 +154,11 @@ def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
     assert decisions(proj.path) == []
     missing = write(tmp_path / "m.csv", "who,document\nana,x\n")
     r = proj("decisions", "import", str(missing), code=1)
-    assert r.output == (f"Error: {missing}: row 1: missing column(s): coder, start, end, code — the header needs "
-                        "coder, document, start, end, code, answer, reason, note, decided_at (answer defaults to "
-                        "accept)\n")
+    assert r.output == (
+        f"Error: {missing}: row 1: missing column(s): coder, start, end, code — the header needs "
+        "coder, document, start, end, code, answer, reason, note, decided_at (answer defaults to "
+        "accept)\n"
+    )
 
 
 def test_reference_coding_imports_as_decisions(tmp_path):
@@ -152,8 +166,11 @@ def test_reference_coding_imports_as_decisions(tmp_path):
     runner = CliRunner()
     p = str(tmp_path / "d.db")
     files = sorted(str(f) for f in (REPO / "corpora" / "demo").iterdir() if f.stem.startswith("P"))
-    for args in (["init"], ["import", *files, "--pipeline", "blank"],
-                 ["codebook", "load", str(REPO / "codebooks" / "resilience.yaml")]):
+    for args in (
+        ["init"],
+        ["import", *files, "--pipeline", "blank"],
+        ["codebook", "load", str(REPO / "codebooks" / "resilience.yaml")],
+    ):
         assert runner.invoke(main, ["-p", p, *args]).exit_code == 0
     r = runner.invoke(main, ["-p", p, "decisions", "import", str(REPO / "corpora/demo/reference-coding.csv")])
     # the blank sentencizer cuts some sentences differently from the parser the reference was made with
@@ -176,8 +193,12 @@ print(len(items))
 def test_two_concurrent_writers_lose_nothing(proj, tmp_path):
     script = write(tmp_path / "w.py", SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, str(script), str(proj.path), name], stdout=subprocess.PIPE, text=True,
-                              env=env) for name in ("ana", "ben")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(proj.path), name], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for name in ("ana", "ben")
+    ]
     counts = [int(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     s = Store(proj.path)
@@ -188,8 +209,14 @@ def test_two_concurrent_writers_lose_nothing(proj, tmp_path):
 def test_killed_review_keeps_every_acknowledged_answer(proj):
     """SIGKILL a review process fed through stdin: every answer acknowledged (next item shown) is stored."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "CODER_NAME": "kim"}
-    p = subprocess.Popen([sys.executable, "-m", "coder", "-p", str(proj.path), "review", "--learn-every", "0"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "coder", "-p", str(proj.path), "review", "--learn-every", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        bufsize=1,
+    )
     assert p.stdin is not None and p.stdout is not None
     acknowledged = 0
     buf = ""

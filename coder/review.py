@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,9 +90,7 @@ def queue(
     best: dict[tuple[int, str], Item] = {}
     for r in rows:
         key = (r["segment_id"], r["code_path"])
-        if r["suggester"] == lr.LEARNER:
-            p = float(r["score"])
-        elif r["segment_id"] in learned and r["code_path"] in learned_index:
+        if r["segment_id"] in learned and r["code_path"] in learned_index:
             p = float(learned[r["segment_id"]][learned_index[r["code_path"]]])
         else:
             p = float(prior(np.array([r["score"]]))[0])
@@ -303,6 +302,7 @@ def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
 class LearnResult:
     run_id: int
     models: int
+    """Codes whose prototype moved (they have decisions)."""
     decisions: int
     prior_fitted: bool
     suggestions: int
@@ -317,13 +317,14 @@ def learn(
     *,
     coder: str | None = None,
     top_k: int = sg.DEFAULT_TOP_K,
-    k: float = lr.BLEND_K,
-    threshold: float = 0.5,
+    threshold: float = lr.SUGGEST_THRESHOLD,
+    beta: float = lr.BETA,
+    gamma: float = lr.GAMMA,
 ) -> LearnResult:
     """Fit learned.v1 on the decisions so far and re-score every participant segment.
 
-    Uses only embeddings already in the project (no model is loaded). Registers a new active
-    run of ``learned.v1`` beside ``similarity.v1``; both stay recorded.
+    Uses only embeddings already in the project (no model is loaded). Registers a new active run
+    of ``learned.v1`` beside ``similarity.v1``; both stay recorded.
     """
     t0 = time.perf_counter()
     wf = _workflows()
@@ -333,78 +334,60 @@ def learn(
         raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
     model_id = sim_run["model"]
     paths = [c.path for c in book.codes]
-    sim_paths = _paths(sim_run)
-    if sim_paths != paths:
+    if _paths(sim_run) != paths:
         raise ProjectError(
             "the codebook changed since the last 'coder suggest'",
             path=store.path,
             hint="run 'coder suggest' again, then learn",
         )
+
+    def cached(texts: Sequence[str]) -> np.ndarray:
+        hashes = [text_hash(t) for t in texts]
+        got = store.get_embeddings(model_id, hashes)
+        if len(got) < len(set(hashes)):
+            raise ProjectError("codebook embeddings are missing", path=store.path, hint="run 'coder suggest' first")
+        return np.stack([got[h] for h in hashes])
+
+    profile = sg.build_profile(book, cached)
     decisions = [d for d in store.decisions(coder=coder) if d["code_path"] in book.by_path()]
 
-    # prior calibration from suggestion scores → answers
+    # probability map calibrated on answered suggestions (score -> accepted?)
     sugg_scores = {
-        r["id"]: r["score"]
-        for r in store.db.execute("SELECT id, score FROM suggestions WHERE run_id = ?", (sim_run["id"],))
+        r[0]: r[1] for r in store.db.execute("SELECT id, score FROM suggestions WHERE run_id = ?", (sim_run["id"],))
     }
     pairs = [
         (sugg_scores[d["suggestion_id"]], d["answer"] == "accept")
         for d in decisions
         if d["suggestion_id"] in sugg_scores
     ]
-    prior = lr.fit_prior([p[0] for p in pairs], [p[1] for p in pairs], float(sim_run["threshold"]))
+    prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], float(sim_run["threshold"]))
 
-    # labelled embeddings
-    seg_hash = {r[0]: r[1] for r in store.db.execute("SELECT id, text_hash FROM segments")}
-    seeds = {c.path: (list(c.examples), list(c.counterexamples)) for c in book.codes}
-    need = {seg_hash[d["segment_id"]] for d in decisions}
-    need |= {text_hash(t) for ex, cex in seeds.values() for t in ex + cex}
-    vec = store.get_embeddings(model_id, sorted(need))
-    dim = next(iter(vec.values())).shape[0] if vec else 0
     latest: dict[tuple[str, int, str], str] = {}
-    for d in decisions:  # the latest standing answer of each coder counts
+    for d in decisions:  # each coder's latest standing answer counts
         latest[(d["coder"], d["segment_id"], d["code_path"])] = d["answer"]
     accepted: dict[str, set[int]] = defaultdict(set)
     rejected: dict[str, set[int]] = defaultdict(set)
-    codes_of: dict[int, set[str]] = defaultdict(set)  # every reviewed segment -> the codes accepted on it
     for (_, seg, path), ans in latest.items():
         (accepted if ans == "accept" else rejected)[path].add(seg)
-        codes_of.setdefault(seg, set())
-        if ans == "accept":
-            codes_of[seg].add(path)
-    by_path = book.by_path()
+    seg_hash = {r[0]: r[1] for r in store.db.execute("SELECT id, text_hash FROM segments")}
+    need = sorted({seg_hash[seg] for (_, seg, _) in latest})
+    vec = store.get_embeddings(model_id, need)
 
-    # One-vs-rest: a subcode's positives are the parent's too. Negatives: rejections, and every segment
-    # the coder reviewed without accepting a code of this code's branch (itself, ancestors, subcodes).
-    by_code: dict[str, tuple[list[int], list[int]]] = {}
-    for path in by_path:
-        mine = {p for p in by_path if p == path or p.startswith(path + PATH_SEP) or path.startswith(p + PATH_SEP)}
+    def stack(segs: set[int]) -> np.ndarray:
+        rows = [vec[seg_hash[s]] for s in segs if seg_hash[s] in vec]
+        return np.vstack(rows) if rows else np.zeros((0, profile.centroids.shape[1]), dtype=np.float32)
+
+    prototypes = profile.centroids.copy()
+    per_code: dict[str, tuple[int, int]] = {}
+    for j, path in enumerate(paths):
+        # a subcode's acceptance is evidence for its parent too
         pos = {s for p, segs in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in segs}
-        neg = rejected.get(path, set()) | {seg for seg, codes in codes_of.items() if not codes & mine}
-        neg -= pos
-        if pos or rejected.get(path):
-            by_code[path] = (sorted(pos), sorted(neg))
+        neg = rejected.get(path, set()) - pos
+        if pos or neg:
+            prototypes[j] = lr.rocchio(profile.centroids[j], stack(pos), stack(neg), beta=beta, gamma=gamma)
+            per_code[path] = (len(pos), len(neg))
 
-    def stack(hashes: list[str]) -> np.ndarray:
-        rows = [vec[h] for h in hashes if h in vec]
-        return np.vstack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
-
-    models: dict[str, lr.CodeModel] = {}
-    for path, (pos_ids, neg_ids) in by_code.items():
-        ex, cex = seeds[path]
-        m = lr.fit_code(
-            path,
-            stack([seg_hash[s] for s in pos_ids]),
-            stack([seg_hash[s] for s in neg_ids]),
-            stack([text_hash(t) for t in ex]),
-            stack([text_hash(t) for t in cex]),
-        )
-        if m is not None:
-            models[path] = m
-
-    ancestors = sg.ancestor_matrix(book)
-    _, sim_rows = store.active_scores(sg.SUGGESTER)
-    sim_scores = dict(sim_rows)
+    ancestors = profile.ancestors
     suggested_before = {r["segment_id"] for r in store.suggestions() if r["suggester"] == sg.SUGGESTER}
     n_sugg = 0
     new_segments: set[int] = set()
@@ -413,20 +396,28 @@ def learn(
             suggester=lr.LEARNER,
             model=model_id,
             codebook_hash=book.hash,
-            method=f"logreg+prior(k={k:g})",
+            method=f"rocchio(beta={beta:g},gamma={gamma:g})",
             threshold=threshold,
             top_k=top_k,
             code_paths=paths,
         )
         n = 0
         for ids, vecs in store.iter_segment_embeddings(model_id):
-            sim = np.stack([sim_scores[int(i)] for i in ids])
-            p = lr.probabilities(vecs, sim, paths, models, prior, k=k)
-            picks = sg.select(p, ancestors, threshold=threshold, top_k=top_k)
+            scores = vecs @ prototypes.T
+            p = prior(scores).astype(np.float32)
+            picks = sg.select(scores, ancestors, threshold=threshold, top_k=top_k)
             rows = []
             for i, picked in enumerate(picks):
                 for c, rank in picked:
-                    rows.append((int(ids[i]), paths[c], float(p[i, c]), rank, f"learned from {len(latest)} decisions"))
+                    rows.append(
+                        (
+                            int(ids[i]),
+                            paths[c],
+                            float(scores[i, c]),
+                            rank,
+                            f"learned from {sum(per_code.get(paths[c], (0, 0)))} decisions on this code",
+                        )
+                    )
                     if int(ids[i]) not in suggested_before:
                         new_segments.add(int(ids[i]))
             store.add_scores(run_id, ids, p)
@@ -435,14 +426,7 @@ def learn(
             n += len(ids)
         store.finish_run(run_id, segments=n, embedded=0)
     return LearnResult(
-        run_id,
-        len(models),
-        len(latest),
-        prior.fitted,
-        n_sugg,
-        len(new_segments),
-        time.perf_counter() - t0,
-        {m.code: (m.positives, m.negatives) for m in models.values()},
+        run_id, len(per_code), len(latest), prior.fitted, n_sugg, len(new_segments), time.perf_counter() - t0, per_code
     )
 
 

@@ -1,0 +1,211 @@
+"""A simulated reviewer that answers suggestions from a gold coding, to draw learning curves.
+
+The reviewer works through `coder review`'s queue (document order, or uncertain-first) and answers
+each item from the gold coding: accept when the gold has that code on that sentence, reject
+otherwise; when a sentence she reviews has gold codes nobody suggested, she adds them with `c`,
+as a careful coder would. Every `learn_every` decisions learned.v1 is re-fitted (when enabled).
+
+Agreement is measured on the sentences the reviewer has NOT touched yet, so a learner is never
+scored on its own training data: exact-code micro F1 and Cohen's κ (mean over codes with gold).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coder import evaluate as ev
+from coder import learn as lr
+from coder import review as rv
+from coder import suggest as sg
+from coder.store import Store
+
+SIM = "simulated"
+
+
+@dataclass
+class Point:
+    decisions: int
+    reviewed: int
+    f1: float
+    kappa: float
+    precision: float
+    recall: float
+
+
+def machine_codings(store: Store, use_learned: bool) -> set[tuple[int, str]]:
+    want = (
+        lr.LEARNER if use_learned and any(r["suggester"] == lr.LEARNER for r in store.active_runs()) else (sg.SUGGESTER)
+    )
+    return {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == want}
+
+
+def agreement(
+    store: Store, gold: set[tuple[int, str]], units: list[int], codes: list[str], learned: bool, touched: set[int]
+) -> tuple[float, float, float, float]:
+    rest = [u for u in units if u not in touched]
+    keep = set(rest)
+    pred = {p for p in machine_codings(store, learned) if p[0] in keep}
+    g = {x for x in gold if x[0] in keep}
+    rows = ev.by_code(g, pred, rest, codes)
+    p, r, f = ev.micro(rows)
+    kappas = [x.kappa for x in rows if x.gold and x.kappa == x.kappa]
+    return f, float(np.mean(kappas)) if kappas else 0.0, p, r
+
+
+def simulate(
+    store: Store,
+    gold: set[tuple[int, str]],
+    *,
+    order: str,
+    learn: bool,
+    budget: int,
+    learn_every: int = 50,
+    every: int = 50,
+    learn_threshold: float = lr.SUGGEST_THRESHOLD,
+) -> list[Point]:
+    """Review up to `budget` decisions; a point every `every` decisions."""
+    units = [s.id for s in store.segments(coded_only=True)]
+    codes = [r[0] for r in store.db.execute("SELECT DISTINCT code_path FROM suggestions")] + sorted(
+        {c for _, c in gold}
+    )
+    codes = sorted(set(codes))
+    gold_by_seg: dict[int, set[str]] = defaultdict(set)
+    for seg, code in gold:
+        gold_by_seg[seg].add(code)
+    touched: set[int] = set()
+    done = 0
+    points = [Point(0, 0, *agreement(store, gold, units, codes, learn, touched))]
+    since_learn = 0
+    next_point = every
+    while done < budget:
+        items = rv.queue(store, SIM, order=order)
+        if not items:
+            break
+        for item in items[: learn_every if learn else len(items)]:
+            if item.code_path in gold_by_seg[item.segment_id]:
+                rv.answer(store, SIM, item, "accept")
+            else:
+                rv.answer(store, SIM, item, "reject", reason="wrong code")
+            done += 1
+            if item.segment_id not in touched:
+                touched.add(item.segment_id)
+                for code in gold_by_seg[item.segment_id]:  # the reviewer adds what nobody suggested
+                    if store.find_decision(SIM, item.segment_id, code) is None:
+                        rv.apply_code(store, SIM, item.segment_id, code)
+                        done += 1
+            since_learn += 1
+            if done >= next_point or done >= budget:
+                next_point += every
+                if learn and since_learn:
+                    rv.learn(store, coder=SIM, threshold=learn_threshold)
+                    since_learn = 0
+                points.append(Point(done, len(touched), *agreement(store, gold, units, codes, learn, touched)))
+            if done >= budget:
+                break
+        if learn and since_learn:
+            rv.learn(store, coder=SIM, threshold=learn_threshold)
+            since_learn = 0
+    return points
+
+
+def reset(store: Store) -> None:
+    """Remove the simulated reviewer's decisions and learned runs, keeping similarity.v1."""
+    with store.transaction():
+        store.db.execute("DELETE FROM decisions WHERE coder = ?", (SIM,))
+        store.db.execute("DELETE FROM suggestion_runs WHERE suggester = ?", (lr.LEARNER,))
+
+
+# -- AnnoMI -----------------------------------------------------------------------------------
+
+ANNOMI = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "annomi-dev" / "annomi-dev.csv"
+MI_CODEBOOK = Path(__file__).resolve().parent / "codebooks" / "mi-client-talk.yaml"
+MI_LABELS = {"change": "Change talk", "sustain": "Sustain talk", "neutral": "Neutral talk"}
+
+
+def annomi_project(folder: Path, embedder, *, transcripts: int | None = None) -> tuple[Store, set[tuple[int, str]]]:
+    """Import AnnoMI (client utterances as units, therapist turns as context) and map its expert labels."""
+    from coder import workflows as wf
+    from coder.transcripts import DEFAULT_INTERVIEWERS, ReadOptions
+
+    src = ANNOMI
+    if transcripts is not None:  # a subset for --quick
+        with ANNOMI.open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        keep = sorted({r["transcript_id"] for r in rows}, key=int)[:transcripts]
+        src = folder / "annomi-subset.csv"
+        with src.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(r for r in rows if r["transcript_id"] in keep)
+    store = Store(folder / "annomi.db", create=True)
+    opts = ReadOptions(
+        document_column="transcript_id",
+        speaker_column="interlocutor",
+        text_column="utterance_text",
+        timestamp_column="timestamp",
+        interviewers=DEFAULT_INTERVIEWERS | {"therapist"},
+    )
+    wf.import_files(store, [src], options=opts, unit="turn")
+    wf.load_codebook(store, MI_CODEBOOK)
+    wf.suggest(store, embedder)
+    # gold: the n-th client turn of a transcript is the n-th client row of that transcript
+    with src.open(encoding="utf-8") as fh:
+        labels: dict[str, list[str]] = defaultdict(list)
+        for r in csv.DictReader(fh):
+            if r["interlocutor"] == "client" and r["utterance_text"].strip():
+                labels[r["transcript_id"]].append(MI_LABELS[r["client_talk_type"]])
+    gold: set[tuple[int, str]] = set()
+    for d in store.documents():
+        key = d.name.split("#", 1)[1]
+        turns = [t for t in store.turns(d.id) if t["role"] == "participant"]
+        by_turn = {t["idx"]: labels[key][i] for i, t in enumerate(turns)}
+        for s in store.segments(d.id, coded_only=True):
+            gold.add((s.id, by_turn[s.turn]))
+    return store, gold
+
+
+def plot(curves: dict[str, list[Point]], title: str, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for name, pts in curves.items():
+        xs = [p.decisions for p in pts]
+        axes[0].plot(xs, [p.f1 for p in pts], marker="o", ms=3, label=name)
+        axes[1].plot(xs, [p.kappa for p in pts], marker="o", ms=3, label=name)
+    axes[0].set_title("exact-code F1 vs gold (unreviewed sentences)")
+    axes[1].set_title("Cohen's κ, mean over codes (unreviewed sentences)")
+    for ax in axes:
+        ax.set_xlabel("decisions made")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def table(curves: dict[str, list[Point]]) -> str:
+    """One row per checkpoint: decisions made (sentences reviewed) and F1 / κ of each arm."""
+    lines = [
+        "| decisions | " + " | ".join(f"{n}: F1 / κ (reviewed)" for n in curves) + " |",
+        "| --- | " + " | ".join("---" for _ in curves) + " |",
+    ]
+    n = max(len(pts) for pts in curves.values())
+    for i in range(n):
+        cells, label = [], ""
+        for pts in curves.values():
+            if i < len(pts):
+                p = pts[i]
+                label = label or str(p.decisions)
+                cells.append(f"{p.f1:.3f} / {p.kappa:.3f} ({p.reviewed})")
+            else:
+                cells.append("")
+        lines.append(f"| ~{label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

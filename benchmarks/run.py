@@ -196,9 +196,10 @@ def main() -> None:
         "## Learning from decisions: a simulated reviewer\n",
         "A reviewer works through `coder review`'s queue and answers from a gold coding (accept if the gold "
         "has that code on that sentence, else reject; she adds gold codes nobody suggested with `c`). "
-        "learned.v1 is re-fitted every 50 decisions. Agreement with the gold is measured on the sentences "
-        "she has **not** reviewed yet (exact code; F1 micro, κ the mean over codes with gold), so the "
-        "learner is never scored on its own training data. `make bench` runs "
+        "learned.v1 is re-fitted every 50 decisions. She reviews every other document only; agreement with "
+        "the gold is always measured on the other half, which nobody reviews (exact code; F1 micro, κ the "
+        "mean over codes with gold), so the evaluation set is fixed and the learner is never scored on its "
+        "own training data. `(reviewed)` counts the sentences she has looked at. `make bench` runs "
         f"{budget} decisions per arm.\n",
     ]
     embedder = SentenceTransformerEmbedder()
@@ -221,29 +222,36 @@ def main() -> None:
             "",
         ]
         store.close()
-    with tempfile.TemporaryDirectory() as tmp:
-        store, gold = simulate.annomi_project(Path(tmp), embedder, transcripts=20 if args.quick else None)
-        n_client = store.counts()["coded_segments"]
-        curves = {}
-        ann_budget = budget if args.quick else int(0.2 * n_client) + 200
-        for name, order, learn in arms:
-            simulate.reset(store)
-            t0 = time.perf_counter()
-            curves[name] = simulate.simulate(
-                store, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_client // 10)
+    for side, title in (
+        ("client", "client talk (change / neutral / sustain)"),
+        ("therapist", "therapist behaviour (reflection / question / input / other)"),
+    ):
+        with tempfile.TemporaryDirectory() as tmp:
+            store, gold = simulate.annomi_project(
+                Path(tmp), embedder, side=side, transcripts=20 if args.quick else None
             )
-            print(f"  annomi {name}: {time.perf_counter() - t0:.0f}s", flush=True)
-        png = HERE / "learning-annomi.png"
-        simulate.plot(curves, "AnnoMI client talk (change / neutral / sustain), expert labels", png)
-        sim_sections += [
-            f"### AnnoMI client utterances ({n_client} utterances, 3 codes)\n",
-            "Codebook: `benchmarks/codebooks/mi-client-talk.yaml` (written from the standard MI "
-            "definitions). Checkpoints every ~10 % of the utterances.\n",
-            f"![learning curves, AnnoMI]({png.name})\n",
-            simulate.table(curves),
-            "",
-        ]
-        store.close()
+            n_units = store.counts()["coded_segments"]
+            curves = {}
+            ann_budget = budget if args.quick else int(0.2 * n_units) + 200
+            for name, order, learn in arms:
+                simulate.reset(store)
+                t0 = time.perf_counter()
+                curves[name] = simulate.simulate(
+                    store, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_units // 10)
+                )
+                print(f"  annomi {side} {name}: {time.perf_counter() - t0:.0f}s", flush=True)
+            png = HERE / f"learning-annomi-{side}.png"
+            simulate.plot(curves, f"AnnoMI {title}, expert labels", png)
+            book = "mi-client-talk.yaml" if side == "client" else "mi-therapist-behaviour.yaml"
+            sim_sections += [
+                f"### AnnoMI {title}: {n_units} utterances\n",
+                f"Codebook: `benchmarks/codebooks/{book}` (written from the standard MI definitions); "
+                "the other speaker's turns are context. Checkpoints every ~10 % of the utterances.\n",
+                f"![learning curves, AnnoMI {side}]({png.name})\n",
+                simulate.table(curves),
+                "",
+            ]
+            store.close()
     sections.append("\n".join(sim_sections))
     print(sections[-1])
 

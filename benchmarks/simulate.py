@@ -5,8 +5,10 @@ each item from the gold coding: accept when the gold has that code on that sente
 otherwise; when a sentence she reviews has gold codes nobody suggested, she adds them with `c`,
 as a careful coder would. Every `learn_every` decisions learned.v1 is re-fitted (when enabled).
 
-Agreement is measured on the sentences the reviewer has NOT touched yet, so a learner is never
-scored on its own training data: exact-code micro F1 and Cohen's κ (mean over codes with gold).
+The documents are split in two: the reviewer works on one half only, and agreement is always
+measured on the other half, which nobody reviews (exact-code micro F1 and Cohen's κ, the mean over
+codes with gold). The evaluation set is fixed, so checkpoints and arms compare fairly, and a learner
+is never scored on its own training data.
 """
 
 from __future__ import annotations
@@ -45,13 +47,13 @@ def machine_codings(store: Store, use_learned: bool) -> set[tuple[int, str]]:
 
 
 def agreement(
-    store: Store, gold: set[tuple[int, str]], units: list[int], codes: list[str], learned: bool, touched: set[int]
+    store: Store, gold: set[tuple[int, str]], units: list[int], codes: list[str], learned: bool
 ) -> tuple[float, float, float, float]:
-    rest = [u for u in units if u not in touched]
-    keep = set(rest)
+    """Machine vs gold on the held-out units (exact code): micro F1, mean κ over codes, precision, recall."""
+    keep = set(units)
     pred = {p for p in machine_codings(store, learned) if p[0] in keep}
     g = {x for x in gold if x[0] in keep}
-    rows = ev.by_code(g, pred, rest, codes)
+    rows = ev.by_code(g, pred, units, codes)
     p, r, f = ev.micro(rows)
     kappas = [x.kappa for x in rows if x.gold and x.kappa == x.kappa]
     return f, float(np.mean(kappas)) if kappas else 0.0, p, r
@@ -69,7 +71,11 @@ def simulate(
     learn_threshold: float = lr.SUGGEST_THRESHOLD,
 ) -> list[Point]:
     """Review up to `budget` decisions; a point every `every` decisions."""
-    units = [s.id for s in store.segments(coded_only=True)]
+    # Every other document is held out: never reviewed, always the evaluation set.
+    docs = sorted(d.name for d in store.documents())
+    held_names = set(docs[1::2])
+    held_ids = {d.id for d in store.documents() if d.name in held_names}
+    units = [s.id for s in store.segments(coded_only=True) if s.document in held_names]
     codes = [r[0] for r in store.db.execute("SELECT DISTINCT code_path FROM suggestions")] + sorted(
         {c for _, c in gold}
     )
@@ -79,11 +85,11 @@ def simulate(
         gold_by_seg[seg].add(code)
     touched: set[int] = set()
     done = 0
-    points = [Point(0, 0, *agreement(store, gold, units, codes, learn, touched))]
+    points = [Point(0, 0, *agreement(store, gold, units, codes, learn))]
     since_learn = 0
     next_point = every
     while done < budget:
-        items = rv.queue(store, SIM, order=order)
+        items = [i for i in rv.queue(store, SIM, order=order) if i.document_id not in held_ids]
         if not items:
             break
         for item in items[: learn_every if learn else len(items)]:
@@ -104,7 +110,7 @@ def simulate(
                 if learn and since_learn:
                     rv.learn(store, coder=SIM, threshold=learn_threshold)
                     since_learn = 0
-                points.append(Point(done, len(touched), *agreement(store, gold, units, codes, learn, touched)))
+                points.append(Point(done, len(touched), *agreement(store, gold, units, codes, learn)))
             if done >= budget:
                 break
         if learn and since_learn:
@@ -123,14 +129,31 @@ def reset(store: Store) -> None:
 # -- AnnoMI -----------------------------------------------------------------------------------
 
 ANNOMI = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "annomi-dev" / "annomi-dev.csv"
-MI_CODEBOOK = Path(__file__).resolve().parent / "codebooks" / "mi-client-talk.yaml"
-MI_LABELS = {"change": "Change talk", "sustain": "Sustain talk", "neutral": "Neutral talk"}
+CODEBOOKS = Path(__file__).resolve().parent / "codebooks"
+SIDES = {
+    # coded speaker: (codebook, label column, label -> code, the other speaker, treated as context)
+    "client": (
+        "mi-client-talk.yaml",
+        "client_talk_type",
+        {"change": "Change talk", "sustain": "Sustain talk", "neutral": "Neutral talk"},
+        "therapist",
+    ),
+    "therapist": (
+        "mi-therapist-behaviour.yaml",
+        "main_therapist_behaviour",
+        {"reflection": "Reflection", "question": "Question", "therapist_input": "Therapist input", "other": "Other"},
+        "client",
+    ),
+}
 
 
-def annomi_project(folder: Path, embedder, *, transcripts: int | None = None) -> tuple[Store, set[tuple[int, str]]]:
-    """Import AnnoMI (client utterances as units, therapist turns as context) and map its expert labels."""
+def annomi_project(
+    folder: Path, embedder, *, side: str = "client", transcripts: int | None = None
+) -> tuple[Store, set[tuple[int, str]]]:
+    """Import AnnoMI with one side's utterances as units (the other side as context); map the expert labels."""
+    codebook, column, mapping, other = SIDES[side]
     from coder import workflows as wf
-    from coder.transcripts import DEFAULT_INTERVIEWERS, ReadOptions
+    from coder.transcripts import ReadOptions
 
     src = ANNOMI
     if transcripts is not None:  # a subset for --quick
@@ -142,23 +165,23 @@ def annomi_project(folder: Path, embedder, *, transcripts: int | None = None) ->
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(r for r in rows if r["transcript_id"] in keep)
-    store = Store(folder / "annomi.db", create=True)
+    store = Store(folder / f"annomi-{side}.db", create=True)
     opts = ReadOptions(
         document_column="transcript_id",
         speaker_column="interlocutor",
         text_column="utterance_text",
         timestamp_column="timestamp",
-        interviewers=DEFAULT_INTERVIEWERS | {"therapist"},
+        interviewers=frozenset({other}),
     )
     wf.import_files(store, [src], options=opts, unit="turn")
-    wf.load_codebook(store, MI_CODEBOOK)
+    wf.load_codebook(store, CODEBOOKS / codebook)
     wf.suggest(store, embedder)
-    # gold: the n-th client turn of a transcript is the n-th client row of that transcript
+    # gold: the n-th turn of the coded side in a transcript is its n-th row on that side
     with src.open(encoding="utf-8") as fh:
         labels: dict[str, list[str]] = defaultdict(list)
         for r in csv.DictReader(fh):
-            if r["interlocutor"] == "client" and r["utterance_text"].strip():
-                labels[r["transcript_id"]].append(MI_LABELS[r["client_talk_type"]])
+            if r["interlocutor"] == side and r["utterance_text"].strip():
+                labels[r["transcript_id"]].append(mapping[r[column]])
     gold: set[tuple[int, str]] = set()
     for d in store.documents():
         key = d.name.split("#", 1)[1]

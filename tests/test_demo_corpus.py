@@ -63,3 +63,22 @@ def test_reference_spans_are_segments_of_the_default_pipeline(real_splitter):
         t = read_file(Path(p))[0]
         found |= {(p.name, s.start, s.end) for s in segment(t, real_splitter) if s.coded}
     assert spans <= found
+
+
+def test_codebook_examples_are_not_lifted_from_the_transcripts():
+    """A codebook example that repeats a transcript sentence would hand the suggester a free hit."""
+    import re
+
+    def norm(t: str) -> str:
+        return re.sub(r"[^a-z ]", "", t.lower())
+
+    texts = [norm(read_file(p)[0].text) for p in FILES]
+    book = read_codebook(REPO / "codebooks" / "resilience.yaml")
+    shared = []
+    for c in book.codes:
+        for ex in (*c.examples, *c.counterexamples):
+            words = norm(ex).split()
+            runs = {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
+            if any(r in t for r in runs for t in texts):
+                shared.append(ex)
+    assert shared == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -654,7 +655,7 @@ REVIEW_HELP = """  a  accept the suggested code
   q  quit (every answer is already saved)"""
 
 
-def _show_item(store: Any, item: Any, prog: Any, book: Any) -> None:
+def _show_item(store: Any, item: Any, prog: Any, book: Any, coder: str) -> None:
     from coder import review as rv
 
     ctx = rv.context(store, item)
@@ -681,7 +682,7 @@ def _show_item(store: Any, item: Any, prog: Any, book: Any) -> None:
             click.echo(_wrap(f"Include: {code.include}", "  "))
         if code.exclude:
             click.echo(_wrap(f"Exclude: {code.exclude}", "  "))
-    why = rv.explain(store, item)
+    why = rv.explain(store, item, coder)
     sim = f" ({why.similarity:.2f})" if why.similarity is not None else ""
     if why.kind == "accepted":
         click.echo(
@@ -740,6 +741,7 @@ def review(
     name = rv.require_coder(coder, store)
     book = wf.current_codebook(store)
     prog = rv.progress(store, name)
+    prog.remaining = len(rv.queue(store, name, document=document, code=code_path))
     skipped: set[tuple[int, str]] = set()
     answered = 0
     since_learn = 0
@@ -763,7 +765,7 @@ def review(
         item = next((i for i in items if (i.segment_id, i.code_path) == prefer), items[0])
         prefer = None
         prog.remaining = len(items)
-        _show_item(store, item, prog, book)
+        _show_item(store, item, prog, book, name)
         while True:
             key = _read_key("[a]ccept [r]eject [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > ").lower()
             if key == "a":
@@ -772,7 +774,12 @@ def review(
                 prog.reviewed += 1
                 break
             if key == "r":
-                rk = _read_key("Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none > ")
+                rk = _read_key(
+                    "Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none · x cancel > "
+                )
+                if rk.lower() in ("x", "q", "\x1b"):
+                    click.echo("Not rejected.")
+                    continue
                 reason = rv.REASONS.get(rk)
                 note = None
                 if rk == "4":
@@ -808,8 +815,14 @@ def review(
                     click.echo(f"  {n}  {path}")
                 pick = _read_key("Number (Enter to cancel) > ")
                 if pick.isdigit() and 1 <= int(pick) <= len(hits):
-                    rv.apply_code(store, name, item.segment_id, hits[int(pick) - 1])
-                    click.secho(f"Coded: {hits[int(pick) - 1]}", fg="green")
+                    chosen = hits[int(pick) - 1]
+                    rv.apply_code(store, name, item.segment_id, chosen)
+                    click.secho(f"Coded: {chosen}", fg="green")
+                    if chosen == item.code_path:  # the suggested code itself: that is an accept
+                        prog.accepted += 1
+                        prog.reviewed += 1
+                        key = "a"
+                        break
                 continue
             if key == "m":
                 text = _read_line("Memo (Enter to cancel): ")
@@ -836,7 +849,7 @@ def review(
                         f"{res.new_segments} segments newly suggested.",
                         dim=True,
                     )
-                except CoderError as e:
+                except (CoderError, sqlite3.OperationalError) as e:  # answers are saved; learning can wait
                     click.secho(f"(learning skipped: {e})", dim=True)
     _review_summary(name, prog)
 

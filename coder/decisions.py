@@ -75,6 +75,8 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         text = decode(path.read_bytes(), path)
     except FileNotFoundError:
         raise InputError("decisions file not found", path=path, hint="check the path") from None
+    except OSError as e:
+        raise InputError(f"cannot read decisions file ({e.strerror})", path=path, hint="check the path") from None
     if path.suffix.lower() in (".jsonl", ".json"):
         rows = []
         for i, line in enumerate(text.splitlines(), start=1):
@@ -100,6 +102,16 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             hint=f"the header needs {', '.join(COLUMNS)} (answer defaults to accept)",
         )
     return [(i, {k: (v or "") for k, v in row.items() if k is not None}) for i, row in enumerate(reader, start=2)]
+
+
+def _utc(value: str) -> str:
+    """An ISO date-time as UTC in coder's stored form; a time without an offset is taken as UTC."""
+    from datetime import UTC
+
+    t = datetime.fromisoformat(value.strip())
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -152,12 +164,14 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
         if answer is None:
             bad(f"answer must be accept or reject (got '{r.get('answer')}')")
             continue
-        when = (r.get("decided_at") or "").strip() or now()
-        try:
-            datetime.fromisoformat(when)
-        except ValueError:
-            bad(f"decided_at is not an ISO date-time (got '{when}')")
-            continue
+        raw_when = (r.get("decided_at") or "").strip()
+        when = ""
+        if raw_when:
+            try:
+                when = _utc(raw_when)
+            except ValueError:
+                bad(f"decided_at is not an ISO date-time (got '{raw_when}')")
+                continue
         parsed.append((n, coder, seg, code, answer, r.get("reason") or None, r.get("note") or None, when))
     if problems:
         raise BadRows(problems)
@@ -172,7 +186,8 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
                 unchanged += 1
                 continue
             if old is not None:
-                if old["decided_at"] >= when:
+                # a row without a time is older than anything the project holds
+                if not when or _utc(old["decided_at"]) >= when:
                     unchanged += 1  # the project holds a newer answer
                     continue
                 store.mark_undone(old["id"])
@@ -185,7 +200,7 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
                 reason=reason,
                 memo=note,
                 codebook_hash=book.hash,
-                decided_at=when,
+                decided_at=when or now(),
             )
             added += 1
 

@@ -76,11 +76,11 @@ def queue(
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
     doc_id = _workflows().find_document(store, document) if document else None
-    if code is not None:
-        book = _workflows().current_codebook(store)
-        if code not in book.by_path():
-            raise InputError(f"no code '{code}' in the codebook", hint="see 'coder codebook show' for the paths")
-    rows = store.pending_suggestions(coder, document_id=doc_id, code=code)
+    current = _workflows().current_codebook(store).by_path()
+    if code is not None and code not in current:
+        raise InputError(f"no code '{code}' in the codebook", hint="see 'coder codebook show' for the paths")
+    # suggestions for codes a newer codebook version dropped are not shown
+    rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r["code_path"] in current]
     learned_run, learned_rows = store.active_scores(lr.LEARNER)
     learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
@@ -134,26 +134,60 @@ def _codebook_hash(store: Store) -> str | None:
     return None if row is None else str(row["hash"])
 
 
+def _decide(
+    store: Store,
+    coder: str,
+    segment_id: int,
+    code_path: str,
+    answer: str,
+    *,
+    reason: str | None,
+    note: str | None,
+    suggestion_id: int | None,
+    codebook_hash: str | None,
+) -> int:
+    """One transaction: keep a coder's single standing answer per (segment, code).
+
+    The same answer again returns the standing decision; a different one marks it undone (it stays
+    in the audit trail) and records the new answer.
+    """
+
+    def go() -> int:
+        old = store.find_decision(coder, segment_id, code_path)
+        if old is not None:
+            if old["answer"] == answer:
+                return int(old["id"])
+            store.mark_undone(old["id"])
+        return store.add_decision(
+            segment_id=segment_id,
+            code_path=code_path,
+            coder=coder,
+            answer=answer,
+            reason=reason,
+            memo=note,
+            suggestion_id=suggestion_id,
+            codebook_hash=codebook_hash,
+        )
+
+    return int(store.write(go))
+
+
 def answer(
     store: Store, coder: str, item: Item, answer: str, *, reason: str | None = None, note: str | None = None
 ) -> int:
     """Record accept/reject of a suggestion in its own transaction; returns the decision id."""
     if answer not in ("accept", "reject"):
         raise ValueError("answer must be 'accept' or 'reject'")
-    cb_hash = _codebook_hash(store)
-    return int(
-        store.write(
-            lambda: store.add_decision(
-                segment_id=item.segment_id,
-                code_path=item.code_path,
-                coder=coder,
-                answer=answer,
-                reason=reason,
-                memo=note,
-                suggestion_id=item.suggestion_id,
-                codebook_hash=cb_hash,
-            )
-        )
+    return _decide(
+        store,
+        coder,
+        item.segment_id,
+        item.code_path,
+        answer,
+        reason=reason,
+        note=note,
+        suggestion_id=item.suggestion_id,
+        codebook_hash=_codebook_hash(store),
     )
 
 
@@ -162,22 +196,16 @@ def apply_code(store: Store, coder: str, segment_id: int, code_path: str, *, not
     book = _workflows().current_codebook(store)
     if code_path not in book.by_path():
         raise InputError(f"no code '{code_path}' in the codebook", hint="see 'coder codebook show' for the paths")
-    existing = store.find_decision(coder, segment_id, code_path)
-    if existing is not None and existing["answer"] == "accept":
-        return int(existing["id"])
-    return int(
-        store.write(
-            lambda: store.add_decision(
-                segment_id=segment_id,
-                code_path=code_path,
-                coder=coder,
-                answer="accept",
-                reason=None,
-                memo=note,
-                suggestion_id=None,
-                codebook_hash=book.hash,
-            )
-        )
+    return _decide(
+        store,
+        coder,
+        segment_id,
+        code_path,
+        "accept",
+        reason=None,
+        note=note,
+        suggestion_id=None,
+        codebook_hash=book.hash,
     )
 
 
@@ -235,9 +263,12 @@ class Explanation:
     participant: str | None = None
 
 
-def explain(store: Store, item: Item) -> Explanation:
-    """Why this was suggested: the codebook example, or an accepted segment, it is closest to."""
-    accepted = [r for r in store.accepted_segments(item.code_path) if r["id"] != item.segment_id]
+def explain(store: Store, item: Item, coder: str | None = None) -> Explanation:
+    """Why this was suggested: the codebook example, or a segment ``coder`` accepted, it is closest to.
+
+    Only the reviewing coder's own acceptances are shown, so double coding stays blind.
+    """
+    accepted = [r for r in store.accepted_segments(item.code_path, coder=coder) if r["id"] != item.segment_id]
     if accepted:
         vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r["text_hash"] for r in accepted])
         me = vecs.get(text_hash(item.text))
@@ -351,17 +382,6 @@ def learn(
     profile = sg.build_profile(book, cached)
     decisions = [d for d in store.decisions(coder=coder) if d["code_path"] in book.by_path()]
 
-    # probability map calibrated on answered suggestions (score -> accepted?)
-    sugg_scores = {
-        r[0]: r[1] for r in store.db.execute("SELECT id, score FROM suggestions WHERE run_id = ?", (sim_run["id"],))
-    }
-    pairs = [
-        (sugg_scores[d["suggestion_id"]], d["answer"] == "accept")
-        for d in decisions
-        if d["suggestion_id"] in sugg_scores
-    ]
-    prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], float(sim_run["threshold"]))
-
     latest: dict[tuple[str, int, str], str] = {}
     for d in decisions:  # each coder's latest standing answer counts
         latest[(d["coder"], d["segment_id"], d["code_path"])] = d["answer"]
@@ -387,6 +407,15 @@ def learn(
             prototypes[j] = lr.rocchio(profile.centroids[j], stack(pos), stack(neg), beta=beta, gamma=gamma)
             per_code[path] = (len(pos), len(neg))
 
+    # score -> probability, fitted on every standing answer scored against the learned prototypes
+    col = {p: j for j, p in enumerate(paths)}
+    pairs = [
+        (float(vec[seg_hash[seg]] @ prototypes[col[path]]), ans == "accept")
+        for (_, seg, path), ans in latest.items()
+        if seg_hash[seg] in vec
+    ]
+    prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
+
     ancestors = profile.ancestors
     suggested_before = {r["segment_id"] for r in store.suggestions() if r["suggester"] == sg.SUGGESTER}
     n_sugg = 0
@@ -405,19 +434,12 @@ def learn(
         for ids, vecs in store.iter_segment_embeddings(model_id):
             scores = vecs @ prototypes.T
             p = prior(scores).astype(np.float32)
+            nearest = sg.score(vecs, profile, "max").nearest  # the codebook example shown as "why"
             picks = sg.select(scores, ancestors, threshold=threshold, top_k=top_k)
             rows = []
             for i, picked in enumerate(picks):
                 for c, rank in picked:
-                    rows.append(
-                        (
-                            int(ids[i]),
-                            paths[c],
-                            float(scores[i, c]),
-                            rank,
-                            f"learned from {sum(per_code.get(paths[c], (0, 0)))} decisions on this code",
-                        )
-                    )
+                    rows.append((int(ids[i]), paths[c], float(scores[i, c]), rank, profile.texts[int(nearest[i, c])]))
                     if int(ids[i]) not in suggested_before:
                         new_segments.add(int(ids[i]))
             store.add_scores(run_id, ids, p)

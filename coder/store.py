@@ -89,7 +89,11 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             if exists:
                 self._check_coder_project()
-            self.db.execute("PRAGMA journal_mode = WAL")
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # e.g. some network file systems; still safe, less concurrent
+                import warnings
+
+                warnings.warn(f"{self.path}: SQLite WAL mode unavailable (journal mode {mode})", stacklevel=2)
             self._migrate(backup=exists)
         except sqlite3.DatabaseError as e:
             self.db.close()
@@ -159,10 +163,13 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # also when COMMIT itself fails (locked, disk full): never leave a transaction open,
+            # or every later "own transaction" would silently nest into it and be lost
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -510,6 +517,8 @@ class Store:
 
     def write(self, fn: Any, *, attempts: int = 6) -> Any:
         """Run ``fn()`` in its own transaction, retrying while another writer holds the lock."""
+        if self.db.in_transaction:
+            raise RuntimeError("Store.write() must not run inside an open transaction")
         delay = 0.05
         for attempt in range(attempts):
             try:
@@ -647,16 +656,20 @@ class Store:
             )
         )
 
-    def accepted_segments(self, code_path: str) -> list[sqlite3.Row]:
-        """Segments any coder accepted for a code (with text hash, for 'closest accepted segment')."""
-        return list(
-            self.db.execute(
-                """SELECT DISTINCT s.id, s.text, s.text_hash, d.participant FROM decisions c
-                   JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id
-                   WHERE c.code_path = ? AND c.answer = 'accept' AND c.undone_at IS NULL""",
-                (code_path,),
-            )
-        )
+    def accepted_segments(self, code_path: str, *, coder: str | None = None) -> list[sqlite3.Row]:
+        """Segments accepted for a code (by ``coder``, or anyone), with text hash for 'closest accepted'."""
+        sql = """SELECT DISTINCT s.id, s.text, s.text_hash, d.participant FROM decisions c
+                 JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id
+                 WHERE c.code_path = ? AND c.answer = 'accept' AND c.undone_at IS NULL"""
+        args: list[Any] = [code_path]
+        if coder is not None:
+            sql += " AND c.coder = ?"
+            args.append(coder)
+        return list(self.db.execute(sql, args))
+
+    def deactivate_runs(self, suggester: str) -> None:
+        """Retire a suggester's active run (call inside a transaction)."""
+        self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE suggester = ? AND active = 1", (suggester,))
 
     def decision_counts(self) -> list[sqlite3.Row]:
         """Per coder and code: accepted and rejected (standing decisions only)."""

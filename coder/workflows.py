@@ -335,6 +335,7 @@ def suggest(
             store.add_suggestions(run_id, rows)
             n_segments += len(ids)
         store.finish_run(run_id, segments=n_segments, embedded=embedded)
+        store.deactivate_runs("learned.v1")  # learned from the previous scores; 'coder suggest --learn' refits
     return SuggestResult(
         run_id,
         sg.SUGGESTER,

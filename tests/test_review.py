@@ -130,3 +130,59 @@ def test_status_counts(project):
     assert a.accepted == 1 and a.expected_unfound is None  # no learned.v1 yet
     total_pending = sum(r.pending for r in rows.values())
     assert total_pending == len(items) - 2
+
+
+def test_one_standing_answer_per_segment_and_code(project):
+    item = rv.queue(project, "ana")[0]
+    rv.answer(project, "ana", item, "reject", reason="wrong code")
+    rv.apply_code(project, "ana", item.segment_id, item.code_path)  # changed her mind via 'c'
+    standing = [
+        r
+        for r in project.decisions(coder="ana")
+        if r["segment_id"] == item.segment_id and r["code_path"] == item.code_path
+    ]
+    assert [r["answer"] for r in standing] == ["accept"]
+    trail = project.decisions(coder="ana", include_undone=True)
+    assert [(r["answer"], r["undone_at"] is not None) for r in trail] == [("reject", True), ("accept", False)]
+    assert rv.answer(project, "ana", item, "accept") == standing[0]["id"]  # same answer again: no new row
+
+
+def test_stale_codes_and_learned_runs_are_retired(project, embedder, tmp_path):
+    from .conftest import write
+
+    rv.answer(project, "ana", rv.queue(project, "ana")[0], "accept")
+    rv.learn(project, coder="ana")
+    assert any(r["suggester"] == "learned.v1" for r in project.active_runs())
+    renamed = write(
+        tmp_path / "v2.yaml",
+        (DATA / "mini.yaml").read_text().replace("name: Education and educational goals", "name: Education"),
+    )
+    wf.load_codebook(project, renamed)
+    assert all(i.code_path != "Education and educational goals" for i in rv.queue(project, "ana"))
+    wf.suggest(project, embedder, threshold=0.2)
+    assert [r["suggester"] for r in project.active_runs()] == ["similarity.v1"]
+
+
+def test_explain_is_blind_to_other_coders(project):
+    items = [i for i in rv.queue(project, "ana") if i.code_path.endswith("Reading scripture")]
+    bible = next(i for i in items if "Bible" in i.text)
+    other = next(s for s in project.segments(coded_only=True) if s.id != bible.segment_id)
+    project.db.execute(
+        "UPDATE segments SET text = ?, text_hash = (SELECT text_hash FROM segments WHERE id = ?) WHERE id = ?",
+        (bible.text, bible.segment_id, other.id),
+    )
+    rv.apply_code(project, "ben", other.id, bible.code_path)
+    assert rv.explain(project, bible, "ana").kind == "example"
+    assert rv.explain(project, bible, "ben").kind == "accepted"
+
+
+def test_learned_suggestions_carry_a_codebook_example_as_evidence(project):
+    for item in rv.queue(project, "ana")[:4]:
+        rv.answer(project, "ana", item, "accept")
+    rv.learn(project, coder="ana", threshold=0.0)
+    book = wf.current_codebook(project)
+    texts = {t for c in book.codes for t in (c.examples or ())} | {
+        f"{c.name}: {c.definition}" + (f" {c.include}" if c.include else "") for c in book.codes
+    }
+    learned = [r for r in project.suggestions() if r["suggester"] == "learned.v1"]
+    assert learned and {r["evidence"] for r in learned} <= texts

@@ -236,3 +236,35 @@ def test_killed_review_keeps_every_acknowledged_answer(proj):
     p.wait()
     assert acknowledged == 3
     assert len(decisions(proj.path, coder="kim")) >= 3
+
+
+def test_decisions_import_compares_times_not_strings(proj, tmp_path):
+    proj("review", "--coder", "ana", "--learn-every", "0", input="r\n\nq\n")  # a reject, stamped now
+    out = tmp_path / "d.csv"
+    proj("decisions", "export", "-o", str(out))
+    rows = out.read_text().splitlines()
+    fields = rows[1].split(",")
+    later = [*fields[:5], "accept", "", "", "2999-01-01 00:00:00"]  # naive, space-separated, later
+    untimed = [*fields[:5], "accept", "", "", ""]
+    write(tmp_path / "later.csv", rows[0] + "\n" + ",".join(later) + "\n")
+    write(tmp_path / "untimed.csv", rows[0] + "\n" + ",".join(untimed) + "\n")
+    r = proj("decisions", "import", str(tmp_path / "untimed.csv"))
+    assert "Imported 0 decisions (1 already present" in r.output  # no time: older than what we hold
+    r = proj("decisions", "import", str(tmp_path / "later.csv"))
+    assert r.output == "Imported 1 decisions (0 already present, 1 replaced older answers) from ana.\n"
+    assert [(c, a, undone) for c, _, a, _, undone in decisions(proj.path)] == [
+        ("ana", "reject", True),
+        ("ana", "accept", False),
+    ]
+
+
+def test_reject_can_be_cancelled_and_c_with_own_code_accepts(proj):
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="r\nx\nq\n").output
+    assert "Not rejected." in out and decisions(proj.path) == []
+    first = proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output
+    code = next(ln for ln in first.splitlines() if ln.startswith("Suggested: ")).split("Suggested: ")[1]
+    code = code.split("   score")[0]
+    name = code.split(" > ")[-1]
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input=f"c\n{name}\n1\nq\n").output
+    assert "Saved. ana: 1 reviewed (1 accepted" in out
+    assert [(p, a) for _, p, a, _, _ in decisions(proj.path)] == [(code, "accept")]

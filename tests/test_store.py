@@ -101,3 +101,19 @@ def test_embeddings_roundtrip_little_endian(store):
     np.testing.assert_array_equal(got["h2"], v[1])
     blob = store.db.execute("SELECT vector FROM embeddings WHERE text_hash='h1'").fetchone()[0]
     assert blob == np.array([0, 1, 2], dtype="<f4").tobytes()
+
+
+def test_failed_commit_rolls_back_and_leaves_no_open_transaction(tmp_path):
+    s = Store(tmp_path / "p.db", create=True)
+    s.db.execute("PRAGMA journal_mode = DELETE")  # WAL would let the reader coexist
+    reader = sqlite3.connect(tmp_path / "p.db", timeout=0)
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM project").fetchall()  # holds a shared lock: COMMIT cannot finish
+    s.db.execute("PRAGMA busy_timeout = 0")
+    with pytest.raises(sqlite3.OperationalError):
+        s.write(lambda: s.db.execute("INSERT INTO project VALUES ('k', 'v')"), attempts=1)
+    assert not s.db.in_transaction
+    reader.rollback()
+    s.set_setting("a", "b")  # a later write is committed for real
+    s.close()
+    assert sqlite3.connect(tmp_path / "p.db").execute("SELECT value FROM project WHERE key='a'").fetchone() == ("b",)

@@ -753,12 +753,15 @@ def review(
         )
         return
     click.echo(f"Reviewing as {name}: {prog.remaining} suggestions pending. Press ? for help, q to quit.")
+    # The queue changes only through this session's own answers, so it is fetched again only
+    # after an undo or a re-fit of learned.v1 (a full query costs ~0.25 s on the demo project).
+    pending: list[Any] | None = None
+    done: set[tuple[int, str]] = set()
     while limit is None or answered < limit:
-        items = [
-            i
-            for i in rv.queue(store, name, document=document, code=code_path, order=order)
-            if (i.segment_id, i.code_path) not in skipped
-        ]
+        if pending is None:
+            pending = rv.queue(store, name, document=document, code=code_path, order=order)
+            done.clear()
+        items = [i for i in pending if (i.segment_id, i.code_path) not in skipped | done]
         if not items:
             click.echo("All done: no pending suggestions left" + (" (some skipped)." if skipped else "."))
             break
@@ -803,6 +806,7 @@ def review(
                     prog.rejected = max(0, prog.rejected - 1)
                 prog.reviewed = max(0, prog.reviewed - 1)
                 prefer = (undone.segment_id, undone.code_path)
+                pending = None
                 skipped.discard(prefer)
                 break
             if key == "c":
@@ -817,6 +821,7 @@ def review(
                 if pick.isdigit() and 1 <= int(pick) <= len(hits):
                     chosen = hits[int(pick) - 1]
                     rv.apply_code(store, name, item.segment_id, chosen)
+                    done.add((item.segment_id, chosen))
                     click.secho(f"Coded: {chosen}", fg="green")
                     if chosen == item.code_path:  # the suggested code itself: that is an accept
                         prog.accepted += 1
@@ -838,10 +843,12 @@ def review(
                 return
             click.echo("Unknown key; press ? for help.")
         if key in ("a", "r"):
+            done.add((item.segment_id, item.code_path))
             answered += 1
             since_learn += 1
             if learn_every and since_learn >= learn_every:
                 since_learn = 0
+                pending = None
                 try:
                     res = rv.learn(store, coder=name)
                     click.secho(

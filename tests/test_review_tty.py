@@ -1,0 +1,59 @@
+"""coder review in a real terminal (tmux): single keys without Enter, as a person types them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from coder.cli import main
+from coder.store import Store
+
+from .conftest import DATA, REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+
+
+def wait_for(session: str, text: str, timeout: float = 30) -> str:
+    end = time.time() + timeout
+    screen = ""
+    while time.time() < end:
+        screen = subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not on screen:\n{screen}")
+
+
+def test_single_keys_in_a_terminal(tmp_path):
+    p = tmp_path / "p.db"
+    runner = CliRunner()
+    for args in (
+        ["init"],
+        ["import", str(DATA / "sample.txt"), "--pipeline", "blank"],
+        ["codebook", "load", str(DATA / "mini.yaml")],
+        ["suggest", "--model", "hash", "--threshold", "0.2"],
+    ):
+        assert runner.invoke(main, ["-p", str(p), *args]).exit_code == 0
+    session = f"coder-test-{os.getpid()}"
+    cmd = f"PYTHONPATH={REPO} {sys.executable} -m coder -p {p} review --coder tty --learn-every 0; sleep 5"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", cmd], check=True)
+    try:
+        wait_for(session, "[q]uit >")
+        subprocess.run(["tmux", "send-keys", "-t", session, "a"], check=True)  # no Enter
+        wait_for(session, "[1 reviewed")
+        subprocess.run(["tmux", "send-keys", "-t", session, "r"], check=True)
+        wait_for(session, "x cancel >")
+        subprocess.run(["tmux", "send-keys", "-t", session, "3"], check=True)
+        wait_for(session, "[2 reviewed")
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        wait_for(session, "Saved. tty: 2 reviewed (1 accepted, 1 rejected, 50% accepted).")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    s = Store(p)
+    assert [(r["answer"], r["reason"]) for r in s.decisions(coder="tty")] == [("accept", None), ("reject", "too vague")]

@@ -203,8 +203,8 @@ def plot(curves: dict[str, list[Point]], title: str, out: Path) -> None:
         xs = [p.decisions for p in pts]
         axes[0].plot(xs, [p.f1 for p in pts], marker="o", ms=3, label=name)
         axes[1].plot(xs, [p.kappa for p in pts], marker="o", ms=3, label=name)
-    axes[0].set_title("exact-code F1 vs gold (unreviewed sentences)")
-    axes[1].set_title("Cohen's κ, mean over codes (unreviewed sentences)")
+    axes[0].set_title("exact-code F1 vs gold (held-out documents)")
+    axes[1].set_title("Cohen’s κ, mean over codes (held-out documents)")
     for ax in axes:
         ax.set_xlabel("decisions made")
         ax.grid(alpha=0.3)

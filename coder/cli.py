@@ -476,6 +476,24 @@ def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
     click.echo()
 
 
+def _format_from(output: Path | None) -> str:
+    return "jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv"
+
+
+def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
+    """Write to stdout, or to FILE through FILE.part so a failure never leaves half a file."""
+    if output is None:
+        return write(sys.stdout)
+    tmp = output.with_name(output.name + ".part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            n = write(fh)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
 @main.group()
 def export() -> None:
     """Export codings and other project data."""
@@ -508,17 +526,11 @@ def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> 
     """
     from coder import workflows as wf
 
-    if fmt is None:
-        fmt = "jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv"
     store = _store(ctx)
-    if output is None:
-        wf.export_codings(store, sys.stdout, fmt)
-        return
-    tmp = output.with_name(output.name + ".part")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        n = wf.export_codings(store, fh, fmt)
-    os.replace(tmp, output)
-    click.echo(f"Wrote {n} rows to {output}.", err=True)
+    fmt = fmt or _format_from(output)
+    n = _write_output(output, lambda fh: wf.export_codings(store, fh, fmt))
+    if output is not None:
+        click.echo(f"Wrote {n} rows to {output}.", err=True)
 
 
 @main.command()
@@ -988,19 +1000,11 @@ def decisions_export(ctx: click.Context, fmt: str | None, output: Path | None, c
     """
     from coder import decisions as dm
 
-    fmt = fmt or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv")
     store = _store(ctx)
-    if output is None:
-        dm.export(store, sys.stdout, fmt, coder=coder)
-        return
-    tmp = output.with_name(output.name + ".part")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            n = dm.export(store, fh, fmt, coder=coder)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    click.echo(f"Wrote {n} decisions to {output}.", err=True)
+    fmt = fmt or _format_from(output)
+    n = _write_output(output, lambda fh: dm.export(store, fh, fmt, coder=coder))
+    if output is not None:
+        click.echo(f"Wrote {n} decisions to {output}.", err=True)
 
 
 @decisions.command("import")

@@ -7,7 +7,7 @@ computed on the binary presence of the category over all coded segments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from coder.types import PATH_SEP
@@ -56,30 +56,34 @@ def _row(label: str, gold: set[int], pred: set[int], n_units: int) -> Row:
     return Row(label, len(gold), len(pred), tp, p, r, f, binary_kappa(tp, fp, fn, n_units - tp - fp - fn))
 
 
+def _rows(
+    gold: Iterable[Coding],
+    predicted: Iterable[Coding],
+    units: Sequence[int],
+    labels: Sequence[str],
+    key: Callable[[str], str],
+) -> list[Row]:
+    g: dict[str, set[int]] = {c: set() for c in labels}
+    p: dict[str, set[int]] = {c: set() for c in labels}
+    for seg, path in gold:
+        g.setdefault(key(path), set()).add(seg)
+    for seg, path in predicted:
+        p.setdefault(key(path), set()).add(seg)
+    return [_row(c, g[c], p[c], len(units)) for c in labels]
+
+
 def by_category(
     gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int], categories: Sequence[str]
 ) -> list[Row]:
     """One row per top-level category: segments with some code of it, gold vs predicted."""
-    g: dict[str, set[int]] = {c: set() for c in categories}
-    p: dict[str, set[int]] = {c: set() for c in categories}
-    for seg, path in gold:
-        g.setdefault(top_level(path), set()).add(seg)
-    for seg, path in predicted:
-        p.setdefault(top_level(path), set()).add(seg)
-    return [_row(c, g[c], p[c], len(units)) for c in categories]
+    return _rows(gold, predicted, units, categories, top_level)
 
 
 def by_code(
     gold: Iterable[Coding], predicted: Iterable[Coding], units: Sequence[int], codes: Sequence[str]
 ) -> list[Row]:
     """One row per code path, exact match."""
-    g: dict[str, set[int]] = {c: set() for c in codes}
-    p: dict[str, set[int]] = {c: set() for c in codes}
-    for seg, path in gold:
-        g.setdefault(path, set()).add(seg)
-    for seg, path in predicted:
-        p.setdefault(path, set()).add(seg)
-    return [_row(c, g[c], p[c], len(units)) for c in codes]
+    return _rows(gold, predicted, units, codes, lambda path: path)
 
 
 def micro(rows: Sequence[Row]) -> tuple[float, float, float]:

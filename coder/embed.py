@@ -48,15 +48,6 @@ class Embedder(Protocol):
         ...
 
 
-def to_blob(vec: np.ndarray) -> bytes:
-    return np.asarray(vec, dtype="<f4").tobytes()
-
-
-def from_blob(blob: bytes, dim: int | None = None) -> np.ndarray:
-    v = np.frombuffer(blob, dtype="<f4")
-    return v if dim is None else v.reshape(-1, dim)
-
-
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -175,7 +166,6 @@ class HashEmbedder:
         self.dim = dim
         self.model_id = f"hash-bow-{dim}@v1"
         self._cache: dict[str, np.ndarray] = {}
-        self.calls = 0
         self.texts_embedded = 0
 
     def _word(self, w: str) -> np.ndarray:
@@ -187,7 +177,6 @@ class HashEmbedder:
         return v
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
         self.texts_embedded += len(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):

@@ -8,7 +8,7 @@ turn, so a sentence never spans two speakers. Offsets are Python string indices 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from coder.errors import ModelError
@@ -117,9 +117,3 @@ def segment(
             for a, b in _cap(text, start, end):
                 segments.append(Segment(len(segments), turn.index, a, b, text[a:b], coded))
     return segments
-
-
-def segment_all(
-    transcripts: Iterable[Transcript], splitter: SentenceSplitter | None, *, unit: str = "sentence"
-) -> list[list[Segment]]:
-    return [segment(t, splitter, unit=unit) for t in transcripts]

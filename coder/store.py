@@ -267,9 +267,6 @@ class Store:
             for r in rows
         ]
 
-    def document_text(self, doc_id: int) -> str:
-        return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0])
-
     def turns(self, doc_id: int) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM turns WHERE document_id = ? ORDER BY idx", (doc_id,)))
 

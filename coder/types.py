@@ -75,10 +75,6 @@ class Code:
     depth: int = 0
     line: int | None = None
 
-    @property
-    def is_root(self) -> bool:
-        return self.parent is None
-
 
 @dataclass(frozen=True)
 class Codebook:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -518,20 +518,3 @@ def demo_inputs() -> tuple[list[Path], Path, Path]:
         and p.stem.lower() != "readme"
     )
     return files, corpus / "participants.csv", codebook
-
-
-def describe_run(result: SuggestResult) -> dict[str, Any]:
-    return {
-        k: getattr(result, k)
-        for k in (
-            "suggester",
-            "model",
-            "codebook_hash",
-            "method",
-            "threshold",
-            "top_k",
-            "segments",
-            "embedded",
-            "suggestions",
-        )
-    }

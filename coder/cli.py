@@ -476,6 +476,22 @@ def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
     click.echo()
 
 
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Output format (default: from -o's extension, else csv).",
+)
+OUTPUT_OPTION = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
+
+
 def _format_from(output: Path | None) -> str:
     return "jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv"
 
@@ -500,20 +516,8 @@ def export() -> None:
 
 
 @export.command("codings")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "jsonl"]),
-    default=None,
-    help="Output format (default: from -o's extension, else csv).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to FILE instead of standard output.",
-)
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @click.pass_context
 def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """One row per suggestion or decision: document, participant, speaker, start, end, text,
@@ -980,14 +984,8 @@ def decisions() -> None:
 
 
 @decisions.command("export")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "jsonl"]),
-    default=None,
-    help="Output format (default: from -o's extension, else csv).",
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@FORMAT_OPTION
+@OUTPUT_OPTION
 @click.option("--coder", default=None, metavar="NAME", help="Only this coder's decisions.")
 @click.pass_context
 def decisions_export(ctx: click.Context, fmt: str | None, output: Path | None, coder: str | None) -> None:

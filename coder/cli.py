@@ -510,6 +510,86 @@ def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
     return n
 
 
+@main.command()
+@click.option("--coder", "coders", multiple=True, metavar="NAME", help="Count this coder's acceptances (repeatable).")
+@click.option("--consensus", is_flag=True, help="Only codings every named --coder accepted.")
+@click.option("--any", "any_", is_flag=True, help="Codings any coder accepted (the default when no --coder).")
+@click.option("--include-suggested", is_flag=True, help="Add unreviewed suggestions (labelled as such everywhere).")
+@click.option("--documents", multiple=True, metavar="DOC", help="Only these documents (repeatable).")
+@click.option("--participants", multiple=True, metavar="ID", help="Only these participants (repeatable).")
+@click.option("--min-mentions", type=click.IntRange(0), default=0, show_default=True, help="Hide rarer codes.")
+@click.option("--depth", type=click.IntRange(1), default=None, help="Show this many levels (1 = categories).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "csv", "json"]),
+    default=None,
+    help="Output format (default: from -o's extension, else text).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE (.md, .csv, .json, .txt).",
+)
+@click.option("--prose", is_flag=True, help="Add a sentence per top-level code in the style of the reviews.")
+@click.pass_context
+def tally(
+    ctx: click.Context,
+    coders: tuple[str, ...],
+    consensus: bool,
+    any_: bool,
+    include_suggested: bool,
+    documents: tuple[str, ...],
+    participants: tuple[str, ...],
+    min_mentions: int,
+    depth: int | None,
+    fmt: str | None,
+    output: Path | None,
+    prose: bool,
+) -> None:
+    """Theme frequencies of accepted codings, in the style of Countryman-Roswurm (2012):
+    mentions per code, n/N of its parent, and participants mentioning it (k of P, %).
+
+    The counting rules are printed under the table.
+
+    \b
+    Examples:
+      coder tally --coder ana
+      coder tally --consensus --coder ana --coder ben -o table.md
+      coder tally --include-suggested --depth 2
+      coder tally --coder ana --participants P03 --participants P07 --format csv
+    """
+    from coder import tally as tl
+    from coder import workflows as wf
+    from coder.report import render_tally
+
+    if consensus and any_:
+        raise click.UsageError("choose --consensus or --any, not both")
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    fmt = fmt or {"md": "md", "csv": "csv", "json": "json"}.get(suffix, "text")
+    store = _store(ctx)
+    t = wf.tally_codings(
+        store,
+        coders=coders,
+        mode="consensus" if consensus else "any",
+        include_suggested=include_suggested,
+        documents=documents,
+        participants=participants,
+    )
+    rows = tl.select_rows(t.rows, min_mentions=min_mentions, depth=depth)
+    notes = list(t.notes)
+    if prose:
+        notes = [*tl.prose(t.rows), *notes]
+    if not any(r.mentions for r in t.rows):
+        notes.insert(0, "No codings in scope yet: review suggestions with 'coder review', or use --include-suggested.")
+    text = render_tally(rows, fmt, title=t.title, notes=notes)
+    n = _write_output(output, lambda fh: fh.write(text))
+    if output is not None:
+        click.echo(f"Wrote {len(rows)} rows ({n} characters) to {output}.", err=True)
+
+
 @main.group()
 def export() -> None:
     """Export codings and other project data."""
@@ -592,7 +672,10 @@ def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
         f"({r.suggester}, {r.method}, threshold {r.threshold:.2f}, model {r.model})."
     )
     click.echo()
-    _print_tally(wf.suggested_tally(store), unreviewed=True)
+    from coder.report import render_tally
+
+    t = wf.tally_codings(store, include_suggested=True)
+    click.echo(render_tally(t.rows, "text", title=t.title, notes=t.notes), nl=False)
     click.echo()
     c = store.counts()
     click.echo(
@@ -602,28 +685,6 @@ def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
     click.echo("Look around:")
     click.echo(f"  coder -p {project} show P01")
     click.echo(f"  coder -p {project} export codings -o codings.csv")
-
-
-def _print_tally(rows: list[Any], *, unreviewed: bool) -> None:
-    title = "Theme frequencies — PRE-CODED, UNREVIEWED SUGGESTIONS" if unreviewed else "Theme frequencies"
-    click.secho(title, bold=True)
-    w = max(len("  " * r.depth + r.name) for r in rows)
-    w = min(w, 60)
-    click.echo(f"{'code':<{w}}  {'mentions':>8}  {'of parent':>9}  {'participants':>14}")
-    for r in rows:
-        name = ("  " * r.depth + r.name)[:w]
-        line = (
-            f"{name:<{w}}  {r.mentions:>8}  {r.share:>9}  {r.participants:>3} of {r.participants_total:<3}"
-            f"({r.participant_pct:3.0f}%)"
-        )
-        click.secho(line, bold=r.depth == 0)
-    click.echo(
-        "Counting: a mention is a participant segment with the code; a parent counts each segment once "
-        "even when several of its subcodes apply; 'of parent' = mentions / the parent's mentions (top level: "
-        "/ all coded segments); participants = distinct participants with ≥1 mention."
-    )
-    if unreviewed:
-        click.echo("These are machine suggestions that no one has reviewed yet — not findings.")
 
 
 # -- review -------------------------------------------------------------------------------------

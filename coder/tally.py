@@ -71,3 +71,39 @@ def tally(
             )
         )
     return rows
+
+
+RULES = (
+    "Counting rules: a mention is one coded participant sentence. A code's mentions include its subcodes'; "
+    "a sentence with several subcodes of one code counts once for that code. n/N = the code's mentions / "
+    "its parent's mentions (top-level codes: / all coded sentences). Participants = distinct participants "
+    "with at least one mention, of all participants in scope; a participant with several documents counts once."
+)
+
+
+def select_rows(rows: list[TallyRow], *, min_mentions: int = 0, depth: int | None = None) -> list[TallyRow]:
+    """Rows to show: at most ``depth`` levels (1 = top level) and at least ``min_mentions`` mentions."""
+    return [r for r in rows if r.mentions >= min_mentions and (depth is None or r.depth < depth)]
+
+
+def prose(rows: list[TallyRow], *, unit: str = "participants") -> list[str]:
+    """One sentence per top-level code, in the style of the reviews' results sections."""
+    out = []
+    by_parent: dict[str, list[TallyRow]] = {}
+    for r in rows:
+        parent = r.path.rsplit(" > ", 1)[0] if r.depth else None
+        if parent is not None:
+            by_parent.setdefault(parent, []).append(r)
+    for r in rows:
+        if r.depth != 0 or r.mentions == 0:
+            continue
+        text = (
+            f"{r.name} was mentioned {r.mentions} time{'s' * (r.mentions != 1)} ({r.share} of all coded "
+            f"mentions) by {r.participants} of {r.participants_total} {unit} ({r.participant_pct:.0f}%)"
+        )
+        kids = [k for k in by_parent.get(r.path, []) if k.mentions]
+        if kids:
+            top = max(kids, key=lambda k: k.mentions)
+            text += f"; the most frequent subcode was {top.name.lower()} ({top.share})"
+        out.append(text + ".")
+    return out

@@ -8,7 +8,7 @@ import io
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -482,14 +482,80 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
 # -- tally of suggestions (the demo's first table) ----------------------------------------------
 
 
-def suggested_tally(store: Store) -> list[tl.TallyRow]:
+TALLY_MODES = ("any", "consensus")
+UNREVIEWED = "PRE-CODED, UNREVIEWED SUGGESTIONS"
+
+
+@dataclass(frozen=True)
+class TallyResult:
+    rows: list[tl.TallyRow]
+    title: str
+    notes: list[str]
+    participants: int
+    coded_segments: int
+
+
+def tally_codings(
+    store: Store,
+    *,
+    coders: Sequence[str] = (),
+    mode: str = "any",
+    include_suggested: bool = False,
+    documents: Sequence[str] = (),
+    participants: Sequence[str] = (),
+) -> TallyResult:
+    """Theme frequencies of accepted codings (and, when asked, of unreviewed suggestions).
+
+    ``mode='any'``: a coding counts when any of ``coders`` (all coders when none are named) accepted
+    it; ``'consensus'``: only when every named coder did. Filters keep the named documents and
+    participants; the participant total counts the participants in scope.
+    """
+    if mode not in TALLY_MODES:
+        raise ValueError(f"mode must be one of {TALLY_MODES}")
+    if mode == "consensus" and len(coders) < 2:
+        raise InputError(
+            "--consensus needs at least two --coder names", hint="e.g. --consensus --coder ana --coder ben"
+        )
     book = current_codebook(store)
-    rows = store.suggestions()
-    seg_part = {s.id: s.participant for s in store.segments(coded_only=True)}
-    codings: Iterable[tuple[int, str, str]] = (
-        (r["segment_id"], seg_part[r["segment_id"]], r["code_path"]) for r in rows
-    )
-    return tl.tally(book, codings, store.counts()["participants"])
+    doc_ids = {find_document(store, d) for d in documents}
+    segs = [
+        s
+        for s in store.segments(coded_only=True)
+        if (not participants or s.participant in participants)
+        and (not doc_ids or s.document in {d.name for d in store.documents() if d.id in doc_ids})
+    ]
+    scope = {s.id: s.participant for s in segs}
+    known = set(store.coders())
+    missing = [c for c in coders if c not in known]
+    if missing:
+        raise InputError(
+            f"no decisions by {', '.join(missing)}",
+            hint=f"coders in this project: {', '.join(sorted(known)) or 'none yet'}",
+        )
+    accepted: dict[tuple[int, str], set[str]] = {}
+    for d in store.decisions():
+        if d["answer"] == "accept" and d["segment_id"] in scope and (not coders or d["coder"] in coders):
+            accepted.setdefault((d["segment_id"], d["code_path"]), set()).add(d["coder"])
+    pairs = {k for k, who in accepted.items() if who >= set(coders)} if mode == "consensus" else set(accepted)
+    if include_suggested:
+        pairs |= {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["segment_id"] in scope}
+    rows = tl.tally(book, ((seg, scope[seg], code) for seg, code in pairs), len(set(scope.values())))
+    if mode == "consensus":
+        base = f"consensus of {', '.join(coders)}"
+    elif coders:
+        base = f"codings accepted by {', '.join(coders)}"
+    else:
+        base = "accepted codings"
+    title = f"Theme frequencies — {base}"
+    notes = []
+    if include_suggested:
+        title = f"{title} + {UNREVIEWED}" if accepted else f"Theme frequencies — {UNREVIEWED}"
+        notes.append("Includes machine suggestions that no one has reviewed: pre-coded, unreviewed — not findings.")
+    filters = [f"documents: {', '.join(documents)}"] if documents else []
+    filters += [f"participants: {', '.join(participants)}"] if participants else []
+    if filters:
+        notes.append("Filtered to " + "; ".join(filters) + ".")
+    return TallyResult(rows, title, notes, len(set(scope.values())), len(scope))
 
 
 # -- demo -------------------------------------------------------------------------------------

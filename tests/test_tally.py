@@ -23,3 +23,69 @@ def test_parent_counts_segment_once_and_shares():
     assert rows[scripture].share == "2/3" and rows[prayer].share == "2/3"
     assert rows[faith].participants == 2 and rows[faith].participant_pct == 50.0
     assert rows[family].share == "1/5" and rows[edu].participants == 1
+
+
+def countryman_codings():
+    """34 coded sentences from 19 women, shaped like Countryman-Roswurm's (2012) reported figures."""
+    ir = "Individual resources"
+    faith = f"{ir} > Faith/Spirituality"
+    ic = f"{ir} > Individual characteristics"
+    so = f"{ic} > Survival oriented"
+    codings = []
+    seg = 0
+    women = [f"W{i:02d}" for i in range(1, 20)]
+    # Faith/Spirituality: 15 sentences by 7 women; subcodes 4 scripture, 5 congregation, 7 prayer,
+    # one sentence carrying both scripture and prayer (counted once for Faith/Spirituality)
+    faith_plan = ["scripture"] * 3 + ["congregation"] * 5 + ["prayer"] * 6 + ["both"]
+    for i, kind in enumerate(faith_plan):
+        seg += 1
+        who = women[i % 7]
+        if kind in ("scripture", "both"):
+            codings.append((seg, who, f"{faith} > Reading scripture"))
+        if kind == "congregation":
+            codings.append((seg, who, f"{faith} > Attending a faith congregation"))
+        if kind in ("prayer", "both"):
+            codings.append((seg, who, f"{faith} > Prayer and other personal spiritual practices"))
+    # Individual characteristics: 19 sentences; survival oriented 17 (9 belief in self), future 2
+    for i in range(17):
+        seg += 1
+        codings.append((seg, women[7 + i % 12], f"{so} > Belief in self" if i < 9 else f"{so} > Self-reliance"))
+    for i in range(2):
+        seg += 1
+        codings.append((seg, women[i], f"{ic} > Future oriented"))
+    return codings
+
+
+def test_reproduces_countryman_roswurm_figures():
+    book = read_codebook(DATA / "countryman.yaml")
+    rows = {r.path: r for r in tally(book, countryman_codings(), participants_total=19)}
+    ir = "Individual resources"
+    faith = rows[f"{ir} > Faith/Spirituality"]
+    assert faith.share == "15/34"  # "Faith/Spirituality had a total of 15/34 mentions"
+    assert [
+        rows[f"{ir} > Faith/Spirituality > {c}"].mentions
+        for c in (
+            "Reading scripture",
+            "Attending a faith congregation",
+            "Prayer and other personal spiritual practices",
+        )
+    ] == [4, 5, 7]
+    belief = rows[f"{ir} > Individual characteristics > Survival oriented > Belief in self"]
+    assert belief.share == "9/17"  # "9 of the 17 mentions in survival oriented was belief in self"
+    assert (faith.participants, faith.participants_total) == (7, 19)  # "almost half of the women (n=7)"
+    assert round(faith.participant_pct) == 37
+    assert rows["Hope"].mentions == 0 and rows["Hope"].share == "0/34"  # a code added after the coding
+    assert rows[ir].mentions == 34 and rows[ir].participants == 19
+
+
+def test_prose_and_row_selection():
+    from coder.tally import prose, select_rows
+
+    book = read_codebook(DATA / "countryman.yaml")
+    rows = tally(book, countryman_codings(), participants_total=19)
+    assert prose(rows, unit="women")[0] == (
+        "Individual resources was mentioned 34 times (34/34 of all coded mentions) by 19 of 19 women (100%); "
+        "the most frequent subcode was individual characteristics (19/34)."
+    )
+    assert [r.name for r in select_rows(rows, depth=1)] == ["Individual resources", "Hope"]
+    assert "Hope" not in [r.name for r in select_rows(rows, min_mentions=1)]

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from coder.cli import main
+
+from .conftest import DATA, write
+
+
+@pytest.fixture
+def proj(tmp_path):
+    runner = CliRunner()
+    path = tmp_path / "p.db"
+
+    def run(*args, code=0):
+        r = runner.invoke(main, ["-p", str(path), *args], catch_exceptions=False)
+        assert r.exit_code == code, r.output
+        return r
+
+    second = write(
+        tmp_path / "second.txt",
+        "Interviewer: And now?\nP90: I pray at night.\nInterviewer: Ok.\nP90: My sister calls me every day.\n",
+    )
+    other = write(tmp_path / "other.txt", "Interviewer: Hi.\nP91: I read the Bible.\n")
+    run("init")
+    run("import", str(DATA / "sample.txt"), "--pipeline", "blank")
+    run("import", str(second), "--participant", "P90", "--pipeline", "blank")  # P90's second interview
+    run("import", str(other), "--participant", "P91", "--pipeline", "blank")
+    run("codebook", "load", str(DATA / "mini.yaml"))
+    prayer = "Spirituality / faith > Prayer and personal spiritual practices"
+    scripture = "Spirituality / faith > Reading scripture"
+    # sample.txt #8 "I pray every morning."; second.txt #2 "I pray at night."; other.txt #2 "I read the Bible."
+    for doc, seg, code_path, coders in (
+        ("sample.txt", 8, prayer, ("ana", "ben")),
+        ("second.txt", 2, prayer, ("ana",)),
+        ("other.txt", 2, scripture, ("ana", "ben")),
+        ("sample.txt", 5, "Familial relationships", ("ben",)),
+    ):
+        for c in coders:
+            run("code", doc, "--segment", str(seg), "--code", code_path, "--coder", c)
+    return run
+
+
+def rows(out):
+    return {r["path"]: r for r in json.loads(out)["rows"]}
+
+
+def test_tally_coder_any_consensus(proj):
+    ana = rows(proj("tally", "--coder", "ana", "--format", "json").output)
+    faith = ana["Spirituality / faith"]
+    # P90 mentioned faith in two documents: two mentions, one participant
+    assert (faith["mentions"], faith["of_parent"], faith["participants"], faith["participants_total"]) == (
+        3,
+        "3/3",
+        2,
+        2,
+    )
+    both = rows(proj("tally", "--consensus", "--coder", "ana", "--coder", "ben", "--format", "json").output)
+    assert both["Spirituality / faith"]["mentions"] == 2 and both["Familial relationships"]["mentions"] == 0
+    anyone = rows(proj("tally", "--format", "json").output)
+    assert anyone["Familial relationships"]["of_parent"] == "1/4"
+
+
+def test_tally_text_filters_and_file(proj, tmp_path):
+    out = proj("tally", "--coder", "ana", "--depth", "1").output
+    assert out.splitlines()[0] == "Theme frequencies — codings accepted by ana"
+    assert "Spirituality / faith" in out and "Reading scripture" not in out
+    assert "Counting rules: a mention is one coded participant sentence." in out
+    only = rows(proj("tally", "--coder", "ana", "--participants", "P91", "--format", "json").output)
+    assert only["Spirituality / faith"]["participants_total"] == 1
+    md = tmp_path / "table.md"
+    r = proj("tally", "--coder", "ana", "-o", str(md), "--prose")
+    assert r.output.startswith("Wrote 5 rows (") and md.read_text().startswith(
+        "**Theme frequencies — codings accepted by ana**"
+    )
+    assert "*Spirituality / faith was mentioned 3 times (3/3 of all coded mentions) by 2 of 2 participants (100%)" in (
+        md.read_text()
+    )
+
+
+def test_tally_include_suggested_is_labelled(proj):
+    proj("suggest", "--model", "hash", "--threshold", "0.3")
+    out = proj("tally", "--coder", "ana", "--include-suggested").output
+    assert out.splitlines()[0] == "Theme frequencies — codings accepted by ana + PRE-CODED, UNREVIEWED SUGGESTIONS"
+    assert "pre-coded, unreviewed — not findings" in out
+
+
+def test_tally_errors(proj):
+    assert proj("tally", "--consensus", "--coder", "ana", code=1).output == (
+        "Error: --consensus needs at least two --coder names — e.g. --consensus --coder ana --coder ben\n"
+    )
+    assert proj("tally", "--coder", "zoe", code=1).output == (
+        "Error: no decisions by zoe — coders in this project: ana, ben\n"
+    )
+    assert "choose --consensus or --any" in proj("tally", "--consensus", "--any", code=2).output

@@ -517,21 +517,28 @@ def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
 @click.option("--include-suggested", is_flag=True, help="Add unreviewed suggestions (labelled as such everywhere).")
 @click.option("--documents", multiple=True, metavar="DOC", help="Only these documents (repeatable).")
 @click.option("--participants", multiple=True, metavar="ID", help="Only these participants (repeatable).")
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    metavar="ATTRIBUTE",
+    help="Cross-tabulate participants and mentions by a participant attribute (e.g. age_group).",
+)
 @click.option("--min-mentions", type=click.IntRange(0), default=0, show_default=True, help="Hide rarer codes.")
 @click.option("--depth", type=click.IntRange(1), default=None, help="Show this many levels (1 = categories).")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "md", "csv", "json"]),
+    type=click.Choice(["text", "md", "csv", "json", "tex", "docx", "xlsx", "png", "svg"]),
     default=None,
-    help="Output format (default: from -o's extension, else text).",
+    help="Output format (default: from -o's extension, else text). docx/xlsx/png/svg need -o.",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE (.md, .csv, .json, .txt).",
+    help="Write to FILE (.txt .md .csv .json .tex .docx .xlsx .png .svg).",
 )
 @click.option("--prose", is_flag=True, help="Add a sentence per top-level code in the style of the reviews.")
 @click.pass_context
@@ -543,6 +550,7 @@ def tally(
     include_suggested: bool,
     documents: tuple[str, ...],
     participants: tuple[str, ...],
+    by: str | None,
     min_mentions: int,
     depth: int | None,
     fmt: str | None,
@@ -560,6 +568,8 @@ def tally(
       coder tally --consensus --coder ana --coder ben -o table.md
       coder tally --include-suggested --depth 2
       coder tally --coder ana --participants P03 --participants P07 --format csv
+      coder tally --coder ana -o themes.docx      # a Word table; also .xlsx .tex .png .svg
+      coder tally --coder ana --by age_group --depth 1
     """
     from coder import tally as tl
     from coder import workflows as wf
@@ -567,8 +577,12 @@ def tally(
 
     if consensus and any_:
         raise click.UsageError("choose --consensus or --any, not both")
+    from coder import report
+
     suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-    fmt = fmt or {"md": "md", "csv": "csv", "json": "json"}.get(suffix, "text")
+    fmt = fmt or (suffix if suffix in (*report.FORMATS, *report.FILE_FORMATS) else "text")
+    if fmt in ("docx", "xlsx", "png", "svg") and output is None:
+        raise click.UsageError(f"--format {fmt} writes a file: add -o FILE.{fmt}")
     store = _store(ctx)
     t = wf.tally_codings(
         store,
@@ -577,14 +591,37 @@ def tally(
         include_suggested=include_suggested,
         documents=documents,
         participants=participants,
+        by=by,
     )
+    if by is not None and fmt in ("docx", "tex", "png", "svg"):
+        raise click.UsageError("--by writes text, md, csv, json or xlsx")
     rows = tl.select_rows(t.rows, min_mentions=min_mentions, depth=depth)
     notes = list(t.notes)
     if prose:
         notes = [*tl.prose(t.rows), *notes]
     if not any(r.mentions for r in t.rows):
         notes.insert(0, "No codings in scope yet: review suggestions with 'coder review', or use --include-suggested.")
-    text = render_tally(rows, fmt, title=t.title, notes=notes)
+    if fmt in ("docx", "xlsx", "png", "svg"):
+        assert output is not None
+        tmp = output.with_name(output.name + ".part" + output.suffix)  # writers pick the type from the name
+        try:
+            if fmt == "docx":
+                report.write_docx(rows, str(tmp), title=t.title, notes=notes)
+            elif fmt == "xlsx":
+                report.write_xlsx({"Themes": rows}, str(tmp), title=t.title, notes=notes, cross=t.cross)
+            else:
+                report.write_chart(rows, str(tmp), title=t.title)
+            os.replace(tmp, output)
+        finally:
+            tmp.unlink(missing_ok=True)
+        click.echo(f"Wrote {len(rows)} rows to {output}.", err=True)
+        return
+    if t.cross is not None:
+        text = report.render_crosstab(t.cross, fmt, title=f"{t.title} — by {by}", depth=depth)
+    elif fmt == "tex":
+        text = report.render_tex(rows, title=t.title, notes=notes)
+    else:
+        text = render_tally(rows, fmt, title=t.title, notes=notes)
     n = _write_output(output, lambda fh: fh.write(text))
     if output is not None:
         click.echo(f"Wrote {len(rows)} rows ({n} characters) to {output}.", err=True)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from coder.tally import RULES, TallyRow
+from coder.tally import RULES, CrossRow, CrossTab, TallyRow
 
 FORMATS = ("text", "md", "csv", "json")
 COLUMNS = ("code", "path", "level", "mentions", "of_parent", "participants", "participants_total", "participants_pct")
@@ -70,3 +70,247 @@ def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: 
         )
     out += ["", *notes]
     return "\n".join(out) + "\n"
+
+
+# -- documents for papers: LaTeX, Word, Excel, charts -----------------------------------------
+
+FILE_FORMATS = ("tex", "docx", "xlsx", "png", "svg")
+
+
+def _tex_escape(text: str) -> str:
+    repl = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
+    return "".join(repl.get(ch, ch) for ch in text)
+
+
+def render_tex(rows: list[TallyRow], *, title: str, notes: list[str] | None = None) -> str:
+    """A booktabs table (needs \\usepackage{booktabs}); subcodes indented; notes under the table."""
+    lines = [
+        "% Theme frequencies made by coder; needs \\usepackage{booktabs}",
+        "\\begin{table}[htbp]",
+        "\\centering",
+        f"\\caption{{{_tex_escape(title)}}}",
+        "\\begin{tabular}{lrrr}",
+        "\\toprule",
+        "Code & Mentions & $n/N$ of parent & Participants \\\\",
+        "\\midrule",
+    ]
+    for r in rows:
+        name = _tex_escape(r.name)
+        name = f"\\textbf{{{name}}}" if r.depth == 0 else f"\\hspace{{{r.depth}em}}{name}"
+        lines.append(
+            f"{name} & {r.mentions} & {r.share} & {r.participants} of {r.participants_total} "
+            f"({r.participant_pct:.0f}\\%) \\\\"
+        )
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    for n in [*(notes or []), RULES]:
+        lines.append(f"\\par\\smallskip\\footnotesize {_tex_escape(n)}")
+    lines += ["\\end{table}", ""]
+    return "\n".join(lines)
+
+
+def write_docx(rows: list[TallyRow], path: str, *, title: str, notes: list[str] | None = None) -> None:
+    """A Word document with the table ready to paste: bold categories, indented subcodes."""
+    import docx
+    from docx.shared import Pt
+
+    document = docx.Document()
+    document.add_paragraph().add_run(title).bold = True
+    table = document.add_table(rows=1, cols=4)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("Code", "Mentions", "n/N of parent", "Participants"), strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for r in rows:
+        cells = table.add_row().cells
+        run = cells[0].paragraphs[0].add_run("    " * r.depth + r.name)
+        run.bold = r.depth == 0
+        cells[1].text = str(r.mentions)
+        cells[2].text = r.share
+        cells[3].text = f"{r.participants} of {r.participants_total} ({r.participant_pct:.0f}%)"
+    for n in [*(notes or []), RULES]:
+        p = document.add_paragraph()
+        p.add_run(n).font.size = Pt(9)
+    document.save(path)
+
+
+def write_xlsx(
+    views: dict[str, list[TallyRow]],
+    path: str,
+    *,
+    title: str,
+    notes: list[str] | None = None,
+    cross: CrossTab | None = None,
+) -> None:
+    """An Excel workbook with one sheet per view (and the title, notes and counting rules on each)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in views.items():
+        ws = wb.create_sheet(name[:31])
+        ws.append([title])
+        ws["A1"].font = Font(bold=True)
+        ws.append(["Code", "Path", "Level", "Mentions", "n/N of parent", "Participants", "of", "%"])
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+        for r in rows:
+            ws.append(
+                [
+                    r.name,
+                    r.path,
+                    r.depth + 1,
+                    r.mentions,
+                    r.share,
+                    r.participants,
+                    r.participants_total,
+                    round(r.participant_pct, 1),
+                ]
+            )
+            ws.cell(row=ws.max_row, column=1).alignment = Alignment(indent=r.depth)
+            if r.depth == 0:
+                ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        ws.append([])
+        for n in [*(notes or []), RULES]:
+            ws.append([n])
+        ws.column_dimensions["A"].width = 48
+        ws.column_dimensions["B"].width = 60
+    if cross is not None:
+        ws = wb.create_sheet(f"By {cross.attribute}"[:31])
+        for row in csv.reader(io.StringIO(render_crosstab(cross, "csv", title=title))):
+            ws.append([int(x) if x.isdigit() else x for x in row])
+        ws.column_dimensions["A"].width = 48
+    wb.save(path)
+
+
+def write_chart(rows: list[TallyRow], path: str, *, title: str) -> None:
+    """A horizontal bar chart of mentions and participants per code (PNG or SVG, from the extension)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = list(reversed(rows))
+    labels = ["  " * r.depth + r.name for r in shown]
+    height = max(2.5, 0.32 * len(shown) + 1.2)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, height), sharey=True, constrained_layout=True)
+    y = range(len(shown))
+    ax1.barh(y, [r.mentions for r in shown], color="#4C72B0")
+    ax1.set_yticks(list(y), labels, fontsize=8)
+    ax1.set_xlabel("mentions")
+    total = shown[0].participants_total if shown else 0
+    ax2.barh(y, [r.participants for r in shown], color="#DD8452")
+    ax2.set_xlabel(f"participants (of {total})")
+    if total:
+        ax2.set_xlim(0, total)
+    for ax in (ax1, ax2):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def render_crosstab(tab: CrossTab, fmt: str = "text", *, title: str, depth: int | None = None) -> str:
+    """Participants (k of P) and mentions per attribute value; column totals in the header."""
+    rows = [r for r in tab.rows if depth is None or r.depth < depth]
+    head = [f"{v} (n={tab.participants_total[v]})" for v in tab.values]
+    note = (
+        f"Cells: participants mentioning the code of all participants with that {tab.attribute} "
+        "(and their mentions). Column totals: participants in scope and their coded sentences."
+    )
+    if fmt == "json":
+        return (
+            json.dumps(
+                {
+                    "title": title,
+                    "attribute": tab.attribute,
+                    "values": tab.values,
+                    "participants_total": tab.participants_total,
+                    "mentions_total": tab.mentions_total,
+                    "rows": [
+                        {
+                            "code": r.name,
+                            "path": r.path,
+                            "level": r.depth + 1,
+                            "mentions": r.mentions,
+                            "participants": r.participants,
+                        }
+                        for r in rows
+                    ],
+                    "notes": [note, RULES],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(
+            [
+                "code",
+                "path",
+                "level",
+                *(f"{v} participants" for v in tab.values),
+                *(f"{v} mentions" for v in tab.values),
+            ]
+        )
+        w.writerow(
+            [
+                "(in scope)",
+                "",
+                "",
+                *(tab.participants_total[v] for v in tab.values),
+                *(tab.mentions_total[v] for v in tab.values),
+            ]
+        )
+        for r in rows:
+            w.writerow(
+                [
+                    r.name,
+                    r.path,
+                    r.depth + 1,
+                    *(r.participants[v] for v in tab.values),
+                    *(r.mentions[v] for v in tab.values),
+                ]
+            )
+        return buf.getvalue()
+
+    def cell(r: CrossRow, v: str) -> str:
+        return f"{r.participants[v]}/{tab.participants_total[v]} ({r.mentions[v]})"
+
+    if fmt == "md":
+        lines = [f"**{title}**", "", "| Code | " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(head)]
+        lines.append("| *coded sentences* | " + " | ".join(str(tab.mentions_total[v]) for v in tab.values) + " |")
+        for r in rows:
+            name = "&nbsp;&nbsp;&nbsp;&nbsp;" * r.depth + (f"**{r.name}**" if r.depth == 0 else r.name)
+            lines.append(f"| {name} | " + " | ".join(cell(r, v) for v in tab.values) + " |")
+        return "\n".join([*lines, "", f"*{note}*", f"*{RULES}*"]) + "\n"
+    if fmt != "text":
+        raise ValueError(f"format must be one of {FORMATS}")
+    labels = [("  " * r.depth + r.name)[:50] for r in rows]
+    width = max([len("code"), *(len(x) for x in labels)])
+    cols = [max(len(h), 12) for h in head]
+    out = [
+        title,
+        f"{'code':<{width}}  " + "  ".join(f"{h:>{c}}" for h, c in zip(head, cols, strict=True)),
+        f"{'coded sentences':<{width}}  "
+        + "  ".join(f"{tab.mentions_total[v]:>{c}}" for v, c in zip(tab.values, cols, strict=True)),
+    ]
+    for label, r in zip(labels, rows, strict=True):
+        out.append(
+            f"{label:<{width}}  " + "  ".join(f"{cell(r, v):>{c}}" for v, c in zip(tab.values, cols, strict=True))
+        )
+    return "\n".join([*out, "", note, RULES]) + "\n"

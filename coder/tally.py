@@ -107,3 +107,64 @@ def prose(rows: list[TallyRow], *, unit: str = "participants") -> list[str]:
             text += f"; the most frequent subcode was {top.name.lower()} ({top.share})"
         out.append(text + ".")
     return out
+
+
+MISSING = "(no value)"
+
+
+@dataclass(frozen=True)
+class CrossRow:
+    path: str
+    name: str
+    depth: int
+    mentions: dict[str, int]
+    participants: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CrossTab:
+    attribute: str
+    values: list[str]
+    participants_total: dict[str, int]
+    """Participants in scope per value (the column totals)."""
+    mentions_total: dict[str, int]
+    """Coded sentences per value."""
+    rows: list[CrossRow]
+
+
+def crosstab(
+    codebook: Codebook,
+    codings: Iterable[tuple[int, str, str]],
+    attribute: str,
+    values_of: dict[str, str],
+    participants_in_scope: Iterable[str],
+) -> CrossTab:
+    """Mentions and participants per code, split by a participant attribute's values."""
+    by_path = codebook.by_path()
+    people = list(participants_in_scope)
+    values = sorted({values_of.get(p, MISSING) for p in people}, key=lambda v: (v == MISSING, v))
+    totals = {v: sum(1 for p in people if values_of.get(p, MISSING) == v) for v in values}
+    segs: dict[tuple[str, str], set[int]] = {}
+    who: dict[tuple[str, str], set[str]] = {}
+    coded: dict[str, set[int]] = {v: set() for v in values}
+    for seg, participant, path in codings:
+        if path not in by_path:
+            continue
+        v = values_of.get(participant, MISSING)
+        coded.setdefault(v, set()).add(seg)
+        p: str | None = path
+        while p is not None:
+            segs.setdefault((p, v), set()).add(seg)
+            who.setdefault((p, v), set()).add(participant)
+            p = by_path[p].parent
+    rows = [
+        CrossRow(
+            c.path,
+            c.name,
+            c.depth,
+            {v: len(segs.get((c.path, v), ())) for v in values},
+            {v: len(who.get((c.path, v), ())) for v in values},
+        )
+        for c in codebook.codes
+    ]
+    return CrossTab(attribute, values, totals, {v: len(coded.get(v, ())) for v in values}, rows)

@@ -493,6 +493,7 @@ class TallyResult:
     notes: list[str]
     participants: int
     coded_segments: int
+    cross: tl.CrossTab | None = None
 
 
 def tally_codings(
@@ -503,6 +504,7 @@ def tally_codings(
     include_suggested: bool = False,
     documents: Sequence[str] = (),
     participants: Sequence[str] = (),
+    by: str | None = None,
 ) -> TallyResult:
     """Theme frequencies of accepted codings (and, when asked, of unreviewed suggestions).
 
@@ -540,6 +542,19 @@ def tally_codings(
     if include_suggested:
         pairs |= {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["segment_id"] in scope}
     rows = tl.tally(book, ((seg, scope[seg], code) for seg, code in pairs), len(set(scope.values())))
+    cross = None
+    if by is not None:
+        attrs = store.attributes()
+        names = sorted({n for a in attrs.values() for n in a})
+        if by not in names:
+            raise InputError(
+                f"no participant attribute '{by}'",
+                hint=f"attributes in this project: {', '.join(names) or 'none (import --attributes CSV)'}",
+            )
+        values_of = {p: a[by] for p, a in attrs.items() if by in a}
+        cross = tl.crosstab(
+            book, ((seg, scope[seg], code) for seg, code in pairs), by, values_of, sorted(set(scope.values()))
+        )
     if mode == "consensus":
         base = f"consensus of {', '.join(coders)}"
     elif coders:
@@ -555,7 +570,7 @@ def tally_codings(
     filters += [f"participants: {', '.join(participants)}"] if participants else []
     if filters:
         notes.append("Filtered to " + "; ".join(filters) + ".")
-    return TallyResult(rows, title, notes, len(set(scope.values())), len(scope))
+    return TallyResult(rows, title, notes, len(set(scope.values())), len(scope), cross)
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -43,3 +43,57 @@ def test_machine_formats_parse_back(rows):
     assert [r["mentions"] for r in table if r["code"] == "Faith/Spirituality"] == ["15"]
     with pytest.raises(ValueError):
         render_tally(rows, "pdf", title="t")
+
+
+def test_tex_golden(rows):
+    from coder.report import render_tex
+
+    out = render_tex(rows, title="Theme frequencies — 100% of #1 & more", notes=["A note."])
+    golden = GOLDEN / "tally_countryman.tex"
+    if os.environ.get("CODER_REGEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+    assert "\\caption{Theme frequencies — 100\\% of \\#1 \\& more}" in out
+
+
+def test_docx_reads_back(rows, tmp_path):
+    import docx
+
+    from coder.report import write_docx
+
+    path = tmp_path / "t.docx"
+    write_docx(rows, str(path), title="Theme frequencies — example", notes=["A note."])
+    d = docx.Document(str(path))
+    table = d.tables[0]
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells[0] == ["Code", "Mentions", "n/N of parent", "Participants"]
+    assert cells[2] == ["    Faith/Spirituality", "15", "15/34", "7 of 19 (37%)"]
+    assert d.paragraphs[0].text == "Theme frequencies — example"
+    assert d.paragraphs[-1].text == RULES
+
+
+def test_xlsx_reads_back(rows, tmp_path):
+    from openpyxl import load_workbook
+
+    from coder.report import write_xlsx
+
+    path = tmp_path / "t.xlsx"
+    write_xlsx({"Themes": rows, "Categories": rows[:1]}, str(path), title="T", notes=["A note."])
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Themes", "Categories"]
+    ws = wb["Themes"]
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0][0] == "T" and values[1][:5] == ["Code", "Path", "Level", "Mentions", "n/N of parent"]
+    faith = next(v for v in values if v[0] == "Faith/Spirituality")
+    assert faith[3:8] == [15, "15/34", 7, 19, 36.8]
+    assert values[-1][0] == RULES
+
+
+@pytest.mark.parametrize("ext", ["png", "svg"])
+def test_chart_files(rows, tmp_path, ext):
+    from coder.report import write_chart
+
+    path = tmp_path / f"t.{ext}"
+    write_chart(rows, str(path), title="Theme frequencies")
+    head = path.read_bytes()[:200]
+    assert head.startswith(b"\x89PNG") if ext == "png" else b"<svg" in head or b"<?xml" in head

@@ -89,3 +89,20 @@ def test_prose_and_row_selection():
     )
     assert [r.name for r in select_rows(rows, depth=1)] == ["Individual resources", "Hope"]
     assert "Hope" not in [r.name for r in select_rows(rows, min_mentions=1)]
+
+
+def test_crosstab_splits_by_attribute_with_totals():
+    from coder.tally import MISSING, crosstab
+
+    book = read_codebook(DATA / "countryman.yaml")
+    codings = countryman_codings()
+    women = [f"W{i:02d}" for i in range(1, 20)]
+    group = {w: ("under 25" if i < 5 else "25+") for i, w in enumerate(women[:-1])}  # W19 has no value
+    tab = crosstab(book, codings, "age_group", group, women)
+    assert tab.values == ["25+", "under 25", MISSING]
+    assert tab.participants_total == {"25+": 13, "under 25": 5, MISSING: 1}
+    faith = next(r for r in tab.rows if r.name == "Faith/Spirituality")
+    # faith mentions came from W01..W07: W01..W05 are under 25, W06, W07 are 25+
+    assert faith.participants == {"25+": 2, "under 25": 5, MISSING: 0}
+    assert sum(faith.mentions.values()) == 15
+    assert sum(tab.mentions_total.values()) == 34

@@ -96,3 +96,43 @@ def test_tally_errors(proj):
         "Error: no decisions by zoe — coders in this project: ana, ben\n"
     )
     assert "choose --consensus or --any" in proj("tally", "--consensus", "--any", code=2).output
+
+
+def test_tally_file_formats(proj, tmp_path):
+    import docx
+
+    out = tmp_path / "themes.docx"
+    r = proj("tally", "--coder", "ana", "-o", str(out))
+    assert r.output == f"Wrote 5 rows to {out}.\n"
+    assert docx.Document(str(out)).tables[0].rows[1].cells[0].text == "Spirituality / faith"
+    tex = tmp_path / "themes.tex"
+    proj("tally", "--coder", "ana", "-o", str(tex))
+    assert "\\toprule" in tex.read_text()
+    assert "writes a file: add -o FILE.xlsx" in proj("tally", "--format", "xlsx", code=2).output
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_tally_by_attribute(proj, tmp_path):
+    attrs = write(tmp_path / "people.csv", "participant,setting\nP90,indoor\nP91,street-based\n")
+    proj("import", "--attributes", str(attrs))
+    out = proj("tally", "--coder", "ana", "--by", "setting", "--depth", "1").output
+    assert out.splitlines()[0] == "Theme frequencies — codings accepted by ana — by setting"
+    assert "indoor (n=1)" in out and "street-based (n=1)" in out
+    data = json.loads(proj("tally", "--coder", "ana", "--by", "setting", "--format", "json").output)
+    faith = next(r for r in data["rows"] if r["code"] == "Spirituality / faith")
+    assert faith["participants"] == {"indoor": 1, "street-based": 1} and faith["mentions"] == {
+        "indoor": 2,
+        "street-based": 1,
+    }
+    xlsx = tmp_path / "t.xlsx"
+    proj("tally", "--coder", "ana", "--by", "setting", "-o", str(xlsx))
+    from openpyxl import load_workbook
+
+    assert load_workbook(xlsx).sheetnames == ["Themes", "By setting"]
+    assert proj("tally", "--by", "colour", code=1).output == (
+        "Error: no participant attribute 'colour' — attributes in this project: setting\n"
+    )
+    assert (
+        "--by writes text, md, csv, json or xlsx"
+        in proj("tally", "--by", "setting", "-o", str(tmp_path / "x.docx"), code=2).output
+    )

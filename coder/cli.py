@@ -517,6 +517,15 @@ def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
 @click.option("--include-suggested", is_flag=True, help="Add unreviewed suggestions (labelled as such everywhere).")
 @click.option("--documents", multiple=True, metavar="DOC", help="Only these documents (repeatable).")
 @click.option("--participants", multiple=True, metavar="ID", help="Only these participants (repeatable).")
+@click.option("--presence", is_flag=True, help="Write the 0/1 matrix of codes per --unit instead (CSV by default).")
+@click.option("--cooccurrence", is_flag=True, help="Write the code × code co-occurrence table per --unit instead.")
+@click.option(
+    "--unit",
+    type=click.Choice(["segment", "participant"]),
+    default="segment",
+    show_default=True,
+    help="Unit for --presence and --cooccurrence: sentences or participants.",
+)
 @click.option(
     "--by",
     "by",
@@ -550,6 +559,9 @@ def tally(
     include_suggested: bool,
     documents: tuple[str, ...],
     participants: tuple[str, ...],
+    presence: bool,
+    cooccurrence: bool,
+    unit: str,
     by: str | None,
     min_mentions: int,
     depth: int | None,
@@ -584,6 +596,23 @@ def tally(
     if fmt in ("docx", "xlsx", "png", "svg") and output is None:
         raise click.UsageError(f"--format {fmt} writes a file: add -o FILE.{fmt}")
     store = _store(ctx)
+    if presence or cooccurrence:
+        if presence and cooccurrence:
+            raise click.UsageError("choose --presence or --cooccurrence, not both")
+        _matrix_output(
+            store,
+            presence=presence,
+            unit=unit,
+            depth=depth,
+            fmt=fmt if suffix or fmt != "text" else ("csv" if presence else "text"),
+            output=output,
+            coders=coders,
+            consensus=consensus,
+            include_suggested=include_suggested,
+            documents=documents,
+            participants=participants,
+        )
+        return
     t = wf.tally_codings(
         store,
         coders=coders,
@@ -625,6 +654,145 @@ def tally(
     n = _write_output(output, lambda fh: fh.write(text))
     if output is not None:
         click.echo(f"Wrote {len(rows)} rows ({n} characters) to {output}.", err=True)
+
+
+def _matrix_output(
+    store: Any,
+    *,
+    presence: bool,
+    unit: str,
+    depth: int | None,
+    fmt: str,
+    output: Path | None,
+    coders: tuple[str, ...],
+    consensus: bool,
+    include_suggested: bool,
+    documents: tuple[str, ...],
+    participants: tuple[str, ...],
+) -> None:
+    from coder import report
+    from coder import workflows as wf
+
+    selection = {
+        "coders": coders,
+        "mode": "consensus" if consensus else "any",
+        "documents": documents,
+        "participants": participants,
+    }
+    if presence:
+        m = wf.presence_table(store, unit=unit, depth=depth, include_suggested=include_suggested, **selection)
+    else:
+        m = wf.cooccurrence_table(
+            store, unit=unit, depth=depth if depth is not None else 1, include_suggested=include_suggested, **selection
+        )
+    if fmt in ("png", "svg"):
+        if presence:
+            raise click.UsageError("--presence writes text, md, csv or json")
+        assert output is not None
+        report.write_heatmap(m.row_labels, m.matrix, str(output), title=m.title)
+        click.echo(f"Wrote a {len(m.row_labels)} × {len(m.col_labels)} heat map to {output}.", err=True)
+        return
+    if fmt not in report.FORMATS:
+        raise click.UsageError("--presence/--cooccurrence write text, md, csv, json (and png/svg heat maps)")
+    text = report.render_matrix(
+        m.row_labels, m.col_labels, m.matrix, fmt, title=m.title, corner=unit if presence else "code", notes=m.notes
+    )
+    _write_output(output, lambda fh: fh.write(text))
+    if output is not None:
+        click.echo(f"Wrote a {len(m.row_labels)} × {len(m.col_labels)} table to {output}.", err=True)
+
+
+@main.command()
+@click.argument("code_path", metavar="CODE")
+@click.option("--n", "n", type=click.IntRange(1), default=5, show_default=True, help="How many quotes.")
+@click.option("--coder", "coders", multiple=True, metavar="NAME", help="Only this coder's acceptances (repeatable).")
+@click.option("--consensus", is_flag=True, help="Only sentences every named --coder accepted.")
+@click.pass_context
+def quotes(ctx: click.Context, code_path: str, n: int, coders: tuple[str, ...], consensus: bool) -> None:
+    """Exemplar quotes for a code: accepted sentences, spread across participants, most typical first,
+    with the participant's id and attributes, for a results section.
+
+    \b
+    Examples:
+      coder quotes "Spirituality / faith" --n 5
+      coder quotes "Spirituality / faith > Prayer and personal spiritual practices" --coder ana
+    """
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    found = wf.quotes(store, code_path, n=n, coders=coders, mode="consensus" if consensus else "any")
+    if not found:
+        click.echo(f"No accepted sentences for {code_path} yet.")
+        return
+    click.secho(f"{code_path}: {len(found)} quote{'s' * (len(found) != 1)}", bold=True)
+    for q in found:
+        attrs = ", ".join(f"{v}" for k, v in sorted(q.attributes.items()) if k in ("age_group", "ethnicity", "setting"))
+        click.echo(_wrap(f"“{q.text}”", "  "))
+        click.secho(
+            f"    — {q.participant}" + (f" ({attrs})" if attrs else "") + f", {q.document} #{q.sentence}", dim=True
+        )
+
+
+@main.command()
+@click.option("--coder", "coders", multiple=True, metavar="NAME", help="Count this coder's acceptances (repeatable).")
+@click.option("--consensus", is_flag=True, help="Only codings every named --coder accepted.")
+@click.option("--include-suggested", is_flag=True, help="Add unreviewed suggestions (labelled).")
+@click.option("--depth", type=click.IntRange(1), default=None, help="Count codes down to this level only.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a .png/.svg curve, or the table as .csv/.md.",
+)
+@click.pass_context
+def saturation(
+    ctx: click.Context,
+    coders: tuple[str, ...],
+    consensus: bool,
+    include_suggested: bool,
+    depth: int | None,
+    output: Path | None,
+) -> None:
+    """Code emergence: new codes observed as participants are added in interview order, the
+    curve researchers use to argue thematic saturation.
+
+    \b
+    Examples:
+      coder saturation --coder ana
+      coder saturation --coder ana --depth 2 -o saturation.png
+    """
+    from coder import report
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    r = wf.saturation(
+        store, depth=depth, include_suggested=include_suggested, coders=coders, mode="consensus" if consensus else "any"
+    )
+    rows = [(s.participant, len(s.new_codes), s.cumulative) for s in r.steps]
+    suffix = output.suffix.lower() if output is not None else ""
+    if suffix in (".png", ".svg"):
+        assert output is not None
+        report.write_saturation_chart(rows, str(output), title=r.title)
+        click.echo(f"Wrote the curve for {len(rows)} participants to {output}.", err=True)
+        return
+    labels = [s.participant for s in r.steps]
+    matrix = [[len(s.new_codes), s.cumulative] for s in r.steps]
+    fmt = {".csv": "csv", ".md": "md", ".json": "json"}.get(suffix, "text")
+    notes = [f"Codes counted: {r.codes_total}. Order: the order the participants' transcripts were imported."]
+    if fmt == "text":
+        notes = [
+            *(
+                f"{s.participant}: {', '.join(c.rsplit(' > ', 1)[-1] for c in s.new_codes)}"
+                for s in r.steps
+                if s.new_codes
+            ),
+            *notes,
+        ]
+    text = report.render_matrix(
+        labels, ["new codes", "codes so far"], matrix, fmt, title=r.title, corner="participant", notes=notes
+    )
+    _write_output(output, lambda fh: fh.write(text))
 
 
 @main.group()

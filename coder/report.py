@@ -314,3 +314,106 @@ def render_crosstab(tab: CrossTab, fmt: str = "text", *, title: str, depth: int 
             f"{label:<{width}}  " + "  ".join(f"{cell(r, v):>{c}}" for v, c in zip(tab.values, cols, strict=True))
         )
     return "\n".join([*out, "", note, RULES]) + "\n"
+
+
+def render_matrix(
+    row_labels: list[str],
+    col_labels: list[str],
+    matrix: list[list[int]],
+    fmt: str,
+    *,
+    title: str,
+    corner: str = "",
+    notes: list[str] | None = None,
+) -> str:
+    """A labelled integer matrix (presence, co-occurrence) as text, Markdown, CSV or JSON."""
+    notes = notes or []
+    if fmt == "json":
+        return (
+            json.dumps(
+                {"title": title, "rows": row_labels, "columns": col_labels, "matrix": matrix, "notes": notes},
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow([corner, *col_labels])
+        for label, row in zip(row_labels, matrix, strict=True):
+            w.writerow([label, *row])
+        return buf.getvalue()
+    if fmt == "md":
+        lines = [
+            f"**{title}**",
+            "",
+            f"| {corner} | " + " | ".join(col_labels) + " |",
+            "| --- |" + " ---: |" * len(col_labels),
+        ]
+        lines += [
+            f"| {label} | " + " | ".join(str(x) for x in row) + " |"
+            for label, row in zip(row_labels, matrix, strict=True)
+        ]
+        return "\n".join([*lines, "", *(f"*{n}*" for n in notes)]) + "\n"
+    if fmt != "text":
+        raise ValueError(f"format must be one of {FORMATS}")
+    short = [c[:14] for c in col_labels]
+    width = max([len(corner), *(len(x[:50]) for x in row_labels)])
+    cols = [max(len(c), 5) for c in short]
+    out = [title, f"{corner:<{width}}  " + "  ".join(f"{c:>{n}}" for c, n in zip(short, cols, strict=True))]
+    for label, row in zip(row_labels, matrix, strict=True):
+        out.append(f"{label[:50]:<{width}}  " + "  ".join(f"{x:>{n}}" for x, n in zip(row, cols, strict=True)))
+    return "\n".join([*out, "", *notes]) + "\n"
+
+
+def write_heatmap(labels: list[str], matrix: list[list[int]], path: str, *, title: str) -> None:
+    """A co-occurrence heat map with the counts written in the cells (PNG or SVG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(labels)
+    size = max(4.0, 0.45 * n + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size), constrained_layout=True)
+    im = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), labels, fontsize=8)
+    top = max((max(r) for r in matrix), default=0) or 1
+    for i in range(n):
+        for j in range(n):
+            ax.text(
+                j,
+                i,
+                str(matrix[i][j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i][j] > top * 0.6 else "black",
+            )
+    fig.colorbar(im, ax=ax, shrink=0.7)
+    ax.set_title(title, fontsize=10)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def write_saturation_chart(steps: list[tuple[str, int, int]], path: str, *, title: str) -> None:
+    """Code-emergence curve: cumulative codes observed (line) and new codes (bars) per participant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(steps) + 2), 3.8), constrained_layout=True)
+    xs = range(len(steps))
+    ax.bar(xs, [s[1] for s in steps], color="#DD8452", label="new codes")
+    ax.plot(xs, [s[2] for s in steps], marker="o", color="#4C72B0", label="codes observed so far")
+    ax.set_xticks(list(xs), [s[0] for s in steps], rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("participants, in interview order")
+    ax.set_ylabel("codes")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)

@@ -609,6 +609,15 @@ class Store:
         sql += " ORDER BY c.id"
         return list(self.db.execute(sql, args))
 
+    def acceptances(self) -> list[tuple[int, str, str]]:
+        """(segment id, code path, coder) of every standing acceptance: what tallies count."""
+        return [
+            (int(r[0]), r[1], r[2])
+            for r in self.db.execute(
+                "SELECT segment_id, code_path, coder FROM decisions WHERE answer = 'accept' AND undone_at IS NULL"
+            )
+        ]
+
     def find_decision(self, coder: str, segment_id: int, code_path: str) -> sqlite3.Row | None:
         return self.db.execute(
             "SELECT * FROM decisions WHERE coder = ? AND segment_id = ? AND code_path = ? AND undone_at IS NULL"

@@ -168,3 +168,60 @@ def crosstab(
         for c in codebook.codes
     ]
     return CrossTab(attribute, values, totals, {v: len(coded.get(v, ())) for v in values}, rows)
+
+
+def rolled_up(codebook: Codebook, codings: Iterable[tuple[object, str]]) -> dict[object, set[str]]:
+    """unit -> every code it has, ancestors included (a subcode's coding is a mention of its parents)."""
+    by_path = codebook.by_path()
+    out: dict[object, set[str]] = {}
+    for unit, path in codings:
+        if path not in by_path:
+            continue
+        p: str | None = path
+        while p is not None:
+            out.setdefault(unit, set()).add(p)
+            p = by_path[p].parent
+    return out
+
+
+def presence(
+    codebook: Codebook, codings: Iterable[tuple[object, str]], units: list[object], paths: list[str]
+) -> list[list[int]]:
+    """The 0/1 matrix: one row per unit (in ``units`` order), one column per path (rolled up)."""
+    has = rolled_up(codebook, codings)
+    return [[int(p in has.get(u, set())) for p in paths] for u in units]
+
+
+def cooccurrence(codebook: Codebook, codings: Iterable[tuple[object, str]], paths: list[str]) -> list[list[int]]:
+    """Units coded with both codes (rolled up); the diagonal is each code's own count of units."""
+    has = rolled_up(codebook, codings)
+    index = {p: i for i, p in enumerate(paths)}
+    m = [[0] * len(paths) for _ in paths]
+    for codes in has.values():
+        idx = sorted(index[c] for c in codes if c in index)
+        for a in idx:
+            for b in idx:
+                m[a][b] += 1
+    return m
+
+
+@dataclass(frozen=True)
+class SaturationStep:
+    participant: str
+    new_codes: list[str]
+    cumulative: int
+
+
+def saturation(
+    codebook: Codebook, codings: Iterable[tuple[str, str]], order: list[str], paths: list[str] | None = None
+) -> list[SaturationStep]:
+    """Codes observed for the first time as participants are added in ``order`` (code emergence)."""
+    has = rolled_up(codebook, codings)
+    wanted = set(paths) if paths is not None else {c.path for c in codebook.codes}
+    seen: set[str] = set()
+    steps = []
+    for participant in order:
+        new = sorted((has.get(participant, set()) & wanted) - seen)
+        seen |= set(new)
+        steps.append(SaturationStep(participant, new, len(seen)))
+    return steps

@@ -97,3 +97,22 @@ def test_chart_files(rows, tmp_path, ext):
     write_chart(rows, str(path), title="Theme frequencies")
     head = path.read_bytes()[:200]
     assert head.startswith(b"\x89PNG") if ext == "png" else b"<svg" in head or b"<?xml" in head
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "csv", "json"])
+def test_matrix_golden(fmt):
+    from coder.report import render_matrix
+
+    out = render_matrix(
+        ["Faith", "Family"],
+        ["Faith", "Family"],
+        [[3, 1], [1, 2]],
+        fmt,
+        title="Co-occurrence",
+        corner="code",
+        notes=["Diagonal = sentences with the code."],
+    )
+    golden = GOLDEN / f"cooccurrence.{fmt}"
+    if os.environ.get("CODER_REGEN"):
+        golden.write_bytes(out.encode("utf-8"))
+    assert out.encode("utf-8") == golden.read_bytes()

@@ -106,3 +106,31 @@ def test_crosstab_splits_by_attribute_with_totals():
     assert faith.participants == {"25+": 2, "under 25": 5, MISSING: 0}
     assert sum(faith.mentions.values()) == 15
     assert sum(tab.mentions_total.values()) == 34
+
+
+def test_presence_cooccurrence_saturation_by_hand():
+    from coder.tally import cooccurrence, presence, saturation
+
+    book = read_codebook(DATA / "mini.yaml")
+    faith, scripture, prayer, family, edu = (c.path for c in book.codes)
+    codings = [(1, scripture), (1, prayer), (2, prayer), (2, family), (3, edu)]
+    paths = [faith, scripture, prayer, family, edu]
+    assert presence(book, codings, [1, 2, 3, 4], paths) == [
+        [1, 1, 1, 0, 0],
+        [1, 0, 1, 1, 0],
+        [0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0],
+    ]
+    m = cooccurrence(book, codings, [faith, family, edu])
+    assert m == [[2, 1, 0], [1, 1, 0], [0, 0, 1]]  # faith on units 1, 2 (once each); with family on unit 2
+    steps = saturation(
+        book,
+        [("P1", scripture), ("P2", scripture), ("P2", family), ("P3", edu)],
+        ["P1", "P2", "P3"],
+        [faith, scripture, family, edu],
+    )
+    assert [(s.participant, s.new_codes, s.cumulative) for s in steps] == [
+        ("P1", [faith, scripture], 2),
+        ("P2", [family], 3),
+        ("P3", [edu], 4),
+    ]

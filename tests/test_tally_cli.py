@@ -136,3 +136,41 @@ def test_tally_by_attribute(proj, tmp_path):
         "--by writes text, md, csv, json or xlsx"
         in proj("tally", "--by", "setting", "-o", str(tmp_path / "x.docx"), code=2).output
     )
+
+
+def test_presence_and_cooccurrence(proj, tmp_path):
+    out = proj("tally", "--coder", "ana", "--presence", "--unit", "participant", "--depth", "1").output
+    assert out.splitlines() == [
+        "participant,Spirituality / faith,Familial relationships,Education and educational goals",
+        "P90,1,0,0",
+        "P91,1,0,0",
+    ]
+    seg = proj("tally", "--presence", "--format", "json").output
+    data = json.loads(seg)
+    assert len(data["rows"]) == 12 and data["columns"][1] == "Spirituality / faith > Reading scripture"
+    co = json.loads(proj("tally", "--cooccurrence", "--unit", "participant", "--format", "json").output)
+    assert co["rows"] == ["Spirituality / faith", "Familial relationships", "Education and educational goals"]
+    assert co["matrix"][0][:2] == [2, 1]  # P90 mentioned both faith and family (ben coded family)
+    png = tmp_path / "co.png"
+    proj("tally", "--cooccurrence", "-o", str(png))
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "choose --presence or --cooccurrence" in proj("tally", "--presence", "--cooccurrence", code=2).output
+
+
+def test_quotes_and_saturation(proj, tmp_path):
+    attrs = write(tmp_path / "people.csv", "participant,setting\nP90,indoor\nP91,street-based\n")
+    proj("import", "--attributes", str(attrs))
+    out = proj("quotes", "Spirituality / faith", "--n", "2").output.splitlines()
+    assert out[0] == "Spirituality / faith: 2 quotes"
+    speakers = [ln.strip() for ln in out if ln.strip().startswith("— ")]
+    assert sorted(s.split(" (")[0] for s in speakers) == ["— P90", "— P91"]  # one per participant first
+    assert proj("quotes", "Education and educational goals").output == (
+        "No accepted sentences for Education and educational goals yet.\n"
+    )
+    assert "no code 'Pets'" in proj("quotes", "Pets", code=1).output
+    sat = proj("saturation").output.splitlines()
+    assert sat[1].split() == ["participant", "new", "codes", "codes", "so", "far"]
+    assert sat[2].split() == ["P90", "3", "3"] and sat[3].split() == ["P91", "1", "4"]
+    png = tmp_path / "s.png"
+    proj("saturation", "-o", str(png))
+    assert png.read_bytes().startswith(b"\x89PNG")

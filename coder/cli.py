@@ -622,8 +622,14 @@ def tally(
         participants=participants,
         by=by,
     )
-    if by is not None and fmt in ("docx", "tex", "png", "svg"):
-        raise click.UsageError("--by writes text, md, csv, json or xlsx")
+    if by is not None and fmt in ("png", "svg"):
+        raise click.UsageError("--by writes text, md, csv, json, tex, docx or xlsx")
+    if t.cross is not None and fmt in ("tex", "docx"):
+        header, grid = report.crosstab_grid(t.cross, depth)
+        _write_grid(
+            fmt, header, grid, output, title=f"{t.title} — by {by}", notes=[*t.notes, report.RULES], sheet=f"By {by}"
+        )
+        return
     rows = tl.select_rows(t.rows, min_mentions=min_mentions, depth=depth)
     notes = list(t.notes)
     if prose:
@@ -654,6 +660,30 @@ def tally(
     n = _write_output(output, lambda fh: fh.write(text))
     if output is not None:
         click.echo(f"Wrote {len(rows)} rows ({n} characters) to {output}.", err=True)
+
+
+def _write_grid(
+    fmt: str, header: list[str], rows: list[list[str]], output: Path | None, *, title: str, notes: list[str], sheet: str
+) -> None:
+    """A labelled grid as LaTeX (stdout or file), Word or Excel (file, written atomically)."""
+    from coder import report
+
+    if fmt == "tex":
+        text = report.grid_tex(header, rows, title=title, notes=notes)
+        _write_output(output, lambda fh: fh.write(text))
+    else:
+        assert output is not None
+        tmp = output.with_name(output.name + ".part" + output.suffix)
+        try:
+            if fmt == "docx":
+                report.write_grid_docx(header, rows, str(tmp), title=title, notes=notes)
+            else:
+                report.write_grid_xlsx(header, rows, str(tmp), title=title, sheet=sheet, notes=notes)
+            os.replace(tmp, output)
+        finally:
+            tmp.unlink(missing_ok=True)
+    if output is not None:
+        click.echo(f"Wrote a {len(rows)}-row table to {output}.", err=True)
 
 
 def _matrix_output(
@@ -692,8 +722,12 @@ def _matrix_output(
         report.write_heatmap(m.row_labels, m.matrix, str(output), title=m.title)
         click.echo(f"Wrote a {len(m.row_labels)} × {len(m.col_labels)} heat map to {output}.", err=True)
         return
-    if fmt not in report.FORMATS:
-        raise click.UsageError("--presence/--cooccurrence write text, md, csv, json (and png/svg heat maps)")
+    if fmt in ("tex", "docx", "xlsx"):
+        header, rows = report.matrix_grid(m.row_labels, m.col_labels, m.matrix, unit if presence else "code")
+        _write_grid(
+            fmt, header, rows, output, title=m.title, notes=m.notes, sheet="Presence" if presence else "Co-occurrence"
+        )
+        return
     text = report.render_matrix(
         m.row_labels, m.col_labels, m.matrix, fmt, title=m.title, corner=unit if presence else "code", notes=m.notes
     )

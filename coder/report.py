@@ -417,3 +417,95 @@ def write_saturation_chart(steps: list[tuple[str, int, int]], path: str, *, titl
     ax.set_title(title, fontsize=10)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+# -- any labelled grid (matrices, cross-tabs) as LaTeX, Word, Excel ---------------------------------
+
+
+def crosstab_grid(tab: CrossTab, depth: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """The cross-tab as a header and string rows (cells: participants k/P and mentions)."""
+    header = ["Code", *(f"{v} (n={tab.participants_total[v]})" for v in tab.values)]
+    rows = [["coded sentences", *(str(tab.mentions_total[v]) for v in tab.values)]]
+    for r in tab.rows:
+        if depth is None or r.depth < depth:
+            rows.append(
+                [
+                    "    " * r.depth + r.name,
+                    *(f"{r.participants[v]}/{tab.participants_total[v]} ({r.mentions[v]})" for v in tab.values),
+                ]
+            )
+    return header, rows
+
+
+def matrix_grid(
+    row_labels: list[str], col_labels: list[str], matrix: list[list[int]], corner: str
+) -> tuple[list[str], list[list[str]]]:
+    return [corner, *col_labels], [
+        [label, *(str(x) for x in row)] for label, row in zip(row_labels, matrix, strict=True)
+    ]
+
+
+def grid_tex(header: list[str], rows: list[list[str]], *, title: str, notes: list[str] | None = None) -> str:
+    cols = "l" + "r" * (len(header) - 1)
+    lines = [
+        "% made by coder; needs \\usepackage{booktabs}",
+        "\\begin{table}[htbp]",
+        "\\centering",
+        f"\\caption{{{_tex_escape(title)}}}",
+        f"\\begin{{tabular}}{{{cols}}}",
+        "\\toprule",
+        " & ".join(_tex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
+    ]
+    for row in rows:
+        first = row[0]
+        indent = (len(first) - len(first.lstrip(" "))) // 4
+        cell = f"\\hspace{{{indent}em}}{_tex_escape(first.strip())}" if indent else _tex_escape(first)
+        lines.append(" & ".join([cell, *(_tex_escape(c) for c in row[1:])]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    lines += [f"\\par\\smallskip\\footnotesize {_tex_escape(n)}" for n in (notes or [])]
+    return "\n".join([*lines, "\\end{table}", ""])
+
+
+def write_grid_docx(
+    header: list[str], rows: list[list[str]], path: str, *, title: str, notes: list[str] | None = None
+) -> None:
+    import docx
+    from docx.shared import Pt
+
+    document = docx.Document()
+    document.add_paragraph().add_run(title).bold = True
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for row in rows:
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
+    for n in notes or []:
+        document.add_paragraph().add_run(n).font.size = Pt(9)
+    document.save(path)
+
+
+def write_grid_xlsx(
+    header: list[str], rows: list[list[str]], path: str, *, title: str, sheet: str, notes: list[str] | None = None
+) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet[:31]
+    ws.append([title])
+    ws["A1"].font = Font(bold=True)
+    ws.append(header)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([int(c) if c.isdigit() else c for c in row])
+    ws.append([])
+    for n in notes or []:
+        ws.append([n])
+    ws.column_dimensions["A"].width = 48
+    wb.save(path)

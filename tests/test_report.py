@@ -116,3 +116,19 @@ def test_matrix_golden(fmt):
     if os.environ.get("CODER_REGEN"):
         golden.write_bytes(out.encode("utf-8"))
     assert out.encode("utf-8") == golden.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "csv", "json"])
+def test_crosstab_golden(fmt):
+    from coder.report import render_crosstab
+    from coder.tally import crosstab
+
+    book = read_codebook(DATA / "countryman.yaml")
+    women = [f"W{i:02d}" for i in range(1, 20)]
+    group = {w: ("under 25" if i < 5 else "25+") for i, w in enumerate(women)}
+    tab = crosstab(book, countryman_codings(), "age_group", group, women)
+    out = render_crosstab(tab, fmt, title="By age group", depth=2)
+    golden = GOLDEN / f"crosstab_countryman.{fmt}"
+    if os.environ.get("CODER_REGEN"):
+        golden.write_bytes(out.encode("utf-8"))
+    assert out.encode("utf-8") == golden.read_bytes()

@@ -133,9 +133,18 @@ def test_tally_by_attribute(proj, tmp_path):
         "Error: no participant attribute 'colour' — attributes in this project: setting\n"
     )
     assert (
-        "--by writes text, md, csv, json or xlsx"
-        in proj("tally", "--by", "setting", "-o", str(tmp_path / "x.docx"), code=2).output
+        "--by writes text, md, csv, json, tex, docx or xlsx"
+        in proj("tally", "--by", "setting", "-o", str(tmp_path / "x.png"), code=2).output
     )
+    import docx
+
+    by_docx = tmp_path / "by.docx"
+    proj("tally", "--coder", "ana", "--by", "setting", "--depth", "1", "-o", str(by_docx))
+    cells = [[c.text for c in r.cells] for r in docx.Document(str(by_docx)).tables[0].rows]
+    assert cells[0] == ["Code", "indoor (n=1)", "street-based (n=1)"]
+    assert cells[2] == ["Spirituality / faith", "1/1 (2)", "1/1 (1)"]
+    tex = proj("tally", "--coder", "ana", "--by", "setting", "--format", "tex").output
+    assert "\\toprule" in tex and "indoor (n=1) & street-based (n=1)" in tex
 
 
 def test_presence_and_cooccurrence(proj, tmp_path):
@@ -174,3 +183,16 @@ def test_quotes_and_saturation(proj, tmp_path):
     png = tmp_path / "s.png"
     proj("saturation", "-o", str(png))
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_cooccurrence_in_paper_formats(proj, tmp_path):
+    from openpyxl import load_workbook
+
+    xlsx = tmp_path / "co.xlsx"
+    proj("tally", "--cooccurrence", "--unit", "participant", "-o", str(xlsx))
+    ws = load_workbook(xlsx)["Co-occurrence"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2, max_row=3)]
+    assert rows[0] == ["code", "Spirituality / faith", "Familial relationships", "Education and educational goals"]
+    assert rows[1][:3] == ["Spirituality / faith", 2, 1]
+    tex = proj("tally", "--cooccurrence", "--format", "tex").output
+    assert "\\begin{tabular}{lrrr}" in tex

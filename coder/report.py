@@ -36,12 +36,12 @@ def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: 
             )
             + "\n"
         )
-    if fmt == "csv":
+    if fmt == "csv":  # the title goes on every row, so "pre-coded, unreviewed" cannot be lost
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(COLUMNS)
+        w.writerow([*COLUMNS, "table"])
         for r in rows:
-            w.writerow(_cells(r))
+            w.writerow([*_cells(r), title])
         return buf.getvalue()
     if fmt == "md":
         lines = [
@@ -340,7 +340,8 @@ def render_matrix(
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow([corner, *col_labels])
+        # an unreviewed table says so in its first cell, the only one a CSV has for it
+        w.writerow([f"{corner} ({title})" if "UNREVIEWED" in title else corner, *col_labels])
         for label, row in zip(row_labels, matrix, strict=True):
             w.writerow([label, *row])
         return buf.getvalue()

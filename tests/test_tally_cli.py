@@ -196,3 +196,19 @@ def test_cooccurrence_in_paper_formats(proj, tmp_path):
     assert rows[1][:3] == ["Spirituality / faith", 2, 1]
     tex = proj("tally", "--cooccurrence", "--format", "tex").output
     assert "\\begin{tabular}{lrrr}" in tex
+
+
+def test_unreviewed_label_reaches_every_format(proj, tmp_path):
+    import docx
+    from openpyxl import load_workbook
+
+    proj("suggest", "--model", "hash", "--threshold", "0.3")
+    label = "PRE-CODED, UNREVIEWED SUGGESTIONS"
+    for fmt in ("text", "md", "csv", "json", "tex"):
+        assert label in proj("tally", "--include-suggested", "--format", fmt).output, fmt
+    assert label in proj("tally", "--include-suggested", "--cooccurrence", "--format", "csv").output
+    d, x = tmp_path / "t.docx", tmp_path / "t.xlsx"
+    proj("tally", "--include-suggested", "-o", str(d))
+    proj("tally", "--include-suggested", "-o", str(x))
+    assert label in docx.Document(str(d)).paragraphs[0].text
+    assert label in load_workbook(x)["Themes"]["A1"].value

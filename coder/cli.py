@@ -388,7 +388,7 @@ def suggest(
 
         res = rv.learn(store, coder=coder, top_k=top_k or sg.DEFAULT_TOP_K)
         click.echo(
-            f"learned.v1: {res.models} code models from {res.decisions} decisions"
+            f"learned.v1: prototypes of {res.models} codes moved by {res.decisions} decisions"
             f"{' (prior calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
             f"{res.new_segments} on sentences similarity.v1 did not suggest; {res.seconds:.1f}s."
         )
@@ -1168,7 +1168,7 @@ def review(
                 try:
                     res = rv.learn(store, coder=name)
                     click.secho(
-                        f"learned.v1 updated from {res.decisions} decisions ({res.models} code models); "
+                        f"learned.v1 updated from {res.decisions} decisions ({res.models} codes moved); "
                         f"{res.new_segments} segments newly suggested.",
                         dim=True,
                     )

@@ -166,18 +166,7 @@ def write_xlsx(
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for r in rows:
-            ws.append(
-                [
-                    r.name,
-                    r.path,
-                    r.depth + 1,
-                    r.mentions,
-                    r.share,
-                    r.participants,
-                    r.participants_total,
-                    round(r.participant_pct, 1),
-                ]
-            )
+            ws.append(_cells(r))
             ws.cell(row=ws.max_row, column=1).alignment = Alignment(indent=r.depth)
             if r.depth == 0:
                 ws.cell(row=ws.max_row, column=1).font = Font(bold=True)

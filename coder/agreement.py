@@ -1,0 +1,265 @@
+"""Inter-coder agreement coefficients. Pure functions on reliability data.
+
+Reliability data is a coders × units matrix of labels: ``data[c][u]`` is what coder ``c`` gave
+unit ``u``; any hashable label; ``None`` = missing. A unit rated by fewer than two coders carries
+no information and is left out (Gwet, 2014). Every coefficient is ``(p_o - p_e) / (1 - p_e)`` with
+its own chance term ``p_e``, *subtracted* in the numerator and the denominator; Krippendorff's α
+is ``1 - D_o / D_e``. A coefficient that is undefined (chance agreement 1, nothing pairable)
+is ``nan``, never a made-up number.
+
+Checked against published worked examples and independent libraries (scikit-learn, statsmodels,
+krippendorff) in ``tests/test_agreement.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+
+Label = Hashable | None
+Data = Sequence[Sequence[Label]]
+NAN = float("nan")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def _units(data: Data) -> list[list[Hashable]]:
+    """The non-missing ratings of each unit that has at least two of them."""
+    if not data:
+        return []
+    n_units = len(data[0])
+    if any(len(row) != n_units for row in data):
+        raise ValueError("every coder needs one value per unit (use None for missing)")
+    out = []
+    for u in range(n_units):
+        values = [row[u] for row in data if row[u] is not None]
+        if len(values) >= 2:
+            out.append(values)
+    return out
+
+
+def _kappa(p_o: float, p_e: float) -> float:
+    if math.isnan(p_o) or p_e >= 1.0:
+        return NAN
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def observed_agreement(data: Data) -> float:
+    """Mean over units of the share of agreeing coder pairs (the p_o of Fleiss, Gwet, Brennan–Prediger)."""
+    units = _units(data)
+    if not units:
+        return NAN
+    total = 0.0
+    for values in units:
+        r = len(values)
+        counts = Counter(values)
+        total += sum(n * (n - 1) for n in counts.values()) / (r * (r - 1))
+    return total / len(units)
+
+
+def percent_agreement(data: Data) -> float:
+    """Share of agreeing coder pairs, averaged over units (for two coders: share of units agreed on)."""
+    return observed_agreement(data)
+
+
+def _category_shares(units: list[list[Hashable]]) -> dict[Hashable, float]:
+    """π_k: the mean over units of the share of a unit's ratings in category k."""
+    shares: Counter[Hashable] = Counter()
+    for values in units:
+        for k, n in Counter(values).items():
+            shares[k] += n / len(values)
+    return {k: v / len(units) for k, v in shares.items()}
+
+
+def fleiss_kappa(data: Data) -> float:
+    """Fleiss' (1971) κ, any number of coders; missing values as in Gwet (2014)."""
+    units = _units(data)
+    if not units:
+        return NAN
+    p_e = sum(p * p for p in _category_shares(units).values())
+    return _kappa(observed_agreement(data), p_e)
+
+
+def gwet_ac1(data: Data, categories: Sequence[Hashable] | None = None) -> float:
+    """Gwet's AC1 (2008): chance agreement from how far category use is from uniform."""
+    units = _units(data)
+    if not units:
+        return NAN
+    shares = _category_shares(units)
+    q = len(categories) if categories is not None else len(shares)
+    if q < 2:
+        return NAN if observed_agreement(data) < 1 else 1.0
+    p_e = sum(p * (1 - p) for p in shares.values()) / (q - 1)
+    return _kappa(observed_agreement(data), p_e)
+
+
+def brennan_prediger(data: Data, categories: Sequence[Hashable] | None = None) -> float:
+    """Brennan & Prediger's (1981) κ_n, chance = 1/q; with two categories this is PABAK."""
+    units = _units(data)
+    if not units:
+        return NAN
+    q = len(categories) if categories is not None else len({v for u in units for v in u})
+    if q < 2:
+        return NAN if observed_agreement(data) < 1 else 1.0
+    return _kappa(observed_agreement(data), 1.0 / q)
+
+
+pabak = brennan_prediger
+
+
+def _pairs(a: Sequence[Label], b: Sequence[Label]) -> list[tuple[Hashable, Hashable]]:
+    if len(a) != len(b):
+        raise ValueError("both coders need one value per unit")
+    return [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+
+
+def cohen_kappa(
+    a: Sequence[Label],
+    b: Sequence[Label],
+    weights: str | None = None,
+    categories: Sequence[Hashable] | None = None,
+) -> float:
+    """Cohen's (1960) κ for two coders; ``weights`` 'linear' or 'quadratic' for ordered categories.
+
+    Units either coder left missing are dropped. ``categories`` fixes the order (and set) of
+    categories for the weights; by default the sorted labels seen.
+    """
+    pairs = _pairs(a, b)
+    if not pairs:
+        return NAN
+    cats = list(categories) if categories is not None else sorted({v for p in pairs for v in p}, key=_order_key)
+    index = {c: i for i, c in enumerate(cats)}
+    k = len(cats)
+    n = len(pairs)
+    obs = [[0.0] * k for _ in range(k)]
+    for x, y in pairs:
+        obs[index[x]][index[y]] += 1 / n
+    row = [sum(obs[i]) for i in range(k)]
+    col = [sum(obs[i][j] for i in range(k)) for j in range(k)]
+
+    def w(i: int, j: int) -> float:  # disagreement weight
+        if weights is None:
+            return 0.0 if i == j else 1.0
+        d = abs(i - j) / (k - 1) if k > 1 else 0.0
+        if weights == "linear":
+            return d
+        if weights == "quadratic":
+            return d * d
+        raise ValueError("weights must be None, 'linear' or 'quadratic'")
+
+    d_o = sum(w(i, j) * obs[i][j] for i in range(k) for j in range(k))
+    d_e = sum(w(i, j) * row[i] * col[j] for i in range(k) for j in range(k))
+    if d_e == 0:
+        return NAN
+    return 1.0 - d_o / d_e
+
+
+def scott_pi(a: Sequence[Label], b: Sequence[Label]) -> float:
+    """Scott's (1955) π for two coders: chance from the pooled category shares."""
+    pairs = _pairs(a, b)
+    if not pairs:
+        return NAN
+    p_o = sum(x == y for x, y in pairs) / len(pairs)
+    pooled = Counter(v for p in pairs for v in p)
+    p_e = sum((c / (2 * len(pairs))) ** 2 for c in pooled.values())
+    return _kappa(p_o, p_e)
+
+
+def _order_key(v: Hashable) -> tuple[int, object]:
+    return (0, v) if isinstance(v, (int, float)) else (1, str(v))
+
+
+def krippendorff_alpha(data: Data, level: str = "nominal") -> float:
+    """Krippendorff's α (coincidence-matrix form), any number of coders, missing values allowed.
+
+    ``level``: 'nominal', 'ordinal' (ranks of the sorted values), 'interval' or 'ratio' (numeric labels).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}")
+    units = _units(data)
+    if not units:
+        return NAN
+    coincidences: Counter[tuple[Hashable, Hashable]] = Counter()
+    for values in units:
+        m = len(values)
+        counts = Counter(values)
+        for c, nc in counts.items():
+            for k, nk in counts.items():
+                pairs = nc * (nk - 1) if c == k else nc * nk
+                if pairs:
+                    coincidences[(c, k)] += pairs / (m - 1)
+    n_c: Counter[Hashable] = Counter()
+    for (c, _), v in coincidences.items():
+        n_c[c] += v
+    n = sum(n_c.values())
+    values_sorted = sorted(n_c, key=_order_key)
+
+    if level == "ordinal":
+        pos = {v: i for i, v in enumerate(values_sorted)}
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            lo, hi = sorted((pos[c], pos[k]))
+            between = sum(n_c[values_sorted[g]] for g in range(lo, hi + 1))
+            return (between - (n_c[c] + n_c[k]) / 2) ** 2
+    elif level == "interval":
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            return (float(c) - float(k)) ** 2  # type: ignore[arg-type]
+    elif level == "ratio":
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            x, y = float(c), float(k)  # type: ignore[arg-type]
+            return ((x - y) / (x + y)) ** 2 if x + y else 0.0
+    else:
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            return 0.0 if c == k else 1.0
+
+    d_o = sum(v * delta(c, k) for (c, k), v in coincidences.items()) / n
+    d_e = sum(n_c[c] * n_c[k] * delta(c, k) for c in n_c for k in n_c) / (n * (n - 1)) if n > 1 else 0.0
+    if d_e == 0:
+        return NAN
+    return 1.0 - d_o / d_e
+
+
+def bootstrap_ci(
+    statistic: Callable[[Data], float],
+    data: Data,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a coefficient, resampling units with replacement.
+
+    Seeded, so the same data and seed give the same interval. (This is the plain unit bootstrap;
+    Hayes & Krippendorff's (2007) macro resamples pairable values instead.)
+    """
+    if not data or not data[0]:
+        return NAN, NAN
+    rng = random.Random(seed)
+    n_units = len(data[0])
+    stats = []
+    for _ in range(n_boot):
+        idx = [rng.randrange(n_units) for _ in range(n_units)]
+        s = statistic([[row[i] for i in idx] for row in data])
+        if not math.isnan(s):
+            stats.append(s)
+    if not stats:
+        return NAN, NAN
+    stats.sort()
+    lo = stats[math.floor((1 - level) / 2 * (len(stats) - 1))]
+    hi = stats[math.ceil((1 + level) / 2 * (len(stats) - 1))]
+    return lo, hi
+
+
+def verdict(alpha: float, *, reliable: float = 0.800, tentative: float = 0.667) -> str:
+    """Krippendorff's (2004) thresholds: ≥ .800 reliable, ≥ .667 tentative conclusions only."""
+    if math.isnan(alpha):
+        return "undefined"
+    if alpha >= reliable:
+        return "reliable"
+    if alpha >= tentative:
+        return "tentative"
+    return "unreliable"

@@ -1,0 +1,142 @@
+"""Agreement coefficients against published worked examples and independent libraries."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+from coder import agreement as ag
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 observers x 12 units, missing values.
+K = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+]
+
+
+@pytest.mark.parametrize(
+    ("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)]
+)
+def test_krippendorff_published_example(level, published):
+    assert round(ag.krippendorff_alpha(K, level), 3) == published
+    oracle = krippendorff.alpha(reliability_data=np.array(K, dtype=float), level_of_measurement=level)
+    assert ag.krippendorff_alpha(K, level) == pytest.approx(oracle, abs=1e-9)
+
+
+def test_cohen_textbook_table_and_sklearn_oracle():
+    # 50 applications: both yes 20, A yes/B no 5, A no/B yes 10, both no 15 -> p_o .7, p_e .5, kappa .4
+    a = ["yes"] * 25 + ["no"] * 25
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    assert ag.cohen_kappa(a, b) == pytest.approx(0.4)
+    rng = random.Random(1)
+    for _ in range(20):
+        x = [rng.randint(1, 4) for _ in range(60)]
+        y = [v if rng.random() < 0.6 else rng.randint(1, 4) for v in x]
+        for w in (None, "linear", "quadratic"):
+            assert ag.cohen_kappa(x, y, weights=w) == pytest.approx(cohen_kappa_score(x, y, weights=w), abs=1e-12)
+
+
+# Fleiss' kappa worked example (Wikipedia): 10 subjects, 14 raters, 5 categories -> 0.210
+FLEISS_TABLE = [
+    [0, 0, 0, 0, 14],
+    [0, 2, 6, 4, 2],
+    [0, 0, 3, 5, 6],
+    [0, 3, 9, 2, 0],
+    [2, 2, 8, 1, 1],
+    [7, 7, 0, 0, 0],
+    [3, 2, 6, 3, 0],
+    [2, 5, 3, 2, 2],
+    [6, 5, 2, 1, 0],
+    [0, 2, 2, 3, 7],
+]
+
+
+def from_table(table):
+    """Coders x units ratings from a subjects x categories count table."""
+    units = [[c + 1 for c, n in enumerate(row) for _ in range(n)] for row in table]
+    return [list(col) for col in zip(*units, strict=True)]
+
+
+def test_fleiss_published_example_and_statsmodels_oracle():
+    data = from_table(FLEISS_TABLE)
+    assert round(ag.fleiss_kappa(data), 3) == 0.210
+    assert ag.fleiss_kappa(data) == pytest.approx(sm_fleiss(np.array(FLEISS_TABLE)), abs=1e-12)
+    rng = random.Random(2)
+    for _ in range(20):
+        truth = [rng.randint(0, 3) for _ in range(40)]
+        ratings = [[t if rng.random() < 0.7 else rng.randint(0, 3) for t in truth] for _ in range(5)]
+        table, _ = aggregate_raters(np.array(ratings).T)
+        assert ag.fleiss_kappa(ratings) == pytest.approx(sm_fleiss(table), abs=1e-12)
+        # Scott's pi is Fleiss' kappa for two coders; Krippendorff's alpha approaches it for large n
+        assert ag.scott_pi(ratings[0], ratings[1]) == pytest.approx(
+            sm_fleiss(aggregate_raters(np.array(ratings[:2]).T)[0]), abs=1e-12
+        )
+
+
+def test_gwet_ac1_and_brennan_prediger_by_hand():
+    # 2 coders, 100 units: yes/yes 40, yes/no 10, no/yes 5, no/no 45
+    a = ["y"] * 50 + ["n"] * 50
+    b = ["y"] * 40 + ["n"] * 10 + ["y"] * 5 + ["n"] * 45
+    data = [a, b]
+    assert ag.percent_agreement(data) == pytest.approx(0.85)
+    pi_y = (50 + 45) / 200
+    pe = 2 * pi_y * (1 - pi_y)  # AC1 chance term for q = 2
+    assert ag.gwet_ac1(data) == pytest.approx((0.85 - pe) / (1 - pe))
+    assert ag.brennan_prediger(data) == pytest.approx(0.7) == ag.pabak(data)
+    # the kappa paradox: high agreement on a rare code, low kappa, AC1 stays high
+    rare_a = ["n"] * 95 + ["y"] * 5
+    rare_b = ["n"] * 93 + ["y"] * 2 + ["n"] * 3 + ["y"] * 2
+    assert ag.percent_agreement([rare_a, rare_b]) == pytest.approx(0.95)
+    assert ag.cohen_kappa(rare_a, rare_b) < 0.5 < 0.9 < ag.gwet_ac1([rare_a, rare_b])
+
+
+def test_missing_values_follow_gwet():
+    # unit 3 has one rating only: it carries no information for any coefficient
+    data = [["a", "b", "a", None], ["a", "b", None, "b"], ["a", "a", None, "b"]]
+    assert ag.percent_agreement(data) == pytest.approx((1 + 1 / 3 + 1) / 3)
+    assert ag.fleiss_kappa(data) == pytest.approx(ag.fleiss_kappa([r[:2] + r[3:] for r in data]))
+    assert ag.cohen_kappa(data[0], data[1]) == pytest.approx(1.0)  # pairs: (a,a), (b,b)
+
+
+def test_degenerate_cases():
+    one = [["x"] * 5, ["x"] * 5]
+    assert ag.percent_agreement(one) == 1.0
+    assert math.isnan(ag.cohen_kappa(*one)) and math.isnan(ag.fleiss_kappa(one))
+    assert math.isnan(ag.krippendorff_alpha(one)) and math.isnan(ag.scott_pi(*one))
+    agree = [["x", "y", "x"], ["x", "y", "x"]]
+    for f in (ag.fleiss_kappa, ag.krippendorff_alpha, ag.gwet_ac1, ag.brennan_prediger):
+        assert f(agree) == pytest.approx(1.0)
+    assert ag.cohen_kappa(*agree) == pytest.approx(1.0)
+    missing = [[None, None], [None, None]]
+    for f in (ag.percent_agreement, ag.fleiss_kappa, ag.krippendorff_alpha, ag.gwet_ac1):
+        assert math.isnan(f(missing))
+    assert math.isnan(ag.cohen_kappa([None], [None]))
+    single = [["a"], ["b"], ["a"]]
+    assert ag.percent_agreement(single) == pytest.approx(1 / 3)
+    assert ag.fleiss_kappa(single) == pytest.approx(-0.5)  # p_o 1/3, p_e 5/9
+    with pytest.raises(ValueError):
+        ag.krippendorff_alpha([[1, 2], [1]])
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    rng = random.Random(3)
+    truth = [rng.randint(0, 2) for _ in range(80)]
+    data = [[t if rng.random() < 0.8 else rng.randint(0, 2) for t in truth] for _ in range(3)]
+    lo, hi = ag.bootstrap_ci(ag.krippendorff_alpha, data, n_boot=300, seed=5)
+    assert (lo, hi) == ag.bootstrap_ci(ag.krippendorff_alpha, data, n_boot=300, seed=5)
+    assert lo < ag.krippendorff_alpha(data) < hi
+    assert (lo, hi) != ag.bootstrap_ci(ag.krippendorff_alpha, data, n_boot=300, seed=6)
+
+
+def test_verdict_thresholds():
+    assert [ag.verdict(x) for x in (0.85, 0.7, 0.5)] == ["reliable", "tentative", "unreliable"]
+    assert ag.verdict(0.75, reliable=0.7) == "reliable" and ag.verdict(float("nan")) == "undefined"

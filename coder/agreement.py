@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
 
 Label = Hashable | None
@@ -65,7 +65,7 @@ def percent_agreement(data: Data) -> float:
 
 def _category_shares(units: list[list[Hashable]]) -> dict[Hashable, float]:
     """π_k: the mean over units of the share of a unit's ratings in category k."""
-    shares: Counter[Hashable] = Counter()
+    shares: defaultdict[Hashable, float] = defaultdict(float)
     for values in units:
         for k, n in Counter(values).items():
             shares[k] += n / len(values)
@@ -180,7 +180,7 @@ def krippendorff_alpha(data: Data, level: str = "nominal") -> float:
     units = _units(data)
     if not units:
         return NAN
-    coincidences: Counter[tuple[Hashable, Hashable]] = Counter()
+    coincidences: defaultdict[tuple[Hashable, Hashable], float] = defaultdict(float)
     for values in units:
         m = len(values)
         counts = Counter(values)
@@ -189,7 +189,7 @@ def krippendorff_alpha(data: Data, level: str = "nominal") -> float:
                 pairs = nc * (nk - 1) if c == k else nc * nk
                 if pairs:
                     coincidences[(c, k)] += pairs / (m - 1)
-    n_c: Counter[Hashable] = Counter()
+    n_c: defaultdict[Hashable, float] = defaultdict(float)
     for (c, _), v in coincidences.items():
         n_c[c] += v
     n = sum(n_c.values())

@@ -496,17 +496,28 @@ def _format_from(output: Path | None) -> str:
     return "jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".json") else "csv"
 
 
-def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
-    """Write to stdout, or to FILE through FILE.part so a failure never leaves half a file."""
-    if output is None:
-        return write(sys.stdout)
-    tmp = output.with_name(output.name + ".part")
+def _atomic_file(output: Path, write: Callable[[str], Any]) -> None:
+    """Let ``write(path)`` produce FILE.part.EXT, then move it over FILE: a failure never leaves half a file."""
+    tmp = output.with_name(output.name + ".part" + output.suffix)  # writers pick the file type from the name
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            n = write(fh)
+        write(str(tmp))
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
+    """Write text to stdout, or atomically to FILE."""
+    if output is None:
+        return write(sys.stdout)
+    n = 0
+
+    def to_file(path: str) -> None:
+        nonlocal n
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            n = write(fh)
+
+    _atomic_file(output, to_file)
     return n
 
 
@@ -592,7 +603,13 @@ def tally(
     from coder import report
 
     suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-    fmt = fmt or (suffix if suffix in (*report.FORMATS, *report.FILE_FORMATS) else "text")
+    known = (*report.FORMATS, *report.FILE_FORMATS)
+    if fmt is None and suffix and suffix not in (*known, "txt"):
+        raise click.UsageError(
+            f"cannot tell the format from '.{suffix}': use -o FILE with one of "
+            f".txt .{' .'.join(k for k in known if k != 'text')}, or pass --format"
+        )
+    fmt = fmt or (suffix if suffix in known else "text")
     if fmt in ("docx", "xlsx", "png", "svg") and output is None:
         raise click.UsageError(f"--format {fmt} writes a file: add -o FILE.{fmt}")
     store = _store(ctx)
@@ -638,17 +655,15 @@ def tally(
         notes.insert(0, "No codings in scope yet: review suggestions with 'coder review', or use --include-suggested.")
     if fmt in ("docx", "xlsx", "png", "svg"):
         assert output is not None
-        tmp = output.with_name(output.name + ".part" + output.suffix)  # writers pick the type from the name
-        try:
-            if fmt == "docx":
-                report.write_docx(rows, str(tmp), title=t.title, notes=notes)
-            elif fmt == "xlsx":
-                report.write_xlsx({"Themes": rows}, str(tmp), title=t.title, notes=notes, cross=t.cross)
-            else:
-                report.write_chart(rows, str(tmp), title=t.title)
-            os.replace(tmp, output)
-        finally:
-            tmp.unlink(missing_ok=True)
+        if fmt == "docx":
+            _atomic_file(output, lambda path: report.write_docx(rows, path, title=t.title, notes=notes))
+        elif fmt == "xlsx":
+            _atomic_file(
+                output,
+                lambda path: report.write_xlsx({"Themes": rows}, path, title=t.title, notes=notes, cross=t.cross),
+            )
+        else:
+            _atomic_file(output, lambda path: report.write_chart(rows, path, title=t.title))
         click.echo(f"Wrote {len(rows)} rows to {output}.", err=True)
         return
     if t.cross is not None:
@@ -673,15 +688,12 @@ def _write_grid(
         _write_output(output, lambda fh: fh.write(text))
     else:
         assert output is not None
-        tmp = output.with_name(output.name + ".part" + output.suffix)
-        try:
-            if fmt == "docx":
-                report.write_grid_docx(header, rows, str(tmp), title=title, notes=notes)
-            else:
-                report.write_grid_xlsx(header, rows, str(tmp), title=title, sheet=sheet, notes=notes)
-            os.replace(tmp, output)
-        finally:
-            tmp.unlink(missing_ok=True)
+        if fmt == "docx":
+            _atomic_file(output, lambda path: report.write_grid_docx(header, rows, path, title=title, notes=notes))
+        else:
+            _atomic_file(
+                output, lambda path: report.write_grid_xlsx(header, rows, path, title=title, sheet=sheet, notes=notes)
+            )
     if output is not None:
         click.echo(f"Wrote a {len(rows)}-row table to {output}.", err=True)
 
@@ -719,7 +731,7 @@ def _matrix_output(
         if presence:
             raise click.UsageError("--presence writes text, md, csv or json")
         assert output is not None
-        report.write_heatmap(m.row_labels, m.matrix, str(output), title=m.title)
+        _atomic_file(output, lambda path: report.write_heatmap(m.row_labels, m.matrix, path, title=m.title))
         click.echo(f"Wrote a {len(m.row_labels)} × {len(m.col_labels)} heat map to {output}.", err=True)
         return
     if fmt in ("tex", "docx", "xlsx"):
@@ -807,11 +819,13 @@ def saturation(
     suffix = output.suffix.lower() if output is not None else ""
     if suffix in (".png", ".svg"):
         assert output is not None
-        report.write_saturation_chart(rows, str(output), title=r.title)
+        _atomic_file(output, lambda path: report.write_saturation_chart(rows, path, title=r.title))
         click.echo(f"Wrote the curve for {len(rows)} participants to {output}.", err=True)
         return
     labels = [s.participant for s in r.steps]
     matrix = [[len(s.new_codes), s.cumulative] for s in r.steps]
+    if suffix not in ("", ".txt", ".csv", ".md", ".json"):
+        raise click.UsageError(f"cannot write '{suffix}': use -o FILE with .png .svg .csv .md .json or .txt")
     fmt = {".csv": "csv", ".md": "md", ".json": "json"}.get(suffix, "text")
     notes = [f"Codes counted: {r.codes_total}. Order: the order the participants' transcripts were imported."]
     if fmt == "text":
@@ -1056,8 +1070,7 @@ def review(
     store = _store(ctx)
     name = rv.require_coder(coder, store)
     book = wf.current_codebook(store)
-    prog = rv.progress(store, name)
-    prog.remaining = len(rv.queue(store, name, document=document, code=code_path))
+    prog = rv.progress(store, name, document=document, code=code_path)
     skipped: set[tuple[int, str]] = set()
     answered = 0
     since_learn = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from coder.tally import RULES, CrossRow, CrossTab, TallyRow
 
@@ -121,27 +122,18 @@ def render_tex(rows: list[TallyRow], *, title: str, notes: list[str] | None = No
 
 def write_docx(rows: list[TallyRow], path: str, *, title: str, notes: list[str] | None = None) -> None:
     """A Word document with the table ready to paste: bold categories, indented subcodes."""
-    import docx
-    from docx.shared import Pt
-
-    document = docx.Document()
-    document.add_paragraph().add_run(title).bold = True
-    table = document.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, ("Code", "Mentions", "n/N of parent", "Participants"), strict=True):
-        cell.text = ""
-        cell.paragraphs[0].add_run(text).bold = True
-    for r in rows:
-        cells = table.add_row().cells
-        run = cells[0].paragraphs[0].add_run("    " * r.depth + r.name)
-        run.bold = r.depth == 0
-        cells[1].text = str(r.mentions)
-        cells[2].text = r.share
-        cells[3].text = f"{r.participants} of {r.participants_total} ({r.participant_pct:.0f}%)"
-    for n in [*(notes or []), RULES]:
-        p = document.add_paragraph()
-        p.add_run(n).font.size = Pt(9)
-    document.save(path)
+    grid = [
+        [
+            "    " * r.depth + r.name,
+            str(r.mentions),
+            r.share,
+            f"{r.participants} of {r.participants_total} ({r.participant_pct:.0f}%)",
+        ]
+        for r in rows
+    ]
+    write_grid_docx(
+        ["Code", "Mentions", "n/N of parent", "Participants"], grid, path, title=title, notes=[*(notes or []), RULES]
+    )
 
 
 def write_xlsx(
@@ -183,12 +175,19 @@ def write_xlsx(
     wb.save(path)
 
 
-def write_chart(rows: list[TallyRow], path: str, *, title: str) -> None:
-    """A horizontal bar chart of mentions and participants per code (PNG or SVG, from the extension)."""
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (no display), imported only when a chart is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_chart(rows: list[TallyRow], path: str, *, title: str) -> None:
+    """A horizontal bar chart of mentions and participants per code (PNG or SVG, from the extension)."""
+    plt = _pyplot()
 
     shown = list(reversed(rows))
     labels = ["  " * r.depth + r.name for r in shown]
@@ -359,10 +358,7 @@ def render_matrix(
 
 def write_heatmap(labels: list[str], matrix: list[list[int]], path: str, *, title: str) -> None:
     """A co-occurrence heat map with the counts written in the cells (PNG or SVG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     n = len(labels)
     size = max(4.0, 0.45 * n + 2.5)
@@ -390,10 +386,7 @@ def write_heatmap(labels: list[str], matrix: list[list[int]], path: str, *, titl
 
 def write_saturation_chart(steps: list[tuple[str, int, int]], path: str, *, title: str) -> None:
     """Code-emergence curve: cumulative codes observed (line) and new codes (bars) per participant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(steps) + 2), 3.8), constrained_layout=True)
     xs = range(len(steps))
@@ -471,7 +464,10 @@ def write_grid_docx(
         cell.text = ""
         cell.paragraphs[0].add_run(text).bold = True
     for row in rows:
-        for cell, text in zip(table.add_row().cells, row, strict=True):
+        cells = table.add_row().cells
+        top = not row[0].startswith(" ")  # a top-level row (not indented) is set in bold
+        cells[0].paragraphs[0].add_run(row[0]).bold = top
+        for cell, text in zip(cells[1:], row[1:], strict=True):
             cell.text = text
     for n in notes or []:
         document.add_paragraph().add_run(n).font.size = Pt(9)

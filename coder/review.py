@@ -297,9 +297,10 @@ class Progress:
         return self.accepted / done if done else 0.0
 
 
-def progress(store: Store, coder: str) -> Progress:
+def progress(store: Store, coder: str, *, document: str | None = None, code: str | None = None) -> Progress:
+    """Answers so far (all of the coder's) and what remains in the queue (with the same filters)."""
     counts = Counter(r["answer"] for r in store.decisions(coder=coder) if r["suggestion_id"] is not None)
-    remaining = len(queue(store, coder))
+    remaining = len(queue(store, coder, document=document, code=code))
     return Progress(counts["accept"] + counts["reject"], counts["accept"], counts["reject"], remaining)
 
 

@@ -525,11 +525,11 @@ def select_codings(
         )
     book = current_codebook(store)
     doc_ids = {find_document(store, d) for d in documents}
+    doc_names = {d.name for d in store.documents() if d.id in doc_ids}
     segs = [
         s
         for s in store.segments(coded_only=True)
-        if (not participants or s.participant in participants)
-        and (not doc_ids or s.document in {d.name for d in store.documents() if d.id in doc_ids})
+        if (not participants or s.participant in participants) and (not doc_names or s.document in doc_names)
     ]
     scope = {s.id: s.participant for s in segs}
     known = set(store.coders())
@@ -761,9 +761,10 @@ def saturation(
 ) -> SaturationResult:
     """New codes observed as participants are added in interview (import) order."""
     sel = select_codings(store, include_suggested=include_suggested, **selection)
+    in_scope = set(sel.scope.values())
     order: list[str] = []
     for d in sorted(store.documents(), key=lambda d: d.id):
-        if d.participant in set(sel.scope.values()) and d.participant not in order:
+        if d.participant in in_scope and d.participant not in order:
             order.append(d.participant)
     paths = _paths_to_depth(sel.codebook, depth)
     steps = tl.saturation(sel.codebook, [(sel.scope[seg], code) for seg, code in sel.pairs], order, paths)

@@ -212,3 +212,13 @@ def test_unreviewed_label_reaches_every_format(proj, tmp_path):
     proj("tally", "--include-suggested", "-o", str(x))
     assert label in docx.Document(str(d)).paragraphs[0].text
     assert label in load_workbook(x)["Themes"]["A1"].value
+
+
+def test_unknown_output_extensions_are_refused(proj, tmp_path):
+    out = proj("tally", "-o", str(tmp_path / "themes.pdf"), code=2).output
+    assert "Error: cannot tell the format from '.pdf': use -o FILE with one of .txt .md .csv .json .tex" in out
+    assert (
+        "Error: cannot write '.docx': use -o FILE with .png .svg .csv .md .json or .txt"
+        in proj("saturation", "-o", str(tmp_path / "s.docx"), code=2).output
+    )
+    assert not list(tmp_path.glob("themes*")) and not list(tmp_path.glob("s.docx*"))

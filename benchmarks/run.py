@@ -298,6 +298,14 @@ def main() -> None:
     sections.append("\n".join(sim_sections))
     print(sections[-1])
 
+    print("agreement …", flush=True)
+    import agree
+
+    t0 = time.perf_counter()
+    sections.append(agree.report(quick=args.quick))
+    print(sections[-1])
+    print(f"  agreement: {time.perf_counter() - t0:.0f}s", flush=True)
+
     header = (
         "# Benchmark results\n\n"
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"

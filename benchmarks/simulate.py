@@ -69,8 +69,9 @@ def simulate(
     learn_every: int = 50,
     every: int = 50,
     learn_threshold: float = lr.SUGGEST_THRESHOLD,
+    max_reviewed: int | None = None,
 ) -> list[Point]:
-    """Review up to `budget` decisions; a point every `every` decisions."""
+    """Review up to `budget` decisions (or until `max_reviewed` sentences are seen); a point every `every`."""
     # Every other document is held out: never reviewed, always the evaluation set.
     docs = sorted(d.name for d in store.documents())
     held_names = set(docs[1::2])
@@ -111,7 +112,8 @@ def simulate(
                     rv.learn(store, coder=SIM, threshold=learn_threshold)
                     since_learn = 0
                 points.append(Point(done, len(touched), *agreement(store, gold, units, codes, learn)))
-            if done >= budget:
+            if done >= budget or (max_reviewed is not None and len(touched) >= max_reviewed):
+                budget = done  # stop: the outer loop ends too
                 break
         if learn and since_learn:
             rv.learn(store, coder=SIM, threshold=learn_threshold)

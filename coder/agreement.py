@@ -17,6 +17,9 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 Label = Hashable | None
 Data = Sequence[Sequence[Label]]
@@ -263,3 +266,173 @@ def verdict(alpha: float, *, reliable: float = 0.800, tentative: float = 0.667) 
     if alpha >= tentative:
         return "tentative"
     return "unreliable"
+
+
+# -- the report engine: nominal coefficients from unit patterns, bootstrapped in one pass ---------------------
+#
+# Every nominal coefficient above is a sum over units. Units with the same ratings (a "pattern": for two
+# coders and one code there are at most four) contribute the same amount, so the data compress to
+# (pattern, count) pairs, and a bootstrap resample is just a new vector of counts drawn from a multinomial.
+# ``summarise`` computes the point estimates and ``n_boot`` resamples as matrix products over the patterns:
+# milliseconds per code instead of seconds. Tests check it against the functions above on random data.
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Nominal agreement on one set of reliability data, with bootstrap intervals."""
+
+    coders: int
+    units: int  # units with at least two ratings
+    percent: float
+    kappa: float  # Cohen's κ for two coders, Fleiss' κ for more
+    kappa_name: str
+    kappa_ci: tuple[float, float]
+    alpha: float
+    alpha_ci: tuple[float, float]
+    ac1: float
+    brennan_prediger: float
+    shares: dict[Hashable, float]  # π_k: share of ratings in each category (prevalence)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _kappas(p_o: np.ndarray, p_e: np.ndarray) -> np.ndarray:
+    return _ratio(p_o - p_e, np.where(p_e < 1 - 1e-12, 1.0 - p_e, 0.0))
+
+
+class _Patterns:
+    """Reliability data as distinct unit patterns (pairable units only) and how often each occurs."""
+
+    def __init__(self, data: Data, categories: Sequence[Hashable] | None = None) -> None:
+        if data and any(len(row) != len(data[0]) for row in data):
+            raise ValueError("every coder needs one value per unit (use None for missing)")
+        self.m = len(data)
+        columns = Counter(zip(*data, strict=True)) if data else Counter()
+        self.patterns = [p for p in columns if sum(v is not None for v in p) >= 2]
+        self.index = {p: i for i, p in enumerate(self.patterns)}
+        self.counts = np.array([columns[p] for p in self.patterns], dtype=float)
+        seen = {v for p in self.patterns for v in p if v is not None}
+        self.categories = list(categories) if categories is not None else sorted(seen, key=_order_key)
+        self.q = len(self.categories) if categories is not None else len(seen)
+        index = {c: i for i, c in enumerate(self.categories)}
+        k = len(self.categories)
+        self.n = np.zeros((len(self.patterns), k))  # ratings per category in each pattern
+        for i, p in enumerate(self.patterns):
+            for v in p:
+                if v is not None:
+                    self.n[i, index[v]] += 1
+        r = self.n.sum(axis=1)
+        self.agree = (self.n * (self.n - 1)).sum(axis=1) / (r * (r - 1)) if len(r) else np.zeros(0)
+        self.share = self.n / r[:, None] if len(r) else self.n
+        self.disagree = (r * r - (self.n**2).sum(axis=1)) / (r - 1) if len(r) else np.zeros(0)
+        if self.m == 2:
+            both = [i for i, p in enumerate(self.patterns) if None not in p]
+            self.pair = np.zeros(len(self.patterns))
+            self.pair[both] = 1.0
+            self.a = np.zeros_like(self.n)
+            self.b = np.zeros_like(self.n)
+            for i in both:
+                self.a[i, index[self.patterns[i][0]]] = 1.0
+                self.b[i, index[self.patterns[i][1]]] = 1.0
+
+    def coefficients(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        """Every coefficient for each row of unit counts ``w`` (shape: draws × patterns)."""
+        units = w.sum(axis=1)
+        p_o = _ratio(w @ self.agree, units)
+        pi = _ratio(w @ self.share, units[:, None])
+        out = {"percent": p_o}
+        fleiss = _kappas(p_o, (pi**2).sum(axis=1))
+        if self.q >= 2:
+            out["ac1"] = _kappas(p_o, (pi * (1 - pi)).sum(axis=1) / (self.q - 1))
+            out["brennan_prediger"] = _kappas(p_o, np.full_like(p_o, 1.0 / self.q))
+        else:  # one category: perfect agreement is all there is to say
+            out["ac1"] = out["brennan_prediger"] = np.where(p_o >= 1.0, 1.0, np.nan)
+        n_c = w @ self.n
+        total = n_c.sum(axis=1)
+        out["alpha"] = 1.0 - _ratio((total - 1) * (w @ self.disagree), total**2 - (n_c**2).sum(axis=1))
+        if self.m == 2:
+            pairs = w @ self.pair
+            row, col = _ratio(w @ self.a, pairs[:, None]), _ratio(w @ self.b, pairs[:, None])
+            equal = _ratio(w @ (self.a * self.b).sum(axis=1), pairs)
+            out["kappa"] = _kappas(equal, (row * col).sum(axis=1))
+        else:
+            out["kappa"] = fleiss
+        return out
+
+    def cluster_draws(
+        self, data: Data, clusters: Sequence[Hashable], n_boot: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Resample whole clusters (e.g. all the codes of one unit) and count the patterns they bring."""
+        if len(clusters) != len(data[0]):
+            raise ValueError("one cluster id per unit")
+        members: dict[Hashable, Counter[int]] = {}
+        for j, c in enumerate(clusters):
+            i = self.index.get(tuple(row[j] for row in data))
+            members.setdefault(c, Counter())
+            if i is not None:
+                members[c][i] += 1
+        kinds = Counter(tuple(sorted(v.items())) for v in members.values())
+        m = np.zeros((len(kinds), len(self.patterns)))
+        for r, kind in enumerate(kinds):
+            for i, n in kind:
+                m[r, i] = n
+        weights = np.array(list(kinds.values()), dtype=float)
+        n = int(weights.sum())
+        return rng.multinomial(n, weights / n, size=n_boot).astype(float) @ m
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    v = np.sort(values[~np.isnan(values)])
+    if not len(v):
+        return NAN, NAN
+    return float(v[math.floor((1 - level) / 2 * (len(v) - 1))]), float(v[math.ceil((1 + level) / 2 * (len(v) - 1))])
+
+
+def summarise(
+    data: Data,
+    *,
+    categories: Sequence[Hashable] | None = None,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    clusters: Sequence[Hashable] | None = None,
+) -> Summary:
+    """Percent agreement, κ (Cohen for two coders, Fleiss for more), α, AC1 and κ_n, with bootstrap CIs.
+
+    Nominal data, missing values allowed (``None``). The intervals are percentile intervals of
+    ``n_boot`` resamples of the pairable units, seeded, so a report is reproducible. ``clusters``
+    (one id per unit) resamples whole clusters instead: for pooled data, where the units of one
+    cluster (the codes of one sentence) are not independent.
+    """
+    pats = _Patterns(data, categories)
+    point = {k: float(v[0]) for k, v in pats.coefficients(pats.counts[None, :]).items()}
+    n_units = int(pats.counts.sum())
+    ci = {"alpha": (NAN, NAN), "kappa": (NAN, NAN)}
+    if n_units and n_boot > 0:
+        rng = np.random.default_rng(seed)
+        if clusters is None:
+            draws = rng.multinomial(n_units, pats.counts / n_units, size=n_boot).astype(float)
+        else:
+            draws = pats.cluster_draws(data, clusters, n_boot, rng)
+        boot = pats.coefficients(draws)
+        ci = {k: _interval(boot[k], level) for k in ci}
+    shares = {}
+    if n_units:
+        pi = (pats.counts @ pats.share) / n_units
+        shares = {c: float(pi[i]) for i, c in enumerate(pats.categories)}
+    return Summary(
+        coders=pats.m,
+        units=n_units,
+        percent=point["percent"],
+        kappa=point["kappa"],
+        kappa_name="Cohen" if pats.m == 2 else "Fleiss",
+        kappa_ci=ci["kappa"],
+        alpha=point["alpha"],
+        alpha_ci=ci["alpha"],
+        ac1=point["ac1"],
+        brennan_prediger=point["brennan_prediger"],
+        shares=shares,
+    )

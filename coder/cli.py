@@ -985,6 +985,27 @@ REVIEW_HELP = """  a  accept the suggested code
   q  quit (every answer is already saved)"""
 
 
+def _echo_turns(turns: list[tuple[str, str, bool, tuple[int, int] | None]]) -> None:
+    """Turns around a sentence: (speaker, speech, is the sentence's turn, the sentence's span in the speech)."""
+    for speaker, speech, mine, span in turns:
+        if mine and span:
+            a, b = span
+            body = speech[:a] + click.style(speech[a:b], bold=True, underline=True, fg="yellow") + speech[b:]
+            click.echo(f"▶ {click.style(speaker, fg='cyan')}: {body}")
+        else:
+            click.secho(textwrap.shorten(f"  {speaker}: {speech}", width=240, placeholder=" …"), dim=True)
+
+
+def _echo_definition(book: Any, code_path: str) -> None:
+    code = book.by_path().get(code_path)
+    if code is not None:
+        click.echo(_wrap(f"Definition: {code.definition}", "  "))
+        if code.include:
+            click.echo(_wrap(f"Include: {code.include}", "  "))
+        if code.exclude:
+            click.echo(_wrap(f"Exclude: {code.exclude}", "  "))
+
+
 def _show_item(store: Any, item: Any, prog: Any, book: Any, coder: str) -> None:
     from coder import review as rv
 
@@ -995,23 +1016,11 @@ def _show_item(store: Any, item: Any, prog: Any, book: Any, coder: str) -> None:
     click.secho(
         f"    [{prog.reviewed} reviewed · {prog.remaining} remaining · {prog.acceptance:.0%} accepted]", dim=True
     )
-    for speaker, speech, mine, span in ctx.turns:
-        if mine and span:
-            a, b = span
-            body = speech[:a] + click.style(speech[a:b], bold=True, underline=True, fg="yellow") + speech[b:]
-            click.echo(f"▶ {click.style(speaker, fg='cyan')}: {body}")
-        else:
-            click.secho(textwrap.shorten(f"  {speaker}: {speech}", width=240, placeholder=" …"), dim=True)
-    code = book.by_path().get(item.code_path)
+    _echo_turns(ctx.turns)
     click.echo()
     click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
     click.echo(f"   score {item.score:.2f} · p {item.probability:.2f} · {item.suggester}")
-    if code is not None:
-        click.echo(_wrap(f"Definition: {code.definition}", "  "))
-        if code.include:
-            click.echo(_wrap(f"Include: {code.include}", "  "))
-        if code.exclude:
-            click.echo(_wrap(f"Exclude: {code.exclude}", "  "))
+    _echo_definition(book, item.code_path)
     why = rv.explain(store, item, coder)
     sim = f" ({why.similarity:.2f})" if why.similarity is not None else ""
     if why.kind == "accepted":
@@ -1363,6 +1372,255 @@ def config(ctx: click.Context, key: str, value: str | None) -> None:
         return
     store.set_setting(key, value.strip())
     click.echo(f"{key} = {value.strip()}")
+
+
+AGREE_FORMATS = ("text", "md", "csv", "json")
+COVERAGE_OPTION = click.option(
+    "--coverage",
+    type=click.Choice(["documents", "decided"]),
+    default="documents",
+    show_default=True,
+    help="What a person reviewed: every sentence of the documents they made decisions in, or only the "
+    "sentences they answered on.",
+)
+
+
+@main.command()
+@click.option(
+    "--coder",
+    "coders",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="A coder to compare (repeat, two or more): a name, 'consensus', 'machine' or 'machine:learned.v1'.",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["segment", "turn", "document", "participant"]),
+    default="segment",
+    show_default=True,
+    help="What a code is present or absent in: a sentence, a speaker turn, a document or a participant.",
+)
+@COVERAGE_OPTION
+@click.option("--depth", type=click.IntRange(1), default=None, help="Compare codes cut to this depth (1 = categories).")
+@click.option("--reliable", type=click.FloatRange(-1, 1), default=0.800, show_default=True, help="α for 'reliable'.")
+@click.option("--tentative", type=click.FloatRange(-1, 1), default=0.667, show_default=True, help="α for 'tentative'.")
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(0, 100_000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for the 95% intervals (0 = none).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
+@click.option("--disagreements", is_flag=True, help="Also list each disagreement, for a reconciliation meeting.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(AGREE_FORMATS),
+    default=None,
+    help="text, md, csv or json (default: from -o's extension, else text).",
+)
+@OUTPUT_OPTION
+@click.pass_context
+def agree(
+    ctx: click.Context,
+    coders: tuple[str, ...],
+    unit: str,
+    coverage: str,
+    depth: int | None,
+    reliable: float,
+    tentative: float,
+    n_boot: int,
+    seed: int,
+    disagreements: bool,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Inter-coder agreement per code and overall: % agreement, Cohen's/Fleiss' κ, Krippendorff's α
+    with a bootstrap 95% interval, Gwet's AC1, prevalence and a verdict.
+
+    Only units every chosen coder reviewed count; the report says how many were left out. The
+    machine is a coder too: its suggestions above threshold.
+
+    \b
+    Examples:
+      coder agree --coder ana --coder ben
+      coder agree --coder ana --coder machine --unit participant --depth 1
+      coder agree --coder ana --coder ben --coder chloe --format md -o agreement.md
+      coder agree --coder ana --coder ben --disagreements --format csv -o to-discuss.csv
+    """
+    from coder import agreement_report as ar
+    from coder import reliability as rl
+
+    if fmt is None:
+        ext = output.suffix.lower().lstrip(".") if output is not None else "text"
+        fmt = {"txt": "text", "markdown": "md"}.get(ext, ext)
+        if fmt not in AGREE_FORMATS:
+            raise click.UsageError(f"cannot tell the format from '{output}'; pass --format {'|'.join(AGREE_FORMATS)}")
+    store = _store(ctx)
+    result = rl.agree(
+        store,
+        coders,
+        unit=unit,
+        coverage=coverage,
+        depth=depth,
+        reliable=reliable,
+        tentative=tentative,
+        n_boot=n_boot,
+        seed=seed,
+        disagreements=disagreements,
+    )
+    if disagreements and fmt == "csv":
+        text = ar.render_disagreements(result, "csv")
+    else:
+        text = ar.render(result, fmt)
+        if disagreements and fmt in ("text", "md"):
+            text += "\n" + ar.render_disagreements(result, fmt)
+
+    def write(fh: Any) -> int:
+        fh.write(text)
+        return len(result.rows)
+
+    _write_output(output, write)
+    if output is not None:
+        what = f"{len(result.disagreements)} disagreements" if disagreements and fmt == "csv" else "agreement report"
+        click.echo(f"Wrote the {what} ({result.units_included:,} units, {len(result.rows)} codes) to {output}.")
+    for w in result.warnings:
+        if output is not None or fmt not in ("text", "md"):
+            click.secho(f"Warning: {w}", fg="yellow", err=True)
+
+
+RECONCILE_HELP = """  a  the code applies: record it for consensus
+  r  the code does not apply: record that for consensus
+  s  skip (shown again next time)
+  m  add a note, then decide (the note is kept with the decision)
+  ?  this help
+  q  quit (every decision is already saved)"""
+
+
+@main.command()
+@click.option(
+    "--coder", "coders", multiple=True, required=True, metavar="NAME", help="A coder whose codings to reconcile."
+)
+@click.option(
+    "--by",
+    envvar="CODER_NAME",
+    default=None,
+    metavar="NAME",
+    help="Who records the decisions (env CODER_NAME; or 'coder config coder NAME').",
+)
+@COVERAGE_OPTION
+@click.pass_context
+def reconcile(ctx: click.Context, coders: tuple[str, ...], by: str | None, coverage: str) -> None:
+    """Walk the disagreements between coders, sentence by sentence, and record what the team
+    agrees as coder 'consensus' (with who decided, when and a note).
+
+    Codings every named coder accepted are copied to consensus first. Resumable: decided items
+    are not shown again. Then: coder tally --coder consensus, or coder agree --coder ana --coder consensus.
+
+    \b
+    Examples:
+      coder reconcile --coder ana --coder ben --by ana
+      coder agree --coder ana --coder ben --disagreements   # the same list, printed
+    """
+    from coder import reliability as rl
+    from coder import review as rv
+    from coder import workflows as wf
+
+    store = _store(ctx)
+    who = rv.require_coder(by, store)
+    book = wf.current_codebook(store)
+    plan = rl.reconcile_plan(store, coders, coverage=coverage)
+    copied = rl.record_agreed(store, plan, coders, by=who) if plan.agreed else 0
+    if copied:
+        click.echo(f"Copied {copied} coding(s) that {', '.join(coders)} all accepted to consensus.")
+    if not plan.items:
+        click.echo(
+            f"No disagreements left to reconcile ({plan.decided} already decided). Next: coder tally --coder consensus"
+        )
+        return
+    click.echo(
+        f"Reconciling as {who}: {len(plan.items)} disagreement(s) to decide"
+        + (f", {plan.decided} already decided" if plan.decided else "")
+        + ". Press ? for help, q to quit."
+    )
+    done = 0
+    for n, item in enumerate(plan.items, start=1):
+        row = store.segment_row(item.segment_id)
+        click.echo()
+        click.secho("─" * 96, dim=True)
+        click.secho(f"{item.unit} · participant {item.participant}", bold=True, nl=False)
+        click.secho(f"    [{n} of {len(plan.items)}]", dim=True)
+        _echo_turns(
+            [
+                (
+                    t["speaker"],
+                    t["speech"],
+                    t["idx"] == row["turn_idx"],
+                    (row["start"] - t["speech_start"], row["end"] - t["speech_start"]),
+                )
+                for t in store.turns_around(row["document_id"], row["turn_idx"])
+            ]
+        )
+        click.echo()
+        click.secho(f"Code: {item.code}", fg="green", bold=True)
+        _echo_definition(book, item.code)
+        click.echo(f"  Coded by {', '.join(item.coded_by)}; not by {', '.join(item.not_coded_by)}.")
+        note: str | None = None
+        while True:
+            key = _read_key("[a] code applies [r] does not [s]kip [m] note [?] [q]uit > ").lower()
+            if key in ("a", "r"):
+                rl.decide(store, item, "accept" if key == "a" else "reject", by=who, note=note)
+                done += 1
+                break
+            if key == "m":
+                note = _read_line("Note: ").strip() or None
+                continue
+            if key == "s":
+                break
+            if key == "?":
+                click.echo(RECONCILE_HELP)
+                continue
+            if key == "q":
+                click.echo(f"Saved. {done} decision(s) recorded as consensus by {who}. Run again to continue.")
+                return
+            click.echo("Unknown key; press ? for help.")
+    click.echo(f"Saved. {done} decision(s) recorded as consensus by {who}. Next: coder tally --coder consensus")
+
+
+@main.command()
+@click.argument("other", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def merge(ctx: click.Context, other: Path) -> None:
+    """Bring the decisions from another coder's copy of this project into this one.
+
+    Documents are matched by their content, so names may differ; the merge is refused, listing
+    every difference, if a coded transcript is not identical here. The other file is not changed.
+    Idempotent: merging again adds nothing.
+
+    \b
+    Examples:
+      coder merge ../ben/study.db
+      coder agree --coder ana --coder ben
+    """
+    from coder import decisions as dm
+
+    store = _store(ctx)
+    try:
+        r = dm.merge(store, other)
+    except dm.MergeRefused as e:
+        click.secho(f"Error: merge refused, {len(e.problems)} problem(s); nothing was merged:", fg="red", err=True)
+        click.echo(e.details(), err=True)
+        ctx.exit(1)
+    imp = r.imported
+    renamed = "; named differently here: " + ", ".join(f"{a} → {b}" for a, b in r.renamed.items()) if r.renamed else ""
+    click.echo(
+        f"Merged {imp.added} decision(s) by {', '.join(imp.coders) or 'nobody'} from {other} "
+        f"({imp.unchanged} already here, {imp.superseded} replaced older answers; "
+        f"{r.documents} document(s) matched by content{renamed})."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,7 @@ from typing import TextIO
 from coder.errors import CoderError, InputError, Problem
 from coder.store import Store, now
 
-COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at")
+COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at", "decided_by")
 REQUIRED = ("coder", "document", "start", "end", "code")
 ANSWERS = {"accept": "accept", "accepted": "accept", "reject": "reject", "rejected": "reject"}
 
@@ -39,6 +39,7 @@ def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = N
             r["reason"] or "",
             r["memo"] or "",
             r["decided_at"],
+            r["decided_by"] or "",
         ]
         if fmt == "csv":
             w.writerow(values)
@@ -124,20 +125,24 @@ class ImportResult:
 
 def import_file(store: Store, path: str | Path) -> ImportResult:
     """Import a decisions CSV or JSONL file; all rows are validated before anything is written."""
+    p = Path(path)
+    return import_rows(store, _read_rows(p), source=str(p))
+
+
+def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source: str) -> ImportResult:
+    """Check every (row number, row) first; write all of them in one transaction, or nothing."""
     from coder.workflows import current_codebook
 
-    p = Path(path)
-    rows = _read_rows(p)
     book = current_codebook(store)
     codes = book.by_path()
     index = store.segment_index()
     docs = {d.name for d in store.documents()}
     problems: list[Problem] = []
-    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str]] = []
+    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None]] = []
     for n, r in rows:
 
         def bad(msg: str, n: int = n) -> None:
-            problems.append(Problem(str(p), n, msg))
+            problems.append(Problem(source, n, msg))
 
         coder = r.get("coder", "").strip()
         doc = r.get("document", "").strip()
@@ -172,7 +177,19 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
             except ValueError:
                 bad(f"decided_at is not an ISO date-time (got '{raw_when}')")
                 continue
-        parsed.append((n, coder, seg, code, answer, r.get("reason") or None, r.get("note") or None, when))
+        parsed.append(
+            (
+                n,
+                coder,
+                seg,
+                code,
+                answer,
+                r.get("reason") or None,
+                r.get("note") or None,
+                when,
+                r.get("decided_by") or None,
+            )
+        )
     if problems:
         raise BadRows(problems)
 
@@ -180,7 +197,7 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
 
     def write() -> None:
         nonlocal added, unchanged, superseded
-        for _, coder, seg, code, answer, reason, note, when in parsed:
+        for _, coder, seg, code, answer, reason, note, when, by in parsed:
             old = store.find_decision(coder, seg, code)
             if old is not None and old["answer"] == answer:
                 unchanged += 1
@@ -201,8 +218,91 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
                 memo=note,
                 codebook_hash=book.hash,
                 decided_at=when or now(),
+                decided_by=by,
             )
             added += 1
 
     store.write(write)
     return ImportResult(added, unchanged, superseded, sorted({r[1] for r in parsed}))
+
+
+# -- merging another copy of the project ---------------------------------------------------------------------
+
+
+class MergeRefused(CoderError):
+    """The other project's transcripts or segments differ from this one's; every difference is listed."""
+
+    def __init__(self, other: str, problems: list[str]) -> None:
+        self.problems = problems
+        more = len(problems) - 1
+        super().__init__(
+            problems[0] + (f" (and {more} more)" if more else ""),
+            path=other,
+            hint="nothing was merged; both copies must import the same transcript files the same way",
+        )
+
+    def details(self) -> str:
+        return "\n".join(f"{self.path}: {p}" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    documents: int  # documents with decisions in the other project, all matched here
+    renamed: dict[str, str]  # other name -> this project's name, where they differ
+    imported: ImportResult
+
+
+def merge(store: Store, other: str | Path) -> MergeResult:
+    """Bring another copy's standing decisions into this project, matching documents by content hash.
+
+    The other file is read from a snapshot and never changed. Refused, with every difference listed,
+    when a coded document has no identical transcript here; segments are matched by offsets, so both
+    copies must also have split the text the same way. Idempotent, all or nothing, like an import.
+    """
+    path = Path(other)
+    if path.resolve() == store.path.resolve():
+        raise InputError("cannot merge a project into itself", path=path, hint="name the other coder's copy")
+    if not path.exists():
+        raise InputError("no project file here", path=path, hint="check the path to the other coder's copy")
+    with Store.snapshot(path) as theirs:
+        rows = theirs.decisions()
+        their_docs = {d.name: d for d in theirs.documents()}
+    ours_by_hash = {d.content_hash: d.name for d in store.documents()}
+    ours_names = {d.name for d in store.documents()}
+    problems, mapping = [], {}
+    for name in sorted({r["document"] for r in rows}):
+        doc = their_docs[name]
+        here = ours_by_hash.get(doc.content_hash)
+        if here is not None:
+            mapping[name] = here
+        elif name in ours_names:
+            problems.append(
+                f"document '{name}' differs from this project's '{name}' (the transcript text is not the same)"
+            )
+        else:
+            problems.append(f"document '{name}' is not in this project (import the same file here first)")
+    if problems:
+        raise MergeRefused(str(path), problems)
+    table = [
+        (
+            int(r["id"]),
+            {
+                "coder": r["coder"],
+                "document": mapping[r["document"]],
+                "start": str(r["start"]),
+                "end": str(r["end"]),
+                "code": r["code_path"],
+                "answer": r["answer"],
+                "reason": r["reason"] or "",
+                "note": r["memo"] or "",
+                "decided_at": r["decided_at"],
+                "decided_by": r["decided_by"] or "",
+            },
+        )
+        for r in rows
+    ]
+    try:
+        result = import_rows(store, table, source=str(path))
+    except BadRows as e:
+        raise MergeRefused(str(path), [f"decision {p.line}: {p.message}" for p in e.problems]) from None
+    return MergeResult(len(mapping), {k: v for k, v in mapping.items() if k != v}, result)

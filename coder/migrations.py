@@ -163,7 +163,13 @@ def m002_review(db: sqlite3.Connection) -> None:
     )
 
 
+def m003_reconcile(db: sqlite3.Connection) -> None:
+    """Who recorded a decision, when the coder is a role such as ``consensus`` (set by ``coder reconcile``)."""
+    run_script(db, "ALTER TABLE decisions ADD COLUMN decided_by TEXT;")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
+    m003_reconcile,
 ]

@@ -103,6 +103,41 @@ class Store:
                 hint="check the path; coder projects are made by 'coder init'",
             ) from None
 
+    @classmethod
+    @contextmanager
+    def snapshot(cls, path: str | Path) -> Iterator[Store]:
+        """Open a read-only copy of another project (brought up to date in the copy, never in the original)."""
+        import shutil
+        import tempfile
+
+        src = Path(path)
+        if src.exists():
+            with src.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise ProjectError("not a coder project (not an SQLite file)", path=src, hint="check the path")
+        folder = tempfile.mkdtemp(prefix="coder-merge-")
+        copy = Path(folder) / "other.db"
+        try:
+            try:
+                source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+                target = sqlite3.connect(copy)
+                source.backup(target)
+                source.close()
+                target.close()
+            except sqlite3.Error as e:
+                raise ProjectError(f"cannot read project ({e})", path=src, hint="check the path") from None
+            try:
+                store = cls(copy)
+            except ProjectError as e:
+                raise ProjectError(e.message, path=src, hint=e.hint) from None
+            store.path = src  # messages name the user's file, not the copy
+            try:
+                yield store
+            finally:
+                store.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     # -- opening -----------------------------------------------------------------------------
 
     def _check_header(self) -> None:
@@ -567,12 +602,24 @@ class Store:
         suggestion_id: int | None = None,
         codebook_hash: str | None = None,
         decided_at: str | None = None,
+        decided_by: str | None = None,
     ) -> int:
         """Insert one decision (call inside a transaction, e.g. through :meth:`write`)."""
         cur = self.db.execute(
             "INSERT INTO decisions (segment_id, code_path, coder, answer, reason, memo, suggestion_id,"
-            " codebook_hash, decided_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (segment_id, code_path, coder, answer, reason, memo, suggestion_id, codebook_hash, decided_at or now()),
+            " codebook_hash, decided_at, decided_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                segment_id,
+                code_path,
+                coder,
+                answer,
+                reason,
+                memo,
+                suggestion_id,
+                codebook_hash,
+                decided_at or now(),
+                decided_by,
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -695,6 +742,33 @@ class Store:
                    JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1 GROUP BY g.code_path"""
             )
         }
+
+    def standing_decisions(self, coder: str) -> list[tuple[int, str, str, bool]]:
+        """(segment id, code path, answer, answered a suggestion?) of a coder's standing decisions."""
+        return [
+            (int(r[0]), r[1], r[2], r[3] is not None)
+            for r in self.db.execute(
+                "SELECT segment_id, code_path, answer, suggestion_id FROM decisions"
+                " WHERE coder = ? AND undone_at IS NULL",
+                (coder,),
+            )
+        ]
+
+    def active_run(self, suggester: str) -> sqlite3.Row | None:
+        return self.db.execute(
+            "SELECT * FROM suggestion_runs WHERE suggester = ? AND active = 1", (suggester,)
+        ).fetchone()
+
+    def run_suggestions(self, run_id: int) -> list[tuple[int, str]]:
+        """(segment id, code path) of every suggestion a run made."""
+        return [
+            (int(r[0]), r[1])
+            for r in self.db.execute("SELECT segment_id, code_path FROM suggestions WHERE run_id = ?", (run_id,))
+        ]
+
+    def scored_segments(self, run_id: int) -> set[int]:
+        """The segments a run scored (kept for active runs)."""
+        return {int(r[0]) for r in self.db.execute("SELECT segment_id FROM segment_scores WHERE run_id = ?", (run_id,))}
 
     def coders(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")]

@@ -140,3 +140,84 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
 def test_verdict_thresholds():
     assert [ag.verdict(x) for x in (0.85, 0.7, 0.5)] == ["reliable", "tentative", "unreliable"]
     assert ag.verdict(0.75, reliable=0.7) == "reliable" and ag.verdict(float("nan")) == "undefined"
+
+
+def _random_data(rng, coders, units, cats, missing):
+    truth = [rng.randrange(cats) for _ in range(units)]
+    return [
+        [None if rng.random() < missing else (t if rng.random() < 0.7 else rng.randrange(cats)) for t in truth]
+        for _ in range(coders)
+    ]
+
+
+@pytest.mark.parametrize("coders", [2, 3, 5])
+def test_summarise_matches_the_reference_functions(coders):
+    rng = random.Random(coders)
+    for trial in range(15):
+        data = _random_data(rng, coders, rng.randint(2, 60), rng.randint(2, 5), 0.2 * (trial % 3))
+        s = ag.summarise(data, n_boot=0)
+        assert s.units == len(ag._units(data))
+        assert s.percent == pytest.approx(ag.percent_agreement(data), nan_ok=True)
+        assert s.alpha == pytest.approx(ag.krippendorff_alpha(data), nan_ok=True)
+        assert s.ac1 == pytest.approx(ag.gwet_ac1(data), nan_ok=True)
+        assert s.brennan_prediger == pytest.approx(ag.brennan_prediger(data), nan_ok=True)
+        expected = ag.cohen_kappa(*data) if coders == 2 else ag.fleiss_kappa(data)
+        assert s.kappa == pytest.approx(expected, nan_ok=True)
+        assert s.kappa_name == ("Cohen" if coders == 2 else "Fleiss")
+
+
+def test_fleiss_1971_diagnoses():
+    # Fleiss (1971): 30 patients, 6 psychiatrists, 5 diagnoses -> kappa .430. The table is taken from
+    # statsmodels' own test suite (an independent transcription of the paper), not retyped here.
+    from statsmodels.stats.tests.test_inter_rater import diagnoses
+
+    data = diagnoses.T.tolist()
+    assert len(data) == 6 and len(data[0]) == 30
+    assert round(ag.fleiss_kappa(data), 3) == 0.430
+    assert ag.summarise(data, n_boot=0).kappa == pytest.approx(0.4302445, abs=1e-7)
+    assert ag.krippendorff_alpha(data) == pytest.approx(
+        krippendorff.alpha(reliability_data=np.array(data, dtype=float), level_of_measurement="nominal")
+    )
+
+
+def test_summarise_degenerate_cases():
+    one = ag.summarise([["x"] * 5, ["x"] * 5])
+    assert one.percent == 1.0 and one.ac1 == 1.0 and one.shares == {"x": 1.0}
+    assert math.isnan(one.kappa) and math.isnan(one.alpha) and all(math.isnan(v) for v in one.alpha_ci)
+    empty = ag.summarise([[None, None], [None, None]])
+    assert empty.units == 0 and math.isnan(empty.percent) and math.isnan(empty.alpha) and empty.shares == {}
+    assert ag.summarise([], n_boot=10).units == 0
+    single = ag.summarise([["a"], ["b"], ["a"]], n_boot=0)
+    assert single.kappa == pytest.approx(-0.5) and single.units == 1
+
+
+def test_summarise_bootstrap_is_seeded_and_matches_a_unit_bootstrap():
+    rng = random.Random(7)
+    data = _random_data(rng, 2, 120, 2, 0.0)
+    s = ag.summarise(data, n_boot=2000, seed=1)
+    assert s == ag.summarise(data, n_boot=2000, seed=1)
+    assert s.alpha_ci != ag.summarise(data, n_boot=2000, seed=2).alpha_ci
+    assert s.alpha_ci[0] < s.alpha < s.alpha_ci[1] and s.kappa_ci[0] < s.kappa < s.kappa_ci[1]
+    # redrawing pattern counts is the same resampling as redrawing units: the intervals agree closely
+    lo, hi = ag.bootstrap_ci(ag.krippendorff_alpha, data, n_boot=2000, seed=1)
+    assert s.alpha_ci[0] == pytest.approx(lo, abs=0.03) and s.alpha_ci[1] == pytest.approx(hi, abs=0.03)
+
+
+def test_cluster_bootstrap_resamples_whole_clusters():
+    rng = random.Random(11)
+    # 60 sentences x 4 codes, pooled: a sentence's codes move together in a resample
+    units = [_random_data(rng, 2, 4, 2, 0.0) for _ in range(60)]
+    data = [[v for u in units for v in u[c]] for c in range(2)]
+    clusters = [i for i in range(60) for _ in range(4)]
+    s = ag.summarise(data, n_boot=2000, seed=3, clusters=clusters)
+    assert s.alpha == ag.summarise(data, n_boot=0).alpha  # the point estimate does not depend on clusters
+    # oracle: a plain loop that redraws sentences and recomputes alpha with the reference function
+    r = random.Random(3)
+    boot = []
+    for _ in range(1000):
+        pick = [r.randrange(60) for _ in range(60)]
+        boot.append(ag.krippendorff_alpha([[v for i in pick for v in units[i][c]] for c in range(2)]))
+    boot.sort()
+    assert s.alpha_ci[0] == pytest.approx(boot[25], abs=0.04) and s.alpha_ci[1] == pytest.approx(boot[974], abs=0.04)
+    with pytest.raises(ValueError):
+        ag.summarise(data, clusters=[1, 2])

@@ -1,0 +1,406 @@
+"""Inter-coder agreement from a project: who coded what, on which units, and where they differ.
+
+This module turns the decisions in a project into reliability data (coders × units) for
+``coder.agreement`` and back into reconciliation items. A *coder* is a person's name, ``consensus``
+(written by ``coder reconcile``), or ``machine`` / ``machine:SUGGESTER``: the suggestions of that
+suggester's active run, which are already cut at its threshold.
+
+Which units count: only units every chosen coder reviewed. With ``coverage='documents'`` (the
+default) a person reviewed every participant sentence of each document in which they made at least
+one decision, so a sentence they left uncoded there means "none of these codes"; a coarser unit
+counts when each coder reviewed all of it. With ``coverage='decided'`` a person reviewed only the
+sentences they answered something on, and a coarser unit counts when each coder answered on at
+least one of its sentences. The machine reviewed every sentence its run scored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+from coder import agreement as ag
+from coder import suggest as sg
+from coder.errors import CoderError, InputError
+from coder.store import Store, now
+from coder.types import Codebook
+
+MACHINE = "machine"
+CONSENSUS = "consensus"
+UNITS = ("segment", "turn", "document", "participant")
+COVERAGE = ("documents", "decided")
+RARE = 0.05  # prevalence under which κ and α are flagged as unstable (the kappa paradox)
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One coder's codings: the segments they reviewed and the codes they gave each."""
+
+    name: str
+    covered: set[int]
+    codes: dict[int, set[str]]
+    pending: int = 0  # unanswered suggestions inside the documents counted as reviewed
+
+
+@dataclass(frozen=True)
+class CodeAgreement:
+    code: str
+    coded_by: list[int]  # units with the code, per coder
+    summary: ag.Summary
+    prevalence: float  # share of all ratings that say "present"
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    unit: str  # readable unit name, e.g. "P03 sentence 41"
+    document: str
+    participant: str
+    segment_id: int | None  # for sentence units: what ``coder reconcile`` decides on
+    text: str
+    code: str
+    coded_by: list[str]
+    not_coded_by: list[str]
+
+
+@dataclass(frozen=True)
+class AgreeResult:
+    coders: list[str]
+    unit: str
+    coverage: str
+    depth: int | None
+    units_total: int
+    units_included: int
+    not_reviewed: dict[str, int]  # units each coder did not review (a unit may lack several)
+    rows: list[CodeAgreement]
+    pooled: CodeAgreement | None
+    exact: CodeAgreement
+    reliable: float
+    tentative: float
+    n_boot: int
+    seed: int
+    warnings: list[str] = field(default_factory=list)
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+
+def _truncate(book: Codebook, path: str, depth: int | None) -> str:
+    if depth is None:
+        return path
+    by_path = book.by_path()
+    code = by_path.get(path)
+    if code is None:  # a code a newer codebook dropped: cut its path by name
+        return " > ".join(path.split(" > ")[:depth])
+    while code.depth >= depth and code.parent is not None:
+        code = by_path[code.parent]
+    return code.path
+
+
+def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: int | None = None) -> Coding:
+    """Read one coder's codings (a person, ``consensus``, or ``machine[:SUGGESTER]``)."""
+    from coder.workflows import current_codebook
+
+    book = current_codebook(store)
+    if name == MACHINE or name.startswith(MACHINE + ":"):
+        suggester = name.partition(":")[2] or sg.SUGGESTER
+        run = store.active_run(suggester)
+        if run is None:
+            raise InputError(
+                f"no active run of suggester '{suggester}' to compare as '{name}'",
+                hint="run 'coder suggest' first" if suggester == sg.SUGGESTER else "run 'coder suggest --learn' first",
+            )
+        covered = store.scored_segments(int(run["id"])) or {s.id for s in store.segments(coded_only=True)}
+        codes: dict[int, set[str]] = {}
+        for seg, path in store.run_suggestions(int(run["id"])):
+            codes.setdefault(seg, set()).add(_truncate(book, path, depth))
+        return Coding(name, covered, codes)
+    rows = store.standing_decisions(name)
+    if not rows:
+        known = [c for c in store.coders()]
+        hint = (
+            "run 'coder reconcile' to record consensus codings"
+            if name == CONSENSUS
+            else f"coders in this project: {', '.join(known) or 'none yet'} (or 'machine')"
+        )
+        raise InputError(f"no decisions by '{name}'", hint=hint)
+    decided = {seg for seg, *_ in rows}
+    codes = {}
+    for seg, path, answer, _ in rows:
+        if answer == "accept":
+            codes.setdefault(seg, set()).add(_truncate(book, path, depth))
+    if coverage == "decided":
+        covered = decided
+        pending = 0
+    else:
+        segs = store.segments(coded_only=True)
+        docs = {s.document for s in segs if s.id in decided}
+        covered = {s.id for s in segs if s.document in docs}
+        # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
+        answered = {seg for seg, _, _, suggested in rows if suggested}
+        reviewing = {s.document for s in segs if s.id in answered}
+        pending = sum(1 for r in store.pending_suggestions(name) if r["document"] in reviewing)
+    return Coding(name, covered, codes, pending)
+
+
+def _unit_key(unit: str, seg: object) -> tuple[Hashable, str]:
+    s = seg  # SegmentRow
+    if unit == "segment":
+        return s.id, f"{s.document} sentence {s.idx + 1}"  # type: ignore[attr-defined]  # numbered as 'coder show'
+    if unit == "turn":
+        return (s.document, s.turn), f"{s.document} turn {s.turn + 1}"  # type: ignore[attr-defined]
+    if unit == "document":
+        return s.document, str(s.document)  # type: ignore[attr-defined]
+    return s.participant, f"participant {s.participant}"  # type: ignore[attr-defined]
+
+
+def _units(store: Store, unit: str) -> dict[Hashable, tuple[str, list[object]]]:
+    """unit key -> (readable name, its participant sentences), in document order."""
+    out: dict[Hashable, tuple[str, list[object]]] = {}
+    for s in store.segments(coded_only=True):
+        key, label = _unit_key(unit, s)
+        out.setdefault(key, (label, []))[1].append(s)
+    return out
+
+
+def _code_order(book: Codebook, used: set[str]) -> list[str]:
+    order = {c.path: i for i, c in enumerate(book.codes)}
+    return sorted(used, key=lambda p: (order.get(p, len(order)), p))
+
+
+def agree(
+    store: Store,
+    coders: Sequence[str],
+    *,
+    unit: str = "segment",
+    coverage: str = "documents",
+    depth: int | None = None,
+    reliable: float = 0.800,
+    tentative: float = 0.667,
+    n_boot: int = 1000,
+    seed: int = 0,
+    disagreements: bool = False,
+) -> AgreeResult:
+    """Agreement of two or more coders on the presence of each code in each unit, and on the code set."""
+    from coder.workflows import current_codebook
+
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    if coverage not in COVERAGE:
+        raise ValueError(f"coverage must be one of {COVERAGE}")
+    names = list(dict.fromkeys(c.strip() for c in coders))
+    if len(names) < 2:
+        raise InputError("agreement needs two or more different coders", hint="e.g. --coder ana --coder ben")
+    if not tentative <= reliable:
+        raise InputError(
+            f"the tentative threshold ({tentative}) is above the reliable one ({reliable})",
+            hint="e.g. --reliable 0.8 --tentative 0.667",
+        )
+    book = current_codebook(store)
+    codings = [coding_of(store, n, coverage=coverage, depth=depth) for n in names]
+    units = _units(store, unit)
+    need_all = coverage == "documents"
+    included: list[tuple[Hashable, str, list[object]]] = []
+    not_reviewed = dict.fromkeys(names, 0)
+    for key, (label, segs) in units.items():
+        ok = True
+        for c in codings:
+            hits = [s.id in c.covered for s in segs]  # type: ignore[attr-defined]
+            if not (all(hits) if need_all else any(hits)):
+                not_reviewed[c.name] += 1
+                ok = False
+        if ok:
+            included.append((key, label, segs))
+
+    def codes_in(c: Coding, segs: list[object]) -> set[str]:
+        out: set[str] = set()
+        for s in segs:
+            out |= c.codes.get(s.id, set())  # type: ignore[attr-defined]
+        return out
+
+    labels = [[codes_in(c, segs) for _, _, segs in included] for c in codings]
+    used = set().union(*(x for row in labels for x in row)) if included else set()
+    paths = _code_order(book, used)
+
+    def row_for(code: str, data: list[list[bool]], *, clusters: list[int] | None = None) -> CodeAgreement:
+        s = ag.summarise(data, categories=[False, True], n_boot=n_boot, seed=seed, clusters=clusters)
+        return CodeAgreement(
+            code=code,
+            coded_by=[sum(r) for r in data],
+            summary=s,
+            prevalence=s.shares.get(True, math.nan),
+            verdict=ag.verdict(s.alpha, reliable=reliable, tentative=tentative),
+        )
+
+    rows = [row_for(p, [[p in lab for lab in row] for row in labels]) for p in paths]
+    pooled = None
+    if paths:
+        data = [[p in lab for lab in row for p in paths] for row in labels]
+        clusters = [i for i in range(len(included)) for _ in paths]
+        pooled = row_for(f"all {len(paths)} codes, pooled", data, clusters=clusters)
+    sets = [[tuple(sorted(lab)) for lab in row] for row in labels]
+    whole = ag.summarise(sets, n_boot=n_boot, seed=seed)
+    exact = CodeAgreement(
+        code="code set per unit, exact match",
+        coded_by=[sum(1 for lab in row if lab) for row in labels],
+        summary=whole,
+        prevalence=math.nan,
+        verdict=ag.verdict(whole.alpha, reliable=reliable, tentative=tentative),
+    )
+
+    warnings = []
+    for c in codings:
+        if c.pending:
+            warnings.append(
+                f"{c.name} has {c.pending} unanswered suggestion(s) in the documents counted as reviewed; "
+                "their sentences count as not coded (finish the review, or use --coverage decided)"
+            )
+    if not included:
+        warnings.append("no unit was reviewed by every chosen coder")
+
+    found: list[Disagreement] = []
+    if disagreements:
+        for i, (_, label, segs) in enumerate(included):
+            first = segs[0]
+            text = " ".join(s.text for s in segs) if unit in ("segment", "turn") else ""  # type: ignore[attr-defined]
+            unit_codes = set().union(*(labels[c][i] for c in range(len(codings))))
+            for p in _code_order(book, unit_codes):
+                yes = [names[c] for c in range(len(codings)) if p in labels[c][i]]
+                if len(yes) < len(codings):
+                    found.append(
+                        Disagreement(
+                            unit=label,
+                            document=first.document,  # type: ignore[attr-defined]
+                            participant=first.participant,  # type: ignore[attr-defined]
+                            segment_id=first.id if unit == "segment" else None,  # type: ignore[attr-defined]
+                            text=text,
+                            code=p,
+                            coded_by=yes,
+                            not_coded_by=[n for n in names if n not in yes],
+                        )
+                    )
+
+    return AgreeResult(
+        coders=names,
+        unit=unit,
+        coverage=coverage,
+        depth=depth,
+        units_total=len(units),
+        units_included=len(included),
+        not_reviewed=not_reviewed,
+        rows=rows,
+        pooled=pooled,
+        exact=exact,
+        reliable=reliable,
+        tentative=tentative,
+        n_boot=n_boot,
+        seed=seed,
+        warnings=warnings,
+        disagreements=found,
+    )
+
+
+# -- reconciliation: the disagreements, decided as coder 'consensus' -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileItem:
+    segment_id: int
+    document: str
+    participant: str
+    unit: str
+    text: str
+    code: str
+    coded_by: list[str]
+    not_coded_by: list[str]
+
+
+@dataclass(frozen=True)
+class ReconcilePlan:
+    items: list[ReconcileItem]  # disagreements consensus has not decided yet
+    agreed: list[tuple[int, str]]  # codings every coder accepted that consensus does not hold yet
+    decided: int  # disagreements consensus has already decided
+
+
+def reconcile_plan(store: Store, coders: Sequence[str], *, coverage: str = "documents") -> ReconcilePlan:
+    """What a reconciliation meeting has to decide, per sentence, for the named coders."""
+    names = list(dict.fromkeys(coders))
+    if CONSENSUS in names or any(n == MACHINE or n.startswith(MACHINE + ":") for n in names):
+        raise InputError(
+            "reconcile the codings of people", hint="name the coders, e.g. --coder ana --coder ben (not consensus)"
+        )
+    result = agree(store, names, unit="segment", coverage=coverage, n_boot=0, disagreements=True)
+    standing = {(seg, path) for seg, path, *_ in store.standing_decisions(CONSENSUS)}
+    items = [
+        ReconcileItem(
+            segment_id=d.segment_id or 0,
+            document=d.document,
+            participant=d.participant,
+            unit=d.unit,
+            text=d.text,
+            code=d.code,
+            coded_by=d.coded_by,
+            not_coded_by=d.not_coded_by,
+        )
+        for d in result.disagreements
+    ]
+    todo = [i for i in items if (i.segment_id, i.code) not in standing]
+    codings = [coding_of(store, n, coverage=coverage) for n in names]
+    shared = set.intersection(*({(s, p) for s, ps in c.codes.items() for p in ps} for c in codings))
+    covered = set.intersection(*(c.covered for c in codings))
+    agreed = sorted(k for k in shared if k[0] in covered and k not in standing)
+    return ReconcilePlan(todo, agreed, len(items) - len(todo))
+
+
+def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, by: str) -> int:
+    """Copy what every coder accepted into consensus, in one transaction."""
+    from coder.workflows import current_codebook
+
+    book_hash = current_codebook(store).hash
+    note = f"accepted by all of {', '.join(coders)}"
+
+    def go() -> int:
+        n = 0
+        for seg, path in plan.agreed:
+            if store.find_decision(CONSENSUS, seg, path) is None:
+                store.add_decision(
+                    segment_id=seg,
+                    code_path=path,
+                    coder=CONSENSUS,
+                    answer="accept",
+                    reason="agreed",
+                    memo=note,
+                    codebook_hash=book_hash,
+                    decided_by=by,
+                )
+                n += 1
+        return n
+
+    return int(store.write(go))
+
+
+def decide(store: Store, item: ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
+    """Record the meeting's decision on one disagreement as coder ``consensus`` (who, when, note)."""
+    from coder.workflows import current_codebook
+
+    if answer not in ("accept", "reject"):
+        raise ValueError("answer must be 'accept' or 'reject'")
+    if not by.strip():
+        raise CoderError("reconcile needs the name of who decides", hint="pass --by NAME")
+    book_hash = current_codebook(store).hash
+
+    def go() -> int:
+        old = store.find_decision(CONSENSUS, item.segment_id, item.code)
+        if old is not None:
+            store.mark_undone(old["id"])
+        return store.add_decision(
+            segment_id=item.segment_id,
+            code_path=item.code,
+            coder=CONSENSUS,
+            answer=answer,
+            reason="reconciled",
+            memo=note,
+            codebook_hash=book_hash,
+            decided_at=now(),
+            decided_by=by.strip(),
+        )
+
+    return int(store.write(go))

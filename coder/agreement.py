@@ -27,8 +27,8 @@ NAN = float("nan")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
-def _units(data: Data) -> list[list[Hashable]]:
-    """The non-missing ratings of each unit that has at least two of them."""
+def _units(data: Data, minimum: int = 2) -> list[list[Hashable]]:
+    """The non-missing ratings of each unit that has at least ``minimum`` of them."""
     if not data:
         return []
     n_units = len(data[0])
@@ -37,7 +37,7 @@ def _units(data: Data) -> list[list[Hashable]]:
     out = []
     for u in range(n_units):
         values = [row[u] for row in data if row[u] is not None]
-        if len(values) >= 2:
+        if len(values) >= minimum:
             out.append(values)
     return out
 
@@ -76,20 +76,23 @@ def _category_shares(units: list[list[Hashable]]) -> dict[Hashable, float]:
 
 
 def fleiss_kappa(data: Data) -> float:
-    """Fleiss' (1971) κ, any number of coders; missing values as in Gwet (2014)."""
-    units = _units(data)
-    if not units:
+    """Fleiss' (1971) κ, any number of coders; missing values as in Gwet (2014).
+
+    With missing values, p_o is averaged over the units with two or more ratings and the category
+    shares π_k over every unit with at least one (Gwet 2014, ch. 2; irrCAC does the same).
+    """
+    if not _units(data):
         return NAN
-    p_e = sum(p * p for p in _category_shares(units).values())
+    p_e = sum(p * p for p in _category_shares(_units(data, 1)).values())
     return _kappa(observed_agreement(data), p_e)
 
 
 def gwet_ac1(data: Data, categories: Sequence[Hashable] | None = None) -> float:
-    """Gwet's AC1 (2008): chance agreement from how far category use is from uniform."""
-    units = _units(data)
-    if not units:
+    """Gwet's AC1 (2008): chance agreement from how far category use is from uniform (missing values as
+    in :func:`fleiss_kappa`)."""
+    if not _units(data):
         return NAN
-    shares = _category_shares(units)
+    shares = _category_shares(_units(data, 1))
     q = len(categories) if categories is not None else len(shares)
     if q < 2:
         return NAN if observed_agreement(data) < 1 else 1.0
@@ -99,10 +102,9 @@ def gwet_ac1(data: Data, categories: Sequence[Hashable] | None = None) -> float:
 
 def brennan_prediger(data: Data, categories: Sequence[Hashable] | None = None) -> float:
     """Brennan & Prediger's (1981) κ_n, chance = 1/q; with two categories this is PABAK."""
-    units = _units(data)
-    if not units:
+    if not _units(data):
         return NAN
-    q = len(categories) if categories is not None else len({v for u in units for v in u})
+    q = len(categories) if categories is not None else len({v for u in _units(data, 1) for v in u})
     if q < 2:
         return NAN if observed_agreement(data) < 1 else 1.0
     return _kappa(observed_agreement(data), 1.0 / q)
@@ -292,6 +294,7 @@ class Summary:
     ac1: float
     brennan_prediger: float
     shares: dict[Hashable, float]  # π_k: share of ratings in each category (prevalence)
+    alpha_undefined: int = 0  # bootstrap resamples in which α was undefined (left out of the interval)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -311,13 +314,16 @@ class _Patterns:
             raise ValueError("every coder needs one value per unit (use None for missing)")
         self.m = len(data)
         columns = Counter(zip(*data, strict=True)) if data else Counter()
-        self.patterns = [p for p in columns if sum(v is not None for v in p) >= 2]
+        self.patterns = [p for p in columns if any(v is not None for v in p)]
         self.index = {p: i for i, p in enumerate(self.patterns)}
         self.counts = np.array([columns[p] for p in self.patterns], dtype=float)
         seen = {v for p in self.patterns for v in p if v is not None}
         self.categories = list(categories) if categories is not None else sorted(seen, key=_order_key)
         self.q = len(self.categories) if categories is not None else len(seen)
         index = {c: i for i, c in enumerate(self.categories)}
+        unknown = seen - set(index)
+        if unknown:
+            raise ValueError(f"labels not among the categories given: {sorted(map(str, unknown))}")
         k = len(self.categories)
         self.n = np.zeros((len(self.patterns), k))  # ratings per category in each pattern
         for i, p in enumerate(self.patterns):
@@ -325,9 +331,13 @@ class _Patterns:
                 if v is not None:
                     self.n[i, index[v]] += 1
         r = self.n.sum(axis=1)
-        self.agree = (self.n * (self.n - 1)).sum(axis=1) / (r * (r - 1)) if len(r) else np.zeros(0)
+        # p_o and α use the units with two or more ratings; the category shares π use every rated unit
+        self.pairable = (r >= 2).astype(float)
+        r_pair = np.where(r >= 2, r, 2.0)
+        self.agree = self.pairable * (self.n * (self.n - 1)).sum(axis=1) / (r_pair * (r_pair - 1))
         self.share = self.n / r[:, None] if len(r) else self.n
-        self.disagree = (r * r - (self.n**2).sum(axis=1)) / (r - 1) if len(r) else np.zeros(0)
+        self.n_pairable = self.n * self.pairable[:, None]
+        self.disagree = self.pairable * (r * r - (self.n**2).sum(axis=1)) / (r_pair - 1)
         if self.m == 2:
             both = [i for i, p in enumerate(self.patterns) if None not in p]
             self.pair = np.zeros(len(self.patterns))
@@ -340,9 +350,8 @@ class _Patterns:
 
     def coefficients(self, w: np.ndarray) -> dict[str, np.ndarray]:
         """Every coefficient for each row of unit counts ``w`` (shape: draws × patterns)."""
-        units = w.sum(axis=1)
-        p_o = _ratio(w @ self.agree, units)
-        pi = _ratio(w @ self.share, units[:, None])
+        p_o = _ratio(w @ self.agree, w @ self.pairable)
+        pi = _ratio(w @ self.share, w.sum(axis=1)[:, None])
         out = {"percent": p_o}
         fleiss = _kappas(p_o, (pi**2).sum(axis=1))
         if self.q >= 2:
@@ -350,7 +359,7 @@ class _Patterns:
             out["brennan_prediger"] = _kappas(p_o, np.full_like(p_o, 1.0 / self.q))
         else:  # one category: perfect agreement is all there is to say
             out["ac1"] = out["brennan_prediger"] = np.where(p_o >= 1.0, 1.0, np.nan)
-        n_c = w @ self.n
+        n_c = w @ self.n_pairable
         total = n_c.sum(axis=1)
         out["alpha"] = 1.0 - _ratio((total - 1) * (w @ self.disagree), total**2 - (n_c**2).sum(axis=1))
         if self.m == 2:
@@ -403,7 +412,9 @@ def summarise(
     """Percent agreement, κ (Cohen for two coders, Fleiss for more), α, AC1 and κ_n, with bootstrap CIs.
 
     Nominal data, missing values allowed (``None``). The intervals are percentile intervals of
-    ``n_boot`` resamples of the pairable units, seeded, so a report is reproducible. ``clusters``
+    ``n_boot`` resamples of the rated units, seeded, so a report is reproducible; resamples in which
+    α is undefined (nobody varies: common for rare codes) are left out and counted in
+    ``alpha_undefined``. ``clusters``
     (one id per unit) resamples whole clusters instead: for pooled data, where the units of one
     cluster (the codes of one sentence) are not independent.
     """
@@ -411,6 +422,7 @@ def summarise(
     point = {k: float(v[0]) for k, v in pats.coefficients(pats.counts[None, :]).items()}
     n_units = int(pats.counts.sum())
     ci = {"alpha": (NAN, NAN), "kappa": (NAN, NAN)}
+    undefined = 0
     if n_units and n_boot > 0:
         rng = np.random.default_rng(seed)
         if clusters is None:
@@ -419,13 +431,14 @@ def summarise(
             draws = pats.cluster_draws(data, clusters, n_boot, rng)
         boot = pats.coefficients(draws)
         ci = {k: _interval(boot[k], level) for k in ci}
+        undefined = int(np.isnan(boot["alpha"]).sum())
     shares = {}
     if n_units:
         pi = (pats.counts @ pats.share) / n_units
         shares = {c: float(pi[i]) for i, c in enumerate(pats.categories)}
     return Summary(
         coders=pats.m,
-        units=n_units,
+        units=int(pats.counts @ pats.pairable),
         percent=point["percent"],
         kappa=point["kappa"],
         kappa_name="Cohen" if pats.m == 2 else "Fleiss",
@@ -435,4 +448,5 @@ def summarise(
         ac1=point["ac1"],
         brennan_prediger=point["brennan_prediger"],
         shares=shares,
+        alpha_undefined=undefined,
     )

@@ -59,7 +59,8 @@ def notes(r: AgreeResult) -> list[str]:
         f"Units: {r.units_included:,} of {r.units_total:,} {UNIT_WORDS[r.unit]} counted; {excluded:,} excluded"
         + (f" (not reviewed by {per})." if per else "."),
         f"Columns: units each coder gave the code; % agreement; {kappa}; Krippendorff's α (nominal) with its "
-        f"{boot}; Gwet's AC1; prevalence = share of ratings that say 'present'.",
+        f"{boot}; Gwet's AC1; prevalence = share of ratings that say 'present'. Resamples in which α is "
+        "undefined (no one varies) are left out of its interval; csv and json give how many.",
         f"Verdict by α (Krippendorff 2004): ≥ {r.reliable:.3f} reliable, ≥ {r.tentative:.3f} tentative "
         "conclusions only, below that unreliable; undefined when no coder varies.",
         f"! = prevalence under {RARE:.0%}: κ and α swing on a handful of units for rare codes (the kappa "
@@ -178,6 +179,7 @@ def _csv_columns(r: AgreeResult) -> list[str]:
         "alpha",
         "alpha_ci_low",
         "alpha_ci_high",
+        "alpha_resamples_undefined",
         "gwet_ac1",
         "brennan_prediger",
         "prevalence",
@@ -203,6 +205,7 @@ def _row_dict(r: AgreeResult, row: CodeAgreement) -> dict[str, object]:
         "alpha": _clean(s.alpha),
         "alpha_ci_low": _clean(s.alpha_ci[0]),
         "alpha_ci_high": _clean(s.alpha_ci[1]),
+        "alpha_resamples_undefined": s.alpha_undefined,
         "gwet_ac1": _clean(s.ac1),
         "brennan_prediger": _clean(s.brennan_prediger),
         "prevalence": _clean(row.prevalence),

@@ -39,7 +39,9 @@ class CoderGroup(click.Group):
 def _store(ctx: click.Context, *, create: bool = False) -> Any:
     from coder.store import Store
 
-    return Store(ctx.obj["project"], create=create)
+    store = Store(ctx.obj["project"], create=create)
+    ctx.call_on_close(store.close)  # checkpoints the WAL: the project is one self-contained file again
+    return store
 
 
 @contextmanager
@@ -498,6 +500,8 @@ def _format_from(output: Path | None) -> str:
 
 def _atomic_file(output: Path, write: Callable[[str], Any]) -> None:
     """Let ``write(path)`` produce FILE.part.EXT, then move it over FILE: a failure never leaves half a file."""
+    if not output.parent.is_dir():
+        raise CoderError("no such folder for the output file", path=output.parent, hint="create it, or pick another -o")
     tmp = output.with_name(output.name + ".part" + output.suffix)  # writers pick the file type from the name
     try:
         write(str(tmp))
@@ -1533,6 +1537,8 @@ def reconcile(ctx: click.Context, coders: tuple[str, ...], by: str | None, cover
     who = rv.require_coder(by, store)
     book = wf.current_codebook(store)
     plan = rl.reconcile_plan(store, coders, coverage=coverage)
+    for w in plan.warnings:
+        click.secho(f"Warning: {w}", fg="yellow", err=True)
     copied = rl.record_agreed(store, plan, coders, by=who) if plan.agreed else 0
     if copied:
         click.echo(f"Copied {copied} coding(s) that {', '.join(coders)} all accepted to consensus.")
@@ -1618,7 +1624,9 @@ def merge(ctx: click.Context, other: Path) -> None:
     renamed = "; named differently here: " + ", ".join(f"{a} → {b}" for a, b in r.renamed.items()) if r.renamed else ""
     click.echo(
         f"Merged {imp.added} decision(s) by {', '.join(imp.coders) or 'nobody'} from {other} "
-        f"({imp.unchanged} already here, {imp.superseded} replaced older answers; "
+        f"({imp.unchanged} already here, {imp.superseded} replaced older answers"
+        + (f", {imp.undone} undone as in the other copy" if imp.undone else "")
+        + "; "
         f"{r.documents} document(s) matched by content{renamed})."
     )
 

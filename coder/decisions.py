@@ -121,6 +121,7 @@ class ImportResult:
     unchanged: int
     superseded: int
     coders: list[str]
+    undone: int = 0  # decisions undone here because the other copy undid them (merge)
 
 
 def import_file(store: Store, path: str | Path) -> ImportResult:
@@ -138,11 +139,14 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
     index = store.segment_index()
     docs = {d.name for d in store.documents()}
     problems: list[Problem] = []
-    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None]] = []
+    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None, bool]] = []
     for n, r in rows:
+        # a decision the other copy undid (merge only): it can withdraw the same decision here, nothing more
+        withdrawn = bool((r.get("undone_at") or "").strip())
 
-        def bad(msg: str, n: int = n) -> None:
-            problems.append(Problem(source, n, msg))
+        def bad(msg: str, n: int = n, withdrawn: bool = withdrawn) -> None:
+            if not withdrawn:  # an undone decision that no longer fits (e.g. a dropped code) is not an error
+                problems.append(Problem(source, n, msg))
 
         coder = r.get("coder", "").strip()
         doc = r.get("document", "").strip()
@@ -188,16 +192,28 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 r.get("note") or None,
                 when,
                 r.get("decided_by") or None,
+                withdrawn,
             )
         )
     if problems:
         raise BadRows(problems)
 
-    added = unchanged = superseded = 0
+    added = unchanged = superseded = withdrawn_here = 0
 
     def write() -> None:
-        nonlocal added, unchanged, superseded
-        for _, coder, seg, code, answer, reason, note, when, by in parsed:
+        nonlocal added, unchanged, superseded, withdrawn_here
+        for _, coder, seg, code, answer, reason, note, when, by, withdrawn in parsed:
+            same = store.find_same_decision(coder, seg, code, answer, when) if when else None
+            if same is not None:  # this very decision is here already (copied, or merged before)
+                if withdrawn and same["undone_at"] is None:
+                    store.mark_undone(same["id"])  # undone in the other copy: undo it here too
+                    withdrawn_here += 1
+                else:
+                    unchanged += 1  # including one undone here: that undo stands
+                continue
+            if withdrawn:
+                unchanged += 1
+                continue
             old = store.find_decision(coder, seg, code)
             if old is not None and old["answer"] == answer:
                 unchanged += 1
@@ -223,7 +239,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
             added += 1
 
     store.write(write)
-    return ImportResult(added, unchanged, superseded, sorted({r[1] for r in parsed}))
+    return ImportResult(added, unchanged, superseded, sorted({r[1] for r in parsed if not r[9]}), withdrawn_here)
 
 
 # -- merging another copy of the project ---------------------------------------------------------------------
@@ -252,35 +268,46 @@ class MergeResult:
     imported: ImportResult
 
 
+def _sentences(store: Store, doc_id: int) -> list[tuple[int, int, bool]]:
+    return [(s.start, s.end, s.coded) for s in store.segments(doc_id)]
+
+
 def merge(store: Store, other: str | Path) -> MergeResult:
-    """Bring another copy's standing decisions into this project, matching documents by content hash.
+    """Bring another copy's decisions into this project, matching documents by content hash.
 
     The other file is read from a snapshot and never changed. Refused, with every difference listed,
-    when a coded document has no identical transcript here; segments are matched by offsets, so both
-    copies must also have split the text the same way. Idempotent, all or nothing, like an import.
+    when a coded document has no identical transcript here, or was split into units differently.
+    A decision the other copy undid is undone here too; one undone here stays undone. Idempotent,
+    all or nothing, like an import.
     """
     path = Path(other)
     if path.resolve() == store.path.resolve():
         raise InputError("cannot merge a project into itself", path=path, hint="name the other coder's copy")
     if not path.exists():
         raise InputError("no project file here", path=path, hint="check the path to the other coder's copy")
+    ours = {d.content_hash: d for d in store.documents()}
+    ours_names = {d.name for d in ours.values()}
+    problems: list[str] = []
+    mapping: dict[str, str] = {}
     with Store.snapshot(path) as theirs:
-        rows = theirs.decisions()
+        rows = theirs.decisions(include_undone=True)
         their_docs = {d.name: d for d in theirs.documents()}
-    ours_by_hash = {d.content_hash: d.name for d in store.documents()}
-    ours_names = {d.name for d in store.documents()}
-    problems, mapping = [], {}
-    for name in sorted({r["document"] for r in rows}):
-        doc = their_docs[name]
-        here = ours_by_hash.get(doc.content_hash)
-        if here is not None:
-            mapping[name] = here
-        elif name in ours_names:
-            problems.append(
-                f"document '{name}' differs from this project's '{name}' (the transcript text is not the same)"
-            )
-        else:
-            problems.append(f"document '{name}' is not in this project (import the same file here first)")
+        for name in sorted({r["document"] for r in rows}):
+            doc = their_docs[name]
+            here = ours.get(doc.content_hash)
+            if here is None:
+                problems.append(
+                    f"document '{name}' differs from this project's '{name}' (the transcript text is not the same)"
+                    if name in ours_names
+                    else f"document '{name}' is not in this project (import the same file here first)"
+                )
+            elif _sentences(theirs, doc.id) != _sentences(store, here.id):
+                problems.append(
+                    f"document '{name}' was split into units differently than '{here.name}' here (import it "
+                    "with the same --unit, speaker options and pipeline in both copies)"
+                )
+            else:
+                mapping[name] = here.name
     if problems:
         raise MergeRefused(str(path), problems)
     table = [
@@ -297,6 +324,7 @@ def merge(store: Store, other: str | Path) -> MergeResult:
                 "note": r["memo"] or "",
                 "decided_at": r["decided_at"],
                 "decided_by": r["decided_by"] or "",
+                "undone_at": r["undone_at"] or "",
             },
         )
         for r in rows

@@ -318,16 +318,22 @@ class ReconcilePlan:
     items: list[ReconcileItem]  # disagreements consensus has not decided yet
     agreed: list[tuple[int, str]]  # codings every coder accepted that consensus does not hold yet
     decided: int  # disagreements consensus has already decided
+    warnings: list[str] = field(default_factory=list)
 
 
 def reconcile_plan(store: Store, coders: Sequence[str], *, coverage: str = "documents") -> ReconcilePlan:
     """What a reconciliation meeting has to decide, per sentence, for the named coders."""
-    names = list(dict.fromkeys(coders))
+    names = list(dict.fromkeys(c.strip() for c in coders))
     if CONSENSUS in names or any(n == MACHINE or n.startswith(MACHINE + ":") for n in names):
         raise InputError(
             "reconcile the codings of people", hint="name the coders, e.g. --coder ana --coder ben (not consensus)"
         )
     result = agree(store, names, unit="segment", coverage=coverage, n_boot=0, disagreements=True)
+    if not result.units_included:
+        raise InputError(
+            f"no sentence was reviewed by all of {', '.join(names)}",
+            hint="each coder must code the same documents (or try --coverage documents)",
+        )
     standing = {(seg, path) for seg, path, *_ in store.standing_decisions(CONSENSUS)}
     items = [
         ReconcileItem(
@@ -347,7 +353,7 @@ def reconcile_plan(store: Store, coders: Sequence[str], *, coverage: str = "docu
     shared = set.intersection(*({(s, p) for s, ps in c.codes.items() for p in ps} for c in codings))
     covered = set.intersection(*(c.covered for c in codings))
     agreed = sorted(k for k in shared if k[0] in covered and k not in standing)
-    return ReconcilePlan(todo, agreed, len(items) - len(todo))
+    return ReconcilePlan(todo, agreed, len(items) - len(todo), result.warnings)
 
 
 def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, by: str) -> int:

@@ -119,7 +119,7 @@ class Store:
         copy = Path(folder) / "other.db"
         try:
             try:
-                source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+                source = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)  # '#', '?' escaped
                 target = sqlite3.connect(copy)
                 source.backup(target)
                 source.close()
@@ -670,6 +670,16 @@ class Store:
             "SELECT * FROM decisions WHERE coder = ? AND segment_id = ? AND code_path = ? AND undone_at IS NULL"
             " ORDER BY id DESC LIMIT 1",
             (coder, segment_id, code_path),
+        ).fetchone()
+
+    def find_same_decision(
+        self, coder: str, segment_id: int, code_path: str, answer: str, decided_at: str
+    ) -> sqlite3.Row | None:
+        """This exact decision (same answer and time), standing or undone: how a merge recognises its own rows."""
+        return self.db.execute(
+            "SELECT * FROM decisions WHERE coder = ? AND segment_id = ? AND code_path = ? AND answer = ?"
+            " AND decided_at = ? ORDER BY id DESC LIMIT 1",
+            (coder, segment_id, code_path, answer, decided_at),
         ).fetchone()
 
     def segment_index(self) -> dict[tuple[str, int, int], int]:

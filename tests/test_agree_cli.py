@@ -183,16 +183,61 @@ def test_merge_refuses_different_transcripts_and_changes_nothing(tmp_path):
 
 def test_merge_refuses_different_segmentation(tmp_path):
     run_a, _ = make_project(tmp_path, "ana.db", ANA)
+    mixed = write(tmp_path / "m" / "mixed.txt", "# participant: P93\nInterviewer: Hi.\nP93: I pray.\nP93: One. Two.\n")
+    run_a("import", str(mixed), "--pipeline", "blank")
     runner = CliRunner()
     path_b = tmp_path / "turns.db"
-    other = write(tmp_path / "t" / "other.txt", "# participant: P91\nInterviewer: Hi.\nP91: I read the Bible.\n")
     for args in (
         ["init"],
-        ["import", str(DATA / "sample.txt"), str(other), "--unit", "turn", "--pipeline", "blank"],
+        ["import", str(mixed), "--unit", "turn", "--pipeline", "blank"],
         ["codebook", "load", str(DATA / "mini.yaml")],
-        ["code", "sample.txt", "--segment", "4", "--code", PRAYER, "--coder", "ben"],
+        ["code", "mixed.txt", "--segment", "2", "--code", PRAYER, "--coder", "ben"],
     ):
         r = runner.invoke(main, ["-p", str(path_b), *args])
         assert r.exit_code == 0, r.output
+    # "I pray." is one sentence and one turn: same offsets in both copies, yet the copies differ
     r = run_a("merge", str(path_b), code=1)
-    assert "decision 1: no segment" in r.output and "same unit and pipeline" in r.output
+    assert "document 'mixed.txt' was split into units differently than 'mixed.txt' here" in r.output
+
+
+def test_merge_carries_undo_both_ways_and_odd_file_names(tmp_path):
+    run_a, path_a = make_project(tmp_path, "ana.db", ANA)
+    copy = tmp_path / "copies" / "ben #2?.db"  # '#' and '?' must not cut the path short
+    copy.parent.mkdir()
+    shutil.copy(path_a, copy)  # ben starts from ana's file, so ana's decisions are in both
+    runner = CliRunner()
+    r = runner.invoke(
+        main, ["-p", str(copy), "code", "sample.txt", "--segment", "3", "--code", PRAYER, "--coder", "ben"]
+    )
+    assert r.exit_code == 0, r.output
+    run_a("review", "--coder", "ana", input="u\nq\n")  # no suggestions: review says so, nothing undone
+    from coder import review as rv
+    from coder.store import Store
+
+    with Store(path_a) as s:
+        undone = rv.undo(s, "ana")  # ana withdraws her last coding in her own copy
+    r = run_a("merge", str(copy))
+    assert "Merged 1 decision(s)" in r.output and "ben" in r.output
+    with Store(path_a) as s:
+        standing = {(d["coder"], d["segment_id"], d["code_path"]) for d in s.decisions()}
+    assert ("ana", undone.segment_id, undone.code_path) not in standing  # her undo stands
+    with Store(copy) as s:
+        rv.undo(s, "ben")  # ben withdraws his coding in his copy
+    r = run_a("merge", str(copy))
+    assert "1 undone as in the other copy" in r.output
+    with Store(path_a) as s:
+        assert not [d for d in s.decisions() if d["coder"] == "ben"]
+    assert not (tmp_path / "copies" / "ben ").exists()
+
+
+def test_reconcile_and_agree_edge_errors(tmp_path):
+    run, _ = make_project(tmp_path, "p.db", [("ana", "sample.txt", 5, PRAYER), ("ben", "other.txt", 2, PRAYER)])
+    r = run("reconcile", "--coder", "ana", "--coder", "ben ", "--by", "chloe", code=1)
+    assert r.output.strip() == (
+        "Error: no sentence was reviewed by all of ana, ben — each coder must code the same documents "
+        "(or try --coverage documents)"
+    )
+    r = run("agree", "--coder", "ana", "--coder", "ben", "-o", str(tmp_path / "missing" / "a.md"), code=1)
+    assert r.output.strip() == (
+        f"Error: {tmp_path / 'missing'}: no such folder for the output file — create it, or pick another -o"
+    )

@@ -100,11 +100,17 @@ def test_gwet_ac1_and_brennan_prediger_by_hand():
 
 
 def test_missing_values_follow_gwet():
-    # unit 3 has one rating only: it carries no information for any coefficient
+    # Gwet (2014): p_o over the units with two or more ratings, the shares pi_k over every rated unit
     data = [["a", "b", "a", None], ["a", "b", None, "b"], ["a", "a", None, "b"]]
     assert ag.percent_agreement(data) == pytest.approx((1 + 1 / 3 + 1) / 3)
-    assert ag.fleiss_kappa(data) == pytest.approx(ag.fleiss_kappa([r[:2] + r[3:] for r in data]))
+    assert ag.krippendorff_alpha(data) == pytest.approx(ag.krippendorff_alpha([r[:2] + r[3:] for r in data]))
     assert ag.cohen_kappa(data[0], data[1]) == pytest.approx(1.0)  # pairs: (a,a), (b,b)
+    # by hand: units {a,a}, {a,b}, {b,b}, {a}, {b,a}: p_o = 2/4; pi_a = (1 + .5 + 0 + 1 + .5) / 5 = .6
+    hand = [["a", "a", "b", "a", "b"], ["a", "b", "b", None, None], [None, None, None, None, "a"]]
+    assert ag.fleiss_kappa(hand) == pytest.approx((0.5 - 0.52) / 0.48)
+    assert ag.gwet_ac1(hand) == pytest.approx((0.5 - 0.48) / 0.52)
+    s = ag.summarise(hand, n_boot=0)
+    assert (s.kappa, s.ac1, s.units) == (pytest.approx((0.5 - 0.52) / 0.48), pytest.approx((0.5 - 0.48) / 0.52), 4)
 
 
 def test_degenerate_cases():
@@ -178,6 +184,15 @@ def test_fleiss_1971_diagnoses():
     assert ag.krippendorff_alpha(data) == pytest.approx(
         krippendorff.alpha(reliability_data=np.array(data, dtype=float), level_of_measurement="nominal")
     )
+
+
+def test_summarise_checks_categories_and_counts_undefined_resamples():
+    with pytest.raises(ValueError, match="not among the categories"):
+        ag.summarise([["a", "b"], ["a", "c"]], categories=["a", "b"])
+    # one disagreement in 200 units: many resamples hold no variation, and are counted, not hidden
+    rare = ag.summarise([[False] * 199 + [True], [False] * 200], n_boot=500)
+    assert 0 < rare.alpha_undefined < 500
+    assert ag.summarise(_random_data(random.Random(4), 2, 80, 2, 0.0), n_boot=200).alpha_undefined == 0
 
 
 def test_summarise_degenerate_cases():

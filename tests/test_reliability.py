@@ -151,3 +151,18 @@ def test_unanswered_suggestions_are_reported(project, embedder):
     assert any(w.startswith("ben has ") and "unanswered" in w for w in r.warnings)
     assert not any(w.startswith("ana ") for w in r.warnings)  # ana coded by hand: nothing pending to warn about
     assert all(not math.isnan(x.summary.percent) for x in r.rows)
+
+
+def test_three_coders_use_fleiss_kappa(project, embedder):
+    wf.suggest(project, embedder, threshold=0.1)
+    r = rl.agree(project, ["ana", "ben", "machine"], n_boot=0)
+    assert r.units_included == 10 and r.not_reviewed == {"ana": 0, "ben": 1, "machine": 0}
+    units = [s.id for s in project.segments(coded_only=True) if s.document != "third.txt"]
+    machine = {(s["segment_id"], s["code_path"]) for s in project.suggestions()}
+    for row in r.rows:
+        cols = [column(project, ANA, units, row.code), column(project, BEN, units, row.code)]
+        cols.append([(u, row.code) in machine for u in units])
+        assert row.summary.kappa_name == "Fleiss"
+        assert row.summary.kappa == pytest.approx(ag.fleiss_kappa(cols), nan_ok=True)
+        assert row.summary.alpha == pytest.approx(ag.krippendorff_alpha(cols), nan_ok=True)
+        assert row.coded_by == [sum(c) for c in cols]

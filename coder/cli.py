@@ -169,7 +169,8 @@ def import_(
     participant_column: str | None,
     pipeline: str,
 ) -> None:
-    """Import transcripts (.txt .md .docx .vtt .srt .csv) and split them into coding units.
+    """Import transcripts (.txt .md .docx .vtt .srt .csv) and split them into coding units; or a
+    REFI-QDA codebook (.qdc) or project (.qdpx) from NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette.
 
     All files are read and checked first, then stored in one transaction: if any file fails,
     nothing is imported. Re-importing an unchanged file does nothing.
@@ -177,6 +178,8 @@ def import_(
     \b
     Examples:
       coder import interviews/*.txt interviews/*.docx
+      coder import study.qdpx          # documents, codebook, each user's codings, cases
+      coder import codebook.qdc        # becomes the current codebook
       coder import P04.vtt --interviewer Dana
       coder import notes.txt --speaker-pattern '^(?P<speaker>[A-Z]{2,3})>\\s*'
       coder import survey.csv --document-column respondent --text-column answer
@@ -204,6 +207,12 @@ def import_(
 
         return load_splitter(pipeline)
 
+    refi_files = [f for f in files if f.suffix.lower() in (".qdc", ".qdpx")]
+    if refi_files:
+        if len(files) != 1 or attributes is not None:
+            raise click.UsageError("import a .qdc or .qdpx file on its own")
+        _import_refi(store, files[0], options=options, unit=unit, splitter=splitter)
+        return
     with _progress("Reading", len(files), enabled=len(files) > 20) as bar:
         result = wf.import_files(
             store,
@@ -223,6 +232,39 @@ def import_(
         click.echo(f"  unchanged {name} (already imported)")
     if result.attributes:
         click.echo(f"  attributes: {result.attributes} values stored")
+    c = store.counts()
+    click.echo(
+        f"Project {store.path}: {c['documents']} documents, {c['participants']} participants, "
+        f"{c['coded_segments']} participant segments."
+    )
+
+
+def _import_refi(store: Any, file: Path, *, options: Any, unit: str, splitter: Callable[[], Any]) -> None:
+    from coder import exchange as ex
+
+    if file.suffix.lower() == ".qdc":
+        r = ex.import_qdc(store, file)
+    else:
+        r = ex.import_qdpx(store, file, options=options, unit=unit, splitter=splitter)
+        for name in r.documents:
+            click.echo(f"  imported  {name}")
+        for name in r.unchanged:
+            click.echo(f"  unchanged {name} (already imported)")
+        click.echo(
+            f"  {r.decisions} coding(s) as accepted decisions"
+            + (f" by {', '.join(r.coders)}" if r.coders else "")
+            + f"; {r.memos} memo(s); {r.attributes} participant attribute value(s)"
+            + (
+                f"; {r.skipped_selections} selection(s) on interviewer speech only, skipped"
+                if r.skipped_selections
+                else ""
+            )
+        )
+    if r.codebook is not None:
+        state = "now the current codebook" if r.codebook_changed else "already current"
+        click.echo(f"  codebook  {r.codebook.name} {r.codebook.version}: {len(r.codebook.codes)} codes ({state})")
+    for w in r.warnings:
+        click.secho(f"  warning: {w}", fg="yellow")
     c = store.counts()
     click.echo(
         f"Project {store.path}: {c['documents']} documents, {c['participants']} participants, "
@@ -850,6 +892,57 @@ def saturation(
 @main.group()
 def export() -> None:
     """Export codings and other project data."""
+
+
+@export.command("qdc")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The .qdc file.")
+@click.pass_context
+def export_qdc(ctx: click.Context, output: Path) -> None:
+    """Write the current codebook as a REFI-QDA codebook (.qdc) for NVivo, ATLAS.ti, MAXQDA, QualCoder.
+
+    Each code's definition, include/exclude criteria, examples and source go into its Description
+    in a readable layout that 'coder import' reads back exactly. GUIDs stay the same on every export.
+
+    \b
+    Example:
+      coder export qdc -o resilience.qdc
+    """
+    from coder import exchange as ex
+
+    store = _store(ctx)
+    data = ex.export_qdc(store)
+    _atomic_file(output, lambda p: Path(p).write_bytes(data))
+    click.echo(f"Wrote the codebook to {output}.")
+
+
+@export.command("qdpx")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The .qdpx file.")
+@click.option("--coder", "coders", multiple=True, metavar="NAME", help="Only this coder's codings (repeatable).")
+@click.option("--include-suggested", is_flag=True, help="Also unreviewed suggestions, as user 'coder-machine'.")
+@click.pass_context
+def export_qdpx(ctx: click.Context, output: Path, coders: tuple[str, ...], include_suggested: bool) -> None:
+    """Write the project as a REFI-QDA project (.qdpx): transcripts, codebook, each coder's accepted
+    codings, memos, and participants as cases with their attributes.
+
+    \b
+    Examples:
+      coder export qdpx -o study.qdpx
+      coder export qdpx -o ana.qdpx --coder ana
+      coder export qdpx -o precoded.qdpx --include-suggested
+    """
+    from coder import exchange as ex
+
+    store = _store(ctx)
+    result: list[Any] = []
+    _atomic_file(
+        output,
+        lambda p: result.append(ex.export_qdpx(store, Path(p), coders=coders, include_suggested=include_suggested)),
+    )
+    r = result[0]
+    click.echo(
+        f"Wrote {output}: {r.documents} documents, {r.selections} coded sentences with {r.codings} codings by "
+        f"{', '.join(r.users) or 'nobody'}, {r.notes} notes, {r.cases} cases."
+    )
 
 
 @export.command("codings")

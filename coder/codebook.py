@@ -14,6 +14,7 @@ codebook in one pass. Format::
         examples: [...]         # optional: utterances that should get the code
         counterexamples: [...]  # optional: near misses
         source: ...             # optional: the study it comes from
+        guid: ...               # optional: its REFI-QDA GUID (kept from .qdc/.qdpx imports)
         children: [...]         # optional: subcodes, any depth
 """
 
@@ -38,9 +39,10 @@ CODE_KEYS = {
     "examples",
     "counterexamples",
     "source",
+    "guid",
     "children",
 }
-TEXT_KEYS = ("definition", "include", "exclude", "source")
+TEXT_KEYS = ("definition", "include", "exclude", "source", "guid")
 LIST_KEYS = ("examples", "counterexamples")
 
 
@@ -240,6 +242,7 @@ def _walk(
                 source=texts["source"],
                 depth=depth,
                 line=line,
+                guid=texts["guid"],
             )
         )
         if "children" in m:
@@ -268,6 +271,8 @@ def to_dict(cb: Codebook) -> dict[str, Any]:
         for k in ("examples", "counterexamples"):
             if getattr(c, k):
                 d[k] = list(getattr(c, k))
+        if c.guid:
+            d["guid"] = c.guid
         kids = cb.children(c.path)
         if kids:
             d["children"] = [node(k) for k in kids]
@@ -280,3 +285,31 @@ def to_dict(cb: Codebook) -> dict[str, Any]:
         "description": cb.description,
         "codes": [node(c) for c in cb.children(None)],
     }
+
+
+def to_yaml(cb: Codebook) -> str:
+    """The codebook in coder's YAML format (what ``parse_codebook`` reads back to the same codebook)."""
+
+    def node(c: Code) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": c.name, "definition": c.definition}
+        for k in ("include", "exclude"):
+            if getattr(c, k):
+                d[k] = getattr(c, k)
+        for k in LIST_KEYS:
+            if getattr(c, k):
+                d[k] = list(getattr(c, k))
+        for k in ("source", "guid"):
+            if getattr(c, k):
+                d[k] = getattr(c, k)
+        kids = cb.children(c.path)
+        if kids:
+            d["children"] = [node(k) for k in kids]
+        return d
+
+    data: dict[str, Any] = {"name": cb.name, "version": cb.version}
+    if cb.description:
+        data["description"] = cb.description
+    if cb.references:
+        data["references"] = list(cb.references)
+    data["codes"] = [node(c) for c in cb.children(None)]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -631,12 +631,24 @@ class Store:
     def mark_undone(self, decision_id: int) -> None:
         self.db.execute("UPDATE decisions SET undone_at = ? WHERE id = ?", (now(), decision_id))
 
-    def add_memo(self, segment_id: int, coder: str, text: str) -> int:
+    def add_memo(self, segment_id: int, coder: str, text: str, *, created_at: str | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO memos (segment_id, coder, text, created_at) VALUES (?,?,?,?)",
-            (segment_id, coder, text, now()),
+            (segment_id, coder, text, created_at or now()),
         )
         return int(cur.lastrowid or 0)
+
+    def all_memos(self) -> list[sqlite3.Row]:
+        """Every memo with its segment's document id and offsets (for exports)."""
+        return list(
+            self.db.execute(
+                """SELECT m.*, s.document_id, s.start, s.end FROM memos m JOIN segments s ON s.id = m.segment_id
+                   ORDER BY m.id"""
+            )
+        )
+
+    def document_text(self, document_id: int) -> str:
+        return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()[0])
 
     def memos(self, segment_id: int) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM memos WHERE segment_id = ? ORDER BY id", (segment_id,)))

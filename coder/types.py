@@ -74,6 +74,7 @@ class Code:
     source: str = ""
     depth: int = 0
     line: int | None = None
+    guid: str = ""  # REFI-QDA GUID, kept when a codebook comes from another tool
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def test_every_problem_reported_with_lines():
         "bad.yaml:12: code 'Family' has no definition",
         "bad.yaml:13: empty 'name'",
         "bad.yaml:18: unknown key 'colour' (allowed: children, counterexamples, definition, examples, exclude, "
-        "include, name, source)",
+        "guid, include, name, source)",
         "bad.yaml:17: 'examples' must be a list of texts",
         "bad.yaml:19: code name 'A > B' contains '>', which separates codes in a path",
     ]

@@ -1,0 +1,560 @@
+"""REFI-QDA exchange with a project: ``coder export qdc|qdpx`` and ``coder import FILE.qdc|.qdpx``.
+
+Export writes the current codebook, the transcripts, accepted codings (one ``PlainTextSelection``
+per coded sentence, with a ``Coding`` per coder and code), memos as notes and participants as
+cases. GUIDs are derived from what they name, so exporting twice gives the same GUIDs, and an
+export → import → export round trip gives the same file.
+
+Import reads a whole ``.qdpx`` first, checks every part, then writes documents, codebook, codings
+(as each user's accepted decisions on the sentences a selection covers), memos and participant
+attributes in ONE transaction: a bad file leaves the project as it was.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from coder import codebook as cb
+from coder import refi
+from coder import segment as seg
+from coder.embed import text_hash
+from coder.errors import CoderError, InputError
+from coder.store import Store, now
+from coder.transcripts import ReadOptions, parse_text, sha256
+from coder.types import PARTICIPANT, Codebook, Transcript, Turn
+
+MACHINE_USER = "coder-machine"
+NO_DEFINITION = "(No definition came with this code; write one before suggesting with it.)"
+
+
+# -- export ---------------------------------------------------------------------------------------------------
+
+
+def export_qdc(store: Store) -> bytes:
+    from coder.workflows import current_codebook
+
+    return refi.codebook_xml(current_codebook(store))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    documents: int
+    selections: int
+    codings: int
+    users: list[str]
+    notes: int
+    cases: int
+
+
+def export_qdpx(
+    store: Store, path: Path, *, coders: Sequence[str] = (), include_suggested: bool = False
+) -> ExportResult:
+    """Write the project as a ``.qdpx`` (validated against the official schema before it is written)."""
+    from lxml import etree
+
+    from coder.workflows import current_codebook
+
+    book = current_codebook(store)
+    by_path = book.by_path()
+    known = set(store.coders())
+    missing = [c for c in coders if c not in known]
+    if missing:
+        raise InputError(
+            f"no decisions by {', '.join(missing)}",
+            hint=f"coders in this project: {', '.join(sorted(known)) or 'none'}",
+        )
+    ns = refi.PROJECT_NS
+
+    def E(parent: Any, tag: str, **attrs: str) -> Any:
+        return etree.SubElement(parent, f"{{{ns}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+
+    docs = store.documents()
+    doc_id_of = {d.name: d.id for d in docs}
+    segs = {s.id: (doc_id_of[s.document], s.start, s.end) for s in store.segments()}
+    # codings: (document id, start, end) -> [(code path, user, time, memo)]
+    selections: dict[tuple[int, int, int], list[tuple[str, str, str, str | None]]] = defaultdict(list)
+    for r in store.decisions():
+        if r["answer"] != "accept" or (coders and r["coder"] not in coders) or r["code_path"] not in by_path:
+            continue
+        selections[segs[r["segment_id"]]].append((r["code_path"], r["coder"], r["decided_at"], r["memo"]))
+    if include_suggested:
+        decided = {(r["segment_id"], r["code_path"]) for r in store.decisions()}
+        finished = {r["suggester"]: r["finished_at"] or now() for r in store.active_runs()}
+        for s in store.suggestions():
+            if (s["segment_id"], s["code_path"]) in decided or s["code_path"] not in by_path:
+                continue
+            items = selections[segs[s["segment_id"]]]
+            if not any(p == s["code_path"] and u == MACHINE_USER for p, u, _, _ in items):  # one per code
+                items.append((s["code_path"], MACHINE_USER, finished[s["suggester"]], None))
+    memos: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+    for m in store.all_memos():
+        memos[(m["document_id"], m["start"], m["end"])].append(m)
+
+    users = sorted(
+        {u for items in selections.values() for _, u, _, _ in items} | {m["coder"] for ms in memos.values() for m in ms}
+    )
+    root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns}, name=store.path.stem, origin=refi.origin_of(book))
+    if users:
+        us = E(root, "Users")
+        for u in users:
+            E(us, "User", guid=refi.guid("user", u), name=u)
+    codes_el = E(E(root, "CodeBook"), "Codes")
+    refi._codes_xml(codes_el, book, ns)
+
+    attributes = store.attributes()
+    by_participant: dict[str, list[str]] = defaultdict(list)
+    texts = {d.id: store.document_text(d.id) for d in docs}
+    source_guid = {d.id: refi.guid("source", sha256(texts[d.id])) for d in docs}
+    for d in docs:
+        by_participant[d.participant].append(source_guid[d.id])
+    names = sorted({n for values in attributes.values() for n in values})
+    if names:
+        vs = E(root, "Variables")
+        for n in names:
+            E(vs, "Variable", guid=refi.guid("variable", n), name=n, typeOfVariable="Text")
+    participants = sorted(by_participant)
+    if participants:
+        cs = E(root, "Cases")
+        for p in participants:
+            case = E(cs, "Case", guid=refi.guid("case", p), name=p)
+            for n in names:
+                if n in attributes.get(p, {}):
+                    vv = E(case, "VariableValue")
+                    E(vv, "VariableRef", targetGUID=refi.guid("variable", n))
+                    E(vv, "TextValue").text = attributes[p][n]
+            for g in by_participant[p]:
+                E(case, "SourceRef", targetGUID=g)
+
+    notes: list[tuple[str, str, str, str]] = []  # guid, text, user, time
+    n_sel = n_cod = 0
+    files: dict[str, str] = {}
+    if docs:
+        ss = E(root, "Sources")
+        for d in docs:
+            g = source_guid[d.id]
+            files[f"{g}.txt"] = texts[d.id]
+            src = E(ss, "TextSource", guid=g, name=d.name, plainTextPath=f"internal://{g}.txt")
+            spans = sorted({k for k in selections if k[0] == d.id} | {k for k in memos if k[0] == d.id})
+            for _, start, end in spans:
+                sel_guid = refi.guid("selection", g, start, end)
+                items = sorted(selections.get((d.id, start, end), []))
+                sel = E(src, "PlainTextSelection", guid=sel_guid, name=_name(texts[d.id][start:end]))
+                sel.set("startPosition", str(start))
+                sel.set("endPosition", str(end))
+                if items:
+                    sel.set("creatingUser", refi.guid("user", items[0][1]))
+                    sel.set("creationDateTime", _xsd_time(min(i[2] for i in items)))
+                for code_path, user, when, memo in items:
+                    code = by_path[code_path]
+                    cg = refi.guid("coding", sel_guid, refi.code_guid(code), user)
+                    coding = E(
+                        sel,
+                        "Coding",
+                        guid=cg,
+                        creatingUser=refi.guid("user", user),
+                        creationDateTime=_xsd_time(when),
+                    )
+                    E(coding, "CodeRef", targetGUID=refi.code_guid(code))
+                    if memo:
+                        note = refi.guid("note", cg)
+                        notes.append((note, memo, user, when))
+                        E(coding, "NoteRef", targetGUID=note)
+                    n_cod += 1
+                for m in memos.get((d.id, start, end), []):
+                    note = refi.guid("memo", sel_guid, m["coder"], m["text"], m["created_at"])
+                    notes.append((note, m["text"], m["coder"], m["created_at"]))
+                    E(sel, "NoteRef", targetGUID=note)
+                n_sel += 1
+    if notes:
+        nn = E(root, "Notes")
+        for g, text, user, when in notes:
+            note = E(
+                nn,
+                "Note",
+                guid=g,
+                name=_name(text),
+                creatingUser=refi.guid("user", user),
+                creationDateTime=_xsd_time(when),
+            )
+            E(note, "PlainTextContent").text = text
+    refi.validate_project(root, f"{path}/project.qde")  # never write a file other tools would refuse
+    data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    refi.write_archive(path, data, files)
+    return ExportResult(len(docs), n_sel, n_cod, users, len(notes), len(participants))
+
+
+def _name(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _xsd_time(value: str) -> str:
+    """coder stores ISO times with an offset; xsd:dateTime accepts them as they are."""
+    return value
+
+
+# -- import ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    codebook: Codebook | None
+    codebook_changed: bool
+    documents: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    decisions: int = 0
+    memos: int = 0
+    attributes: int = 0
+    coders: list[str] = field(default_factory=list)
+    skipped_selections: int = 0  # on interviewer speech only
+    warnings: list[str] = field(default_factory=list)
+
+
+def _codebook_from(
+    codes: list[refi.RefiCode], *, origin: str, fallback_name: str, where: str
+) -> tuple[Codebook, str, dict[str, str], list[str]]:
+    """A coder codebook from a REFI code tree: (codebook, its YAML, GUID -> path, warnings)."""
+    warnings: list[str] = []
+    fixes = {"definition": 0, "name": 0}
+    guid_path: dict[str, str] = {}
+
+    def node(c: refi.RefiCode, parent: str | None, siblings: set[str]) -> dict[str, Any]:
+        name = c.name.strip().replace(">", "›") or "(unnamed)"
+        if name != c.name:
+            fixes["name"] += 1
+        base, k = name, 2
+        while name.casefold() in siblings:
+            name = f"{base} ({k})"
+            k += 1
+            fixes["name"] += 1
+        siblings.add(name.casefold())
+        path = name if parent is None else f"{parent} > {name}"
+        if c.guid:
+            guid_path[c.guid] = path
+        f = c.fields
+        d: dict[str, Any] = {"name": name, "definition": f["definition"].strip() or NO_DEFINITION}
+        if not f["definition"].strip():
+            fixes["definition"] += 1
+        for k2 in ("include", "exclude"):
+            if f[k2]:
+                d[k2] = f[k2]
+        for k2 in ("examples", "counterexamples"):
+            if f[k2]:
+                d[k2] = list(f[k2])
+        if f["source"]:
+            d["source"] = f["source"]
+        if c.guid:
+            d["guid"] = c.guid
+        kids: set[str] = set()
+        if c.children:
+            d["children"] = [node(x, path, kids) for x in c.children]
+        return d
+
+    m = refi.ORIGIN.search(origin or "")
+    name, version = (m.group("name"), m.group("version")) if m else (fallback_name, "1")
+    top: set[str] = set()
+    data = {"name": name, "version": version, "codes": [node(c, None, top) for c in codes]}
+    if fixes["definition"]:
+        warnings.append(f"{fixes['definition']} code(s) had no description; their definition says so, write one")
+    if fixes["name"]:
+        warnings.append(f"{fixes['name']} code name(s) changed ('>' or a duplicate among siblings)")
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    book = cb.parse_codebook(text, source=where)
+    return book, text, guid_path, warnings
+
+
+def import_qdc(store: Store, path: Path) -> ImportResult:
+    """Make a REFI-QDA codebook the project's current codebook."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path=path, hint="check the path") from None
+    codes, origin = refi.read_qdc(data, str(path))
+    if not codes:
+        raise InputError("the codebook has no codes", path=path, hint="export it again from its tool")
+    book, text, _, warnings = _codebook_from(codes, origin=origin, fallback_name=path.stem, where=str(path))
+    changed = store.save_codebook(
+        name=book.name, version=book.version, hash=book.hash, source=str(path), yaml_text=text
+    )
+    return ImportResult(book, changed, warnings=warnings)
+
+
+def _plain_text(raw: str) -> tuple[str, Callable[[int], int]]:
+    """Text as coder stores it (no BOM, LF line ends) and a map from positions in ``raw`` to positions in it."""
+    removed: list[int] = []  # raw positions of characters dropped
+    if raw.startswith("\ufeff"):
+        removed.append(0)
+    for m in re.finditer(r"\r\n", raw):
+        removed.append(m.start())  # the CR of CRLF
+    text = raw[1:] if raw.startswith("\ufeff") else raw
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    removed.sort()
+
+    def to_text(pos: int) -> int:
+        return pos - bisect.bisect_left(removed, pos)
+
+    return text, to_text
+
+
+def _transcript(text: str, *, name: str, participant: str | None, where: str, options: ReadOptions) -> Transcript:
+    opts = ReadOptions(
+        speaker_pattern=options.speaker_pattern,
+        interviewers=options.interviewers,
+        participant=participant or options.participant,
+    )
+    try:
+        return parse_text(text, name=name, fmt="qdpx", source=where, data=text.encode("utf-8"), options=opts)
+    except InputError as e:
+        if "no speaker turns" not in e.message:
+            raise
+    # a source without speaker labels (a field note, an essay answer): one participant turn
+    end = len(text.rstrip())
+    who = opts.participant or Path(name).stem
+    return Transcript(
+        name=name,
+        text=text,
+        turns=(Turn(0, who, PARTICIPANT, 0, end, len(text) - len(text.lstrip())),),
+        participant=who,
+        format="qdpx",
+        source=where,
+        content_hash=sha256(text.encode("utf-8")),
+    )
+
+
+def import_qdpx(
+    store: Store,
+    path: Path,
+    *,
+    options: ReadOptions | None = None,
+    unit: str = "sentence",
+    splitter: Callable[[], seg.SentenceSplitter] | None = None,
+) -> ImportResult:
+    """Import a REFI-QDA project: everything is checked before anything is written."""
+    options = options or ReadOptions()
+    archive = refi.Archive(path)
+    qde = archive.find("project.qde")
+    if qde is None:
+        raise InputError("no project.qde in the archive", path=path, hint="is this a REFI-QDA project (.qdpx)?")
+    where = f"{path}/{qde}"
+    root = refi.parse_xml(archive.read(qde), where)
+    if refi._local(root.tag) != "Project":
+        raise InputError(
+            f"the root element is <{refi._local(root.tag)}>, not <Project>",
+            path=where,
+            line=root.sourceline,
+            hint="is this a REFI-QDA project?",
+        )
+    refi.validate_project(root, where)
+    proj = refi.read_project_xml(root)
+
+    book = None
+    text_yaml = ""
+    guid_path: dict[str, str] = {}
+    warnings: list[str] = []
+    if proj.codes:
+        book, text_yaml, guid_path, warnings = _codebook_from(
+            proj.codes, origin=proj.origin, fallback_name=path.stem, where=where
+        )
+    users = dict(proj.users)
+    participant_of = {g: c.name for c in proj.cases for g in c.source_guids if c.name}
+
+    # read every source and check every selection and coding first
+    prepared = []
+    seen: set[str] = set()
+    for s in proj.sources:
+        swhere = f"{where}:{s.line}" if s.line else where
+        raw = s.text
+        if raw is None and (entry := refi.source_entry(archive, s, "plain")) is not None:
+            raw = _decode(archive.read(entry), f"{path}/{entry}")
+        entry = refi.source_entry(archive, s, "rich") if raw is None else None
+        if entry is not None and entry.lower().endswith(".docx"):
+            raw = _docx_text(archive.read(entry), f"{path}/{entry}")
+        if raw is None:
+            raise InputError(
+                f"source '{s.name}' has no plain text in the archive (plainTextPath {s.plain_path!r})",
+                path=where,
+                line=s.line,
+                hint="export the project again with its sources included",
+            )
+        text, to_text = _plain_text(raw)
+        for sel in s.selections:
+            if not 0 <= sel.start <= sel.end <= len(raw):
+                raise InputError(
+                    f"selection {sel.guid} ({sel.start}-{sel.end}) lies outside source '{s.name}' "
+                    f"({len(raw):,} characters)",
+                    path=where,
+                    line=sel.line,
+                    hint="the file is damaged or its positions are not in characters",
+                )
+            for c in sel.codings:
+                if c.code_guid not in guid_path:
+                    raise InputError(
+                        f"coding {c.guid} refers to code {c.code_guid}, which is not in the codebook",
+                        path=where,
+                        line=c.line,
+                        hint="the file is damaged; export it again",
+                    )
+        name = s.name or f"{s.guid}.txt"
+        base, k = name, 2
+        while name in seen:
+            name = f"{Path(base).stem} ({k}){Path(base).suffix}"
+            k += 1
+        seen.add(name)
+        t = _transcript(text, name=name, participant=participant_of.get(s.guid), where=swhere, options=options)
+        prepared.append((s, t, to_text))
+    for s, _, _ in prepared:
+        for sel in s.selections:
+            for c in sel.codings:
+                if c.user_guid is not None and c.user_guid not in users:
+                    users[c.user_guid] = c.user_guid  # a user the file does not list: keep the GUID as name
+    skipped = [
+        x
+        for x in root.iter()
+        if isinstance(x.tag, str) and refi._local(x.tag) in ("PDFSource", "PictureSource", "AudioSource", "VideoSource")
+    ]
+    if skipped:
+        warnings.append(f"{len(skipped)} non-text source(s) (PDF, picture, audio, video) were not imported")
+
+    split = None
+    fresh = []
+    unchanged = []
+    for s, t, to_text in prepared:
+        old = store.document_by_name(t.name)
+        if old is not None and old["text"] != t.text:
+            raise InputError(
+                f"a different document named '{t.name}' is already in this project",
+                path=where,
+                line=s.line,
+                hint="nothing was imported; import into a new project, or rename the document there",
+            )
+        if old is None and unit == "sentence" and split is None:
+            split = splitter() if splitter is not None else seg.load_splitter()
+        segments = seg.segment(t, split, unit=unit) if old is None else None
+        fresh.append((s, t, to_text, segments, old))
+        if old is not None:
+            unchanged.append(t.name)
+
+    result = ImportResult(book, False, unchanged=unchanged, warnings=warnings)
+    splitter_name = getattr(split, "name", "turn") if split is not None else "turn"
+
+    def write() -> None:
+        if book is not None:
+            result.codebook_changed = store.save_codebook(
+                name=book.name, version=book.version, hash=book.hash, source=str(path), yaml_text=text_yaml
+            )
+        coders: set[str] = set()
+        for s, t, to_text, segments, old in fresh:
+            if old is not None:
+                doc_id = int(old["id"])
+            else:
+                assert segments is not None
+                doc_id = store.add_document(
+                    t, segments, unit=unit, splitter=splitter_name, text_hashes=[text_hash(x.text) for x in segments]
+                )
+                result.documents.append(t.name)
+            spans = [(r.start, r.end, r.id) for r in store.segments(doc_id, coded_only=True)]
+            for sel in s.selections:
+                start, end = to_text(sel.start), to_text(sel.end)
+                targets = _covered(spans, start, end)
+                if not targets:
+                    result.skipped_selections += 1
+                    continue
+                for c in sel.codings:
+                    who = users.get(c.user_guid or "", "") if c.user_guid else "imported"
+                    when = _time(c.created)
+                    memo = "\n\n".join(proj.notes[g].text for g in c.note_guids if g in proj.notes) or None
+                    for seg_id in targets:
+                        if store.find_same_decision(who, seg_id, guid_path[c.code_guid], "accept", when) is not None:
+                            continue
+                        old_d = store.find_decision(who, seg_id, guid_path[c.code_guid])
+                        if old_d is not None and old_d["answer"] == "accept":
+                            continue
+                        if old_d is not None:
+                            store.mark_undone(old_d["id"])
+                        store.add_decision(
+                            segment_id=seg_id,
+                            code_path=guid_path[c.code_guid],
+                            coder=who,
+                            answer="accept",
+                            memo=memo,
+                            codebook_hash=book.hash if book is not None else None,
+                            decided_at=when,
+                        )
+                        result.decisions += 1
+                        coders.add(who)
+                for g in sel.note_guids:
+                    note = proj.notes.get(g)
+                    if note is None:
+                        continue
+                    who = users.get(note.user_guid or "", "imported")
+                    for seg_id in targets:
+                        if not any(m["text"] == note.text and m["coder"] == who for m in store.memos(seg_id)):
+                            store.add_memo(seg_id, who, note.text, created_at=_time(note.created))
+                            result.memos += 1
+        rows = [(c.name, k, v) for c in proj.cases if c.name for k, v in c.values.items()]
+        if rows:
+            result.attributes = store.set_attributes(rows)
+        result.coders = sorted(coders)
+
+    store.write(write)
+    return result
+
+
+def _covered(spans: list[tuple[int, int, int]], start: int, end: int) -> list[int]:
+    """Participant sentences a selection codes: those it covers at least half of, else the one it lies in."""
+    out = []
+    best, best_overlap = None, 0
+    for s, e, sid in spans:
+        overlap = min(e, end) - max(s, start)
+        if overlap <= 0:
+            continue
+        if overlap * 2 >= e - s:
+            out.append(sid)
+        if overlap > best_overlap:
+            best, best_overlap = sid, overlap
+    if not out and best is not None:
+        out.append(best)
+    return out
+
+
+def _time(value: str | None) -> str:
+    from coder.decisions import _utc
+
+    if value:
+        try:
+            return _utc(value)
+        except ValueError:
+            pass
+    return now()
+
+
+def _decode(data: bytes, where: str) -> str:
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError("source text is not UTF-8", path=where, hint="export the project again")
+
+
+def _docx_text(data: bytes, where: str) -> str:
+    import io
+
+    try:
+        import docx
+
+        document = docx.Document(io.BytesIO(data))
+    except Exception as e:  # python-docx raises assorted errors on damaged parts
+        raise InputError(f"not a readable .docx source ({e})", path=where, hint="export the project again") from None
+    return "\n".join(p.text for p in document.paragraphs)
+
+
+__all__ = ["CoderError", "ExportResult", "ImportResult", "export_qdc", "export_qdpx", "import_qdc", "import_qdpx"]

@@ -1,0 +1,350 @@
+"""REFI-QDA exchange with a project: export, import, round trips, positions, hostile archives."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coder import exchange as ex
+from coder import refi
+from coder import review as rv
+from coder import workflows as wf
+from coder.cli import main
+from coder.errors import CoderError
+from coder.store import Store
+
+from .conftest import DATA, write
+
+PRAYER = "Spirituality / faith > Prayer and personal spiritual practices"
+SCRIPTURE = "Spirituality / faith > Reading scripture"
+FAMILY = "Familial relationships"
+
+# accents, emoji (one code point outside the BMP), CRLF line ends in the file
+ACCENTED = (
+    "# participant: P77\r\nInterviewer: ¿Cómo está?\r\n"
+    "P77: Rezo cada mañana 🙏 con mi abuela. Leo la Biblia.\r\n"
+    "Interviewer: Gracias.\r\nP77: Mi hermana me llama — siempre. Fin.\r\n"
+)
+
+
+def seg_id(store, doc, n):
+    return store.segment_by_index(wf.find_document(store, doc), n - 1)["id"]
+
+
+@pytest.fixture
+def project(tmp_path, blank_splitter):
+    (tmp_path / "a").mkdir()
+    s = Store(tmp_path / "a" / "study.db", create=True)
+    files = [DATA / "sample.txt", write(tmp_path / "in" / "acentos.txt", ACCENTED)]
+    attrs = write(tmp_path / "in" / "people.csv", "participant,age_group,setting\nP90,25-34,street\nP77,35-44,indoor\n")
+    wf.import_files(s, files, splitter=lambda: blank_splitter, attributes=attrs)
+    wf.load_codebook(s, DATA / "mini.yaml")
+    for coder, doc, n, code in (
+        ("ana", "sample.txt", 8, PRAYER),
+        ("ben", "sample.txt", 8, PRAYER),
+        ("ana", "sample.txt", 9, SCRIPTURE),
+        ("ana", "acentos.txt", 2, PRAYER),
+        ("ben", "acentos.txt", 5, FAMILY),
+    ):
+        rv.apply_code(s, coder, seg_id(s, doc, n), code, note="con fe 🙏" if n == 2 and doc == "acentos.txt" else None)
+    rv.memo(s, "ben", seg_id(s, "acentos.txt", 5), "hermana = apoyo")
+    rv.apply_code(s, "ana", seg_id(s, "sample.txt", 5), FAMILY)
+    rv.undo(s, "ana")  # an undone coding is not exported
+    yield s
+    s.close()
+
+
+def read_qdpx(path: Path):
+    with zipfile.ZipFile(path) as z:
+        qde = z.read("project.qde")
+        sources = {n: z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("sources/")}
+    return qde, sources
+
+
+def test_export_validates_and_every_selection_is_its_sentence(project, tmp_path):
+    out = tmp_path / "study.qdpx"
+    r = ex.export_qdpx(project, out)
+    assert (r.documents, r.selections, r.codings, r.users, r.notes, r.cases) == (2, 4, 5, ["ana", "ben"], 2, 2)
+    qde, sources = read_qdpx(out)
+    root = refi.parse_xml(qde, "project.qde")
+    refi.validate_project(root, "project.qde")  # the official Project.xsd
+    proj = refi.read_project_xml(root)
+    texts = {s.guid: sources[f"sources/{s.guid}.txt"] for s in proj.sources}
+    seen = set()
+    for s in proj.sources:
+        doc = project.document_by_name(s.name)
+        assert texts[s.guid] == doc["text"]
+        for sel in s.selections:
+            stored = [x for x in project.segments(doc["id"]) if (x.start, x.end) == (sel.start, sel.end)]
+            assert len(stored) == 1 and texts[s.guid][sel.start : sel.end] == stored[0].text
+            seen.add(stored[0].text)
+    assert "Rezo cada mañana 🙏 con mi abuela." in seen and "Mi hermana me llama — siempre." in seen
+    users = {g: n for g, n in proj.users.items()}
+    codings = {
+        (users[c.user_guid], s.name, c.code_guid) for s in proj.sources for sel in s.selections for c in sel.codings
+    }
+    assert len(codings) == 5
+    cases = {c.name: c.values for c in proj.cases}
+    assert cases == {
+        "P77": {"age_group": "35-44", "setting": "indoor"},
+        "P90": {"age_group": "25-34", "setting": "street"},
+    }
+    notes = sorted(n.text for n in proj.notes.values())
+    assert notes == ["con fe 🙏", "hermana = apoyo"]
+
+
+def test_round_trip_gives_the_same_project(project, tmp_path, blank_splitter):
+    first = tmp_path / "one" / "study.qdpx"
+    first.parent.mkdir()
+    ex.export_qdpx(project, first)
+    (tmp_path / "b").mkdir()
+    fresh = Store(tmp_path / "b" / "study.db", create=True)
+    r = ex.import_qdpx(fresh, first, splitter=lambda: blank_splitter)
+    assert (len(r.documents), r.decisions, r.memos, r.coders) == (2, 5, 1, ["ana", "ben"])
+    assert r.codebook.hash == wf.current_codebook(project).hash  # the codebook came back unchanged
+    second = tmp_path / "two" / "study.qdpx"
+    second.parent.mkdir()
+    ex.export_qdpx(fresh, second)
+    assert read_qdpx(first) == read_qdpx(second)
+    assert fresh.attributes() == project.attributes()
+    again = ex.import_qdpx(fresh, first, splitter=lambda: blank_splitter)  # importing twice adds nothing
+    assert (again.documents, again.decisions, again.memos) == ([], 0, 0)
+
+
+def test_export_options_coder_and_suggestions(project, tmp_path, embedder):
+    r = ex.export_qdpx(project, tmp_path / "ana.qdpx", coders=["ana"])
+    assert (r.users, r.codings) == (["ana", "ben"], 3)  # ben still appears: he wrote a memo
+    wf.suggest(project, embedder, threshold=-1.0, top_k=1)
+    r = ex.export_qdpx(project, tmp_path / "all.qdpx", include_suggested=True)
+    assert "coder-machine" in r.users and r.codings > 5
+    with pytest.raises(CoderError, match="no decisions by zoe"):
+        ex.export_qdpx(project, tmp_path / "z.qdpx", coders=["zoe"])
+
+
+def test_qdc_round_trip_through_the_cli(project, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["-p", str(project.path), "export", "qdc", "-o", str(tmp_path / "mini.qdc")])
+    assert r.exit_code == 0 and "Wrote the codebook" in r.output
+    fresh = tmp_path / "c.db"
+    assert runner.invoke(main, ["-p", str(fresh), "init"]).exit_code == 0
+    r = runner.invoke(main, ["-p", str(fresh), "import", str(tmp_path / "mini.qdc")])
+    assert r.exit_code == 0, r.output
+    assert "codebook  mini 0.1: 5 codes (now the current codebook)" in r.output
+    with Store(fresh) as s:
+        assert wf.current_codebook(s).hash == wf.current_codebook(project).hash
+    r = runner.invoke(main, ["-p", str(fresh), "import", str(tmp_path / "mini.qdc"), str(DATA / "sample.txt")])
+    assert r.exit_code == 2 and "import a .qdc or .qdpx file on its own" in r.output
+
+
+# -- files written by other tools, built here -----------------------------------------------------------------
+
+GUIDS = [f"{i:08X}-0000-4000-8000-000000000000" for i in range(1, 40)]
+
+
+def qdpx(path: Path, qde: str | bytes, sources: dict[str, bytes] | None = None, *, extra=None) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", qde if isinstance(qde, bytes) else qde.encode("utf-8"))
+        for name, data in (sources or {}).items():
+            z.writestr(f"sources/{name}", data)
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return path
+
+
+def project_xml(sources: str, *, codes: str | None = None, ns: str = "urn:QDA-XML:project:1:0", users: str = "") -> str:
+    codes = codes or (
+        f'<Code guid="{GUIDS[0]}" name="Faith" isCodable="true"><Description>Faith as strength.</Description>'
+        f'<Code guid="{GUIDS[1]}" name="Prayer" isCodable="true"/></Code>'
+        f'<Code guid="{GUIDS[2]}" name="Family" isCodable="true"/>'
+    )
+    users = users or f'<Users><User guid="{GUIDS[3]}" name="Rosa"/></Users>'
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{ns}" name="other" origin="Other tool 9">\n'
+        f"{users}<CodeBook><Codes>{codes}</Codes></CodeBook>\n<Sources>{sources}</Sources>\n</Project>"
+    )
+
+
+CRLF_TEXT = "Q: How do you cope?\r\nA: I pray. Every night I pray.\r\nQ: Who helps?\r\nA: My sister, always.\r\n"
+
+
+def selection(guid, start, end, code, user=GUIDS[3], when="2025-03-01T10:00:00Z"):
+    return (
+        f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}">'
+        f'<Coding guid="{GUIDS[30 + int(guid[7])]}" creatingUser="{user}" creationDateTime="{when}">'
+        f'<CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>'
+    )
+
+
+def test_import_another_tools_project_with_crlf_positions(tmp_path, blank_splitter):
+    pray = CRLF_TEXT.index("I pray.")
+    sister = CRLF_TEXT.index("My sister")
+    src = (
+        f'<TextSource guid="{GUIDS[5]}" name="Interview 1" plainTextPath="internal://{GUIDS[5]}.txt">'
+        + selection(GUIDS[6], pray, pray + len("I pray. Every night I pray."), GUIDS[1])  # two sentences
+        + selection(GUIDS[7], sister + 3, sister + 9, GUIDS[2])  # inside one sentence
+        + "</TextSource>"
+    )
+    path = qdpx(tmp_path / "other.qdpx", project_xml(src), {f"{GUIDS[5]}.txt": CRLF_TEXT.encode("utf-8")})
+    store = Store(tmp_path / "p.db", create=True)
+    r = ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
+    assert r.documents == ["Interview 1"] and r.decisions == 3 and r.coders == ["Rosa"]
+    rows = {(d["text"], d["code_path"], d["coder"], d["decided_at"]) for d in store.decisions()}
+    assert rows == {
+        ("I pray.", "Faith > Prayer", "Rosa", "2025-03-01T10:00:00+00:00"),
+        ("Every night I pray.", "Faith > Prayer", "Rosa", "2025-03-01T10:00:00+00:00"),
+        ("My sister, always.", "Family", "Rosa", "2025-03-01T10:00:00+00:00"),
+    }
+    book = wf.current_codebook(store)
+    assert book.by_path()["Faith"].definition == "Faith as strength."
+    assert book.by_path()["Family"].definition == ex.NO_DEFINITION and book.by_path()["Family"].guid == GUIDS[2]
+    assert any("no description" in w for w in r.warnings)
+
+
+def test_import_inline_text_rich_text_only_and_unlabelled_sources(tmp_path, blank_splitter):
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("Interviewer: Hello.")
+    d.add_paragraph("P5: I read the Bible daily.")
+    buf = io.BytesIO()
+    d.save(buf)
+    srcs = (
+        f'<TextSource guid="{GUIDS[5]}" name="inline"><PlainTextContent>Just my own words about family.'
+        "</PlainTextContent>" + selection(GUIDS[6], 0, 10, GUIDS[2]) + "</TextSource>"
+        f'<TextSource guid="{GUIDS[8]}" name="rich.docx" richTextPath="internal://{GUIDS[8]}.docx"/>'
+        f'<PDFSource guid="{GUIDS[9]}" name="scan.pdf"/>'
+    )
+    path = qdpx(
+        tmp_path / "x.qdpx",
+        project_xml(srcs, ns="urn:QDA-XML:project:1.0", users="<Users/>".replace("<Users/>", "")),
+        {f"{GUIDS[8]}.docx": buf.getvalue()},
+    )
+    store = Store(tmp_path / "p.db", create=True)
+    r = ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
+    assert sorted(r.documents) == ["inline", "rich.docx"]
+    assert any("non-text source" in w for w in r.warnings)
+    rich = store.document_by_name("rich.docx")
+    assert rich["text"] == "Interviewer: Hello.\nP5: I read the Bible daily."
+    inline = [s for s in store.segments(wf.find_document(store, "inline")) if s.coded]
+    assert [s.text for s in inline] == ["Just my own words about family."]  # no speaker labels: one participant turn
+    assert r.decisions == 1
+
+
+# -- hostile and broken files: one line, non-zero exit, project unchanged ---------------------------------------
+
+
+def _counts(path):
+    with Store(path) as s:
+        return s.counts(), len(s.decisions()), s.current_codebook_row() is not None
+
+
+def broken_files(tmp_path: Path) -> list[tuple[str, Path, str]]:
+    ok_src = f'<TextSource guid="{GUIDS[5]}" name="i1" plainTextPath="internal://{GUIDS[5]}.txt">'
+    text = {f"{GUIDS[5]}.txt": CRLF_TEXT.encode("utf-8")}
+    good = project_xml(ok_src + selection(GUIDS[6], 0, 5, GUIDS[1]) + "</TextSource>")
+    f = tmp_path / "bad"
+    f.mkdir()
+    truncated = qdpx(f / "whole.qdpx", good, text).read_bytes()
+    (f / "truncated.qdpx").write_bytes(truncated[: len(truncated) // 2])
+    return [
+        (
+            "zip-slip",
+            qdpx(f / "slip.qdpx", good, text, extra={"../../evil.txt": b"x"}),
+            "archive entry '../../evil.txt' points outside the archive",
+        ),
+        (
+            "absolute",
+            qdpx(f / "abs.qdpx", good, text, extra={"/etc/evil": b"x"}),
+            "archive entry '/etc/evil' points outside",
+        ),
+        ("truncated", f / "truncated.qdpx", "not a readable zip archive"),
+        ("not a zip", write(f / "text.qdpx", "hello"), "not a readable zip archive"),
+        (
+            "no project.qde",
+            qdpx(f / "noqde.qdpx", b"", extra={}) if False else _zip(f / "noqde.qdpx", {"other.xml": b"<x/>"}),
+            "no project.qde in the archive",
+        ),
+        (
+            "schema",
+            qdpx(f / "schema.qdpx", good.replace('name="i1" ', 'name="i1" bogus="1" '), text),
+            "project.qde:4: does not follow the REFI-QDA schema: Element 'TextSource', attribute 'bogus'",
+        ),
+        (
+            "past the end",
+            qdpx(f / "past.qdpx", project_xml(ok_src + selection(GUIDS[6], 0, 5000, GUIDS[1]) + "</TextSource>"), text),
+            f"selection {GUIDS[6]} (0-5000) lies outside source 'i1' ({len(CRLF_TEXT)} characters)",
+        ),
+        (
+            "unknown code",
+            qdpx(f / "code.qdpx", project_xml(ok_src + selection(GUIDS[6], 0, 5, GUIDS[20]) + "</TextSource>"), text),
+            f"refers to code {GUIDS[20]}, which is not in the codebook",
+        ),
+        ("missing text", qdpx(f / "notext.qdpx", good, {}), "source 'i1' has no plain text in the archive"),
+        (
+            "doctype",
+            qdpx(f / "dtd.qdpx", good.replace("<Project", '<!DOCTYPE p [<!ENTITY e "x">]>\n<Project', 1), text),
+            "declares a DOCTYPE",
+        ),
+        ("xml", qdpx(f / "xml.qdpx", good[:-20], text), "project.qde:4: not well-formed XML"),
+    ]
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for n, d in entries.items():
+            z.writestr(n, d)
+    return path
+
+
+def test_broken_and_hostile_archives(tmp_path):
+    runner = CliRunner()
+    proj = tmp_path / "p.db"
+    for args in (
+        ["init"],
+        ["import", str(DATA / "sample.txt"), "--pipeline", "blank"],
+        ["codebook", "load", str(DATA / "mini.yaml")],
+    ):
+        assert runner.invoke(main, ["-p", str(proj), *args]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["-p", str(proj), "code", "sample.txt", "--segment", "8", "--code", PRAYER, "--coder", "ana"]
+        ).exit_code
+        == 0
+    )
+    before = _counts(proj)
+    for what, path, message in broken_files(tmp_path):
+        r = runner.invoke(main, ["-p", str(proj), "import", str(path), "--pipeline", "blank"])
+        assert r.exit_code == 1, (what, r.output)
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {path}"), (what, r.output)
+        assert message in lines[0], (what, lines[0])
+        assert _counts(proj) == before, what
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_zip_bomb_limits(tmp_path, monkeypatch):
+    good = project_xml(
+        f'<TextSource guid="{GUIDS[5]}" name="i1"><PlainTextContent>A: hi.</PlainTextContent></TextSource>'
+    )
+    many = qdpx(tmp_path / "many.qdpx", good, {f"{i}.txt": b"x" for i in range(30)})
+    monkeypatch.setattr(refi, "MAX_ENTRIES", 20)
+    with pytest.raises(CoderError, match="31 entries"):
+        refi.Archive(many)
+    monkeypatch.setattr(refi, "MAX_ENTRIES", 10_000)
+    big = _zip(tmp_path / "big.qdpx", {"project.qde": good.encode(), "sources/zeros.txt": b"0" * 5_000_000})
+    assert big.stat().st_size < 100_000  # compresses ~1000:1
+    monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 1_000_000)
+    with pytest.raises(CoderError, match="possible zip bomb"):
+        refi.Archive(big)
+
+
+def test_archive_reading_counts_real_bytes_not_headers(tmp_path, monkeypatch):
+    path = _zip(tmp_path / "liar.qdpx", {"project.qde": b"<Project name='x'/>", "sources/a.txt": b"a" * 300_000})
+    archive = refi.Archive(path)
+    monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 100_000)  # as if the header had claimed less
+    with pytest.raises(CoderError, match="unpacks to more than"):
+        archive.read("sources/a.txt")

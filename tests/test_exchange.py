@@ -348,3 +348,34 @@ def test_archive_reading_counts_real_bytes_not_headers(tmp_path, monkeypatch):
     monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 100_000)  # as if the header had claimed less
     with pytest.raises(CoderError, match="unpacks to more than"):
         archive.read("sources/a.txt")
+
+
+def test_minimal_project_without_optional_parts(tmp_path, blank_splitter):
+    qde = (
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="bare"><Sources>'
+        f'<TextSource guid="{GUIDS[5]}" name="note.txt"><PlainTextContent>Interviewer: Hi.\nP1: Hello there.'
+        "</PlainTextContent></TextSource></Sources></Project>"
+    )
+    store = Store(tmp_path / "p.db", create=True)
+    r = ex.import_qdpx(store, qdpx(tmp_path / "bare.qdpx", qde), splitter=lambda: blank_splitter)
+    assert (r.documents, r.codebook, r.decisions, r.attributes) == (["note.txt"], None, 0, 0)
+    assert store.current_codebook_row() is None
+
+
+def test_qdpx_through_the_cli(project, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "study.qdpx"
+    r = runner.invoke(main, ["-p", str(project.path), "export", "qdpx", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output == (
+        f"Wrote {out}: 2 documents, 4 coded sentences with 5 codings by ana, ben, 2 notes, 2 cases.\n"
+    )
+    fresh = tmp_path / "fresh.db"
+    assert runner.invoke(main, ["-p", str(fresh), "init"]).exit_code == 0
+    r = runner.invoke(main, ["-p", str(fresh), "import", str(out), "--pipeline", "blank"])
+    assert r.exit_code == 0, r.output
+    assert "  imported  acentos.txt\n" in r.output and "  imported  sample.txt\n" in r.output
+    assert "5 coding(s) as accepted decisions by ana, ben; 1 memo(s); 4 participant attribute value(s)" in r.output
+    assert "codebook  mini 0.1: 5 codes (now the current codebook)" in r.output
+    r = runner.invoke(main, ["-p", str(fresh), "tally", "--coder", "ana", "--format", "json"])
+    assert r.exit_code == 0

@@ -367,9 +367,7 @@ def test_qdpx_through_the_cli(project, tmp_path):
     out = tmp_path / "study.qdpx"
     r = runner.invoke(main, ["-p", str(project.path), "export", "qdpx", "-o", str(out)])
     assert r.exit_code == 0, r.output
-    assert r.output == (
-        f"Wrote {out}: 2 documents, 4 coded sentences with 5 codings by ana, ben, 2 notes, 2 cases.\n"
-    )
+    assert r.output == (f"Wrote {out}: 2 documents, 4 coded sentences with 5 codings by ana, ben, 2 notes, 2 cases.\n")
     fresh = tmp_path / "fresh.db"
     assert runner.invoke(main, ["-p", str(fresh), "init"]).exit_code == 0
     r = runner.invoke(main, ["-p", str(fresh), "import", str(out), "--pipeline", "blank"])

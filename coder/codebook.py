@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,9 @@ def _string_list(m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, problem: A
     return out
 
 
+GUID = re.compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
+
+
 def _walk(
     seq: yaml.SequenceNode,
     parent: str | None,
@@ -196,7 +200,9 @@ def _walk(
     problem: Any,
     ancestors: tuple[str, ...],
     stack: frozenset[int] = frozenset(),
+    guids: dict[str, int] | None = None,
 ) -> None:
+    guids = {} if guids is None else guids
     seen: dict[str, int] = {}
     for node in seq.value:
         if not isinstance(node, yaml.MappingNode):
@@ -223,10 +229,19 @@ def _walk(
                     m["name"][1],
                     f"code '{name}' repeats an ancestor's name (a cycle in the hierarchy)",
                 )
+        guid = _scalar(m, "guid", problem, node) or ""
+        if guid and not GUID.fullmatch(guid):
+            problem(m["guid"][1], f"guid '{guid}' is not a GUID (like 1FF58B12-6F6F-4B0C-8BE5-BBDC91F55294)")
+        elif guid:
+            key = guid.strip("{}").upper()
+            if key in guids:
+                problem(m["guid"][1], f"guid '{guid}' is used twice (first at line {guids[key]})")
+            guids.setdefault(key, m["guid"][1].start_mark.line + 1)
         definition = _scalar(m, "definition", problem, node) or ""
         if not definition and name:
             problem(node, f"code '{name}' has no definition")
-        texts = {k: _scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:]}
+        texts = {k: _scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:-1]}
+        texts["guid"] = guid
         lists = {k: tuple(_string_list(m, k, problem)) for k in LIST_KEYS}
         path = name if parent is None else f"{parent}{PATH_SEP}{name}"
         out.append(
@@ -257,7 +272,7 @@ def _walk(
                     f"code '{name}' contains itself (a cycle made with a YAML alias)",
                 )
             else:
-                _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)})
+                _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)}, guids)
 
 
 def to_dict(cb: Codebook) -> dict[str, Any]:

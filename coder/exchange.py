@@ -105,31 +105,31 @@ def export_qdpx(
     if users:
         us = E(root, "Users")
         for u in users:
-            E(us, "User", guid=refi.guid("user", u), name=u)
+            E(us, "User", guid=refi.guid("user", u), name=refi.xml_safe(u))
     codes_el = E(E(root, "CodeBook"), "Codes")
     refi._codes_xml(codes_el, book, ns)
 
     attributes = store.attributes()
     by_participant: dict[str, list[str]] = defaultdict(list)
     texts = {d.id: store.document_text(d.id) for d in docs}
-    source_guid = {d.id: refi.guid("source", sha256(texts[d.id])) for d in docs}
+    source_guid = {d.id: refi.guid("source", d.name, sha256(texts[d.id])) for d in docs}
     for d in docs:
         by_participant[d.participant].append(source_guid[d.id])
     names = sorted({n for values in attributes.values() for n in values})
     if names:
         vs = E(root, "Variables")
         for n in names:
-            E(vs, "Variable", guid=refi.guid("variable", n), name=n, typeOfVariable="Text")
+            E(vs, "Variable", guid=refi.guid("variable", n), name=refi.xml_safe(n), typeOfVariable="Text")
     participants = sorted(by_participant)
     if participants:
         cs = E(root, "Cases")
         for p in participants:
-            case = E(cs, "Case", guid=refi.guid("case", p), name=p)
+            case = E(cs, "Case", guid=refi.guid("case", p), name=refi.xml_safe(p))
             for n in names:
                 if n in attributes.get(p, {}):
                     vv = E(case, "VariableValue")
                     E(vv, "VariableRef", targetGUID=refi.guid("variable", n))
-                    E(vv, "TextValue").text = attributes[p][n]
+                    E(vv, "TextValue").text = refi.xml_safe(attributes[p][n])
             for g in by_participant[p]:
                 E(case, "SourceRef", targetGUID=g)
 
@@ -141,7 +141,7 @@ def export_qdpx(
         for d in docs:
             g = source_guid[d.id]
             files[f"{g}.txt"] = texts[d.id]
-            src = E(ss, "TextSource", guid=g, name=d.name, plainTextPath=f"internal://{g}.txt")
+            src = E(ss, "TextSource", guid=g, name=refi.xml_safe(d.name), plainTextPath=f"internal://{g}.txt")
             spans = sorted({k for k in selections if k[0] == d.id} | {k for k in memos if k[0] == d.id})
             for _, start, end in spans:
                 sel_guid = refi.guid("selection", g, start, end)
@@ -184,15 +184,17 @@ def export_qdpx(
                 creatingUser=refi.guid("user", user),
                 creationDateTime=_xsd_time(when),
             )
-            E(note, "PlainTextContent").text = text
-    refi.validate_project(root, f"{path}/project.qde")  # never write a file other tools would refuse
+            E(note, "PlainTextContent").text = refi.xml_safe(text)
+    # never write a file other tools would refuse
+    refi.check_unique_guids(root, f"{path}/project.qde")
+    refi.validate_project(root, f"{path}/project.qde", hint=refi.WRITER_BUG)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     refi.write_archive(path, data, files)
     return ExportResult(len(docs), n_sel, n_cod, users, len(notes), len(participants))
 
 
 def _name(text: str, width: int = 60) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(refi.xml_safe(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -215,6 +217,7 @@ class ImportResult:
     attributes: int = 0
     coders: list[str] = field(default_factory=list)
     skipped_selections: int = 0  # on interviewer speech only
+    unreviewed: int = 0  # codings by coder-machine (unreviewed suggestions), not imported as decisions
     warnings: list[str] = field(default_factory=list)
 
 
@@ -226,18 +229,25 @@ def _codebook_from(
     fixes = {"definition": 0, "name": 0}
     guid_path: dict[str, str] = {}
 
-    def node(c: refi.RefiCode, parent: str | None, siblings: set[str]) -> dict[str, Any]:
+    def node(c: refi.RefiCode, parent: str | None, siblings: set[str], ancestors: tuple[str, ...]) -> dict[str, Any]:
         name = c.name.strip().replace(">", "›") or "(unnamed)"
         if name != c.name:
             fixes["name"] += 1
         base, k = name, 2
-        while name.casefold() in siblings:
+        while name.casefold() in siblings or name.casefold() in ancestors:
             name = f"{base} ({k})"
             k += 1
             fixes["name"] += 1
         siblings.add(name.casefold())
         path = name if parent is None else f"{parent} > {name}"
         if c.guid:
+            if c.guid in guid_path:
+                raise InputError(
+                    f"code GUID {c.guid} is used by two codes ('{guid_path[c.guid]}' and '{path}')",
+                    path=where,
+                    line=c.line,
+                    hint="the file is damaged; each code needs its own GUID",
+                )
             guid_path[c.guid] = path
         f = c.fields
         d: dict[str, Any] = {"name": name, "definition": f["definition"].strip() or NO_DEFINITION}
@@ -255,17 +265,16 @@ def _codebook_from(
             d["guid"] = c.guid
         kids: set[str] = set()
         if c.children:
-            d["children"] = [node(x, path, kids) for x in c.children]
+            d["children"] = [node(x, path, kids, (*ancestors, name.casefold())) for x in c.children]
         return d
 
-    m = refi.ORIGIN.search(origin or "")
-    name, version = (m.group("name"), m.group("version")) if m else (fallback_name, "1")
+    name, version = refi.codebook_name(origin) or (fallback_name, "1")
     top: set[str] = set()
-    data = {"name": name, "version": version, "codes": [node(c, None, top) for c in codes]}
+    data = {"name": name, "version": version, "codes": [node(c, None, top, ()) for c in codes]}
     if fixes["definition"]:
         warnings.append(f"{fixes['definition']} code(s) had no description; their definition says so, write one")
     if fixes["name"]:
-        warnings.append(f"{fixes['name']} code name(s) changed ('>' or a duplicate among siblings)")
+        warnings.append(f"{fixes['name']} code name(s) changed ('>', or the same name as a sibling or an ancestor)")
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     book = cb.parse_codebook(text, source=where)
     return book, text, guid_path, warnings
@@ -277,6 +286,8 @@ def import_qdc(store: Store, path: Path) -> ImportResult:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", path=path, hint="check the path") from None
+    except OSError as e:
+        raise InputError(f"cannot read the file ({e.strerror})", path=path, hint="check the path") from None
     codes, origin = refi.read_qdc(data, str(path))
     if not codes:
         raise InputError("the codebook has no codes", path=path, hint="export it again from its tool")
@@ -288,15 +299,9 @@ def import_qdc(store: Store, path: Path) -> ImportResult:
 
 
 def _plain_text(raw: str) -> tuple[str, Callable[[int], int]]:
-    """Text as coder stores it (no BOM, LF line ends) and a map from positions in ``raw`` to positions in it."""
-    removed: list[int] = []  # raw positions of characters dropped
-    if raw.startswith("\ufeff"):
-        removed.append(0)
-    for m in re.finditer(r"\r\n", raw):
-        removed.append(m.start())  # the CR of CRLF
-    text = raw[1:] if raw.startswith("\ufeff") else raw
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    removed.sort()
+    """Text as coder stores it (LF line ends) and a map from positions in ``raw`` (CRLF counted) to it."""
+    removed = [m.start() for m in re.finditer(r"\r\n", raw)]  # the CR of each CRLF
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
 
     def to_text(pos: int) -> int:
         return pos - bisect.bisect_left(removed, pos)
@@ -313,15 +318,25 @@ def _transcript(text: str, *, name: str, participant: str | None, where: str, op
     try:
         return parse_text(text, name=name, fmt="qdpx", source=where, data=text.encode("utf-8"), options=opts)
     except InputError as e:
-        if "no speaker turns" not in e.message:
+        no_turns = e.message.startswith("no speaker turns")
+        if not no_turns and not e.message.startswith("no participant turns"):
             raise
-    # a source without speaker labels (a field note, an essay answer): one participant turn
-    end = len(text.rstrip())
+    # no speaker labels (a field note, an essay answer): each line is a turn of the participant's;
+    # no participant speech (an interview guide): the same lines, as context only
     who = opts.participant or Path(name).stem
+    role = PARTICIPANT if no_turns else "interviewer"
+    turns: list[Turn] = []
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            end = pos + len(line.rstrip())
+            turns.append(Turn(len(turns), who if no_turns else "(context)", role, pos, end, pos + lead))
+        pos += len(line) + 1
     return Transcript(
         name=name,
         text=text,
-        turns=(Turn(0, who, PARTICIPANT, 0, end, len(text) - len(text.lstrip())),),
+        turns=tuple(turns),
         participant=who,
         format="qdpx",
         source=where,
@@ -353,7 +368,8 @@ def import_qdpx(
             hint="is this a REFI-QDA project?",
         )
     refi.validate_project(root, where)
-    proj = refi.read_project_xml(root)
+    refi.check_unique_guids(root, where)
+    proj = refi.read_project_xml(root, where)
 
     book = None
     text_yaml = ""
@@ -363,20 +379,47 @@ def import_qdpx(
         book, text_yaml, guid_path, warnings = _codebook_from(
             proj.codes, origin=proj.origin, fallback_name=path.stem, where=where
         )
-    users = dict(proj.users)
-    participant_of = {g: c.name for c in proj.cases for g in c.source_guids if c.name}
+    users: dict[str, str] = {}
+    taken: set[str] = set()
+    for g, n in proj.users.items():  # two users with one name stay two coders
+        name, k = n, 2
+        while name in taken:
+            name = f"{n} ({k})"
+            k += 1
+        taken.add(name)
+        users[g] = name
+    participant_of: dict[str, str] = {}
+    for case in proj.cases:
+        for g in case.source_guids:
+            if case.name and g in participant_of and participant_of[g] != case.name:
+                warnings.append(
+                    f"a source is in cases '{participant_of[g]}' and '{case.name}'; '{case.name}' is its participant"
+                )
+            if case.name:
+                participant_of[g] = case.name
+    ignored = sum(
+        1
+        for x in root.iter()
+        if isinstance(x.tag, str)
+        and refi._local(x.tag) in ("Coding", "NoteRef", "VariableValue")
+        and refi._local(x.getparent().tag) == "TextSource"
+    )
+    if ignored:
+        warnings.append(
+            f"{ignored} coding(s), note(s) or value(s) on whole sources were not imported (coder codes sentences)"
+        )
 
     # read every source and check every selection and coding first
     prepared = []
     seen: set[str] = set()
     for s in proj.sources:
         swhere = f"{where}:{s.line}" if s.line else where
-        raw = s.text
+        raw = s.text[1:] if s.text is not None and s.text.startswith("\ufeff") else s.text  # a BOM is not counted
         if raw is None and (entry := refi.source_entry(archive, s, "plain")) is not None:
             raw = _decode(archive.read(entry), f"{path}/{entry}")
         entry = refi.source_entry(archive, s, "rich") if raw is None else None
         if entry is not None and entry.lower().endswith(".docx"):
-            raw = _docx_text(archive.read(entry), f"{path}/{entry}")
+            raw = _docx_text(archive.read(entry), f"{path}/{entry}", archive)
         if raw is None:
             raise InputError(
                 f"source '{s.name}' has no plain text in the archive (plainTextPath {s.plain_path!r})",
@@ -409,6 +452,8 @@ def import_qdpx(
             k += 1
         seen.add(name)
         t = _transcript(text, name=name, participant=participant_of.get(s.guid), where=swhere, options=options)
+        if not any(turn.role == PARTICIPANT for turn in t.turns):
+            warnings.append(f"source '{name}' has no participant speech; imported as context only")
         prepared.append((s, t, to_text))
     for s, _, _ in prepared:
         for sel in s.selections:
@@ -426,8 +471,11 @@ def import_qdpx(
     split = None
     fresh = []
     unchanged = []
+    by_text: dict[str, Any] = {}
     for s, t, to_text in prepared:
-        old = store.document_by_name(t.name)
+        old = store.document_by_name(t.name) or store.document_by_text(t.text) or by_text.get(t.text)
+        if old is not None and old["name"] != t.name and old["text"] == t.text:
+            warnings.append(f"source '{t.name}' has the same text as document '{old['name']}'; its codings go there")
         if old is not None and old["text"] != t.text:
             raise InputError(
                 f"a different document named '{t.name}' is already in this project",
@@ -438,8 +486,10 @@ def import_qdpx(
         if old is None and unit == "sentence" and split is None:
             split = splitter() if splitter is not None else seg.load_splitter()
         segments = seg.segment(t, split, unit=unit) if old is None else None
+        if old is None:
+            by_text[t.text] = {"name": t.name, "text": t.text, "id": None, "pending": t.name}
         fresh.append((s, t, to_text, segments, old))
-        if old is not None:
+        if old is not None and old["name"] == t.name:
             unchanged.append(t.name)
 
     result = ImportResult(book, False, unchanged=unchanged, warnings=warnings)
@@ -451,15 +501,17 @@ def import_qdpx(
                 name=book.name, version=book.version, hash=book.hash, source=str(path), yaml_text=text_yaml
             )
         coders: set[str] = set()
+        ids: dict[str, int] = {}
         for s, t, to_text, segments, old in fresh:
             if old is not None:
-                doc_id = int(old["id"])
+                doc_id = int(old["id"]) if old["id"] is not None else ids[old["name"]]
             else:
                 assert segments is not None
                 doc_id = store.add_document(
                     t, segments, unit=unit, splitter=splitter_name, text_hashes=[text_hash(x.text) for x in segments]
                 )
                 result.documents.append(t.name)
+                ids[t.name] = doc_id
             spans = [(r.start, r.end, r.id) for r in store.segments(doc_id, coded_only=True)]
             for sel in s.selections:
                 start, end = to_text(sel.start), to_text(sel.end)
@@ -469,6 +521,9 @@ def import_qdpx(
                     continue
                 for c in sel.codings:
                     who = users.get(c.user_guid or "", "") if c.user_guid else "imported"
+                    if who == MACHINE_USER:  # coder's own unreviewed suggestions: not anyone's decision
+                        result.unreviewed += 1
+                        continue
                     when = _time(c.created)
                     memo = "\n\n".join(proj.notes[g].text for g in c.note_guids if g in proj.notes) or None
                     for seg_id in targets:
@@ -504,7 +559,18 @@ def import_qdpx(
             result.attributes = store.set_attributes(rows)
         result.coders = sorted(coders)
 
+    before = store.decided_codes()
     store.write(write)
+    if book is not None and result.codebook_changed:
+        gone = sorted(before - set(book.by_path()))
+        if gone:
+            result.warnings.append(
+                f"{len(gone)} code(s) with earlier decisions are not in the imported codebook (e.g. '{gone[0]}')"
+            )
+    if result.unreviewed:
+        result.warnings.append(
+            f"{result.unreviewed} coding(s) by {MACHINE_USER} (unreviewed suggestions) were not imported"
+        )
     return result
 
 
@@ -531,23 +597,48 @@ def _time(value: str | None) -> str:
     if value:
         try:
             return _utc(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     return now()
 
 
 def _decode(data: bytes, where: str) -> str:
-    for encoding in ("utf-8-sig", "utf-16"):
+    """A source file's text: UTF-8, or UTF-16 with its BOM; a BOM is not counted in positions."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode(encoding)
+            return data.decode("utf-16")
         except UnicodeDecodeError:
-            continue
-    raise InputError("source text is not UTF-8", path=where, hint="export the project again")
+            raise InputError("not UTF-16 text despite its byte-order mark", path=where, hint="export again") from None
+    if b"\x00" in data[:8192]:
+        raise InputError("a binary file, not text", path=where, hint="the source should be plain text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} cannot be decoded)",
+            path=where,
+            line=data[: e.start].count(b"\n") + 1,
+            hint="export the project again with Unicode (UTF-8) sources",
+        ) from None
 
 
-def _docx_text(data: bytes, where: str) -> str:
+def _docx_text(data: bytes, where: str, archive: refi.Archive) -> str:
+    """A rich-text source's paragraphs; its own zip counts against the archive's size limit."""
     import io
+    import zipfile
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if len(z.infolist()) > refi.MAX_ENTRIES:
+                raise InputError(
+                    "the .docx source has too many parts", path=where, hint="refused as a possible zip bomb"
+                )
+            for info in z.infolist():
+                with z.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        archive.charge(len(chunk), where)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+        raise InputError(f"not a readable .docx source ({e})", path=where, hint="export the project again") from None
     try:
         import docx
 

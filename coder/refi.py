@@ -42,6 +42,14 @@ MAX_TOTAL_BYTES = 2 * 1024**3  # uncompressed, all entries together
 MAX_XML_BYTES = 512 * 1024**2
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text XML can carry: control characters (a stray backspace or escape in a memo) become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def guid(*parts: object) -> str:
     """A stable GUID for a thing named by ``parts`` (same input, same GUID, on every export)."""
     return str(uuid.uuid5(GUID_NS, "\x1f".join(str(p) for p in parts))).upper()
@@ -139,12 +147,16 @@ def _parser() -> Any:
     from lxml import etree
 
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=True
     )
 
 
 def parse_xml(data: bytes, where: str) -> Any:
-    """Parse untrusted XML: no DTD (refused), no entities, no network; namespaces normalised."""
+    """Parse untrusted XML: no DTD (refused), no entities, no network; namespaces normalised.
+
+    ``huge_tree`` only lifts libxml2's limit on one text node (a long inline source); entity
+    expansion, which that limit also guards, cannot happen without a DTD.
+    """
     from lxml import etree
 
     if len(data) > MAX_XML_BYTES:
@@ -210,21 +222,20 @@ def _schema() -> Any:
     return _SCHEMA
 
 
-def validate_project(root: Any, where: str) -> None:
+def validate_project(
+    root: Any, where: str, hint: str = "the file is damaged or was not written by a REFI-QDA tool"
+) -> None:
     """Check a Project element against the official REFI-QDA Project.xsd; one line on failure."""
     schema = _schema()
     if not schema.validate(root):
         err = schema.error_log[0]
-        msg = re.sub(r"\{[^}]*\}", "", err.message)
-        raise InputError(
-            f"does not follow the REFI-QDA schema: {msg}",
-            path=where,
-            line=err.line or None,
-            hint="the file is damaged or was not written by a REFI-QDA tool",
-        )
+        msg = re.sub(r"\{urn:[^}]*\}", "", err.message)
+        raise InputError(f"does not follow the REFI-QDA schema: {msg}", path=where, line=err.line or None, hint=hint)
 
 
-def validate_codebook(root: Any, where: str) -> None:
+def validate_codebook(
+    root: Any, where: str, hint: str = "the file is damaged or was not written by a REFI-QDA tool"
+) -> None:
     """Check a CodeBook's codes against the official schema (its CodeBookType, via a Project wrapper).
 
     The official Codebook.xsd is not available offline; Project.xsd's CodeBookType describes the
@@ -247,19 +258,14 @@ def validate_codebook(root: Any, where: str) -> None:
     schema = _schema()
     if not schema.validate(project):
         err = schema.error_log[0]
-        msg = re.sub(r"\{[^}]*\}", "", err.message)
+        msg = re.sub(r"\{urn:[^}]*\}", "", err.message)
         line = None
         bad = codes.xpath("descendant-or-self::*")  # same order as in the copy
         for original, copied in zip(bad, copy.xpath("descendant-or-self::*"), strict=False):
             if copied.sourceline == err.line:
                 line = original.sourceline
                 break
-        raise InputError(
-            f"does not follow the REFI-QDA schema: {msg}",
-            path=where,
-            line=line,
-            hint="the file is damaged or was not written by a REFI-QDA tool",
-        )
+        raise InputError(f"does not follow the REFI-QDA schema: {msg}", path=where, line=line, hint=hint)
 
 
 # -- codebooks ------------------------------------------------------------------------------------------------
@@ -270,20 +276,37 @@ def code_guid(code: Code) -> str:
 
 
 def origin_of(book: Codebook) -> str:
+    """``origin`` names the tool; coder adds the codebook's name and version (REFI has no field for them)."""
+    import json
+
     from coder import __version__
 
-    return f'coder {__version__} (codebook "{book.name}" version "{book.version}")'
+    name, version = json.dumps(book.name, ensure_ascii=False), json.dumps(book.version, ensure_ascii=False)
+    return xml_safe(f"coder {__version__} (codebook {name} version {version})")
 
 
-ORIGIN = re.compile(r'codebook "(?P<name>[^"]*)" version "(?P<version>[^"]*)"')
+ORIGIN = re.compile(r'codebook (?P<name>"(?:[^"\\]|\\.)*") version (?P<version>"(?:[^"\\]|\\.)*")\)$')
+
+
+def codebook_name(origin: str) -> tuple[str, str] | None:
+    """The codebook name and version coder wrote into ``origin``, if it did."""
+    import json
+
+    m = ORIGIN.search(origin or "")
+    if m is None:
+        return None
+    try:
+        return json.loads(m.group("name")), json.loads(m.group("version"))
+    except ValueError:
+        return None
 
 
 def _codes_xml(parent: Any, book: Codebook, ns: str, path: str | None = None) -> None:
     from lxml import etree
 
     for c in book.children(path):
-        el = etree.SubElement(parent, f"{{{ns}}}Code", guid=code_guid(c), name=c.name, isCodable="true")
-        etree.SubElement(el, f"{{{ns}}}Description").text = describe(c)
+        el = etree.SubElement(parent, f"{{{ns}}}Code", guid=code_guid(c), name=xml_safe(c.name), isCodable="true")
+        etree.SubElement(el, f"{{{ns}}}Description").text = xml_safe(describe(c))
         _codes_xml(el, book, ns, c.path)
 
 
@@ -293,7 +316,30 @@ def codebook_xml(book: Codebook) -> bytes:
 
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=origin_of(book))
     _codes_xml(etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes"), book, CODEBOOK_NS)
+    check_unique_guids(root, "the .qdc coder wrote")
+    validate_codebook(root, "the .qdc coder wrote", hint=WRITER_BUG)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+WRITER_BUG = "coder wrote something other tools would refuse; nothing was written (please report this)"
+
+
+def check_unique_guids(root: Any, where: str) -> None:
+    """Every element's ``guid`` must be unique in a file (the schema cannot say so)."""
+    seen: dict[str, int | None] = {}
+    for el in root.iter():
+        g = el.get("guid") if isinstance(el.tag, str) else None
+        if g is None:
+            continue
+        key = g.strip("{}").upper()
+        if key in seen:
+            raise InputError(
+                f"GUID {g} is used twice (first at line {seen[key]})",
+                path=where,
+                line=el.sourceline,
+                hint="each code, source, selection and coding needs its own GUID",
+            )
+        seen[key] = el.sourceline
 
 
 @dataclass
@@ -305,8 +351,18 @@ class RefiCode:
     children: list[RefiCode] = field(default_factory=list)
 
 
-def read_codes(codes_el: Any) -> list[RefiCode]:
+MAX_DEPTH = 50
+
+
+def read_codes(codes_el: Any, depth: int = 0, where: str = "") -> list[RefiCode]:
     """The code tree under a ``<Codes>`` element (either namespace)."""
+    if depth > MAX_DEPTH:
+        raise InputError(
+            f"codes nested more than {MAX_DEPTH} levels deep",
+            path=where or None,
+            line=codes_el.sourceline,
+            hint="flatten the code tree in its tool and export again",
+        )
     out = []
     for el in codes_el:
         if not isinstance(el.tag, str) or _local(el.tag) != "Code":
@@ -318,7 +374,7 @@ def read_codes(codes_el: Any) -> list[RefiCode]:
                 name=el.get("name", ""),
                 fields=parse_description(desc),
                 line=el.sourceline,
-                children=read_codes(el),
+                children=read_codes(el, depth + 1, where),
             )
         )
     return out
@@ -335,7 +391,8 @@ def read_qdc(data: bytes, where: str) -> tuple[list[RefiCode], str]:
             hint="a .qdc file holds a REFI-QDA codebook; a whole project is a .qdpx",
         )
     validate_codebook(root, where)
-    return read_codes(root.find(f"{{{CODEBOOK_NS}}}Codes")), root.get("origin", "")
+    check_unique_guids(root.find(f"{{{CODEBOOK_NS}}}Codes"), where)
+    return read_codes(root.find(f"{{{CODEBOOK_NS}}}Codes"), where=where), root.get("origin", "")
 
 
 # -- projects -------------------------------------------------------------------------------------------------
@@ -423,14 +480,14 @@ def _value_text(vv: Any) -> str:
     return ""
 
 
-def read_project_xml(root: Any) -> RefiProject:
+def read_project_xml(root: Any, where: str = "") -> RefiProject:
     """The parts of a validated ``Project`` that coder uses."""
     users = {}
     if (u := _child(root, "Users")) is not None:
         for user in _children(u, "User"):
             users[_guid(user.get("guid")) or ""] = user.get("name") or user.get("id") or user.get("guid")
     book = _child(root, "CodeBook")
-    codes = read_codes(_child(book, "Codes")) if book is not None else []
+    codes = read_codes(_child(book, "Codes"), where=where) if book is not None else []
     variables = {}
     if (vs := _child(root, "Variables")) is not None:
         variables = {_guid(v.get("guid")): v.get("name", "") for v in _children(vs, "Variable")}
@@ -558,6 +615,16 @@ class Archive:
                 return n
         return None
 
+    def charge(self, n: int, where: str) -> None:
+        """Count ``n`` more unpacked bytes against the limit (also for zips inside the archive, e.g. .docx)."""
+        self.read_total += n
+        if self.read_total > MAX_TOTAL_BYTES:
+            raise InputError(
+                f"the archive unpacks to more than {MAX_TOTAL_BYTES / 1024**2:,.0f} MB",
+                path=where,
+                hint="refused as a possible zip bomb",
+            )
+
     def read(self, name: str) -> bytes:
         """An entry's bytes, counting what is really decompressed (a header can lie about sizes)."""
         info = self.names[name]
@@ -565,13 +632,7 @@ class Archive:
         try:
             with self.zip.open(info) as fh:
                 while chunk := fh.read(1 << 20):
-                    self.read_total += len(chunk)
-                    if self.read_total > MAX_TOTAL_BYTES:
-                        raise InputError(
-                            f"the archive unpacks to more than {MAX_TOTAL_BYTES / 1024**2:,.0f} MB",
-                            path=f"{self.path}/{name}",
-                            hint="refused as a possible zip bomb",
-                        )
+                    self.charge(len(chunk), f"{self.path}/{name}")
                     out.write(chunk)
         except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as e:
             raise InputError(

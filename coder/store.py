@@ -221,6 +221,13 @@ class Store:
     def document_by_name(self, name: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM documents WHERE name = ?", (name,)).fetchone()
 
+    def decided_codes(self) -> set[str]:
+        """Code paths with at least one standing decision."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT code_path FROM decisions WHERE undone_at IS NULL")}
+
+    def document_by_text(self, text: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM documents WHERE text = ? LIMIT 1", (text,)).fetchone()
+
     def document_by_hash(self, content_hash: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
 

@@ -164,7 +164,9 @@ def project_xml(sources: str, *, codes: str | None = None, ns: str = "urn:QDA-XM
     users = users or f'<Users><User guid="{GUIDS[3]}" name="Rosa"/></Users>'
     return (
         f'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="{ns}" name="other" origin="Other tool 9">\n'
-        f"{users}<CodeBook><Codes>{codes}</Codes></CodeBook>\n<Sources>{sources}</Sources>\n</Project>"
+        f"{users}<CodeBook><Codes>{codes}</Codes></CodeBook>\n"
+        + (f"<Sources>{sources}</Sources>\n" if sources else "")
+        + "</Project>"
     )
 
 
@@ -377,3 +379,135 @@ def test_qdpx_through_the_cli(project, tmp_path):
     assert "codebook  mini 0.1: 5 codes (now the current codebook)" in r.output
     r = runner.invoke(main, ["-p", str(fresh), "tally", "--coder", "ana", "--format", "json"])
     assert r.exit_code == 0
+
+
+# -- found in review: each of these once crashed, lost data or let a bad file through ---------------------------
+
+
+def one_source(text_xml: str, *, codes: str | None = None, users: str = "") -> str:
+    return project_xml(text_xml, codes=codes, users=users)
+
+
+def test_source_encodings_and_bom(tmp_path, blank_splitter):
+    src = f'<TextSource guid="{GUIDS[5]}" name="s" plainTextPath="internal://{GUIDS[5]}.txt">'
+    sel = selection(GUIDS[6], 3, 10, GUIDS[1]) + "</TextSource>"
+    latin = qdpx(
+        tmp_path / "latin.qdpx", one_source(src + sel), {f"{GUIDS[5]}.txt": "P1: Café con leña.\n".encode("cp1252")}
+    )
+    with pytest.raises(CoderError, match=r"latin.qdpx/sources/.*\.txt:1: not UTF-8 text \(byte 0xe9"):
+        ex.import_qdpx(Store(tmp_path / "a.db", create=True), latin, splitter=lambda: blank_splitter)
+    for name, data in (
+        ("bom8", "\ufeffP1: I pray a lot.\n".encode()),
+        ("bom16", "P1: I pray a lot.\n".encode("utf-16")),
+    ):
+        path = qdpx(tmp_path / f"{name}.qdpx", one_source(src + sel), {f"{GUIDS[5]}.txt": data})
+        store = Store(tmp_path / f"{name}.db", create=True)
+        ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
+        assert [d["text"] for d in store.decisions()] == ["I pray a lot."], name  # positions 3-10 without the BOM
+
+
+def test_export_survives_control_characters_and_odd_codebook_names(tmp_path, blank_splitter):
+    store = Store(tmp_path / "p.db", create=True)
+    wf.import_files(store, [write(tmp_path / "c.txt", "P1: I pray\x08 daily.\n")], splitter=lambda: blank_splitter)
+    yaml_text = (DATA / "mini.yaml").read_text().replace("name: mini", 'name: My "best" \\\\ book', 1)
+    yaml_text = yaml_text.replace('version: "0.1"', 'version: "2.0 \\"beta\\""', 1)
+    book = write(tmp_path / "odd.yaml", yaml_text)
+    wf.load_codebook(store, book)
+    rv.apply_code(store, "ana", seg_id(store, "c.txt", 1), PRAYER)
+    rv.memo(store, "ana", seg_id(store, "c.txt", 1), "arrow key \x1b[A pressed")
+    ex.export_qdpx(store, tmp_path / "c.qdpx")  # no ValueError from lxml
+    qdc = tmp_path / "odd.qdc"
+    qdc.write_bytes(ex.export_qdc(store))
+    fresh = Store(tmp_path / "f.db", create=True)
+    r = ex.import_qdc(fresh, qdc)
+    original = wf.current_codebook(store)
+    assert "\\" in original.name and '"' in original.version
+    assert (r.codebook.name, r.codebook.version) == (original.name, original.version)
+    assert r.codebook.hash == wf.current_codebook(store).hash
+
+
+def test_codebook_guids_are_checked(tmp_path):
+    from coder.codebook import parse_codebook
+    from coder.errors import CodebookError
+
+    text = (DATA / "mini.yaml").read_text()
+    bad = text.replace("  - name: Familial relationships\n", "  - name: Familial relationships\n    guid: not-a-guid\n")
+    with pytest.raises(CodebookError, match="guid 'not-a-guid' is not a GUID"):
+        parse_codebook(bad)
+    g = "1FF58B12-6F6F-4B0C-8BE5-BBDC91F55294"
+    twice = text.replace("  - name: Familial relationships\n", f"  - name: Familial relationships\n    guid: {g}\n")
+    twice = twice.replace(
+        "  - name: Education and educational goals\n", f"  - name: Education and educational goals\n    guid: {g}\n"
+    )
+    with pytest.raises(CodebookError, match="is used twice"):
+        parse_codebook(twice)
+
+
+def test_foreign_codebook_oddities(tmp_path, blank_splitter):
+    nested = (
+        f'<Code guid="{GUIDS[0]}" name="Support" isCodable="true">'
+        f'<Code guid="{GUIDS[1]}" name="support" isCodable="true"/></Code>'
+    )
+    r = ex.import_qdpx(Store(tmp_path / "a.db", create=True), qdpx(tmp_path / "a.qdpx", project_xml("", codes=nested)))
+    assert [c.path for c in r.codebook.codes] == ["Support", "Support > support (2)"]
+    dup = (
+        f'<Code guid="{GUIDS[0]}" name="Faith" isCodable="true"/>'
+        f'<Code guid="{GUIDS[0]}" name="Family" isCodable="true"/>'
+    )
+    with pytest.raises(CoderError, match=f"GUID {GUIDS[0]} is used twice"):
+        ex.import_qdpx(Store(tmp_path / "b.db", create=True), qdpx(tmp_path / "b.qdpx", project_xml("", codes=dup)))
+    deep = (
+        "".join(f'<Code guid="{GUIDS[0][:-4]}{i:04d}" name="c{i}" isCodable="true">' for i in range(60))
+        + "</Code>" * 60
+    )
+    with pytest.raises(CoderError, match="nested more than 50 levels"):
+        ex.import_qdpx(Store(tmp_path / "c.db", create=True), qdpx(tmp_path / "c.qdpx", project_xml("", codes=deep)))
+
+
+def test_foreign_sources_users_and_dates(tmp_path, blank_splitter):
+    text = "P1: I pray. My sister helps."
+    users = f'<Users><User guid="{GUIDS[3]}" name="Rosa"/><User guid="{GUIDS[4]}" name="Rosa"/></Users>'
+    srcs = (
+        f'<TextSource guid="{GUIDS[5]}" name="a"><PlainTextContent>{text}</PlainTextContent>'
+        + selection(GUIDS[6], 4, 11, GUIDS[1], user=GUIDS[3], when="0001-01-01T00:00:00+01:00")
+        + "</TextSource>"
+        f'<TextSource guid="{GUIDS[8]}" name="b"><PlainTextContent>{text}</PlainTextContent>'
+        + selection(GUIDS[7], 4, 11, GUIDS[1], user=GUIDS[4])
+        + "</TextSource>"
+        f'<TextSource guid="{GUIDS[9]}" name="guide">'
+        "<PlainTextContent>Q: How do you cope?\nQ: Who helps?</PlainTextContent>"
+        "</TextSource>"
+    )
+    store = Store(tmp_path / "p.db", create=True)
+    r = ex.import_qdpx(
+        store, qdpx(tmp_path / "x.qdpx", project_xml(srcs, users=users)), splitter=lambda: blank_splitter
+    )
+    assert r.documents == ["a", "guide"]  # 'b' has a's text: its coding goes to 'a'
+    assert any("same text as document 'a'" in w for w in r.warnings)
+    assert any("'guide' has no participant speech" in w for w in r.warnings)
+    assert sorted(d["coder"] for d in store.decisions()) == ["Rosa", "Rosa (2)"]  # two users, two coders
+    ex.export_qdpx(store, tmp_path / "again.qdpx")  # unique GUIDs, schema-valid
+
+
+def test_docx_sources_count_against_the_size_limit(tmp_path, monkeypatch, blank_splitter):
+    import docx
+
+    d = docx.Document()
+    for _ in range(300):
+        d.add_paragraph("P5: " + "word " * 400)
+    buf = io.BytesIO()
+    d.save(buf)
+    srcs = f'<TextSource guid="{GUIDS[8]}" name="rich.docx" richTextPath="internal://{GUIDS[8]}.docx"/>'
+    path = qdpx(tmp_path / "x.qdpx", project_xml(srcs), {f"{GUIDS[8]}.docx": buf.getvalue()})
+    monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 200_000)  # the docx is small; its document.xml is not
+    with pytest.raises(CoderError, match="possible zip bomb"):
+        ex.import_qdpx(Store(tmp_path / "p.db", create=True), path, splitter=lambda: blank_splitter)
+
+
+def test_unreviewed_suggestions_do_not_come_back_as_decisions(project, tmp_path, embedder, blank_splitter):
+    wf.suggest(project, embedder, threshold=-1.0, top_k=1)
+    out = tmp_path / "pre.qdpx"
+    ex.export_qdpx(project, out, include_suggested=True)
+    fresh = Store(tmp_path / "f.db", create=True)
+    r = ex.import_qdpx(fresh, out, splitter=lambda: blank_splitter)
+    assert r.unreviewed > 0 and "coder-machine" not in fresh.coders()

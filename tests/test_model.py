@@ -49,18 +49,20 @@ def no_network(monkeypatch):
     return calls
 
 
-def test_suggest_touches_no_network(tmp_path, no_network):
+@pytest.mark.parametrize(("backend", "model_id"), [("torch", "53aa51172d14."), ("onnx", "53aa51172d14+onnx-int8.")])
+def test_suggest_touches_no_network(tmp_path, no_network, backend, model_id, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the ONNX export itself runs here, offline
     runner = CliRunner()
     p = str(tmp_path / "p.db")
     for args in (
         ["init"],
         ["import", str(DATA / "sample.txt")],
         ["codebook", "load", str(DATA / "mini.yaml")],
-        ["suggest"],
+        ["suggest", "--backend", backend],
     ):
         r = runner.invoke(main, ["-p", p, *args], catch_exceptions=False)
         assert r.exit_code == 0, r.output
-    assert "Model: all-MiniLM-L6-v2@53aa51172d14." in r.output
+    assert f"Model: all-MiniLM-L6-v2@{model_id}" in r.output  # the ONNX export, too, runs offline
     assert no_network == []
     shown = runner.invoke(main, ["-p", p, "show", "P90"]).output
     assert "→ Spirituality / faith > Reading scripture" in shown  # "I read my Bible when I can't sleep."

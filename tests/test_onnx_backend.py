@@ -1,0 +1,81 @@
+"""The int8 ONNX backend: export once, close to torch fp32, its own model id, and a fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coder import embed
+from coder import onnx_backend as ob
+from coder.errors import ModelError
+
+SENTENCES = [
+    "I pray every morning and ask God for strength.",
+    "My sister picks up the phone whenever I call her.",
+    "I want to finish my GED and go to community college.",
+    "The church gives out food on Tuesdays.",
+    "Honestly? I never went back.",
+    "She always believed in me, even when I didn't.",
+]
+
+
+def test_cpu_detection_and_auto_choice(monkeypatch):
+    assert ob.int8_is_fast({"avx2", "avx512_vnni"}) and ob.int8_is_fast({"avx_vnni"}) and ob.int8_is_fast({"asimddp"})
+    assert not ob.int8_is_fast({"avx2", "sse4_2"})
+    monkeypatch.setattr(ob, "int8_is_fast", lambda flags=None: False)
+    calls = []
+    monkeypatch.setattr(embed, "SentenceTransformerEmbedder", lambda model, batch_size: calls.append(model) or "torch")
+    assert embed.load_embedder(None, backend="auto") == "torch" and calls == [None]
+    assert isinstance(embed.load_embedder("hash", backend="onnx"), embed.HashEmbedder)
+    with pytest.raises(ValueError):
+        embed.load_embedder(None, backend="gpu")
+
+
+def test_missing_onnxruntime_is_a_clear_error(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name == "onnxruntime":
+            raise ImportError(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    with pytest.raises(ModelError, match="needs onnxruntime"):
+        ob.OnnxEmbedder()
+
+
+@pytest.mark.model
+def test_onnx_int8_is_close_to_torch_and_cached(real_embedder):
+    first = ob.OnnxEmbedder()
+    assert first.model_id == real_embedder.model_id + "+onnx-int8" and first.onnx_path.is_file()
+    again = ob.OnnxEmbedder()
+    assert not again.exported  # loaded from the cache, not exported again
+    a, b = again.embed(SENTENCES), real_embedder.embed(SENTENCES)
+    assert a.shape == b.shape == (len(SENTENCES), 384)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    cos = (a * b).sum(axis=1)
+    assert cos.min() > 0.95 and cos.mean() > 0.98, cos
+    # the same neighbours: each sentence is closest to itself across the two backends
+    assert (np.argmax(a @ b.T, axis=1) == np.arange(len(SENTENCES))).all()
+    # the same texts in the same batches give the same vectors (a rerun is reproducible) ...
+    assert np.array_equal(again.embed(SENTENCES), a)
+    # ... but int8 activations are scaled per batch, so other neighbours move a vector a little
+    again.batch_size = 2
+    moved = (again.embed(SENTENCES[::-1])[::-1] * a).sum(axis=1)
+    assert moved.min() > 0.97
+    assert again.embed([]).shape == (0, 384)
+
+
+@pytest.mark.model
+def test_a_damaged_cache_is_removed_with_a_clear_error(real_embedder):
+    good = ob.OnnxEmbedder()
+    data = good.onnx_path.read_bytes()
+    try:
+        good.onnx_path.write_bytes(b"not a model")
+        with pytest.raises(ModelError, match="cached ONNX model does not load"):
+            ob.OnnxEmbedder()
+        assert not good.onnx_path.exists()
+    finally:
+        good.onnx_path.write_bytes(data)

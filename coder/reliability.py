@@ -16,6 +16,7 @@ least one of its sentences. The machine reviewed every sentence its run scored.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -220,22 +221,37 @@ def agree(
     used = set().union(*(x for row in labels for x in row)) if included else set()
     paths = _code_order(book, used)
 
-    def row_for(code: str, data: list[list[bool]], *, clusters: list[int] | None = None) -> CodeAgreement:
-        s = ag.summarise(data, categories=[False, True], n_boot=n_boot, seed=seed, clusters=clusters)
+    def row_for(code: str, s: ag.Summary, coded_by: list[int]) -> CodeAgreement:
         return CodeAgreement(
             code=code,
-            coded_by=[sum(r) for r in data],
+            coded_by=coded_by,
             summary=s,
             prevalence=s.shares.get(True, math.nan),
             verdict=ag.verdict(s.alpha, reliable=reliable, tentative=tentative),
         )
 
-    rows = [row_for(p, [[p in lab for lab in row] for row in labels]) for p in paths]
+    def binary(p: str) -> CodeAgreement:
+        data = [[p in lab for lab in row] for row in labels]
+        s = ag.summarise(data, categories=[False, True], n_boot=n_boot, seed=seed)
+        return row_for(p, s, [sum(r) for r in data])
+
+    rows = [binary(p) for p in paths]
     pooled = None
     if paths:
-        data = [[p in lab for lab in row for p in paths] for row in labels]
-        clusters = [i for i in range(len(included)) for _ in paths]
-        pooled = row_for(f"all {len(paths)} codes, pooled", data, clusters=clusters)
+        # every (unit, code) pair, resampled by unit: per unit, how many codes show each pattern of yes/no
+        wanted = set(paths)
+        per_unit: list[Counter[tuple[ag.Label, ...]]] = []
+        for i in range(len(included)):
+            used = set().union(*(labels[c][i] for c in range(len(codings)))) & wanted
+            counts: Counter[tuple[ag.Label, ...]] = Counter(
+                tuple(p in labels[c][i] for c in range(len(codings))) for p in used
+            )
+            counts[(False,) * len(codings)] += len(paths) - len(used)
+            per_unit.append(counts)
+        s = ag.summarise_clustered(per_unit, len(codings), categories=[False, True], n_boot=n_boot, seed=seed)
+        pooled = row_for(
+            f"all {len(paths)} codes, pooled", s, [sum(r.coded_by[c] for r in rows) for c in range(len(codings))]
+        )
     sets = [[tuple(sorted(lab)) for lab in row] for row in labels]
     whole = ag.summarise(sets, n_boot=n_boot, seed=seed)
     exact = CodeAgreement(

@@ -4,6 +4,7 @@ embedder or splitter where needed) and returns a small dataclass the CLI renders
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import time
@@ -216,7 +217,13 @@ def current_codebook(store: Store) -> Codebook:
             path=store.path,
             hint="run 'coder codebook load codebooks/resilience.yaml' (or your own)",
         )
-    return cb.parse_codebook(row["yaml"], source=row["source"])
+    return _parsed(row["yaml"], row["source"])
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(yaml_text: str, source: str) -> Codebook:
+    """Parsing is pure and the result frozen: a command that asks for the codebook again reuses it."""
+    return cb.parse_codebook(yaml_text, source=source)
 
 
 # -- suggest ----------------------------------------------------------------------------------

@@ -236,3 +236,16 @@ def test_cluster_bootstrap_resamples_whole_clusters():
     assert s.alpha_ci[0] == pytest.approx(boot[25], abs=0.04) and s.alpha_ci[1] == pytest.approx(boot[974], abs=0.04)
     with pytest.raises(ValueError):
         ag.summarise(data, clusters=[1, 2])
+
+
+def test_clustered_counts_give_exactly_the_full_table_result():
+    from collections import Counter
+
+    rng = random.Random(12)
+    units = [_random_data(rng, 3, rng.randint(1, 6), 2, 0.1) for _ in range(40)]
+    data = [[v for u in units for v in u[c]] for c in range(3)]
+    clusters = [i for i, u in enumerate(units) for _ in u[0]]
+    counted = [Counter(zip(*u, strict=True)) for u in units]
+    assert ag.summarise_clustered(counted, 3, n_boot=300, seed=4) == ag.summarise(
+        data, clusters=clusters, n_boot=300, seed=4
+    )

@@ -213,11 +213,9 @@ def report(quick: bool = False) -> str:
     csv_path = HERE / "per-code-quality.csv"
     lines = [
         "## Quality against baselines\n",
-        __doc__.split("\n\n", 1)[1]
-        .strip()
-        .replace("\n", " ")
-        .replace(" - ", "\n- ")
-        .replace("Methods: ", "Methods:\n"),
+        " ".join(__doc__.split("\n\n")[1].split()),
+        "",
+        *("- " + " ".join(item.split()) for item in __doc__.split("Methods:")[1].strip().lstrip("- ").split("\n- ")),
         "",
         f"Embeddings: {embedder.model_id}. Exact code path; micro = pooled over codes, macro = mean over codes "
         "with gold or predicted codings; κ per code over the evaluation sentences. Recall (micro R) is the share "
@@ -247,7 +245,7 @@ def report(quick: bool = False) -> str:
         ]
         for r in res:
             cells = {row.label: f"{row.f1:.3f} / {row.kappa:.3f}" for row in r.rows}
-            lines.append(f"| {r.method} ({r.threshold}) | " + " | ".join(cells.get(k, "–") for k in c.codes) + " |")
+            lines.append(f"| {r.method}, {r.threshold} | " + " | ".join(cells.get(k, "–") for k in c.codes) + " |")
         lines.append("")
         per_code(res, csv_path, "annomi-client", "a")
         store.close()

@@ -383,16 +383,14 @@ BACKEND_OPTION = click.option(
 
 def _load_model(model: str | None, *, batch_size: int = 64, backend: str = "auto") -> Any:
     from coder.embed import load_embedder
-    from coder.onnx_backend import cache_dir
 
-    if backend != "torch" and model not in ("hash",):
-        from coder.onnx_backend import available, int8_is_fast
-
-        onnx = backend == "onnx" or (model in (None, "default") and int8_is_fast() and available())
-        fresh = onnx and not any(cache_dir().glob("*/model-int8.onnx"))
-        if fresh:
-            click.echo(f"Preparing the int8 ONNX model once (cached in {cache_dir()}) …", err=True)
-    return load_embedder(model, batch_size=batch_size, backend=backend)
+    return load_embedder(
+        model,
+        batch_size=batch_size,
+        backend=backend,
+        on_export=lambda where: click.echo(f"Preparing the int8 ONNX model once (cached in {where}) …", err=True),
+        warn=lambda msg: click.secho(f"Note: {msg}", fg="yellow", err=True),
+    )
 
 
 @main.command()

@@ -30,6 +30,7 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "TRANSFORMERS_VERBOSITY": "error",
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime's own usage reporting
 }
 
 
@@ -71,15 +72,20 @@ def default_model_path() -> Path:
 
 
 def _weights_digest(folder: Path) -> str:
-    for name in ("model.safetensors", "pytorch_model.bin", "model.onnx"):
-        f = folder / name
-        if f.is_file():
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-            return h.hexdigest()[:12]
-    return "nohash"
+    """A hash of the weights (one known file; else every weights file and the config, e.g. sharded models)."""
+    files = [folder / n for n in ("model.safetensors", "pytorch_model.bin", "model.onnx") if (folder / n).is_file()][:1]
+    if not files:
+        files = sorted(
+            f for pattern in ("*.safetensors", "*.bin", "*.onnx", "config.json") for f in folder.glob(pattern)
+        )
+    if not files:
+        return "nohash"
+    h = hashlib.sha256()
+    for f in files:
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:12]
 
 
 def model_id_for(folder: Path, name: str | None = None) -> str:
@@ -190,7 +196,14 @@ class HashEmbedder:
 BACKENDS = ("auto", "onnx", "torch")
 
 
-def load_embedder(model: str | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE, backend: str = "auto") -> Embedder:
+def load_embedder(
+    model: str | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    backend: str = "auto",
+    on_export: Any = None,
+    warn: Any = None,
+) -> Embedder:
     """``None``/``default``: the packaged model; ``hash``: the fake; else a local folder.
 
     ``backend``: ``torch`` (sentence-transformers, fp32), ``onnx`` (int8 on onnxruntime, about 2.4×
@@ -202,12 +215,17 @@ def load_embedder(model: str | None = None, *, batch_size: int = DEFAULT_BATCH_S
     if model == "hash":
         return HashEmbedder()
     if backend == "auto":  # the packaged model only: another folder may not export cleanly
-        from coder.onnx_backend import available, int8_is_fast
+        from coder.onnx_backend import OnnxEmbedder, available, int8_is_fast
 
-        packaged = model in (None, DEFAULT_MODEL)
-        backend = "onnx" if packaged and int8_is_fast() and available() else "torch"
+        if model in (None, DEFAULT_MODEL) and int8_is_fast() and available():
+            try:
+                return OnnxEmbedder(model, batch_size=batch_size, on_export=on_export)
+            except ModelError as e:  # auto means: the fast path if it works, else the sure one
+                if warn is not None:
+                    warn(f"onnx backend unavailable ({e}); using torch")
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
     if backend == "onnx":
         from coder.onnx_backend import OnnxEmbedder
 
-        return OnnxEmbedder(model, batch_size=batch_size)
+        return OnnxEmbedder(model, batch_size=batch_size, on_export=on_export)
     return SentenceTransformerEmbedder(model, batch_size=batch_size)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,11 @@ def available() -> bool:
 
 
 def _require() -> None:
+    set_offline_env()  # before the import: onnxruntime's telemetry reads it
     try:
-        import onnxruntime  # noqa: F401
+        import onnxruntime
+
+        onnxruntime.disable_telemetry_events()
     except ImportError:
         raise ModelError(
             "the onnx backend needs onnxruntime and onnx",
@@ -94,6 +97,12 @@ def export(folder: Path, target: Path) -> None:
     from transformers import AutoModel
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import time
+
+    for stale in target.parent.glob("tmp*"):  # left by an export that was killed
+        if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
         with warnings.catch_warnings():
@@ -139,14 +148,42 @@ def export(folder: Path, target: Path) -> None:
         os.replace(part, target)
 
 
+def _check_modules(path: Path) -> None:
+    """This backend re-implements Transformer → mean pooling → normalise; refuse any other model layout."""
+    modules = path / "modules.json"
+    if not modules.is_file():
+        return  # a bare transformers folder: sentence-transformers would also mean-pool it
+    kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in json.loads(modules.read_text())]
+    ok = kinds[:2] == ["Transformer", "Pooling"] and all(k == "Normalize" for k in kinds[2:])
+    for m in json.loads(modules.read_text()):
+        if m.get("type", "").endswith("Pooling"):
+            cfg = path / m.get("path", "") / "config.json"
+            conf = json.loads(cfg.read_text()) if cfg.is_file() else {}
+            modes = [k for k, v in conf.items() if k.startswith("pooling_mode") and v]
+            ok = ok and modes in ([], ["pooling_mode_mean_tokens"])
+    bert_cfg = path / "sentence_bert_config.json"
+    if bert_cfg.is_file() and json.loads(bert_cfg.read_text()).get("do_lower_case"):
+        ok = False
+    if not ok:
+        raise ModelError(
+            f"the onnx backend handles Transformer + mean pooling models only (this one: {' + '.join(kinds)})",
+            path=path,
+            hint="use --backend torch for this model",
+        )
+
+
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 (or another local BERT-style sentence-transformers folder) on onnxruntime, int8."""
 
     def __init__(
-        self, folder: str | Path | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None
+        self,
+        folder: str | Path | None = None,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+        on_export: Callable[[Path], None] | None = None,
     ) -> None:
         _require()
-        set_offline_env()
         if folder in (None, DEFAULT_MODEL):
             path, name = default_model_path(), DEFAULT_MODEL_NAME
         else:
@@ -157,6 +194,7 @@ class OnnxEmbedder:
                 path=path,
                 hint="use --backend torch for this model",
             )
+        _check_modules(path)
         base_id = model_id_for(path, name)
         self.model_id = base_id + SUFFIX
         self.batch_size = batch_size
@@ -164,6 +202,8 @@ class OnnxEmbedder:
         self.onnx_path = cache_dir() / base_id.replace("@", "-") / "model-int8.onnx"
         self.exported = False
         if not self.onnx_path.is_file():
+            if on_export is not None:
+                on_export(self.onnx_path.parent)
             try:
                 export(path, self.onnx_path)
             except ModelError:
@@ -184,7 +224,8 @@ class OnnxEmbedder:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or usable  # the CPUs this process may use (taskset, cgroups)
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
             return ort.InferenceSession(str(self.onnx_path), opts, providers=["CPUExecutionProvider"])

@@ -246,7 +246,8 @@ def agree(
             counts: Counter[tuple[ag.Label, ...]] = Counter(
                 tuple(p in labels[c][i] for c in range(len(codings))) for p in used
             )
-            counts[(False,) * len(codings)] += len(paths) - len(used)
+            if len(paths) > len(used):
+                counts[(False,) * len(codings)] += len(paths) - len(used)
             per_unit.append(counts)
         s = ag.summarise_clustered(per_unit, len(codings), categories=[False, True], n_boot=n_boot, seed=seed)
         pooled = row_for(

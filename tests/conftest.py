@@ -17,6 +17,7 @@ set_offline_env()
 
 
 _onnx_cache = Path(__import__("tempfile").mkdtemp(prefix="coder-test-cache-"))
+__import__("atexit").register(__import__("shutil").rmtree, _onnx_cache, True)
 
 
 @pytest.fixture(autouse=True)

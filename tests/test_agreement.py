@@ -249,3 +249,13 @@ def test_clustered_counts_give_exactly_the_full_table_result():
     assert ag.summarise_clustered(counted, 3, n_boot=300, seed=4) == ag.summarise(
         data, clusters=clusters, n_boot=300, seed=4
     )
+
+
+def test_clustered_counts_ignore_zero_counts_and_check_widths():
+    from collections import Counter
+
+    a = [Counter({(True, True): 2}), Counter({(True, False): 1, (False, False): 1})]
+    b = [Counter({(True, True): 2, (False, False): 0}), Counter({(True, False): 1, (False, False): 1})]
+    assert ag.summarise_clustered(a, 2, n_boot=200, seed=1) == ag.summarise_clustered(iter(b), 2, n_boot=200, seed=1)
+    with pytest.raises(ValueError, match="one label per coder"):
+        ag.summarise_clustered([Counter({(True,): 1})], 2)

@@ -63,6 +63,7 @@ def test_suggest_touches_no_network(tmp_path, no_network, backend, model_id, mon
         r = runner.invoke(main, ["-p", p, *args], catch_exceptions=False)
         assert r.exit_code == 0, r.output
     assert f"Model: all-MiniLM-L6-v2@{model_id}" in r.output  # the ONNX export, too, runs offline
+    assert not (tmp_path / "cache" / "Microsoft").exists()  # onnxruntime's telemetry stays off
     assert no_network == []
     shown = runner.invoke(main, ["-p", p, "show", "P90"]).output
     assert "→ Spirituality / faith > Reading scripture" in shown  # "I read my Bible when I can't sleep."

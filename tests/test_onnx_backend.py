@@ -79,3 +79,46 @@ def test_a_damaged_cache_is_removed_with_a_clear_error(real_embedder):
         assert not good.onnx_path.exists()
     finally:
         good.onnx_path.write_bytes(data)
+
+
+def test_only_mean_pooled_models_and_distinct_cache_keys(tmp_path, monkeypatch):
+    import json
+
+    folder = tmp_path / "cls-model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            ]
+        )
+    )
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    with pytest.raises(ModelError, match="mean pooling models only"):
+        ob.OnnxEmbedder(folder)
+    # sharded weights: two models with different shards must not share an id (or an ONNX cache entry)
+    ids = []
+    for name, data in (("a", b"one"), ("b", b"two")):
+        d = tmp_path / name / "model"
+        d.mkdir(parents=True)
+        (d / "model-00001-of-00002.safetensors").write_bytes(data)
+        ids.append(embed.model_id_for(d))
+    assert ids[0] != ids[1] and "nohash" not in ids[0]
+
+
+def test_auto_falls_back_to_torch_when_onnx_fails(monkeypatch):
+    monkeypatch.setattr(ob, "int8_is_fast", lambda flags=None: True)
+    monkeypatch.setattr(ob, "available", lambda: True)
+
+    def broken(*a, **k):
+        raise ModelError("onnxruntime would not load")
+
+    monkeypatch.setattr(ob, "OnnxEmbedder", broken)
+    monkeypatch.setattr(embed, "SentenceTransformerEmbedder", lambda model, batch_size: "torch")
+    notes = []
+    assert embed.load_embedder(None, backend="auto", warn=notes.append) == "torch"
+    assert notes and "using torch" in notes[0]
+    with pytest.raises(ModelError):
+        embed.load_embedder(None, backend="onnx")

@@ -60,17 +60,11 @@ def export_qdpx(
     """Write the project as a ``.qdpx`` (validated against the official schema before it is written)."""
     from lxml import etree
 
-    from coder.workflows import current_codebook
+    from coder.workflows import current_codebook, require_coders
 
     book = current_codebook(store)
     by_path = book.by_path()
-    known = set(store.coders())
-    missing = [c for c in coders if c not in known]
-    if missing:
-        raise InputError(
-            f"no decisions by {', '.join(missing)}",
-            hint=f"coders in this project: {', '.join(sorted(known)) or 'none'}",
-        )
+    require_coders(store, coders)
     ns = refi.PROJECT_NS
 
     def E(parent: Any, tag: str, **attrs: str) -> Any:

@@ -514,6 +514,17 @@ class Selection:
     accepted: set[tuple[int, str]]  # the part of ``pairs`` that people accepted
 
 
+def require_coders(store: Store, coders: Sequence[str]) -> None:
+    """Refuse names that made no decision in this project (a typo would otherwise give empty reports)."""
+    known = set(store.coders())
+    missing = [c for c in coders if c not in known]
+    if missing:
+        raise InputError(
+            f"no decisions by {', '.join(missing)}",
+            hint=f"coders in this project: {', '.join(sorted(known)) or 'none yet'}",
+        )
+
+
 def select_codings(
     store: Store,
     *,
@@ -539,13 +550,7 @@ def select_codings(
         if (not participants or s.participant in participants) and (not doc_names or s.document in doc_names)
     ]
     scope = {s.id: s.participant for s in segs}
-    known = set(store.coders())
-    missing = [c for c in coders if c not in known]
-    if missing:
-        raise InputError(
-            f"no decisions by {', '.join(missing)}",
-            hint=f"coders in this project: {', '.join(sorted(known)) or 'none yet'}",
-        )
+    require_coders(store, coders)
     who_accepted: dict[tuple[int, str], set[str]] = {}
     for seg_id, path, coder in store.acceptances():
         if seg_id in scope and (not coders or coder in coders):

@@ -170,10 +170,17 @@ def bench_backends() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         store, _ = demo_project(Path(tmp))
         texts = list(dict.fromkeys(s.text for s in store.segments(coded_only=True)))
+        saved = os.environ.get("XDG_CACHE_HOME")
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # time a first export, as a new user sees it
-        t0 = time.perf_counter()
-        onnx_e = OnnxEmbedder()
-        t_export = time.perf_counter() - t0
+        try:
+            t0 = time.perf_counter()
+            onnx_e = OnnxEmbedder()
+            t_export = time.perf_counter() - t0
+        finally:  # later sections use the user's cache again, not this soon-deleted folder
+            if saved is None:
+                del os.environ["XDG_CACHE_HOME"]
+            else:
+                os.environ["XDG_CACHE_HOME"] = saved
         torch_e = SentenceTransformerEmbedder()
         torch_e.embed(texts[:64])
         onnx_e.embed(texts[:64])

@@ -162,7 +162,7 @@ def bench_import(sizes_chars: list[int], sizes_rows: list[int]) -> list[str]:
                 size += len(line) + 1
             f = Path(tmp) / f"long{n}.txt"
             f.write_text("\n".join(lines)[:n] + "\n", encoding="utf-8")
-            rows.append(("transcript", f"{n:,} characters", _import_time(f, Path(tmp) / f"l{n}.db", [])))
+            rows.append(("transcript", f"{n:,} characters", _import_time(f, Path(tmp) / f"l{n}.db", survey=False)))
         for n in sizes_rows:
             f = Path(tmp) / f"survey{n}.csv"
             with f.open("w", encoding="utf-8", newline="") as fh:
@@ -172,9 +172,12 @@ def bench_import(sizes_chars: list[int], sizes_rows: list[int]) -> list[str]:
                 w.writerow(["respondent", "answer"])
                 for r in range(n):
                     w.writerow([f"R{r // 10:04d}", sents[r]])
-            opts = ["--document-column", "respondent", "--text-column", "answer"]
             rows.append(
-                ("survey CSV", f"{n:,} rows ({n // 10:,} respondents)", _import_time(f, Path(tmp) / f"s{n}.db", opts))
+                (
+                    "survey CSV",
+                    f"{n:,} rows ({n // 10:,} respondents)",
+                    _import_time(f, Path(tmp) / f"s{n}.db", survey=True),
+                )
             )
     lines = [
         "### Import (spaCy parser, the default), three sizes each\n",
@@ -195,9 +198,9 @@ def bench_import(sizes_chars: list[int], sizes_rows: list[int]) -> list[str]:
     return lines
 
 
-def _import_time(f: Path, db: Path, opts: list[str]) -> dict[str, float]:
+def _import_time(f: Path, db: Path, survey: bool) -> dict[str, float]:
     """Import one file in a fresh process; spaCy is loaded first and not timed."""
-    csv_opts = "dict(document_column='respondent', text_column='answer')" if opts else "dict()"
+    csv_opts = "dict(document_column='respondent', text_column='answer')" if survey else "dict()"
     code = (
         "import json,sys,time\n"
         f"sys.path.insert(0, {str(HERE)!r})\n"

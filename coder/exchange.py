@@ -26,9 +26,9 @@ from coder import codebook as cb
 from coder import refi
 from coder import segment as seg
 from coder.embed import text_hash
-from coder.errors import CoderError, InputError
+from coder.errors import InputError
 from coder.store import Store, now
-from coder.transcripts import ReadOptions, parse_text, sha256
+from coder.transcripts import ReadOptions, decode, parse_text, sha256
 from coder.types import PARTICIPANT, Codebook, Transcript, Turn
 
 MACHINE_USER = "coder-machine"
@@ -101,7 +101,7 @@ def export_qdpx(
         for u in users:
             E(us, "User", guid=refi.guid("user", u), name=refi.xml_safe(u))
     codes_el = E(E(root, "CodeBook"), "Codes")
-    refi._codes_xml(codes_el, book, ns)
+    refi.codes_xml(codes_el, book, ns)  # times: coder's ISO strings are valid xsd:dateTime
 
     attributes = store.attributes()
     by_participant: dict[str, list[str]] = defaultdict(list)
@@ -145,7 +145,7 @@ def export_qdpx(
                 sel.set("endPosition", str(end))
                 if items:
                     sel.set("creatingUser", refi.guid("user", items[0][1]))
-                    sel.set("creationDateTime", _xsd_time(min(i[2] for i in items)))
+                    sel.set("creationDateTime", min(i[2] for i in items))
                 for code_path, user, when, memo in items:
                     code = by_path[code_path]
                     cg = refi.guid("coding", sel_guid, refi.code_guid(code), user)
@@ -154,7 +154,7 @@ def export_qdpx(
                         "Coding",
                         guid=cg,
                         creatingUser=refi.guid("user", user),
-                        creationDateTime=_xsd_time(when),
+                        creationDateTime=when,
                     )
                     E(coding, "CodeRef", targetGUID=refi.code_guid(code))
                     if memo:
@@ -176,7 +176,7 @@ def export_qdpx(
                 guid=g,
                 name=_name(text),
                 creatingUser=refi.guid("user", user),
-                creationDateTime=_xsd_time(when),
+                creationDateTime=when,
             )
             E(note, "PlainTextContent").text = refi.xml_safe(text)
     # never write a file other tools would refuse
@@ -190,11 +190,6 @@ def export_qdpx(
 def _name(text: str, width: int = 60) -> str:
     flat = " ".join(refi.xml_safe(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _xsd_time(value: str) -> str:
-    """coder stores ISO times with an offset; xsd:dateTime accepts them as they are."""
-    return value
 
 
 # -- import ---------------------------------------------------------------------------------------------------
@@ -603,17 +598,7 @@ def _decode(data: bytes, where: str) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError("not UTF-16 text despite its byte-order mark", path=where, hint="export again") from None
-    if b"\x00" in data[:8192]:
-        raise InputError("a binary file, not text", path=where, hint="the source should be plain text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[e.start]:02x} cannot be decoded)",
-            path=where,
-            line=data[: e.start].count(b"\n") + 1,
-            hint="export the project again with Unicode (UTF-8) sources",
-        ) from None
+    return decode(data, where, newlines=False)  # CRLF is mapped by _plain_text, with the positions
 
 
 def _docx_text(data: bytes, where: str, archive: refi.Archive) -> str:
@@ -642,4 +627,4 @@ def _docx_text(data: bytes, where: str, archive: refi.Archive) -> str:
     return "\n".join(p.text for p in document.paragraphs)
 
 
-__all__ = ["CoderError", "ExportResult", "ImportResult", "export_qdc", "export_qdpx", "import_qdc", "import_qdpx"]
+__all__ = ["ExportResult", "ImportResult", "export_qdc", "export_qdpx", "import_qdc", "import_qdpx"]

@@ -301,13 +301,13 @@ def codebook_name(origin: str) -> tuple[str, str] | None:
         return None
 
 
-def _codes_xml(parent: Any, book: Codebook, ns: str, path: str | None = None) -> None:
+def codes_xml(parent: Any, book: Codebook, ns: str, path: str | None = None) -> None:
     from lxml import etree
 
     for c in book.children(path):
         el = etree.SubElement(parent, f"{{{ns}}}Code", guid=code_guid(c), name=xml_safe(c.name), isCodable="true")
         etree.SubElement(el, f"{{{ns}}}Description").text = xml_safe(describe(c))
-        _codes_xml(el, book, ns, c.path)
+        codes_xml(el, book, ns, c.path)
 
 
 def codebook_xml(book: Codebook) -> bytes:
@@ -315,7 +315,7 @@ def codebook_xml(book: Codebook) -> bytes:
     from lxml import etree
 
     root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=origin_of(book))
-    _codes_xml(etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes"), book, CODEBOOK_NS)
+    codes_xml(etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes"), book, CODEBOOK_NS)
     check_unique_guids(root, "the .qdc coder wrote")
     validate_codebook(root, "the .qdc coder wrote", hint=WRITER_BUG)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

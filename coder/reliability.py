@@ -82,6 +82,7 @@ class AgreeResult:
     seed: int
     warnings: list[str] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
+    codings: list[Coding] = field(default_factory=list, repr=False)  # what each coder coded, as read
 
 
 def _truncate(book: Codebook, path: str, depth: int | None) -> str:
@@ -116,7 +117,7 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
         return Coding(name, covered, codes)
     rows = store.standing_decisions(name)
     if not rows:
-        known = [c for c in store.coders()]
+        known = store.coders()
         hint = (
             "run 'coder reconcile' to record consensus codings"
             if name == CONSENSUS
@@ -312,6 +313,7 @@ def agree(
         seed=seed,
         warnings=warnings,
         disagreements=found,
+        codings=codings,
     )
 
 
@@ -366,9 +368,8 @@ def reconcile_plan(store: Store, coders: Sequence[str], *, coverage: str = "docu
         for d in result.disagreements
     ]
     todo = [i for i in items if (i.segment_id, i.code) not in standing]
-    codings = [coding_of(store, n, coverage=coverage) for n in names]
-    shared = set.intersection(*({(s, p) for s, ps in c.codes.items() for p in ps} for c in codings))
-    covered = set.intersection(*(c.covered for c in codings))
+    shared = set.intersection(*({(s, p) for s, ps in c.codes.items() for p in ps} for c in result.codings))
+    covered = set.intersection(*(c.covered for c in result.codings))
     agreed = sorted(k for k in shared if k[0] in covered and k not in standing)
     return ReconcilePlan(todo, agreed, len(items) - len(todo), result.warnings)
 

@@ -96,8 +96,9 @@ def read_file(path: Path, options: ReadOptions | None = None) -> list[Transcript
     return parse_csv(text, name=path.name, source=str(path), options=options)
 
 
-def decode(data: bytes, path: str | Path) -> str:
-    """Decode UTF-8 (with or without a BOM) and normalise newlines; refuse binary files."""
+def decode(data: bytes, path: str | Path, *, newlines: bool = True) -> str:
+    """Decode UTF-8 (with or without a BOM) and normalise newlines (unless ``newlines=False``, for text
+    whose positions count CRLF as two characters); refuse binary files."""
     if b"\x00" in data[:8192]:
         raise InputError(
             "looks like a binary file, not text",
@@ -114,7 +115,7 @@ def decode(data: bytes, path: str | Path) -> str:
             line=line,
             hint="re-save the file as UTF-8 (in most editors: Save As → Encoding: UTF-8)",
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if newlines else text
 
 
 def sha256(data: bytes | str) -> str:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
 
 from coder.reliability import RARE, AgreeResult, CodeAgreement, Disagreement
 
-FORMATS = ("text", "md", "csv", "json")
+FORMATS = ("text", "md", "csv", "json", "html")
 UNIT_WORDS = {"segment": "sentences", "turn": "turns", "document": "documents", "participant": "participants"}
 UNIT_WORD = {"segment": "sentence", "turn": "speaker turn", "document": "document", "participant": "participant"}
 
@@ -146,6 +147,10 @@ def render(r: AgreeResult, fmt: str = "text") -> str:
                 lines.append(f"| {indent}{name} | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines += [""] + [f"*{n}*" for n in notes(r)]
         return "\n".join(lines) + "\n"
+    if fmt == "html":
+        from coder.report import html_page
+
+        return html_page(title(r), html_fragment(r, disagreements=bool(r.disagreements)))
     if fmt != "text":
         raise ValueError(f"format must be one of {FORMATS}")
     labels = [(label[:46] + "…") if len(label) > 47 else label for label, _ in rows]
@@ -163,6 +168,32 @@ def render(r: AgreeResult, fmt: str = "text") -> str:
         out.append("(no code was given by any coder in the units counted)")
     out += ["", *notes(r)]
     return "\n".join(out) + "\n"
+
+
+def html_fragment(r: AgreeResult, *, disagreements: bool = False) -> str:
+    """The agreement table and its notes as an escaped HTML fragment (the review page embeds it)."""
+    from coder.report import html_table
+
+    body = []
+    for label, cells in _table_rows(r):
+        name = label.lstrip(" ")
+        depth = (len(label) - len(name)) // 2
+        body.append(([name, *(cells or [""] * len(_header(r)))], depth, cells is None or depth == 0))
+    extra = [] if r.rows else ["(no code was given by any coder in the units counted)"]
+    out = html_table(["Code", *_header(r)], body, title=title(r), notes=[*extra, *notes(r)], numeric_from=1)
+    if disagreements:
+        e = html.escape
+        ds = r.disagreements
+        out += f"<h2>{len(ds):,} disagreement(s) between {e(', '.join(r.coders))}</h2>\n<dl>\n"
+        last = None
+        for d in ds:
+            if d.unit != last:
+                quote = f"<blockquote>“{e(d.text)}”</blockquote>" if d.text else ""
+                out += f"<dt>{e(d.unit)} (participant {e(d.participant)}){quote}</dt>\n"
+                last = d.unit
+            out += f"<dd>{e(d.code)}: coded by {e(', '.join(d.coded_by))}; not by {e(', '.join(d.not_coded_by))}</dd>\n"
+        out += "</dl>\n"
+    return out
 
 
 def _csv_columns(r: AgreeResult) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -618,7 +618,7 @@ def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "md", "csv", "json", "tex", "docx", "xlsx", "png", "svg"]),
+    type=click.Choice(["text", "md", "csv", "json", "html", "tex", "docx", "xlsx", "png", "svg"]),
     default=None,
     help="Output format (default: from -o's extension, else text). docx/xlsx/png/svg need -o.",
 )
@@ -627,7 +627,7 @@ def _write_output(output: Path | None, write: Callable[[Any], int]) -> int:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE (.txt .md .csv .json .tex .docx .xlsx .png .svg).",
+    help="Write to FILE (.txt .md .csv .json .html .tex .docx .xlsx .png .svg).",
 )
 @click.option("--prose", is_flag=True, help="Add a sentence per top-level code in the style of the reviews.")
 @click.pass_context
@@ -681,6 +681,11 @@ def tally(
     fmt = fmt or (suffix if suffix in known else "text")
     if fmt in ("docx", "xlsx", "png", "svg") and output is None:
         raise click.UsageError(f"--format {fmt} writes a file: add -o FILE.{fmt}")
+    if fmt == "html" and (presence or cooccurrence or by):
+        raise click.UsageError(
+            "--format html writes the frequency table; --by, --presence and --cooccurrence write text, md, csv, "
+            "json, tex, docx or xlsx"
+        )
     store = _store(ctx)
     if presence or cooccurrence:
         if presence and cooccurrence:
@@ -1202,7 +1207,7 @@ def review(
     prog = rv.progress(store, name, document=document, code=code_path)
     skipped: set[tuple[int, str]] = set()
     answered = 0
-    since_learn = 0
+    learner = rv.Learner(learn_every)
     prefer: tuple[int, str] | None = None
     if prog.remaining == 0:
         click.echo(
@@ -1303,20 +1308,81 @@ def review(
         if key in ("a", "r"):
             done.add((item.segment_id, item.code_path))
             answered += 1
-            since_learn += 1
-            if learn_every and since_learn >= learn_every:
-                since_learn = 0
+            res = learner.answered(store, name)
+            if isinstance(res, str):
+                click.secho(f"({res})", dim=True)
+            elif res is not None:
                 pending = None
-                try:
-                    res = rv.learn(store, coder=name)
-                    click.secho(
-                        f"learned.v1 updated from {res.decisions} decisions ({res.models} codes moved); "
-                        f"{res.new_segments} segments newly suggested.",
-                        dim=True,
-                    )
-                except (CoderError, sqlite3.OperationalError) as e:  # answers are saved; learning can wait
-                    click.secho(f"(learning skipped: {e})", dim=True)
+                click.secho(
+                    f"learned.v1 updated from {res.decisions} decisions ({res.models} codes moved); "
+                    f"{res.new_segments} segments newly suggested.",
+                    dim=True,
+                )
     _review_summary(name, prog)
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 = any free port).",
+)
+@click.option(
+    "--coder",
+    envvar="CODER_NAME",
+    default=None,
+    metavar="NAME",
+    help="Open the page as this coder (env CODER_NAME); otherwise the page asks. Others can open it under their names.",
+)
+@click.option(
+    "--learn-every",
+    type=click.IntRange(0),
+    default=25,
+    show_default=True,
+    help="Re-fit learned.v1 after every N answers of a coder (0 = never).",
+)
+@click.option(
+    "--open/--no-open",
+    "open_browser",
+    default=None,
+    help="Open the page in your browser [default: when run in a terminal].",
+)
+@click.pass_context
+def serve(ctx: click.Context, port: int, coder: str | None, learn_every: int, open_browser: bool | None) -> None:
+    """Review in your browser: the transcript with suggested codes beside each sentence.
+
+    Listens on 127.0.0.1 only, so nothing is reachable from the network. The printed link carries
+    a secret token for this run; share it only with people on this computer. Keys on the page:
+    j/k move · a accept · r reject · u undo · c other code · m memo · ? help. Every answer is saved
+    in the project file before the page shows it as done; Ctrl-C stops the server.
+
+    \b
+    Examples:
+      coder serve
+      coder serve --coder ana
+      coder -p study.db serve --port 8800 --no-open
+    """
+    from coder import serve as sv
+
+    name = sv.coder_name(coder)
+    server = sv.make_server(ctx.obj["project"], port=port, default_coder=name, learn_every=learn_every)
+    url = server.url + (f"&coder={quote(name)}" if name else "")
+    click.echo(f"coder is serving {ctx.obj['project']} on {server.base} (this computer only).")
+    click.echo("Open this link in your browser (it carries this run's access token):")
+    click.secho(f"  {url}", bold=True)
+    click.echo("Press Ctrl-C to stop. Answers are saved as you go.")
+    if open_browser if open_browser is not None else sys.stdout.isatty():
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("\nStopped. Everything answered is saved.")
+    finally:
+        server.shutdown()
 
 
 def _review_summary(name: str, prog: Any) -> None:
@@ -1494,7 +1560,7 @@ def config(ctx: click.Context, key: str, value: str | None) -> None:
     click.echo(f"{key} = {value.strip()}")
 
 
-AGREE_FORMATS = ("text", "md", "csv", "json")
+AGREE_FORMATS = ("text", "md", "csv", "json", "html")
 COVERAGE_OPTION = click.option(
     "--coverage",
     type=click.Choice(["documents", "decided"]),
@@ -1540,7 +1606,7 @@ COVERAGE_OPTION = click.option(
     "fmt",
     type=click.Choice(AGREE_FORMATS),
     default=None,
-    help="text, md, csv or json (default: from -o's extension, else text).",
+    help="text, md, csv, json or html (default: from -o's extension, else text).",
 )
 @OUTPUT_OPTION
 @click.pass_context
@@ -1576,7 +1642,7 @@ def agree(
 
     if fmt is None:
         ext = output.suffix.lower().lstrip(".") if output is not None else "text"
-        fmt = {"txt": "text", "markdown": "md"}.get(ext, ext)
+        fmt = {"txt": "text", "markdown": "md", "htm": "html"}.get(ext, ext)
         if fmt not in AGREE_FORMATS:
             raise click.UsageError(f"cannot tell the format from '{output}'; pass --format {'|'.join(AGREE_FORMATS)}")
     store = _store(ctx)
@@ -1596,7 +1662,7 @@ def agree(
         text = ar.render_disagreements(result, "csv")
     else:
         text = ar.render(result, fmt)
-        if disagreements and fmt in ("text", "md"):
+        if disagreements and fmt in ("text", "md"):  # html and json carry them inside
             text += "\n" + ar.render_disagreements(result, fmt)
 
     def write(fh: Any) -> int:

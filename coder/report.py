@@ -1,15 +1,16 @@
-"""Render tallies as text, Markdown, CSV or JSON. Pure: rows in, a string out."""
+"""Render tallies as text, Markdown, CSV, JSON or HTML. Pure: rows in, a string out."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from typing import Any
 
 from coder.tally import RULES, CrossRow, CrossTab, TallyRow
 
-FORMATS = ("text", "md", "csv", "json")
+FORMATS = ("text", "md", "csv", "json", "html")
 COLUMNS = ("code", "path", "level", "mentions", "of_parent", "participants", "participants_total", "participants_pct")
 
 
@@ -59,6 +60,8 @@ def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: 
             )
         lines += [""] + [f"*{n}*" for n in notes]
         return "\n".join(lines) + "\n"
+    if fmt == "html":
+        return html_page(title, tally_html(rows, title=title, notes=notes))
     if fmt != "text":
         raise ValueError(f"format must be one of {FORMATS}")
     labels = [("  " * r.depth + r.name)[:60] for r in rows]
@@ -71,6 +74,69 @@ def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: 
         )
     out += ["", *notes]
     return "\n".join(out) + "\n"
+
+
+# -- HTML: a fragment the review page embeds, and a standalone page for -o table.html ----------
+
+PAGE_CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#1d232b;padding:0 1rem}
+table{border-collapse:collapse;width:100%}th,td{padding:.3rem .6rem;border-bottom:1px solid #d8dde3}
+th{text-align:left;background:#f1f4f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.top td{font-weight:600}caption{text-align:left;font-weight:600;font-size:1.1rem;padding:.4rem 0}
+p.note{color:#55606c;font-size:.9rem}td.d1{padding-left:1.8rem}td.d2{padding-left:3rem}td.d3{padding-left:4.2rem}
+td.d4{padding-left:5.4rem}td.d5{padding-left:6.6rem}"""
+
+
+def html_table(
+    header: list[str], rows: list[tuple[list[str], int, bool]], *, title: str, notes: list[str], numeric_from: int = 1
+) -> str:
+    """A captioned table and its notes as an HTML fragment; every string is escaped.
+
+    ``rows`` are (cells, indent level, is a top-level row); cells from ``numeric_from`` on align right.
+    """
+    e = html.escape
+    out = [f"<table><caption>{e(title)}</caption><thead><tr>"]
+    out += [f"<th>{e(h)}</th>" for h in header]
+    out.append("</tr></thead><tbody>")
+    for cells, depth, top in rows:
+        out.append('<tr class="top">' if top else "<tr>")
+        for i, c in enumerate(cells):
+            if i == 0:
+                out.append(f'<td class="d{min(depth, 5)}">{e(c)}</td>')  # classes: the page's CSP bars inline styles
+            else:
+                out.append(f'<td class="n">{e(c)}</td>' if i >= numeric_from else f"<td>{e(c)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    out += [f'<p class="note">{e(n)}</p>' for n in notes]
+    return "\n".join(out) + "\n"
+
+
+def tally_html(rows: list[TallyRow], *, title: str, notes: list[str]) -> str:
+    return html_table(
+        ["Code", "Mentions", "n/N of parent", "Participants"],
+        [
+            (
+                [
+                    r.name,
+                    str(r.mentions),
+                    r.share,
+                    f"{r.participants} of {r.participants_total} ({r.participant_pct:.0f}%)",
+                ],
+                r.depth,
+                r.depth == 0,
+            )
+            for r in rows
+        ],
+        title=title,
+        notes=notes,
+    )
+
+
+def html_page(title: str, body: str) -> str:
+    """A standalone HTML document: no scripts, no remote assets."""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style></head>\n<body>\n{body}</body></html>\n"
+    )
 
 
 # -- documents for papers: LaTeX, Word, Excel, charts -----------------------------------------

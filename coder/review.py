@@ -8,6 +8,7 @@ before the caller moves on, so a killed process loses at most the item on screen
 from __future__ import annotations
 
 import difflib
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -71,22 +72,39 @@ def queue(
     code: str | None = None,
     order: str = "document",
     limit: int | None = None,
+    document_id: int | None = None,
 ) -> list[Item]:
     """Pending suggestions for ``coder``, one per (segment, code), in the chosen order."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
-    doc_id = _workflows().find_document(store, document) if document else None
+    doc_id = _workflows().find_document(store, document) if document else document_id
     current = _workflows().current_codebook(store).by_path()
     if code is not None and code not in current:
         raise InputError(f"no code '{code}' in the codebook", hint="see 'coder codebook show' for the paths")
     # suggestions for codes a newer codebook version dropped are not shown
     rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r["code_path"] in current]
-    learned_run, learned_rows = store.active_scores(lr.LEARNER)
+    items = _items(store, rows)
+    if order == "score":
+        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
+    elif order == "uncertain":
+        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx))
+    else:
+        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability))
+    return items[:limit] if limit else items
+
+
+def _items(store: Store, rows: Sequence[sqlite3.Row]) -> list[Item]:
+    """Suggestion rows as review items, one per (segment, code): learned.v1's when it has one.
+
+    The probability is learned.v1's calibrated one where it scored the segment, else the prior
+    map of the similarity threshold.
+    """
+    few = {int(r["segment_id"]) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
+    learned_run, learned_rows = store.active_scores(lr.LEARNER, segment_ids=few)
     learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
     sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
     prior = lr.Prior(float(sim_run["threshold"])) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
-
     best: dict[tuple[int, str], Item] = {}
     for r in rows:
         key = (r["segment_id"], r["code_path"])
@@ -113,14 +131,14 @@ def queue(
         old = best.get(key)
         if old is None or (old.suggester != lr.LEARNER and item.suggester == lr.LEARNER):
             best[key] = item
-    items = list(best.values())
-    if order == "score":
-        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
-    elif order == "uncertain":
-        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx))
-    else:
-        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability))
-    return items[:limit] if limit else items
+    return list(best.values())
+
+
+def item_for(store: Store, segment_id: int, code_path: str) -> Item | None:
+    """The active suggestion of ``code_path`` for a sentence, answered or not (None if none)."""
+    rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r["code_path"] == code_path]
+    items = _items(store, rows)
+    return items[0] if items else None
 
 
 def _paths(run: object) -> list[str]:
@@ -325,6 +343,165 @@ def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
         if c.path not in taken and all(difflib.get_close_matches(w, name_words, n=1, cutoff=0.75) for w in words):
             tiers[3].append(c.path)
     return [p for t in tiers for p in t][:limit]
+
+
+# -- a document at a time (the browser review page) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One code on one sentence, as a coder sees it: a pending suggestion, or their standing answer."""
+
+    segment_id: int
+    code_path: str
+    state: str  # "pending", "accepted" or "rejected"
+    suggested: bool
+    """A suggestion (answered or not); False for a code the coder applied by hand."""
+    score: float | None = None
+    probability: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ViewSegment:
+    id: int
+    idx: int
+    text: str
+    coded: bool
+    """Participant speech (codable); interviewer sentences are shown, not coded."""
+
+
+@dataclass(frozen=True)
+class ViewTurn:
+    idx: int
+    speaker: str
+    role: str
+    time_start: float | None
+    segments: list[ViewSegment]
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    name: str
+    participant: str
+    turns: list[ViewTurn]
+
+
+def document_view(store: Store, document_id: int) -> DocumentView:
+    """A transcript's turns in order with their sentences (what a coder reads); no codes."""
+    doc = next((d for d in store.documents() if d.id == document_id), None)
+    if doc is None:
+        raise InputError(f"no document with id {document_id}", hint="open the documents list")
+    by_turn: dict[int, list[ViewSegment]] = defaultdict(list)
+    for s in store.segments(document_id):
+        by_turn[s.turn].append(ViewSegment(s.id, s.idx, s.text, s.coded))
+    turns = [
+        ViewTurn(t["idx"], t["speaker"], t["role"], t["time_start"], by_turn.get(t["idx"], []))
+        for t in store.turns(document_id)
+    ]
+    return DocumentView(doc.id, doc.name, doc.participant, turns)
+
+
+def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
+    """Per sentence of a document: ``coder``'s pending suggestions and standing answers.
+
+    Only the coder's own answers are shown, so double coding stays blind. Within a sentence,
+    suggestions come first by score, then codes applied by hand, so the order is stable while the
+    coder answers.
+    """
+    current = _workflows().current_codebook(store).by_path()
+    pending = queue(store, coder, document_id=document_id)
+    scores: dict[tuple[int, str], float] = {}
+    for r in store.suggestions(document_id):
+        key = (r["segment_id"], r["code_path"])
+        scores[key] = max(scores.get(key, float("-inf")), float(r["score"]))
+    out: dict[int, list[Chip]] = defaultdict(list)
+    for i in pending:
+        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, i.probability))
+    name = next(d.name for d in store.documents() if d.id == document_id)
+    for d in store.decisions(coder=coder):
+        if d["document"] != name or d["code_path"] not in current:
+            continue
+        key = (d["segment_id"], d["code_path"])
+        state = "accepted" if d["answer"] == "accept" else "rejected"
+        out[d["segment_id"]].append(Chip(key[0], key[1], state, key in scores, scores.get(key), None, d["reason"]))
+    for seg in out.values():
+        seg.sort(key=lambda c: (not c.suggested, -(c.score if c.score is not None else 0.0), c.code_path))
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class DocumentProgress:
+    id: int
+    name: str
+    participant: str
+    sentences: int
+    """Participant sentences (the codable ones)."""
+    suggested: int
+    """Distinct (sentence, code) suggestions of the active runs."""
+    reviewed: dict[str, int]
+    """Per coder: suggestions with a standing answer."""
+    coded: dict[str, int]
+    """Per coder: sentences with at least one accepted code (suggested or applied by hand)."""
+
+    def pending(self, coder: str) -> int:
+        return self.suggested - self.reviewed.get(coder, 0)
+
+
+def documents_progress(store: Store) -> list[DocumentProgress]:
+    """Every document with its suggestions and, per coder, how many of them have an answer."""
+    current = _workflows().current_codebook(store).by_path()
+    suggested: dict[int, set[tuple[int, str]]] = defaultdict(set)
+    for r in store.suggestions():
+        if r["code_path"] in current:
+            suggested[r["document_id"]].add((r["segment_id"], r["code_path"]))
+    docs = store.documents()
+    doc_id = {d.name: d.id for d in docs}
+    reviewed: dict[int, Counter[str]] = defaultdict(Counter)
+    coded: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for d in store.decisions():
+        did = doc_id[d["document"]]
+        if (d["segment_id"], d["code_path"]) in suggested[did]:
+            reviewed[did][d["coder"]] += 1
+        if d["answer"] == "accept" and d["code_path"] in current:
+            coded[did][d["coder"]].add(d["segment_id"])
+    return [
+        DocumentProgress(
+            d.id,
+            d.name,
+            d.participant,
+            d.coded_segments,
+            len(suggested[d.id]),
+            dict(reviewed[d.id]),
+            {c: len(v) for c, v in coded[d.id].items()},
+        )
+        for d in docs
+    ]
+
+
+class Learner:
+    """Re-fits learned.v1 after every ``every`` answers of one review session (0: never).
+
+    The terminal review and the browser page keep one per coder, so both learn on the same rule.
+    """
+
+    def __init__(self, every: int = LEARN_EVERY) -> None:
+        self.every = every
+        self.since = 0
+
+    def answered(self, store: Store, coder: str) -> LearnResult | str | None:
+        """Count one answer; at every ``every``-th, learn. Returns the result, why it was skipped, or None."""
+        if not self.every:
+            return None
+        self.since += 1
+        if self.since < self.every:
+            return None
+        self.since = 0
+        try:
+            return learn(store, coder=coder)
+        except (CoderError, sqlite3.OperationalError) as e:  # answers are saved; learning can wait
+            return f"learning skipped: {e}"
 
 
 # -- learning ---------------------------------------------------------------------------------

@@ -574,9 +574,14 @@ class Store:
         return None  # pragma: no cover
 
     def pending_suggestions(
-        self, coder: str, *, document_id: int | None = None, code: str | None = None
+        self,
+        coder: str | None,
+        *,
+        document_id: int | None = None,
+        code: str | None = None,
+        segment_id: int | None = None,
     ) -> list[sqlite3.Row]:
-        """Active suggestions on which ``coder`` has no standing decision."""
+        """Active suggestions on which ``coder`` has no standing decision (every one when ``coder`` is None)."""
         sql = """SELECT g.id AS suggestion_id, g.segment_id, g.code_path, g.score, g.rank, g.evidence,
                         r.suggester, r.model, r.codebook_hash, s.document_id, s.idx AS segment_idx, s.text,
                         d.name AS document, d.participant, t.idx AS turn_idx
@@ -585,9 +590,12 @@ class Store:
                  JOIN segments s ON s.id = g.segment_id
                  JOIN documents d ON d.id = s.document_id
                  JOIN turns t ON t.id = s.turn_id
-                 WHERE NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
-                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL)"""
-        args: list[Any] = [coder]
+                 WHERE (? IS NULL OR NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL))"""
+        args: list[Any] = [coder, coder]
+        if segment_id is not None:
+            sql += " AND g.segment_id = ?"
+            args.append(segment_id)
         if document_id is not None:
             sql += " AND s.document_id = ?"
             args.append(document_id)
@@ -657,6 +665,16 @@ class Store:
 
     def document_text(self, document_id: int) -> str:
         return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()[0])
+
+    def document_memos(self, document_id: int, coder: str) -> list[sqlite3.Row]:
+        """A coder's memos on the sentences of one document, oldest first."""
+        return list(
+            self.db.execute(
+                """SELECT m.* FROM memos m JOIN segments s ON s.id = m.segment_id
+                   WHERE s.document_id = ? AND m.coder = ? ORDER BY m.id""",
+                (document_id, coder),
+            )
+        )
 
     def memos(self, segment_id: int) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM memos WHERE segment_id = ? ORDER BY id", (segment_id,)))
@@ -803,12 +821,27 @@ class Store:
     def coders(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")]
 
-    def active_scores(self, suggester: str) -> tuple[sqlite3.Row | None, Iterator[tuple[int, np.ndarray]]]:
-        """The active run of a suggester and its (segment id, score row) pairs."""
+    def active_scores(
+        self, suggester: str, *, segment_ids: Iterable[int] | None = None
+    ) -> tuple[sqlite3.Row | None, Iterator[tuple[int, np.ndarray]]]:
+        """The active run of a suggester and its (segment id, score row) pairs (only these segments, if given)."""
         run = self.db.execute(
             "SELECT * FROM suggestion_runs WHERE suggester = ? AND active = 1", (suggester,)
         ).fetchone()
         if run is None:
             return None, iter(())
+        if segment_ids is not None:
+            ids = sorted(set(segment_ids))
+
+            def chunks() -> Iterator[sqlite3.Row]:
+                for i in range(0, len(ids), 900):  # under SQLite's limit on parameters
+                    part = ids[i : i + 900]
+                    yield from self.db.execute(
+                        "SELECT segment_id, scores FROM segment_scores WHERE run_id = ?"
+                        f" AND segment_id IN ({','.join('?' * len(part))})",
+                        (run["id"], *part),
+                    )
+
+            return run, ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in chunks())
         rows = self.db.execute("SELECT segment_id, scores FROM segment_scores WHERE run_id = ?", (run["id"],))
         return run, ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in rows)

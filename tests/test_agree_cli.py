@@ -241,3 +241,16 @@ def test_reconcile_and_agree_edge_errors(tmp_path):
     assert r.output.strip() == (
         f"Error: {tmp_path / 'missing'}: no such folder for the output file — create it, or pick another -o"
     )
+
+
+def test_agree_html_report_with_disagreements(proj, tmp_path):
+    out = tmp_path / "agreement.html"
+    proj("agree", "--coder", "ana", "--coder", "ben", "--disagreements", "-o", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<script" not in page
+    assert "<caption>Agreement of ana and ben" in page
+    data = json.loads(proj("agree", "--coder", "ana", "--coder", "ben", "--format", "json").output)
+    fam = next(c for c in data["codes"] if c["code"] == "Familial relationships")
+    assert fam["alpha"] == 1.0 and '<td class="d0">Familial relationships</td>' in page
+    assert "2 disagreement(s) between ana, ben" in page
+    assert "<blockquote>“I read my Bible when I can&#x27;t sleep.”</blockquote>" in page

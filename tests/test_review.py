@@ -186,3 +186,65 @@ def test_learned_suggestions_carry_a_codebook_example_as_evidence(project):
     }
     learned = [r for r in project.suggestions() if r["suggester"] == "learned.v1"]
     assert learned and {r["evidence"] for r in learned} <= texts
+
+
+def test_chips_show_a_coders_own_answers_and_pending_suggestions(project):
+    doc = project.documents()[0].id
+    items = rv.queue(project, "ana")
+    rv.answer(project, "ana", items[0], "accept")
+    rv.answer(project, "ana", items[1], "reject", reason=rv.REASONS["3"])
+    seg = next(s for s in project.segments(coded_only=True) if s.id != items[0].segment_id)
+    rv.apply_code(project, "ana", seg.id, "Familial relationships")
+    rv.answer(project, "ben", items[2], "accept")
+    chips = rv.chips(project, "ana", doc)
+    flat = {(c.segment_id, c.code_path): c for cs in chips.values() for c in cs}
+    assert flat[(items[0].segment_id, items[0].code_path)].state == "accepted"
+    rejected = flat[(items[1].segment_id, items[1].code_path)]
+    assert (rejected.state, rejected.reason, rejected.suggested) == ("rejected", "too vague", True)
+    assert flat[(items[2].segment_id, items[2].code_path)].state == "pending"  # ben's answer is not ana's
+    by_hand = flat[(seg.id, "Familial relationships")]
+    assert by_hand.state == "accepted" and by_hand.suggested == (
+        (seg.id, "Familial relationships") in {(i.segment_id, i.code_path) for i in items}
+    )
+    pending = {k for k, c in flat.items() if c.state == "pending"}
+    assert pending == {(i.segment_id, i.code_path) for i in rv.queue(project, "ana")}
+    for cs in chips.values():  # suggestions first, by score
+        scores = [c.score for c in cs if c.suggested]
+        assert scores == sorted(scores, reverse=True)
+        assert [c.suggested for c in cs] == sorted((c.suggested for c in cs), reverse=True)
+
+
+def test_documents_progress_matches_the_queue(project):
+    items = rv.queue(project, "ana")
+    for it in items[:2]:
+        rv.answer(project, "ana", it, "accept")
+    rv.answer(project, "ben", items[0], "reject")
+    (p,) = rv.documents_progress(project)
+    assert p.suggested == len(items) and p.reviewed == {"ana": 2, "ben": 1}
+    assert p.pending("ana") == len(rv.queue(project, "ana")) and p.pending("zoe") == len(items)
+    assert p.coded == {"ana": len({i.segment_id for i in items[:2]})}
+
+
+def test_item_for_finds_answered_suggestions_too(project):
+    it = rv.queue(project, "ana")[0]
+    rv.answer(project, "ana", it, "accept")
+    again = rv.item_for(project, it.segment_id, it.code_path)
+    assert again == it
+    assert rv.item_for(project, it.segment_id, "No such code") is None
+
+
+def test_learner_counts_answers_then_fits(project):
+    learner = rv.Learner(2)
+    items = rv.queue(project, "ana")
+    rv.answer(project, "ana", items[0], "accept")
+    assert learner.answered(project, "ana") is None
+    rv.answer(project, "ana", items[1], "reject")
+    res = learner.answered(project, "ana")
+    assert isinstance(res, rv.LearnResult) and res.decisions == 2
+    assert rv.Learner(0).answered(project, "ana") is None
+    # a codebook change since the last suggest: learning is skipped with the reason, answers stay
+    stale = rv.Learner(1)
+    project.db.execute("UPDATE suggestion_runs SET code_paths = '[]' WHERE suggester = 'similarity.v1'")
+    out = stale.answered(project, "ana")
+    assert isinstance(out, str) and out.startswith("learning skipped: ") and "the codebook changed" in out
+    assert len(project.decisions(coder="ana")) == 2

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -216,9 +217,28 @@ def test_unreviewed_label_reaches_every_format(proj, tmp_path):
 
 def test_unknown_output_extensions_are_refused(proj, tmp_path):
     out = proj("tally", "-o", str(tmp_path / "themes.pdf"), code=2).output
-    assert "Error: cannot tell the format from '.pdf': use -o FILE with one of .txt .md .csv .json .tex" in out
+    assert "Error: cannot tell the format from '.pdf': use -o FILE with one of .txt .md .csv .json .html .tex" in out
     assert (
         "Error: cannot write '.docx': use -o FILE with .png .svg .csv .md .json or .txt"
         in proj("saturation", "-o", str(tmp_path / "s.docx"), code=2).output
     )
     assert not list(tmp_path.glob("themes*")) and not list(tmp_path.glob("s.docx*"))
+
+
+def test_tally_html_is_a_standalone_escaped_page(proj, tmp_path):
+    out = tmp_path / "themes.html"
+    proj("tally", "--coder", "ana", "-o", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
+    assert "<caption>Theme frequencies — codings accepted by ana</caption>" in page
+    # the same numbers as the JSON form, in the same order
+    want = json.loads(proj("tally", "--coder", "ana", "--format", "json").output)["rows"]
+    cell = r"\s*<td[^>]*>([^<]*)</td>"
+    got = re.findall(r"<tr(?: class=\"top\")?>" + cell * 3, page)
+    assert got == [(r["code"], str(r["mentions"]), r["of_parent"]) for r in want]
+    assert 'class="d1">Prayer and personal spiritual practices</td>' in page  # subcodes indented
+    assert "Spirituality / faith &gt; " not in page  # names, not paths
+    for other in ("--by", "--presence", "--cooccurrence"):
+        args = [other, "age"] if other == "--by" else [other]
+        r = proj("tally", *args, "--format", "html", code=2)
+        assert "--format html writes the frequency table" in r.output

@@ -1,0 +1,265 @@
+"""End to end: Debian's Chromium, headless, driven by Playwright against a running ``coder serve``.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium (``apt-get install
+chromium``; `.ci/run` does it). Without that browser these tests skip, unless
+CODER_REQUIRE_BROWSER=1 (set by `.ci/run`), where they fail instead. Screenshots land in
+``test-artifacts/`` (or $CODER_TEST_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from coder import review as rv
+from coder import serve as sv
+from coder import workflows as wf
+from coder.embed import HashEmbedder
+from coder.store import Store
+
+from .conftest import REPO
+from .test_serve import HOSTILE
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("CODER_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = list(sv.HEADLESS_CHROMIUM_FLAGS)
+ARTIFACTS = Path(os.environ.get("CODER_TEST_ARTIFACTS", REPO / "test-artifacts"))
+TIMEOUT = 15_000
+
+if not CHROMIUM.exists():
+    if os.environ.get("CODER_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium (CODER_REQUIRE_BROWSER=1)")
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    from coder.segment import load_splitter
+
+    folder = tmp_path_factory.mktemp("browser")
+    files, participants, codebook = wf.demo_inputs()
+    hostile = folder / "P66.txt"
+    hostile.write_text(HOSTILE, encoding="utf-8")
+    path = folder / "demo.db"
+    with Store(path, create=True) as store:
+        wf.import_files(store, [*files, hostile], splitter=lambda: load_splitter("blank"), attributes=participants)
+        wf.load_codebook(store, codebook)
+        wf.suggest(store, HashEmbedder(), threshold=0.25)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(project):
+    srv = sv.make_server(project, port=0, learn_every=0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.requests = []  # type: ignore[attr-defined]
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("dialog", lambda d: (pg.errors.append(f"dialog: {d.message}"), d.dismiss()))
+    yield pg
+    context.close()
+    assert pg.errors == []  # no script error, no alert() from a transcript
+
+
+def open_doc(page, server, name: str, coder: str = "ana") -> int:
+    page.goto(f"{server.url}&coder={coder}")
+    page.get_by_role("link", name=name, exact=True).click()
+    page.wait_for_selector("body[data-ready='1']")
+    return int(page.get_attribute("#doc", "data-doc"))
+
+
+def focused(page) -> tuple[int, str]:
+    chip = page.locator(".chip.focus")
+    seg = chip.locator("xpath=ancestor::div[contains(@class,'row')]").get_attribute("data-seg")
+    return int(seg), chip.get_attribute("data-code")
+
+
+def status_says(page, text: str) -> None:
+    # expect() polls from Playwright's own world: wait_for_function would eval in the page, which its CSP forbids
+    expect(page.locator("#status")).to_contain_text(text, timeout=TIMEOUT)
+
+
+def standing(project, coder: str, doc: int) -> dict[tuple[int, str], tuple[str, str | None, str | None]]:
+    with Store(project) as s:
+        name = next(d.name for d in s.documents() if d.id == doc)
+        return {
+            (d["segment_id"], d["code_path"]): (d["answer"], d["reason"], d["memo"])
+            for d in s.decisions(coder=coder)
+            if d["document"] == name
+        }
+
+
+def test_keyboard_review_is_stored_and_survives_a_reload(page, server, project):
+    doc = open_doc(page, server, "P02.txt")
+    with Store(project) as s:
+        pending = rv.queue(s, "ana", document_id=doc)
+    assert page.locator(".chip.pending").count() == len(pending) > 5
+
+    page.keyboard.press("j")
+    first = focused(page)
+    assert first == (pending[0].segment_id, pending[0].code_path)  # document order, like `coder review`
+    page.keyboard.press("a")
+    status_says(page, "Saved: accepted")
+    assert standing(project, "ana", doc)[first] == ("accept", None, None)
+
+    second = focused(page)  # focus moved on to the next pending suggestion
+    assert second != first
+    page.keyboard.press("r")
+    page.keyboard.press("2")
+    status_says(page, "Saved: rejected")
+    assert standing(project, "ana", doc)[second] == ("reject", "wrong code", None)
+
+    third = focused(page)
+    page.keyboard.press("r")
+    page.keyboard.press("4")
+    page.keyboard.type("about her cousin, not her mother")
+    page.keyboard.press("Enter")
+    status_says(page, "Saved: rejected")
+    assert standing(project, "ana", doc)[third] == ("reject", "other", "about her cousin, not her mother")
+
+    page.keyboard.press("u")
+    status_says(page, "Undone: reject")
+    assert third not in standing(project, "ana", doc)
+    assert focused(page) == third and page.locator(".chip.focus.pending").count() == 1
+
+    page.keyboard.press("c")
+    page.keyboard.type("faith")
+    page.wait_for_selector("#search-results li")
+    chosen = page.locator("#search-results li.chosen").inner_text()
+    page.keyboard.press("Enter")
+    status_says(page, "Coded:")
+    assert standing(project, "ana", doc)[(third[0], chosen)] == ("accept", None, None)
+
+    page.keyboard.press("m")
+    page.keyboard.type("ask in the follow-up interview")
+    page.keyboard.press("Control+Enter")
+    status_says(page, "Memo saved.")
+    with Store(project) as s:
+        assert [m["text"] for m in s.memos(third[0])] == ["ask in the follow-up interview"]
+
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    stored = standing(project, "ana", doc)
+    accepted = {k for k, v in stored.items() if v[0] == "accept"}
+    rejected = {k for k, v in stored.items() if v[0] == "reject"}
+    shown = {
+        state: {
+            (
+                int(c.locator("xpath=ancestor::div[contains(@class,'row')]").get_attribute("data-seg")),
+                c.get_attribute("data-code"),
+            )
+            for c in page.locator(f".chip.{state}").all()
+        }
+        for state in ("accepted", "rejected")
+    }
+    assert shown == {"accepted": accepted, "rejected": rejected} and len(accepted) == 2 and len(rejected) == 1
+    assert page.locator(f"#s{third[0]} .memo-mark").inner_text() == "✎1"
+    assert page.locator("#progress-text").inner_text().startswith(f"2 of {len(pending)} suggestions answered")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.keyboard.press("j")
+    shot = ARTIFACTS / "review-page.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 20_000
+
+
+def test_a_transcript_cannot_run_script(page, server):
+    open_doc(page, server, "P66.txt")
+    text = page.locator("#transcript").inner_text()
+    assert '<script>window.__xss = 1; alert("x")</script>' in text
+    assert '<img src=x onerror="window.__xss=2">' in text
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.locator("#transcript script, #transcript img").count() == 0
+
+
+def test_every_request_stays_on_this_computer(page, server):
+    open_doc(page, server, "P01.txt")
+    for path in ("/status?coder=ana", "/tally?coder=ana&scope=suggested", "/agree?coder=ana", "/?coder=ana"):
+        page.goto(server.base + path)
+        assert page.locator("h1").count() == 1
+    assert page.requests and all(u.startswith(server.base + "/") for u in page.requests), page.requests
+    assert "Theme frequencies" in page.goto(server.base + "/tally?coder=ana&scope=suggested").text()
+
+
+def test_a_lost_connection_is_said_and_nothing_pretends(page, server, project):
+    doc = open_doc(page, server, "P03.docx")
+    page.keyboard.press("j")
+    target = focused(page)
+    page.route("**/api/answer", lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("a")
+    expect(page.locator("#banner")).to_be_visible(timeout=TIMEOUT)
+    assert "Connection lost" in page.locator("#banner").inner_text()
+    assert "nothing was saved" in page.locator("#banner").inner_text()
+    assert page.locator(".chip.focus").get_attribute("class").split()[:2] == ["chip", "pending"]
+    assert target not in standing(project, "ana", doc)
+
+    page.unroute("**/api/answer")
+    page.route(
+        "**/api/answer",
+        lambda route: route.fulfill(status=503, content_type="application/json", body='{"ok": false, "error": "busy"}'),
+    )
+    page.keyboard.press("a")
+    expect(page.locator("#banner")).to_contain_text("Not saved: busy", timeout=TIMEOUT)
+    assert target not in standing(project, "ana", doc)
+
+    page.unroute("**/api/answer")
+    page.keyboard.press("a")
+    status_says(page, "Saved: accepted")
+    assert page.locator("#banner").is_hidden()
+    assert standing(project, "ana", doc)[target] == ("accept", None, None)
+
+
+def test_two_coders_at_once_each_see_their_own_answers(browser, server, project):
+    pages = {}
+    for name in ("cora", "dev"):
+        ctx = browser.new_context()
+        pg = ctx.new_page()
+        pg.set_default_timeout(TIMEOUT)
+        doc = open_doc(pg, server, "P04.vtt", coder=name)
+        pages[name] = pg
+    pg_c, pg_d = pages["cora"], pages["dev"]
+    pg_c.keyboard.press("j")
+    pg_d.keyboard.press("j")
+    assert focused(pg_c) == focused(pg_d)
+    target = focused(pg_c)
+    pg_c.keyboard.press("a")
+    pg_d.get_by_role("button", name="Reject").click()  # every key has a button
+    pg_d.get_by_role("button", name="too vague").click()
+    status_says(pg_c, "Saved: accepted")
+    status_says(pg_d, "Saved: rejected")
+    assert standing(project, "cora", doc)[target] == ("accept", None, None)
+    assert standing(project, "dev", doc)[target] == ("reject", "too vague", None)
+    pg_d.reload()
+    pg_d.wait_for_selector("body[data-ready='1']")
+    assert pg_d.locator(".chip.accepted").count() == 0  # blind: cora's acceptance is not shown to dev
+    pg_d.goto(f"{server.base}/?coder=dev")
+    row = pg_d.locator("tr", has=pg_d.get_by_role("link", name="P04.vtt", exact=True))
+    assert "cora 1/" in row.inner_text()  # but the documents list shows how far others are
+    for pg in pages.values():
+        pg.context.close()

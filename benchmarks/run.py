@@ -429,6 +429,14 @@ def main() -> None:
     print(sections[-1])
     print(f"  scale: {time.perf_counter() - t0:.0f}s", flush=True)
 
+    print("review page latency …", flush=True)
+    import serve
+
+    t0 = time.perf_counter()
+    sections.append(serve.section(quick=args.quick))
+    print(sections[-1])
+    print(f"  serve: {time.perf_counter() - t0:.0f}s", flush=True)
+
     header = (
         "# Benchmark results\n\n"
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"

@@ -1063,6 +1063,7 @@ def demo(folder: Path | None, model: str | None, pipeline: str, backend: str) ->
     click.echo("Look around:")
     click.echo(f"  coder -p {project} show P01")
     click.echo(f"  coder -p {project} export codings -o codings.csv")
+    click.echo(f"  coder -p {project} serve          # review in your browser")
 
 
 # -- review -------------------------------------------------------------------------------------

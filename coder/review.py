@@ -419,7 +419,9 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
     out: dict[int, list[Chip]] = defaultdict(list)
     for i in pending:
         out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, i.probability))
-    name = next(d.name for d in store.documents() if d.id == document_id)
+    name = next((d.name for d in store.documents() if d.id == document_id), None)
+    if name is None:
+        raise InputError(f"no document with id {document_id}", hint="open the documents list")
     for d in store.decisions(coder=coder):
         if d["document"] != name or d["code_path"] not in current:
             continue
@@ -490,18 +492,38 @@ class Learner:
         self.every = every
         self.since = 0
 
-    def answered(self, store: Store, coder: str) -> LearnResult | str | None:
-        """Count one answer; at every ``every``-th, learn. Returns the result, why it was skipped, or None."""
+    def tick(self) -> bool:
+        """Count one answer; True when it is time to learn."""
         if not self.every:
-            return None
+            return False
         self.since += 1
         if self.since < self.every:
-            return None
+            return False
         self.since = 0
+        return True
+
+    @staticmethod
+    def fit(store: Store, coder: str) -> LearnResult | str:
+        """Learn now; returns the result, or why learning was skipped (answers are saved either way).
+
+        learned.v1 is one run for the whole project, so a re-fit from one coder's answers would change
+        what every other coder is suggested: while others have answers too, it is skipped (double
+        coding stays blind; 'coder suggest --learn' still re-fits on purpose).
+        """
+        others = sorted(set(store.coders()) - {coder, "consensus"})
+        if others:
+            return (
+                f"learning skipped: {', '.join(others[:3])}{' …' if len(others) > 3 else ''} also answered here, and "
+                "learned.v1 is shared; run 'coder suggest --learn' to re-fit on purpose"
+            )
         try:
             return learn(store, coder=coder)
-        except (CoderError, sqlite3.OperationalError) as e:  # answers are saved; learning can wait
+        except (CoderError, sqlite3.OperationalError) as e:
             return f"learning skipped: {e}"
+
+    def answered(self, store: Store, coder: str) -> LearnResult | str | None:
+        """Count one answer; at every ``every``-th, learn. Returns the result, why it was skipped, or None."""
+        return self.fit(store, coder) if self.tick() else None
 
 
 # -- learning ---------------------------------------------------------------------------------
@@ -654,12 +676,12 @@ class StatusRow:
         return self.found / total if total else None
 
 
-def status(store: Store) -> list[StatusRow]:
-    """Per coder and code: suggested, accepted, rejected, pending, and the recall estimate."""
+def status(store: Store, coders: Sequence[str] | None = None) -> list[StatusRow]:
+    """Per coder (all, or the named ones) and code: suggested, accepted, rejected, pending, recall estimate."""
     book = _workflows().current_codebook(store)
     suggested = store.suggestion_counts()
     counts = {(r["coder"], r["code_path"]): (int(r["accepted"]), int(r["rejected"])) for r in store.decision_counts()}
-    coders = store.coders()
+    coders = store.coders() if coders is None else list(coders)
     learned_run, learned_rows = store.active_scores(lr.LEARNER)
     probs: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     index = {p: i for i, p in enumerate(_paths(learned_run))}

@@ -94,12 +94,14 @@ def create_app(
 
     project = Path(project)
     app = Flask("coder.web", template_folder=str(WEB / "templates"), static_folder=str(WEB / "static"))
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, CODER_PORT=port)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, CODER_PORT=port, CODER_PROJECT=project)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     csrf = csrf_token(token)
     learners: dict[str, rv.Learner] = {}
-    learn_lock = threading.Lock()
+    count_lock = threading.Lock()
+    learning: dict[str, Any] = {"thread": None, "message": {}}  # one re-fit at a time, off the request path
+    app.extensions["coder_learning"] = learning
     with Store(project):  # fail now, with the usual message, not on the first page
         pass
 
@@ -125,7 +127,8 @@ def create_app(
             if request.method != "GET" or not hmac.compare_digest(given.encode(), token.encode()):
                 return fail(403, "this link's token is not this server's: open the link 'coder serve' printed")
             rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
-            resp = redirect(request.path + ("?" + urlencode(rest) if rest else ""), code=303)
+            path = "/" + request.path.lstrip("/\\")  # always this site, whatever the path looks like
+            resp = redirect(path + ("?" + urlencode(rest) if rest else ""), code=303)
             resp.set_cookie(cookie_name(), token, httponly=True, samesite="Strict", path="/")
             return resp
         if not hmac.compare_digest(request.cookies.get(cookie_name(), "").encode(), token.encode()):
@@ -171,7 +174,16 @@ def create_app(
 
     @app.errorhandler(sqlite3.OperationalError)
     def on_busy(e: sqlite3.OperationalError) -> Any:
-        return fail(503, f"the project file is busy ({e}); nothing was saved, try again")
+        return fail(503, f"the project file is busy ({e}); try again, then reload the page to see what was stored")
+
+    @app.errorhandler(Exception)
+    def on_error(e: Exception) -> Any:
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return fail(e.code or 500, e.description or e.name)
+        app.logger.exception("coder serve: %s", e)
+        return fail(500, f"the server failed ({type(e).__name__}): reload the page to see what was stored")
 
     @app.errorhandler(413)
     def on_too_large(_e: Any) -> Any:
@@ -203,6 +215,11 @@ def create_app(
             raise Failure(400, f"'{key}' missing or not a {kind.__name__}")
         return value
 
+    def current_paths() -> set[str]:
+        from coder import workflows as wf
+
+        return set(wf.current_codebook(store()).by_path())
+
     def codable_segment(segment_id: int) -> Any:
         row = store().segment_row(segment_id)
         if row is None:
@@ -231,15 +248,37 @@ def create_app(
             },
         }
 
-    def learner_for(coder: str) -> rv.Learner:
-        return learners.setdefault(coder, rv.Learner(learn_every))
+    def fit_in_background(coder: str) -> None:
+        try:
+            with Store(project) as own:
+                res = rv.Learner.fit(own, coder)
+        except CoderError as e:
+            res = f"learning skipped: {e}"
+        message = (
+            res
+            if isinstance(res, str)
+            else (f"learned.v1 updated from {res.decisions} decisions; {res.new_segments} sentences newly suggested")
+        )
+        with count_lock:
+            learning["message"][coder] = message
 
     def after_answer(coder: str) -> str | None:
-        with learn_lock:  # one re-fit at a time; answers go on being saved meanwhile
-            res = learner_for(coder).answered(store(), coder)
-        if res is None or isinstance(res, str):
-            return res
-        return f"learned.v1 updated from {res.decisions} decisions; {res.new_segments} sentences newly suggested"
+        """Count the answer; every ``learn_every`` answers re-fit learned.v1 in a background thread.
+
+        The answer is already stored and the page must not wait for the re-fit (seconds on a big
+        project); its outcome comes back with this coder's next answer.
+        """
+        with count_lock:
+            done = learning["message"].pop(coder, None)
+            due = learners.setdefault(coder, rv.Learner(learn_every)).tick()
+            busy = learning["thread"] is not None and learning["thread"].is_alive()
+            if due and not busy:
+                learning["thread"] = threading.Thread(target=fit_in_background, args=(coder,), daemon=True)
+                learning["thread"].start()
+        if due:
+            started = "re-fitting learned.v1 from your answers" if not busy else "learned.v1 is already re-fitting"
+            return f"{done} · {started}" if done else started
+        return done
 
     def page(name: str, **kw: Any) -> Any:
         return render_template(
@@ -251,7 +290,7 @@ def create_app(
     @app.get("/")
     def documents() -> Any:
         coder = current_coder(required=False)
-        if coder is None:
+        if coder is None or request.args.get("coder") == "":  # "change" asks again, whatever the default
             return page("who.html", title="Who is coding?", known=store().coders())
         docs = rv.documents_progress(store())
         others = sorted({c for d in docs for c in d.reviewed} - {coder, *RESERVED})
@@ -274,7 +313,7 @@ def create_app(
     def status() -> Any:
         coder = current_coder()
         assert coder is not None
-        rows = [r for r in rv.status(store()) if r.coder == coder]
+        rows = rv.status(store(), [coder])
         prog = rv.progress(store(), coder)
         return page("status.html", title="Status", coder=coder, rows=rows, prog=prog)
 
@@ -389,7 +428,7 @@ def create_app(
             raise Failure(400, "note must be text")
         row = codable_segment(segment_id)
         item = rv.item_for(store(), segment_id, code)
-        if item is None:
+        if item is None or code not in current_paths():
             raise Failure(409, f"'{code}' is no longer suggested for this sentence (suggestions were re-run): reload")
         decision = rv.answer(store(), coder, item, answer, reason=reason, note=(note or "").strip() or None)
         learned = after_answer(coder)
@@ -410,6 +449,8 @@ def create_app(
         coder = current_coder()
         assert coder is not None
         document_id = need(data, "document_id", int)
+        if document_id not in {d.id for d in store().documents()}:
+            raise Failure(404, f"no document {document_id} in this project (reload the page)")
         undone = rv.undo(store(), coder)
         info = None
         if undone is not None:
@@ -437,6 +478,7 @@ class Server:
 
     def __init__(self, http: Any, token: str) -> None:
         self.http = http
+        self.app = http.app
         self.token = token
         self.port = int(http.port)
         self.base = f"http://{HOST}:{self.port}"

@@ -248,3 +248,16 @@ def test_learner_counts_answers_then_fits(project):
     out = stale.answered(project, "ana")
     assert isinstance(out, str) and out.startswith("learning skipped: ") and "the codebook changed" in out
     assert len(project.decisions(coder="ana")) == 2
+
+
+def test_learner_does_not_refit_while_others_answer(project):
+    """learned.v1 is shared: a re-fit from ana's answers would change ben's suggestions (blindness)."""
+    items = rv.queue(project, "ana")
+    rv.answer(project, "ana", items[0], "accept")
+    rv.answer(project, "ben", items[1], "reject")
+    out = rv.Learner(1).answered(project, "ana")
+    assert isinstance(out, str) and out.startswith("learning skipped: ben also answered here")
+    assert project.active_run("learned.v1") is None
+    rv.answer(project, "consensus", items[0], "accept")  # the team's role is not another person
+    project.db.execute("DELETE FROM decisions WHERE coder = 'ben'")
+    assert isinstance(rv.Learner(1).answered(project, "ana"), rv.LearnResult)

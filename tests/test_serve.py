@@ -146,6 +146,11 @@ def test_coder_names(client):
     assert r.status_code == 400 and b"role" in r.data
     who = client.get("/?coder=").get_data(as_text=True)
     assert "Who is coding?" in who
+    app = sv.create_app(client.application.config["CODER_PROJECT"], token=TOKEN, default_coder="ana")
+    c = app.test_client()
+    c.get(f"/?token={TOKEN}")
+    assert "Coding as <strong" in c.get("/").get_data(as_text=True)  # the --coder default
+    assert "Who is coding?" in c.get("/?coder=").get_data(as_text=True)  # "change" still asks
 
 
 # -- the API goes through coder.review -----------------------------------------------------
@@ -245,14 +250,13 @@ def test_learning_every_n_answers(project):
     c.get(f"/?token={TOKEN}")
     items = pending(project)
     out = []
-    for it in items[:2]:
-        r = post(
-            c,
-            "/api/answer",
-            {"coder": "ana", "segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"},
-        )
+    for it in items[:3]:
+        r = post(c, "/api/answer", {"segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"})
         out.append(r.get_json()["learned"])
-    assert out[0] is None and out[1].startswith("learned.v1 updated from 2 decisions")
+        if len(out) == 2:  # the re-fit runs beside the requests, so the page never waits for it
+            app.extensions["coder_learning"]["thread"].join(timeout=60)
+    assert out[0] is None and out[1] == "re-fitting learned.v1 from your answers"
+    assert out[2].startswith("learned.v1 updated from 2 decisions")  # told with the next answer
     with Store(project) as s:
         assert s.active_run("learned.v1") is not None
 
@@ -353,3 +357,32 @@ def test_serve_help_and_missing_project(tmp_path):
     assert r.exit_code == 1 and "no project file here" in r.output
     r = CliRunner().invoke(main, ["-p", str(tmp_path / "none.db"), "serve", "--coder", "machine"])
     assert r.exit_code == 1 and "is a role" in r.output
+
+
+def test_learning_waits_for_nobody_and_stays_blind(project):
+    app = sv.create_app(project, token=TOKEN, learn_every=1)
+    c = app.test_client()
+    c.get(f"/?token={TOKEN}")
+    items = pending(project)
+
+    def answer(coder, it):
+        body = {"coder": coder, "segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"}
+        r = post(c, "/api/answer", body)
+        app.extensions["coder_learning"]["thread"].join(timeout=60)
+        return r.get_json()["learned"]
+
+    assert answer("ana", items[0]) == "re-fitting learned.v1 from your answers"
+    assert answer("ben", items[1]).startswith("re-fitting")
+    told = answer("ben", items[2])  # the outcome of ben's first re-fit comes with his next answer
+    assert told.startswith("learning skipped: ana also answered here")
+
+
+def test_unknown_documents_are_404_and_undo_changes_nothing(client, project):
+    item = first_pending(project)
+    post(client, "/api/answer", {"segment_id": item.segment_id, "code_path": item.code_path, "answer": "accept"})
+    assert client.get("/api/doc/999?coder=ana").status_code == 400
+    assert client.get("/doc/999?coder=ana").status_code == 400
+    r = post(client, "/api/undo", {"document_id": 999})
+    assert r.status_code == 404 and r.get_json()["ok"] is False
+    with Store(project) as s:
+        assert len(s.decisions(coder="ana")) == 1  # the refused undo undid nothing

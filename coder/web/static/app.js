@@ -22,11 +22,14 @@
   }
 
   class ApiError extends Error {
-    constructor(message, connection) {
+    constructor(message, connection, status) {
       super(message);
       this.connection = connection;
+      this.status = status || 0;
     }
   }
+
+  const TIMEOUT_MS = 20000;
 
   async function api(method, path, body) {
     const options = {
@@ -43,13 +46,21 @@
       options.body = JSON.stringify(Object.assign({ coder }, body || {}));
     }
     let resp;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+    options.signal = abort.signal;
     try {
       resp = await fetch(path, options);
     } catch (e) {
       throw new ApiError(
-        "Connection lost: the server did not answer, so nothing was saved. Is 'coder serve' still running?",
+        method === "GET"
+          ? "Connection lost: the server does not answer. Is 'coder serve' still running?"
+          : "Connection lost: the server did not confirm this, so it may not be saved. " +
+            "Is 'coder serve' still running? Reload the page when it is, to see what was stored.",
         true,
       );
+    } finally {
+      clearTimeout(timer);
     }
     let data = null;
     try {
@@ -57,9 +68,16 @@
     } catch (e) {
       data = null;
     }
+    if (resp.status === 403) {
+      throw new ApiError(
+        "This page's access has ended (was 'coder serve' restarted?): open the new link it printed.",
+        true,
+        403,
+      );
+    }
     if (!resp.ok || !data || !data.ok) {
       const why = data && data.error ? data.error : `the server answered ${resp.status}`;
-      throw new ApiError(`Not saved: ${why}.`, false);
+      throw new ApiError(method === "GET" ? `Could not load: ${why}.` : `Not saved: ${why}.`, false, resp.status);
     }
     return data;
   }
@@ -91,6 +109,7 @@
   let focus = null; // {seg, code} or {seg, code: null} for a sentence without a chosen chip
   let saving = false;
   let mode = null; // null, "reasons", "note", "search", "memo", "help"
+  let boxTarget = null; // the chip or sentence a box was opened for: later clicks do not retarget it
   const explained = new Map();
 
   function say(message) {
@@ -288,13 +307,14 @@
     }
   }
 
-  async function save(kind, body, done) {
+  async function save(kind, body, done, target) {
     if (saving) {
       say("Still saving the last answer…");
-      return;
+      return false;
     }
     saving = true;
-    const row = focus ? rowById.get(focus.seg) : null;
+    const at = target || focus;
+    const row = at ? rowById.get(at.seg) : null;
     if (row) row.classList.add("saving");
     say("Saving…");
     try {
@@ -302,29 +322,37 @@
       hideBanner();
       apply(state);
       done(state);
+      return true;
     } catch (e) {
       showBanner(e.message, e.connection);
       say(e.message);
+      return false;
     } finally {
       saving = false;
       if (row) row.classList.remove("saving");
     }
   }
 
-  function answer(kind, reason, note) {
-    const chip = chipOf(focus);
+  function answer(kind, reason, note, target) {
+    const chip = chipOf(target || focus);
     if (!chip || !chip.suggested) {
       say("Choose a suggestion first (j / k, or click a code).");
-      return;
+      return Promise.resolve(false);
     }
     const body = { segment_id: chip.segment_id, code_path: chip.code_path, answer: kind };
     if (reason) body.reason = reason;
     if (note) body.note = note;
-    save("answer", body, (state) => {
-      say(`Saved: ${kind === "accept" ? "accepted" : "rejected"} ${label(chip.code_path)}` +
-        (state.learned ? ` · ${state.learned}` : ""));
-      nextPending();
-    });
+    return save(
+      "answer",
+      body,
+      (state) => {
+        focus = { seg: chip.segment_id, code: chip.code_path };
+        say(`Saved: ${kind === "accept" ? "accepted" : "rejected"} ${label(chip.code_path)}` +
+          (state.learned ? ` · ${state.learned}` : ""));
+        nextPending();
+      },
+      { seg: chip.segment_id },
+    );
   }
 
   function undo() {
@@ -348,6 +376,7 @@
   function openBox(name) {
     closeBox();
     mode = name;
+    boxTarget = focus ? { seg: focus.seg, code: focus.code } : null;
     const el = document.getElementById(name === "note" ? "reasons" : name);
     el.hidden = false;
   }
@@ -356,6 +385,7 @@
     for (const id of ["reasons", "search", "memo", "help"]) document.getElementById(id).hidden = true;
     document.getElementById("note-form").hidden = true;
     mode = null;
+    boxTarget = null;
     if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
   }
 
@@ -377,8 +407,9 @@
       document.getElementById("note").focus();
       return;
     }
+    const target = boxTarget;
     closeBox();
-    answer("reject", reason || null, null);
+    answer("reject", reason || null, null, target);
   }
 
   function codableFocus() {
@@ -432,13 +463,19 @@
     input.focus();
   }
 
-  function applyCode(path) {
-    const seg = focus.seg;
-    closeBox();
-    save("code", { segment_id: seg, code_path: path }, () => {
-      setFocus({ seg, code: path });
-      say(`Coded: ${label(path)}`);
-    });
+  async function applyCode(path) {
+    const seg = boxTarget.seg;
+    const ok = await save(
+      "code",
+      { segment_id: seg, code_path: path },
+      () => {
+        closeBox();
+        setFocus({ seg, code: path });
+        say(`Coded: ${label(path)}`);
+      },
+      { seg },
+    );
+    if (!ok) document.getElementById("search-q").focus(); // the box stays open: try again or Esc
   }
 
   function startMemo() {
@@ -462,9 +499,11 @@
       say("An empty memo is not saved.");
       return;
     }
-    const seg = focus.seg;
-    closeBox();
-    save("memo", { segment_id: seg, text: textValue }, () => say("Memo saved."));
+    const seg = boxTarget.seg;
+    save("memo", { segment_id: seg, text: textValue }, () => {
+      closeBox();
+      say("Memo saved.");
+    }, { seg });
   }
 
   // -- keys and buttons ---------------------------------------------------------------------
@@ -541,13 +580,20 @@
   document.getElementById("note-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const note = document.getElementById("note").value.trim();
-    closeBox();
-    answer("reject", "other", note || null);
+    const target = boxTarget;
+    answer("reject", "other", note || null, target).then((ok) => {
+      if (ok) closeBox();
+    });
   });
   document.getElementById("memo-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     saveMemo();
   });
+  // a clicked button gives focus back, so a later Space or Enter cannot repeat its action
+  for (const b of document.querySelectorAll("#panel button")) {
+    b.addEventListener("mousedown", (ev) => ev.preventDefault());
+    b.addEventListener("click", () => b.blur());
+  }
   for (const b of document.querySelectorAll("#panel [data-key]")) {
     b.addEventListener("click", () => command(b.dataset.key));
   }

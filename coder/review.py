@@ -105,13 +105,14 @@ def _items(store: Store, rows: Sequence[sqlite3.Row]) -> list[Item]:
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
     sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
     prior = lr.Prior(float(sim_run["threshold"])) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
+    by_prior = prior(np.array([float(r["score"]) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
     best: dict[tuple[int, str], Item] = {}
-    for r in rows:
+    for n, r in enumerate(rows):
         key = (r["segment_id"], r["code_path"])
         if r["segment_id"] in learned and r["code_path"] in learned_index:
             p = float(learned[r["segment_id"]][learned_index[r["code_path"]]])
         else:
-            p = float(prior(np.array([r["score"]]))[0])
+            p = float(by_prior[n])
         item = Item(
             r["suggestion_id"],
             r["segment_id"],
@@ -693,7 +694,11 @@ def status(store: Store, coders: Sequence[str] | None = None) -> list[StatusRow]
             parts = d["code_path"].split(PATH_SEP)
             for i in range(1, len(parts) + 1):
                 branch_accepted[(d["coder"], PATH_SEP.join(parts[:i]))].add(d["segment_id"])
-    pending_by: dict[str, Counter[str]] = {c: Counter(i.code_path for i in queue(store, c)) for c in coders}
+    # what queue() would list, counted without building its items: one per (sentence, code)
+    pending_by: dict[str, Counter[str]] = {
+        c: Counter(path for _, path in {(r["segment_id"], r["code_path"]) for r in store.pending_suggestions(c)})
+        for c in coders
+    }
     ids = np.array(list(probs)) if probs else np.zeros(0, dtype=np.int64)
     mat = np.stack(list(probs.values())) if probs else None
     rows = []

@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 from coder import review as rv
 from coder.errors import CoderError, InputError
 from coder.store import Store
+from coder.types import PATH_SEP
 
 WEB = Path(__file__).parent / "web"
 HOST = "127.0.0.1"
@@ -366,6 +367,40 @@ def create_app(
         coder = current_coder()
         assert coder is not None
         return jsonify(doc_state(coder, document_id))
+
+    @app.get("/api/status")
+    def api_status() -> Any:
+        """The live status card: a coder's counts, acceptance and recall estimate (from coder.review.status)."""
+        coder = current_coder()
+        assert coder is not None
+        rows = rv.status(store(), [coder])
+        accepted = sum(r.accepted for r in rows)
+        rejected = sum(r.rejected for r in rows)
+        top = [r for r in rows if PATH_SEP not in r.code and r.expected_unfound is not None]
+        found = sum(r.found for r in top)
+        unfound = sum(r.expected_unfound or 0.0 for r in top)
+        busy = sorted(rows, key=lambda r: (-(r.pending + r.accepted + r.rejected), r.code))
+        return jsonify(
+            {
+                "ok": True,
+                "accepted": accepted,
+                "rejected": rejected,
+                "pending": sum(r.pending for r in rows),
+                "acceptance": accepted / (accepted + rejected) if accepted + rejected else None,
+                "recall": found / (found + unfound) if top and found + unfound else None,
+                "codes": [
+                    {
+                        "code": r.code,
+                        "accepted": r.accepted,
+                        "rejected": r.rejected,
+                        "pending": r.pending,
+                        "recall": r.estimated_recall,
+                    }
+                    for r in busy[:6]
+                    if r.pending + r.accepted + r.rejected
+                ],
+            }
+        )
 
     @app.get("/api/codebook")
     def api_codebook() -> Any:

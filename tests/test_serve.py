@@ -386,3 +386,23 @@ def test_unknown_documents_are_404_and_undo_changes_nothing(client, project):
     assert r.status_code == 404 and r.get_json()["ok"] is False
     with Store(project) as s:
         assert len(s.decisions(coder="ana")) == 1  # the refused undo undid nothing
+
+
+def test_live_status_is_coder_review_status(client, project):
+    items = pending(project)
+    post(
+        client, "/api/answer", {"segment_id": items[0].segment_id, "code_path": items[0].code_path, "answer": "accept"}
+    )
+    post(
+        client,
+        "/api/answer",
+        {"segment_id": items[1].segment_id, "code_path": items[1].code_path, "answer": "reject", "reason": "too vague"},
+    )
+    st = client.get("/api/status?coder=ana").get_json()
+    with Store(project) as s:
+        rows = rv.status(s, ["ana"])
+    assert (st["accepted"], st["rejected"], st["acceptance"]) == (1, 1, 0.5)
+    assert st["pending"] == sum(r.pending for r in rows) == len(pending(project))
+    assert st["recall"] is None  # no learned.v1 run yet: no estimate, not a made-up one
+    assert {c["code"] for c in st["codes"]} <= {r.code for r in rows} and st["codes"][0]["pending"] >= 0
+    assert items[0].code_path in {c["code"] for c in st["codes"]} or len(st["codes"]) == 6

@@ -180,6 +180,7 @@ def test_keyboard_review_is_stored_and_survives_a_reload(page, server, project):
     }
     assert shown == {"accepted": accepted, "rejected": rejected} and len(accepted) == 2 and len(rejected) == 1
     assert page.locator(f"#s{third[0]} .memo-mark").inner_text() == "✎1"
+    expect(page.locator("#live-summary")).to_contain_text("3 answered (2 accepted, 1 rejected, 67% accepted)")
     assert page.locator("#progress-text").inner_text().startswith(f"2 of {len(pending)} suggestions answered")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

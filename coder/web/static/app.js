@@ -322,6 +322,7 @@
       hideBanner();
       apply(state);
       done(state);
+      refreshLiveSoon();
       return true;
     } catch (e) {
       showBanner(e.message, e.connection);
@@ -369,6 +370,50 @@
         say(`Undone: ${u.answer} ${label(u.code_path)} in ${u.document}`);
       }
     });
+  }
+
+  // -- the live status card: refreshed a moment after the last save, never in its way -------
+
+  let liveTimer = null;
+
+  function pct(x) {
+    return x === null || x === undefined ? "–" : `${Math.round(100 * x)}%`;
+  }
+
+  async function refreshLive() {
+    try {
+      const st = await api("GET", "/api/status");
+      document.getElementById("live-summary").textContent =
+        `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
+        `${pct(st.acceptance)} accepted) · ${st.pending} pending · estimated recall ${pct(st.recall)}`;
+      const body = document.getElementById("live-codes");
+      body.replaceChildren();
+      for (const c of st.codes) {
+        const tr = document.createElement("tr");
+        for (const [value, cls] of [
+          [label(c.code), "code"],
+          [`✓${c.accepted}`, "n"],
+          [`✗${c.rejected}`, "n"],
+          [`…${c.pending}`, "n"],
+          [pct(c.recall), "n"],
+        ]) {
+          const td = document.createElement("td");
+          td.textContent = value;
+          td.className = cls;
+          tr.append(td);
+        }
+        tr.title = `${c.code}: ${c.accepted} accepted, ${c.rejected} rejected, ${c.pending} pending, ` +
+          `estimated recall ${pct(c.recall)}`;
+        body.append(tr);
+      }
+    } catch (e) {
+      document.getElementById("live-summary").textContent = e.message;
+    }
+  }
+
+  function refreshLiveSoon() {
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(refreshLive, 1500);
   }
 
   // -- boxes: reject reasons, code search, memo, help --------------------------------------
@@ -620,6 +665,7 @@
       apply(state);
       say(state.progress.pending ? "Press j for the next suggestion." : "No pending suggestions here.");
       document.body.dataset.ready = "1";
+      refreshLive();
     } catch (e) {
       showBanner(e.message, e.connection);
     }

@@ -375,14 +375,17 @@
   // -- the live status card: refreshed a moment after the last save, never in its way -------
 
   let liveTimer = null;
+  let liveCost = 0; // how long the last refresh took: on a big project, refresh less often
 
   function pct(x) {
     return x === null || x === undefined ? "–" : `${Math.round(100 * x)}%`;
   }
 
   async function refreshLive() {
+    const started = performance.now();
     try {
       const st = await api("GET", "/api/status");
+      liveCost = performance.now() - started;
       document.getElementById("live-summary").textContent =
         `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
         `${pct(st.acceptance)} accepted) · ${st.pending} pending · estimated recall ${pct(st.recall)}`;
@@ -413,7 +416,7 @@
 
   function refreshLiveSoon() {
     clearTimeout(liveTimer);
-    liveTimer = setTimeout(refreshLive, 1500);
+    liveTimer = setTimeout(refreshLive, Math.max(1500, 5 * liveCost)); // the server spends at most ~1/5 of its time here
   }
 
   // -- boxes: reject reasons, code search, memo, help --------------------------------------

@@ -1176,7 +1176,8 @@ def _show_item(store: Any, item: Any, prog: Any, book: Any, coder: str) -> None:
     type=click.IntRange(0),
     default=25,
     show_default=True,
-    help="Re-fit learned.v1 after every N answers (0 = never; or run 'coder suggest --learn').",
+    help="Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
+    "'coder suggest --learn' re-fits on purpose).",
 )
 @click.pass_context
 def review(
@@ -1342,7 +1343,8 @@ def review(
     type=click.IntRange(0),
     default=25,
     show_default=True,
-    help="Re-fit learned.v1 after every N answers of a coder (0 = never).",
+    help="Re-fit learned.v1 in the background after every N answers of a coder (0 = never; skipped while "
+    "another person has answers).",
 )
 @click.option(
     "--open/--no-open",

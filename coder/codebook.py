@@ -113,7 +113,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
         raise CodebookError(problems)
     digest = hashlib.sha256(
         json.dumps(
-            {"name": name, "version": version, "codes": [_code_dict(c) for c in codes]},
+            {"name": name, "version": version, "codes": [code_fields(c) for c in codes]},
             sort_keys=True,
         ).encode()
     ).hexdigest()
@@ -128,7 +128,8 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     )
 
 
-def _code_dict(c: Code) -> dict[str, Any]:
+def code_fields(c: Code) -> dict[str, Any]:
+    """A code's path, definition, criteria, examples and source (what the codebook hash covers)."""
     return {
         "path": c.path,
         "definition": c.definition,

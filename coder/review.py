@@ -136,7 +136,10 @@ def _items(store: Store, rows: Sequence[sqlite3.Row]) -> list[Item]:
 
 
 def item_for(store: Store, segment_id: int, code_path: str) -> Item | None:
-    """The active suggestion of ``code_path`` for a sentence, answered or not (None if none)."""
+    """The active suggestion of ``code_path`` for a sentence, answered or not (None if none, or if the
+    current codebook has no such code: what ``queue`` would not show cannot be answered)."""
+    if code_path not in _workflows().current_codebook(store).by_path():
+        return None
     rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r["code_path"] == code_path]
     items = _items(store, rows)
     return items[0] if items else None
@@ -511,7 +514,9 @@ class Learner:
         what every other coder is suggested: while others have answers too, it is skipped (double
         coding stays blind; 'coder suggest --learn' still re-fits on purpose).
         """
-        others = sorted(set(store.coders()) - {coder, "consensus"})
+        from coder.reliability import CONSENSUS
+
+        others = sorted(set(store.coders()) - {coder, CONSENSUS})
         if others:
             return (
                 f"learning skipped: {', '.join(others[:3])}{' …' if len(others) > 3 else ''} also answered here, and "

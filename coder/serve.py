@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from coder import review as rv
 from coder.errors import CoderError, InputError
+from coder.reliability import CONSENSUS, MACHINE
 from coder.store import Store
 from coder.types import PATH_SEP
 
@@ -40,7 +41,7 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-RESERVED = ("machine", "consensus")
+RESERVED = (MACHINE, CONSENSUS)  # roles, not people
 HEADLESS_CHROMIUM_FLAGS = (  # for driving the page in tests and screenshots: no calls home, no sandbox as root
     "--no-sandbox",
     "--disable-gpu",
@@ -68,7 +69,7 @@ def coder_name(raw: str | None) -> str | None:
         return None
     if len(name) > MAX_NAME or not name.isprintable():
         raise InputError(f"a coder name must be printable and at most {MAX_NAME} characters", hint="try your initials")
-    if name.lower() in RESERVED or name.lower().startswith("machine:"):
+    if name.lower() in RESERVED or name.lower().startswith(MACHINE + ":"):
         raise InputError(f"'{name}' is a role, not a person", hint="review under your own name")
     return name
 
@@ -216,11 +217,6 @@ def create_app(
             raise Failure(400, f"'{key}' missing or not a {kind.__name__}")
         return value
 
-    def current_paths() -> set[str]:
-        from coder import workflows as wf
-
-        return set(wf.current_codebook(store()).by_path())
-
     def codable_segment(segment_id: int) -> Any:
         row = store().segment_row(segment_id)
         if row is None:
@@ -346,7 +342,7 @@ def create_app(
         if len(people) >= 2:
             pair = people
         elif coder in people:
-            pair = [coder, "machine"]
+            pair = [coder, MACHINE]
         else:
             pair = []
         body = ar.html_fragment(rl.agree(store(), pair, n_boot=1000)) if pair else None
@@ -405,23 +401,13 @@ def create_app(
     @app.get("/api/codebook")
     def api_codebook() -> Any:
         from coder import workflows as wf
+        from coder.codebook import code_fields
 
         book = wf.current_codebook(store())
         return jsonify(
             {
                 "ok": True,
-                "codes": {
-                    c.path: {
-                        "name": c.name,
-                        "path": c.path,
-                        "definition": c.definition,
-                        "include": c.include,
-                        "exclude": c.exclude,
-                        "examples": list(c.examples[:3]),
-                        "source": c.source,
-                    }
-                    for c in book.codes
-                },
+                "codes": {c.path: {**code_fields(c), "name": c.name} for c in book.codes},
             }
         )
 
@@ -463,7 +449,7 @@ def create_app(
             raise Failure(400, "note must be text")
         row = codable_segment(segment_id)
         item = rv.item_for(store(), segment_id, code)
-        if item is None or code not in current_paths():
+        if item is None:
             raise Failure(409, f"'{code}' is no longer suggested for this sentence (suggestions were re-run): reload")
         decision = rv.answer(store(), coder, item, answer, reason=reason, note=(note or "").strip() or None)
         learned = after_answer(coder)

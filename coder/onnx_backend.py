@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from coder.embed import (
+from coder.embed_base import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MODEL,
     DEFAULT_MODEL_NAME,

@@ -1,5 +1,7 @@
 """REFI-QDA (QDA-XML 1.0) exchange, pure: codebooks and projects to and from XML, and safe reading of
-``.qdpx`` archives. No database here; ``coder.exchange`` moves the data in and out of a project.
+``.qdpx`` archives. No database here; ``coder.app.refi_import`` and ``coder.app.refi_export`` move the
+data in and out of a project. Safe XML parsing and the schema check live in ``coder.refi_xml``, the
+code ``Description`` layout in ``coder.refi_description``; their names are importable from here too.
 
 A ``.qdc`` is a ``CodeBook`` document; a ``.qdpx`` is a zip with ``project.qde`` (a ``Project``
 document) and ``sources/`` (one plain-text file per text source). Positions in a
@@ -22,250 +24,32 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from coder.errors import InputError
+from coder.refi_description import HEADINGS as HEADINGS
+from coder.refi_description import describe as describe
+from coder.refi_description import parse_description as parse_description
+from coder.refi_xml import CODEBOOK_NS as CODEBOOK_NS
+from coder.refi_xml import MAX_XML_BYTES as MAX_XML_BYTES
+from coder.refi_xml import NAMESPACES as NAMESPACES
+from coder.refi_xml import PROJECT_NS as PROJECT_NS
+from coder.refi_xml import SCHEMA as SCHEMA
+from coder.refi_xml import _local as _local
+from coder.refi_xml import _parser as _parser
+from coder.refi_xml import check_unique_guids as check_unique_guids
+from coder.refi_xml import parse_xml as parse_xml
+from coder.refi_xml import validate_codebook as validate_codebook
+from coder.refi_xml import validate_project as validate_project
+from coder.refi_xml import xml_safe as xml_safe
 from coder.types import Code, Codebook
 
-PROJECT_NS = "urn:QDA-XML:project:1.0"
-CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-# spellings tools actually write, mapped to the standard's
-NAMESPACES = {
-    PROJECT_NS: PROJECT_NS,
-    "urn:QDA-XML:project:1:0": PROJECT_NS,
-    CODEBOOK_NS: CODEBOOK_NS,
-    "urn:QDA-XML:codebook:1:0": CODEBOOK_NS,
-    "urn:QDA-XML:codebook:0:4": CODEBOOK_NS,
-}
-SCHEMA = Path(__file__).parent / "schemas" / "Project-mrt2019.xsd"
 GUID_NS = uuid.UUID("6f1c2a8e-5d0b-4c7e-9a51-3b2f7e0c9d14")  # coder's namespace for stable GUIDs
 
 MAX_ENTRIES = 10_000
 MAX_TOTAL_BYTES = 2 * 1024**3  # uncompressed, all entries together
-MAX_XML_BYTES = 512 * 1024**2
-
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """Text XML can carry: control characters (a stray backspace or escape in a memo) become U+FFFD."""
-    return _NOT_XML.sub("\ufffd", text)
 
 
 def guid(*parts: object) -> str:
     """A stable GUID for a thing named by ``parts`` (same input, same GUID, on every export)."""
     return str(uuid.uuid5(GUID_NS, "\x1f".join(str(p) for p in parts))).upper()
-
-
-# -- the Description layout: a code's definition and criteria in REFI's one text field ---------------------
-
-HEADINGS = ("Include:", "Exclude:", "Examples:", "Counterexamples:", "Source:")
-
-
-def describe(code: Code) -> str:
-    """Definition, criteria, examples and source as readable text that :func:`parse_description` inverts.
-
-    Layout: the definition; then ``Include: …``, ``Exclude: …``, ``Examples:`` and
-    ``Counterexamples:`` with one ``- example`` per line, ``Source: …``. Continuation lines of a value
-    are indented two spaces; a definition line that would read as a heading starts with a backslash.
-    """
-
-    def block(text: str) -> list[str]:
-        lines = text.split("\n")
-        return [lines[0], *("  " + x for x in lines[1:])]
-
-    out = []
-    for line in code.definition.split("\n"):
-        out.append("\\" + line if line.startswith(("\\", "- ", " ", *HEADINGS)) else line)
-    sections: list[list[str]] = []
-    for heading, value in (("Include:", code.include), ("Exclude:", code.exclude)):
-        if value:
-            first, *rest = block(value)
-            sections.append([f"{heading} {first}", *rest])
-    for heading, items in (("Examples:", code.examples), ("Counterexamples:", code.counterexamples)):
-        if items:
-            lines = [heading]
-            for item in items:
-                first, *rest = block(item)
-                lines += [f"- {first}", *rest]
-            sections.append(lines)
-    if code.source:
-        first, *rest = block(code.source)
-        sections.append([f"Source: {first}", *rest])
-    return "\n".join(out + [""] + [line for s in sections for line in s]) if sections else "\n".join(out)
-
-
-def parse_description(text: str) -> dict[str, Any]:
-    """definition, include, exclude, examples, counterexamples, source from a Description.
-
-    Text that does not follow the layout (e.g. from another tool) becomes the definition as it is.
-    """
-    out: dict[str, Any] = {
-        "definition": "",
-        "include": "",
-        "exclude": "",
-        "examples": [],
-        "counterexamples": [],
-        "source": "",
-    }
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    definition: list[str] = []
-    i = 0
-    while i < len(lines) and not lines[i].startswith(HEADINGS):
-        line = lines[i]
-        definition.append(line[1:] if line.startswith("\\") else line)
-        i += 1
-    if i < len(lines) and definition and definition[-1] == "":
-        definition.pop()  # the blank line before the first heading
-    out["definition"] = "\n".join(definition).strip("\n") if i < len(lines) else "\n".join(definition)
-    current: str | None = None
-    target: list[str] | None = None
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if line.startswith(("Include:", "Exclude:", "Source:")):
-            current = line.split(":", 1)[0].lower()
-            out[current] = line.split(":", 1)[1][1:] if len(line.split(":", 1)[1]) else ""
-            target = None
-        elif line in ("Examples:", "Counterexamples:"):
-            current = line[:-1].lower()
-            target = out[current]
-        elif target is not None and line.startswith("- "):
-            target.append(line[2:])
-        elif line.startswith("  ") and current is not None:
-            if target is not None and target:
-                target[-1] += "\n" + line[2:]
-            elif target is None:
-                out[current] += "\n" + line[2:]
-        elif line.strip():  # not our layout after all: keep everything as the definition
-            return {**parse_description(""), "definition": text.strip()}
-    return out
-
-
-# -- safe XML ------------------------------------------------------------------------------------------------
-
-
-def _parser() -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=True
-    )
-
-
-def parse_xml(data: bytes, where: str) -> Any:
-    """Parse untrusted XML: no DTD (refused), no entities, no network; namespaces normalised.
-
-    ``huge_tree`` only lifts libxml2's limit on one text node (a long inline source); entity
-    expansion, which that limit also guards, cannot happen without a DTD.
-    """
-    from lxml import etree
-
-    if len(data) > MAX_XML_BYTES:
-        raise InputError(f"XML larger than {MAX_XML_BYTES // 1024**2} MB", path=where, hint="is this a REFI-QDA file?")
-    head = data[:65536]
-    if any(m in head for m in (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))):
-        raise InputError(
-            "the XML declares a DOCTYPE, which REFI-QDA files never need",
-            path=where,
-            line=1 + head[: head.find(b"<!DOCTYPE")].count(b"\n") if b"<!DOCTYPE" in head else None,
-            hint="refused for safety (entities); export the file again from its tool",
-        )
-    try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as e:
-        line = e.lineno if e.lineno else None
-        msg = re.sub(r",? line \d+, column \d+", "", str(e.msg or e)).strip()
-        raise InputError(f"not well-formed XML ({msg})", path=where, line=line, hint="the file is damaged") from None
-    if root.getroottree().docinfo.doctype:  # in an encoding the check above did not read
-        raise InputError(
-            "the XML declares a DOCTYPE, which REFI-QDA files never need",
-            path=where,
-            hint="refused for safety (entities); export the file again from its tool",
-        )
-    _normalise(root)
-    return root
-
-
-def _normalise(root: Any) -> None:
-    """Rename the namespace spellings tools write (``…:1:0``, no namespace) to the standard's."""
-    target = PROJECT_NS if _local(root.tag) == "Project" else CODEBOOK_NS
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        ns, local = _split(el.tag)
-        if ns is None or ns in NAMESPACES:
-            el.tag = f"{{{target if ns is None else NAMESPACES[ns]}}}{local}"
-    from lxml import etree
-
-    etree.cleanup_namespaces(root)
-
-
-def _split(tag: str) -> tuple[str | None, str]:
-    if tag.startswith("{"):
-        ns, local = tag[1:].split("}", 1)
-        return ns, local
-    return None, tag
-
-
-def _local(tag: str) -> str:
-    return _split(tag)[1]
-
-
-_SCHEMA: Any = None
-
-
-def _schema() -> Any:
-    global _SCHEMA
-    if _SCHEMA is None:
-        from lxml import etree
-
-        _SCHEMA = etree.XMLSchema(etree.parse(str(SCHEMA), _parser()))
-    return _SCHEMA
-
-
-def validate_project(
-    root: Any, where: str, hint: str = "the file is damaged or was not written by a REFI-QDA tool"
-) -> None:
-    """Check a Project element against the official REFI-QDA Project.xsd; one line on failure."""
-    schema = _schema()
-    if not schema.validate(root):
-        err = schema.error_log[0]
-        msg = re.sub(r"\{urn:[^}]*\}", "", err.message)
-        raise InputError(f"does not follow the REFI-QDA schema: {msg}", path=where, line=err.line or None, hint=hint)
-
-
-def validate_codebook(
-    root: Any, where: str, hint: str = "the file is damaged or was not written by a REFI-QDA tool"
-) -> None:
-    """Check a CodeBook's codes against the official schema (its CodeBookType, via a Project wrapper).
-
-    The official Codebook.xsd is not available offline; Project.xsd's CodeBookType describes the
-    same ``Codes``/``Code`` structure. ``Sets`` (code groups) are read leniently and not validated.
-    """
-    from copy import deepcopy
-
-    from lxml import etree
-
-    codes = root.find(f"{{{CODEBOOK_NS}}}Codes")
-    if codes is None:
-        raise InputError("no <Codes> in the codebook", path=where, hint="is this a REFI-QDA codebook (.qdc)?")
-    project = etree.Element(f"{{{PROJECT_NS}}}Project", name="codebook", nsmap={None: PROJECT_NS})
-    book = etree.SubElement(project, f"{{{PROJECT_NS}}}CodeBook")
-    copy = deepcopy(codes)
-    for el in copy.iter():
-        if isinstance(el.tag, str):
-            el.tag = f"{{{PROJECT_NS}}}{_local(el.tag)}"
-    book.append(copy)
-    schema = _schema()
-    if not schema.validate(project):
-        err = schema.error_log[0]
-        msg = re.sub(r"\{urn:[^}]*\}", "", err.message)
-        line = None
-        bad = codes.xpath("descendant-or-self::*")  # same order as in the copy
-        for original, copied in zip(bad, copy.xpath("descendant-or-self::*"), strict=False):
-            if copied.sourceline == err.line:
-                line = original.sourceline
-                break
-        raise InputError(f"does not follow the REFI-QDA schema: {msg}", path=where, line=line, hint=hint)
 
 
 # -- codebooks ------------------------------------------------------------------------------------------------
@@ -322,24 +106,6 @@ def codebook_xml(book: Codebook) -> bytes:
 
 
 WRITER_BUG = "coder wrote something other tools would refuse; nothing was written (please report this)"
-
-
-def check_unique_guids(root: Any, where: str) -> None:
-    """Every element's ``guid`` must be unique in a file (the schema cannot say so)."""
-    seen: dict[str, int | None] = {}
-    for el in root.iter():
-        g = el.get("guid") if isinstance(el.tag, str) else None
-        if g is None:
-            continue
-        key = g.strip("{}").upper()
-        if key in seen:
-            raise InputError(
-                f"GUID {g} is used twice (first at line {seen[key]})",
-                path=where,
-                line=el.sourceline,
-                hint="each code, source, selection and coding needs its own GUID",
-            )
-        seen[key] = el.sourceline
 
 
 @dataclass

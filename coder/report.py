@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from coder.tally import RULES, CrossRow, CrossTab, TallyRow
@@ -27,24 +28,26 @@ def _cells(r: TallyRow) -> list[object]:
     ]
 
 
+def to_json(data: object) -> str:
+    """Indented JSON that keeps non-ASCII names readable, ending in a newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(rows: Iterable[Iterable[object]]) -> str:
+    """CSV text (rows end in CRLF, as the csv module writes them)."""
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
 def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: list[str] | None = None) -> str:
     notes = [*(notes or []), RULES]
     if fmt == "json":
-        return (
-            json.dumps(
-                {"title": title, "notes": notes, "rows": [dict(zip(COLUMNS, _cells(r), strict=True)) for r in rows]},
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
+        return to_json(
+            {"title": title, "notes": notes, "rows": [dict(zip(COLUMNS, _cells(r), strict=True)) for r in rows]}
         )
     if fmt == "csv":  # the title goes on every row, so "pre-coded, unreviewed" cannot be lost
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow([*COLUMNS, "table"])
-        for r in rows:
-            w.writerow([*_cells(r), title])
-        return buf.getvalue()
+        return to_csv([[*COLUMNS, "table"], *([*_cells(r), title] for r in rows)])
     if fmt == "md":
         lines = [
             f"**{title}**",
@@ -64,7 +67,7 @@ def render_tally(rows: list[TallyRow], fmt: str = "text", *, title: str, notes: 
         return html_page(title, tally_html(rows, title=title, notes=notes))
     if fmt != "text":
         raise ValueError(f"format must be one of {FORMATS}")
-    labels = [("  " * r.depth + r.name)[:60] for r in rows]
+    labels = ["  " * r.depth + r.name for r in rows]
     width = max([len("code"), *(len(x) for x in labels)])
     out = [title, f"{'code':<{width}}  {'mentions':>8}  {'of parent':>9}  {'participants':>16}"]
     for label, r in zip(labels, rows, strict=True):
@@ -251,6 +254,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def _whole_numbers() -> Any:
+    """A tick locator for counts: whole numbers only, never 0.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def write_chart(rows: list[TallyRow], path: str, *, title: str) -> None:
     """A horizontal bar chart of mentions and participants per code (PNG or SVG, from the extension)."""
     plt = _pyplot()
@@ -269,6 +279,7 @@ def write_chart(rows: list[TallyRow], path: str, *, title: str) -> None:
     if total:
         ax2.set_xlim(0, total)
     for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(_whole_numbers())
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=150)
@@ -284,63 +295,40 @@ def render_crosstab(tab: CrossTab, fmt: str = "text", *, title: str, depth: int 
         "(and their mentions). Column totals: participants in scope and their coded sentences."
     )
     if fmt == "json":
-        return (
-            json.dumps(
-                {
-                    "title": title,
-                    "attribute": tab.attribute,
-                    "values": tab.values,
-                    "participants_total": tab.participants_total,
-                    "mentions_total": tab.mentions_total,
-                    "rows": [
-                        {
-                            "code": r.name,
-                            "path": r.path,
-                            "level": r.depth + 1,
-                            "mentions": r.mentions,
-                            "participants": r.participants,
-                        }
-                        for r in rows
-                    ],
-                    "notes": [note, RULES],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
+        return to_json(
+            {
+                "title": title,
+                "attribute": tab.attribute,
+                "values": tab.values,
+                "participants_total": tab.participants_total,
+                "mentions_total": tab.mentions_total,
+                "rows": [
+                    {
+                        "code": r.name,
+                        "path": r.path,
+                        "level": r.depth + 1,
+                        "mentions": r.mentions,
+                        "participants": r.participants,
+                    }
+                    for r in rows
+                ],
+                "notes": [note, RULES],
+            }
         )
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(
+        return to_csv(
             [
-                "code",
-                "path",
-                "level",
-                *(f"{v} participants" for v in tab.values),
-                *(f"{v} mentions" for v in tab.values),
+                ["code", "path", "level", *(f"{v} participants" for v in tab.values)]
+                + [f"{v} mentions" for v in tab.values],
+                ["(in scope)", "", "", *(tab.participants_total[v] for v in tab.values)]
+                + [tab.mentions_total[v] for v in tab.values],
+                *(
+                    [r.name, r.path, r.depth + 1, *(r.participants[v] for v in tab.values)]
+                    + [r.mentions[v] for v in tab.values]
+                    for r in rows
+                ),
             ]
         )
-        w.writerow(
-            [
-                "(in scope)",
-                "",
-                "",
-                *(tab.participants_total[v] for v in tab.values),
-                *(tab.mentions_total[v] for v in tab.values),
-            ]
-        )
-        for r in rows:
-            w.writerow(
-                [
-                    r.name,
-                    r.path,
-                    r.depth + 1,
-                    *(r.participants[v] for v in tab.values),
-                    *(r.mentions[v] for v in tab.values),
-                ]
-            )
-        return buf.getvalue()
 
     def cell(r: CrossRow, v: str) -> str:
         return f"{r.participants[v]}/{tab.participants_total[v]} ({r.mentions[v]})"
@@ -354,7 +342,7 @@ def render_crosstab(tab: CrossTab, fmt: str = "text", *, title: str, depth: int 
         return "\n".join([*lines, "", f"*{note}*", f"*{RULES}*"]) + "\n"
     if fmt != "text":
         raise ValueError(f"format must be one of {FORMATS}")
-    labels = [("  " * r.depth + r.name)[:50] for r in rows]
+    labels = ["  " * r.depth + r.name for r in rows]
     width = max([len("code"), *(len(x) for x in labels)])
     cols = [max(len(h), 12) for h in head]
     out = [
@@ -383,22 +371,11 @@ def render_matrix(
     """A labelled integer matrix (presence, co-occurrence) as text, Markdown, CSV or JSON."""
     notes = notes or []
     if fmt == "json":
-        return (
-            json.dumps(
-                {"title": title, "rows": row_labels, "columns": col_labels, "matrix": matrix, "notes": notes},
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        return to_json({"title": title, "rows": row_labels, "columns": col_labels, "matrix": matrix, "notes": notes})
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
         # an unreviewed table says so in its first cell, the only one a CSV has for it
-        w.writerow([f"{corner} ({title})" if "UNREVIEWED" in title else corner, *col_labels])
-        for label, row in zip(row_labels, matrix, strict=True):
-            w.writerow([label, *row])
-        return buf.getvalue()
+        head = [f"{corner} ({title})" if "UNREVIEWED" in title else corner, *col_labels]
+        return to_csv([head, *([label, *row] for label, row in zip(row_labels, matrix, strict=True))])
     if fmt == "md":
         lines = [
             f"**{title}**",
@@ -413,13 +390,30 @@ def render_matrix(
         return "\n".join([*lines, "", *(f"*{n}*" for n in notes)]) + "\n"
     if fmt != "text":
         raise ValueError(f"format must be one of {FORMATS}")
-    short = [c[:14] for c in col_labels]
-    width = max([len(corner), *(len(x[:50]) for x in row_labels)])
-    cols = [max(len(c), 5) for c in short]
-    out = [title, f"{corner:<{width}}  " + "  ".join(f"{c:>{n}}" for c, n in zip(short, cols, strict=True))]
+    return "\n".join(_matrix_text(row_labels, col_labels, matrix, title=title, corner=corner) + notes) + "\n"
+
+
+HEADER_WIDTH = 14  # longer column names are numbered and spelled out under the table, never cut
+
+
+def _matrix_text(
+    row_labels: list[str], col_labels: list[str], matrix: list[list[int]], *, title: str, corner: str
+) -> list[str]:
+    """The text table's lines, a blank line after it (and the column legend, if any, then another)."""
+    head, legend = col_labels, []
+    if any(len(c) > HEADER_WIDTH for c in col_labels):
+        head = [str(i) for i in range(1, len(col_labels) + 1)]
+        w = len(head[-1])
+        if row_labels == col_labels:  # a square table of codes: the rows carry the numbers (as in a paper)
+            row_labels = [f"{i:>{w}}. {label}" for i, label in enumerate(row_labels, 1)]
+        else:
+            legend = [*(f"{i:>{w}} = {c}" for i, c in zip(head, col_labels, strict=True)), ""]
+    width = max([len(corner), *(len(x) for x in row_labels)])
+    cols = [max(len(c), 5) for c in head]
+    out = [title, f"{corner:<{width}}  " + "  ".join(f"{c:>{n}}" for c, n in zip(head, cols, strict=True))]
     for label, row in zip(row_labels, matrix, strict=True):
-        out.append(f"{label[:50]:<{width}}  " + "  ".join(f"{x:>{n}}" for x, n in zip(row, cols, strict=True)))
-    return "\n".join([*out, "", *notes]) + "\n"
+        out.append(f"{label:<{width}}  " + "  ".join(f"{x:>{n}}" for x, n in zip(row, cols, strict=True)))
+    return [*out, "", *legend]
 
 
 def write_heatmap(labels: list[str], matrix: list[list[int]], path: str, *, title: str) -> None:
@@ -444,7 +438,7 @@ def write_heatmap(labels: list[str], matrix: list[list[int]], path: str, *, titl
                 fontsize=7,
                 color="white" if matrix[i][j] > top * 0.6 else "black",
             )
-    fig.colorbar(im, ax=ax, shrink=0.7)
+    fig.colorbar(im, ax=ax, shrink=0.7, ticks=_whole_numbers())
     ax.set_title(title, fontsize=10)
     fig.savefig(path, dpi=150)
     plt.close(fig)
@@ -461,6 +455,7 @@ def write_saturation_chart(steps: list[tuple[str, int, int]], path: str, *, titl
     ax.set_xticks(list(xs), [s[0] for s in steps], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("participants, in interview order")
     ax.set_ylabel("codes")
+    ax.yaxis.set_major_locator(_whole_numbers())
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)

@@ -357,78 +357,58 @@ def parse_vtt(
     text: str, *, name: str, source: str = "", data: bytes = b"", options: ReadOptions | None = None
 ) -> Transcript:
     """Read WebVTT captions; speakers from ``<v Name>`` tags or ``Name:`` prefixes; NOTE blocks as header."""
-    options = options or ReadOptions()
-    rx = _compile(options.speaker_pattern, source or name)
-    lines = text.split("\n")
-    if not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
+    if not text.split("\n", 1)[0].lstrip("\ufeff").startswith("WEBVTT"):
         raise InputError(
             "not a WebVTT file (first line is not 'WEBVTT')",
             path=source or name,
             line=1,
             hint="check the file, or rename it to .srt or .txt if that is what it is",
         )
-    cues: list[_Cue] = []
-    meta_lines: list[str] = []
-    for start_line, block in _blocks(lines):
-        head = block[0].strip()
-        if head.startswith("WEBVTT") or head.startswith("STYLE") or head.startswith("REGION"):
-            continue
-        if head.startswith("NOTE"):
-            meta_lines.extend([head[4:], *block[1:]])
-            continue
-        timing_at = 0 if "-->" in block[0] else 1
-        if timing_at >= len(block) or "-->" not in block[timing_at]:
-            raise InputError(
-                "caption block without a timing line",
-                path=source or name,
-                line=start_line,
-                hint="each cue needs a line like '00:00:01.000 --> 00:00:04.000'",
-            )
-        m = _TIMING.match(block[timing_at])
-        if not m:
-            raise InputError(
-                "bad caption timing",
-                path=source or name,
-                line=start_line + timing_at,
-                hint="use HH:MM:SS.mmm --> HH:MM:SS.mmm",
-            )
-        g = m.groups()
-        spk, words = _cue_text(block[timing_at + 1 :], rx)
-        cues.append(_Cue(start_line, _seconds(*g[:4]), _seconds(*g[4:]), spk, words))
-    return _build_from_cues(
-        cues,
-        name=name,
-        fmt="vtt",
-        source=source,
-        data=data or text.encode(),
-        meta=_header_metadata(meta_lines),
-        options=options,
-    )
+    return _parse_captions(text, fmt="vtt", name=name, source=source, data=data, options=options)
 
 
 def parse_srt(
     text: str, *, name: str, source: str = "", data: bytes = b"", options: ReadOptions | None = None
 ) -> Transcript:
     """Read SubRip captions; speakers from ``Name:`` prefixes (or ``<v Name>``)."""
+    return _parse_captions(text, fmt="srt", name=name, source=source, data=data, options=options)
+
+
+# What a caption format calls a block, its cues, and the separator before milliseconds (for messages).
+_CAPTION_WORDS = {"vtt": ("caption", "cue", "."), "srt": ("subtitle", "block", ",")}
+
+
+def _parse_captions(
+    text: str, *, fmt: str, name: str, source: str, data: bytes, options: ReadOptions | None
+) -> Transcript:
+    """Cues of a WebVTT or SubRip file; in WebVTT, header/STYLE/REGION blocks are skipped and NOTEs are metadata."""
     options = options or ReadOptions()
     rx = _compile(options.speaker_pattern, source or name)
+    kind, unit, sep = _CAPTION_WORDS[fmt]
     cues: list[_Cue] = []
+    meta_lines: list[str] = []
     for start_line, block in _blocks(text.split("\n")):
+        head = block[0].strip()
+        if fmt == "vtt" and head.startswith(("WEBVTT", "STYLE", "REGION")):
+            continue
+        if fmt == "vtt" and head.startswith("NOTE"):
+            meta_lines.extend([head[4:], *block[1:]])
+            continue
         timing_at = next((i for i, s in enumerate(block[:2]) if "-->" in s), None)
         if timing_at is None:
             raise InputError(
-                "subtitle block without a timing line",
+                f"{kind} block without a timing line",
                 path=source or name,
                 line=start_line,
-                hint="each block needs a line like '00:00:01,000 --> 00:00:04,000'",
+                hint=f"each {unit} needs a line like '00:00:01{sep}000 --> 00:00:04{sep}000'",
             )
         m = _TIMING.match(block[timing_at])
         if not m:
             raise InputError(
-                "bad subtitle timing",
+                f"bad {kind} timing",
                 path=source or name,
                 line=start_line + timing_at,
-                hint="use HH:MM:SS,mmm --> HH:MM:SS,mmm",
+                hint=f"use HH:MM:SS{sep}mmm --> HH:MM:SS{sep}mmm",
             )
         g = m.groups()
         spk, words = _cue_text(block[timing_at + 1 :], rx)
@@ -436,10 +416,10 @@ def parse_srt(
     return _build_from_cues(
         cues,
         name=name,
-        fmt="srt",
+        fmt=fmt,
         source=source,
         data=data or text.encode(),
-        meta={},
+        meta=_header_metadata(meta_lines),
         options=options,
     )
 

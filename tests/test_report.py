@@ -132,3 +132,70 @@ def test_crosstab_golden(fmt):
     if os.environ.get("CODER_REGEN"):
         golden.write_bytes(out.encode("utf-8"))
     assert out.encode("utf-8") == golden.read_bytes()
+
+
+def test_matrix_text_keeps_every_name_whole():
+    """Long code names are not cut: columns are numbered, and the numbers explained under the table."""
+    from coder.report import render_matrix
+
+    codes = ["Spirituality / faith > Reading scripture", "Familial relationships > Children", "Education"]
+    out = render_matrix(["P01", "P02"], codes, [[1, 0, 1], [0, 1, 1]], "text", title="Presence", corner="participant")
+    lines = out.splitlines()
+    assert lines[1].split() == ["participant", "1", "2", "3"]
+    assert lines[2].split() == ["P01", "1", "0", "1"]
+    assert [f"{i} = {c}" for i, c in enumerate(codes, 1)] == [s.strip() for s in lines[5:8]]
+    golden = GOLDEN / "presence_long_names.text"
+    if os.environ.get("CODER_REGEN"):
+        golden.write_text(out, encoding="utf-8")
+    assert out == golden.read_text(encoding="utf-8")
+
+    square = render_matrix(
+        codes, codes, [[3, 1, 0], [1, 2, 0], [0, 0, 1]], "text", title="Co-occurrence", corner="code"
+    )
+    rows = square.splitlines()[2:5]
+    assert [r.split("  ")[0] for r in rows] == [f"{i}. {c}" for i, c in enumerate(codes, 1)]
+    assert rows[0].split()[-3:] == ["3", "1", "0"]
+    for fmt in ("md", "csv", "json"):
+        text = render_matrix(codes, codes, [[3, 1, 0], [1, 2, 0], [0, 0, 1]], fmt, title="t", corner="code")
+        assert all(c in text for c in codes)
+
+
+def test_text_tables_do_not_cut_long_names():
+    from coder.report import render_tally
+    from coder.tally import TallyRow
+
+    name = "A code whose name runs on well past sixty characters, as researchers' names do"
+    out = render_tally([TallyRow(name, name, 0, 2, 2, 1, 3)], "text", title="t")
+    assert name in out
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Every matplotlib figure a writer saves, to look at its axes afterwards."""
+    from matplotlib.figure import Figure
+
+    figures = []
+    save = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        figures.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return figures
+
+
+def test_charts_tick_whole_counts_only(saved_figures, tmp_path):
+    """Counts are whole numbers: no axis or colour bar shows a tick like 0.5."""
+    from coder.report import write_chart, write_heatmap, write_saturation_chart
+    from coder.tally import TallyRow
+
+    rows = [TallyRow("Faith", "Faith", 0, 2, 3, 1, 3), TallyRow("Faith > Prayer", "Prayer", 1, 1, 2, 1, 3)]
+    write_chart(rows, str(tmp_path / "bars.png"), title="t")
+    write_heatmap(["Faith", "Family"], [[2, 1], [1, 1]], str(tmp_path / "heat.png"), title="t")
+    write_saturation_chart([("P1", 2, 2), ("P2", 1, 3)], str(tmp_path / "sat.png"), title="t")
+    assert len(saved_figures) == 3
+    for fig in saved_figures:
+        for ax in fig.axes:
+            ticks = [*ax.get_xticks(), *ax.get_yticks()]
+            assert ticks and all(float(t).is_integer() for t in ticks), (ax.get_label(), ticks)

@@ -216,6 +216,42 @@ def test_vtt_errors(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "a.vtt",
+            "WEBVTT\n\ncue-1\nA: no timing\n",
+            "{p}:3: caption block without a timing line — each cue needs a line like '00:00:01.000 --> 00:00:04.000'",
+        ),
+        (
+            "b.vtt",
+            "WEBVTT\n\ncue-1\n00:01 --> soon\nA: hi\n",
+            "{p}:4: bad caption timing — use HH:MM:SS.mmm --> HH:MM:SS.mmm",
+        ),
+        (
+            "c.srt",
+            "1\nA: no timing\n",
+            "{p}:1: subtitle block without a timing line"
+            " — each block needs a line like '00:00:01,000 --> 00:00:04,000'",
+        ),
+        (
+            "d.srt",
+            "1\n00:00:01,000 --> later\nA: hi\n",
+            "{p}:2: bad subtitle timing — use HH:MM:SS,mmm --> HH:MM:SS,mmm",
+        ),
+    ],
+)
+def test_caption_timing_errors(tmp_path, name, text, expected):
+    p = write(tmp_path / name, text)
+    assert err(p) == expected.format(p=p)
+
+
+def test_srt_has_no_vtt_header_blocks(tmp_path):
+    """NOTE is a WebVTT block; in a SubRip file a block without timing is an error, not metadata."""
+    assert "subtitle block without a timing line" in err(write(tmp_path / "a.srt", "NOTE participant: P1\n"))
+
+
 def test_bad_speaker_pattern(tmp_path):
     p = write(tmp_path / "a.txt", "A: b\n")
     assert "--speaker-pattern has no (?P<speaker>...) group" in err(p, ReadOptions(speaker_pattern="^x"))

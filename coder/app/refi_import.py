@@ -1,12 +1,7 @@
-"""REFI-QDA exchange with a project: ``coder export qdc|qdpx`` and ``coder import FILE.qdc|.qdpx``.
+"""REFI-QDA import into a project: ``coder import FILE.qdc|.qdpx``.
 
-Export writes the current codebook, the transcripts, accepted codings (one ``PlainTextSelection``
-per coded sentence, with a ``Coding`` per coder and code), memos as notes and participants as
-cases. GUIDs are derived from what they name, so exporting twice gives the same GUIDs, and an
-export → import → export round trip gives the same file.
-
-Import reads a whole ``.qdpx`` first, checks every part, then writes documents, codebook, codings
-(as each user's accepted decisions on the sentences a selection covers), memos and participant
+Reads a whole ``.qdpx`` first, checks every part, then writes documents, codebook, codings (as
+each user's accepted decisions on the sentences a selection covers), memos and participant
 attributes in ONE transaction: a bad file leaves the project as it was.
 """
 
@@ -14,8 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,174 +19,15 @@ import yaml
 from coder import codebook as cb
 from coder import refi
 from coder import segment as seg
+from coder.app.common import utc_iso
+from coder.app.refi_export import MACHINE_USER
 from coder.embed import text_hash
 from coder.errors import InputError
 from coder.store import Store, now
 from coder.transcripts import ReadOptions, decode, parse_text, sha256
 from coder.types import PARTICIPANT, Codebook, Transcript, Turn
 
-MACHINE_USER = "coder-machine"
 NO_DEFINITION = "(No definition came with this code; write one before suggesting with it.)"
-
-
-# -- export ---------------------------------------------------------------------------------------------------
-
-
-def export_qdc(store: Store) -> bytes:
-    from coder.workflows import current_codebook
-
-    return refi.codebook_xml(current_codebook(store))
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    documents: int
-    selections: int
-    codings: int
-    users: list[str]
-    notes: int
-    cases: int
-
-
-def export_qdpx(
-    store: Store, path: Path, *, coders: Sequence[str] = (), include_suggested: bool = False
-) -> ExportResult:
-    """Write the project as a ``.qdpx`` (validated against the official schema before it is written)."""
-    from lxml import etree
-
-    from coder.workflows import current_codebook, require_coders
-
-    book = current_codebook(store)
-    by_path = book.by_path()
-    require_coders(store, coders)
-    ns = refi.PROJECT_NS
-
-    def E(parent: Any, tag: str, **attrs: str) -> Any:
-        return etree.SubElement(parent, f"{{{ns}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
-
-    docs = store.documents()
-    doc_id_of = {d.name: d.id for d in docs}
-    segs = {s.id: (doc_id_of[s.document], s.start, s.end) for s in store.segments()}
-    # codings: (document id, start, end) -> [(code path, user, time, memo)]
-    selections: dict[tuple[int, int, int], list[tuple[str, str, str, str | None]]] = defaultdict(list)
-    for r in store.decisions():
-        if r["answer"] != "accept" or (coders and r["coder"] not in coders) or r["code_path"] not in by_path:
-            continue
-        selections[segs[r["segment_id"]]].append((r["code_path"], r["coder"], r["decided_at"], r["memo"]))
-    if include_suggested:
-        decided = {(r["segment_id"], r["code_path"]) for r in store.decisions()}
-        finished = {r["suggester"]: r["finished_at"] or now() for r in store.active_runs()}
-        for s in store.suggestions():
-            if (s["segment_id"], s["code_path"]) in decided or s["code_path"] not in by_path:
-                continue
-            items = selections[segs[s["segment_id"]]]
-            if not any(p == s["code_path"] and u == MACHINE_USER for p, u, _, _ in items):  # one per code
-                items.append((s["code_path"], MACHINE_USER, finished[s["suggester"]], None))
-    memos: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
-    for m in store.all_memos():
-        memos[(m["document_id"], m["start"], m["end"])].append(m)
-
-    users = sorted(
-        {u for items in selections.values() for _, u, _, _ in items} | {m["coder"] for ms in memos.values() for m in ms}
-    )
-    root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns}, name=store.path.stem, origin=refi.origin_of(book))
-    if users:
-        us = E(root, "Users")
-        for u in users:
-            E(us, "User", guid=refi.guid("user", u), name=refi.xml_safe(u))
-    codes_el = E(E(root, "CodeBook"), "Codes")
-    refi.codes_xml(codes_el, book, ns)  # times: coder's ISO strings are valid xsd:dateTime
-
-    attributes = store.attributes()
-    by_participant: dict[str, list[str]] = defaultdict(list)
-    texts = {d.id: store.document_text(d.id) for d in docs}
-    source_guid = {d.id: refi.guid("source", d.name, sha256(texts[d.id])) for d in docs}
-    for d in docs:
-        by_participant[d.participant].append(source_guid[d.id])
-    names = sorted({n for values in attributes.values() for n in values})
-    if names:
-        vs = E(root, "Variables")
-        for n in names:
-            E(vs, "Variable", guid=refi.guid("variable", n), name=refi.xml_safe(n), typeOfVariable="Text")
-    participants = sorted(by_participant)
-    if participants:
-        cs = E(root, "Cases")
-        for p in participants:
-            case = E(cs, "Case", guid=refi.guid("case", p), name=refi.xml_safe(p))
-            for n in names:
-                if n in attributes.get(p, {}):
-                    vv = E(case, "VariableValue")
-                    E(vv, "VariableRef", targetGUID=refi.guid("variable", n))
-                    E(vv, "TextValue").text = refi.xml_safe(attributes[p][n])
-            for g in by_participant[p]:
-                E(case, "SourceRef", targetGUID=g)
-
-    notes: list[tuple[str, str, str, str]] = []  # guid, text, user, time
-    n_sel = n_cod = 0
-    files: dict[str, str] = {}
-    if docs:
-        ss = E(root, "Sources")
-        for d in docs:
-            g = source_guid[d.id]
-            files[f"{g}.txt"] = texts[d.id]
-            src = E(ss, "TextSource", guid=g, name=refi.xml_safe(d.name), plainTextPath=f"internal://{g}.txt")
-            spans = sorted({k for k in selections if k[0] == d.id} | {k for k in memos if k[0] == d.id})
-            for _, start, end in spans:
-                sel_guid = refi.guid("selection", g, start, end)
-                items = sorted(selections.get((d.id, start, end), []))
-                sel = E(src, "PlainTextSelection", guid=sel_guid, name=_name(texts[d.id][start:end]))
-                sel.set("startPosition", str(start))
-                sel.set("endPosition", str(end))
-                if items:
-                    sel.set("creatingUser", refi.guid("user", items[0][1]))
-                    sel.set("creationDateTime", min(i[2] for i in items))
-                for code_path, user, when, memo in items:
-                    code = by_path[code_path]
-                    cg = refi.guid("coding", sel_guid, refi.code_guid(code), user)
-                    coding = E(
-                        sel,
-                        "Coding",
-                        guid=cg,
-                        creatingUser=refi.guid("user", user),
-                        creationDateTime=when,
-                    )
-                    E(coding, "CodeRef", targetGUID=refi.code_guid(code))
-                    if memo:
-                        note = refi.guid("note", cg)
-                        notes.append((note, memo, user, when))
-                        E(coding, "NoteRef", targetGUID=note)
-                    n_cod += 1
-                for m in memos.get((d.id, start, end), []):
-                    note = refi.guid("memo", sel_guid, m["coder"], m["text"], m["created_at"])
-                    notes.append((note, m["text"], m["coder"], m["created_at"]))
-                    E(sel, "NoteRef", targetGUID=note)
-                n_sel += 1
-    if notes:
-        nn = E(root, "Notes")
-        for g, text, user, when in notes:
-            note = E(
-                nn,
-                "Note",
-                guid=g,
-                name=_name(text),
-                creatingUser=refi.guid("user", user),
-                creationDateTime=when,
-            )
-            E(note, "PlainTextContent").text = refi.xml_safe(text)
-    # never write a file other tools would refuse
-    refi.check_unique_guids(root, f"{path}/project.qde")
-    refi.validate_project(root, f"{path}/project.qde", hint=refi.WRITER_BUG)
-    data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
-    refi.write_archive(path, data, files)
-    return ExportResult(len(docs), n_sel, n_cod, users, len(notes), len(participants))
-
-
-def _name(text: str, width: int = 60) -> str:
-    flat = " ".join(refi.xml_safe(text).split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-# -- import ---------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -581,11 +416,9 @@ def _covered(spans: list[tuple[int, int, int]], start: int, end: int) -> list[in
 
 
 def _time(value: str | None) -> str:
-    from coder.decisions import _utc
-
     if value:
         try:
-            return _utc(value)
+            return utc_iso(value)
         except (ValueError, OverflowError):
             pass
     return now()
@@ -625,6 +458,3 @@ def _docx_text(data: bytes, where: str, archive: refi.Archive) -> str:
     except Exception as e:  # python-docx raises assorted errors on damaged parts
         raise InputError(f"not a readable .docx source ({e})", path=where, hint="export the project again") from None
     return "\n".join(p.text for p in document.paragraphs)
-
-
-__all__ = ["ExportResult", "ImportResult", "export_qdc", "export_qdpx", "import_qdc", "import_qdpx"]

@@ -11,12 +11,13 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from coder.app.common import current_codebook, utc_iso
 from coder.errors import CoderError, InputError, Problem
 from coder.store import Store, now
+from coder.transcripts import decode
 
 COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at", "decided_by")
 REQUIRED = ("coder", "document", "start", "end", "code")
@@ -70,8 +71,6 @@ class BadRows(CoderError):
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    from coder.transcripts import decode
-
     try:
         text = decode(path.read_bytes(), path)
     except FileNotFoundError:
@@ -105,16 +104,6 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     return [(i, {k: (v or "") for k, v in row.items() if k is not None}) for i, row in enumerate(reader, start=2)]
 
 
-def _utc(value: str) -> str:
-    """An ISO date-time as UTC in coder's stored form; a time without an offset is taken as UTC."""
-    from datetime import UTC
-
-    t = datetime.fromisoformat(value.strip())
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return t.astimezone(UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True)
 class ImportResult:
     added: int
@@ -132,7 +121,6 @@ def import_file(store: Store, path: str | Path) -> ImportResult:
 
 def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source: str) -> ImportResult:
     """Check every (row number, row) first; write all of them in one transaction, or nothing."""
-    from coder.workflows import current_codebook
 
     book = current_codebook(store)
     codes = book.by_path()
@@ -177,7 +165,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
         when = ""
         if raw_when:
             try:
-                when = _utc(raw_when)
+                when = utc_iso(raw_when)
             except ValueError:
                 bad(f"decided_at is not an ISO date-time (got '{raw_when}')")
                 continue
@@ -220,7 +208,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 continue
             if old is not None:
                 # a row without a time is older than anything the project holds
-                if not when or _utc(old["decided_at"]) >= when:
+                if not when or utc_iso(old["decided_at"]) >= when:
                     unchanged += 1  # the project holds a newer answer
                     continue
                 store.mark_undone(old["id"])

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 
 from coder import agreement as ag
 from coder import suggest as sg
+from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError, InputError
 from coder.store import Store, now
 from coder.types import Codebook
 
-MACHINE = "machine"
-CONSENSUS = "consensus"
 UNITS = ("segment", "turn", "document", "participant")
 COVERAGE = ("documents", "decided")
 RARE = 0.05  # prevalence under which κ and α are flagged as unstable (the kappa paradox)
@@ -99,7 +98,6 @@ def _truncate(book: Codebook, path: str, depth: int | None) -> str:
 
 def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: int | None = None) -> Coding:
     """Read one coder's codings (a person, ``consensus``, or ``machine[:SUGGESTER]``)."""
-    from coder.workflows import current_codebook
 
     book = current_codebook(store)
     if name == MACHINE or name.startswith(MACHINE + ":"):
@@ -182,7 +180,6 @@ def agree(
     disagreements: bool = False,
 ) -> AgreeResult:
     """Agreement of two or more coders on the presence of each code in each unit, and on the code set."""
-    from coder.workflows import current_codebook
 
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
@@ -376,7 +373,6 @@ def reconcile_plan(store: Store, coders: Sequence[str], *, coverage: str = "docu
 
 def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, by: str) -> int:
     """Copy what every coder accepted into consensus, in one transaction."""
-    from coder.workflows import current_codebook
 
     book_hash = current_codebook(store).hash
     note = f"accepted by all of {', '.join(coders)}"
@@ -403,7 +399,6 @@ def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, b
 
 def decide(store: Store, item: ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
     """Record the meeting's decision on one disagreement as coder ``consensus`` (who, when, note)."""
-    from coder.workflows import current_codebook
 
     if answer not in ("accept", "reject"):
         raise ValueError("answer must be 'accept' or 'reject'")

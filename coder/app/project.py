@@ -1,0 +1,285 @@
+"""The project: one method per thing a researcher does, over one SQLite file.
+
+Both faces (the ``coder`` CLI and the ``coder serve`` page) and the tests call this object, never
+the store. Each method forwards to the module that owns the action and returns its dataclass::
+
+    with Project("study.db", create=True) as p:
+        p.import_files(["P01.txt"])
+        p.load_codebook("codebooks/resilience.yaml")
+        p.suggest(embedder)
+        session = p.review("ana")
+        item = session.next()
+        session.accept(item)
+        p.tally(coders=["ana"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from coder import segment as seg
+from coder.app import common, ingest, learning, refi_export, refi_import, reliability, reports, suggesting, views
+from coder.app import decisions as dm
+from coder.app import review as rv
+from coder.app.session import ReviewSession, ReviewState
+from coder.embed import Embedder
+from coder.errors import InputError
+from coder.store import DocumentInfo, Store
+from coder.transcripts import ReadOptions
+from coder.types import Codebook
+
+Splitter = seg.SentenceSplitter | Callable[[], seg.SentenceSplitter] | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    documents: int
+    participants: int
+    segments: int
+    coded_segments: int
+    suggestions: int
+    decisions: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A participant sentence as a person names it: document and number (``coder show`` prints #N)."""
+
+    id: int
+    document: str
+    participant: str
+    number: int
+    text: str
+
+
+class Project:
+    """A coder project file (``create=True`` makes a new one; opening applies pending migrations)."""
+
+    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+        self._store = Store(path, create=create)
+        self.path = self._store.path
+
+    @staticmethod
+    def demo_inputs() -> tuple[list[Path], Path, Path]:
+        """The bundled demo transcripts, participants file and codebook."""
+        return ingest.demo_inputs()
+
+    @classmethod
+    def snapshot(cls, path: str | Path) -> Any:
+        """A read-only copy of another project file, as a context manager over a Store (for merge)."""
+        return Store.snapshot(path)
+
+    def close(self) -> None:
+        """Checkpoint the WAL: the project is one self-contained file again."""
+        self._store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the project -------------------------------------------------------------------------
+
+    def migrations(self) -> list[str]:
+        return self._store.migrations_applied()
+
+    def counts(self) -> Counts:
+        c = self._store.counts()
+        return Counts(
+            c["documents"], c["participants"], c["segments"], c["coded_segments"], c["suggestions"], c["decisions"]
+        )
+
+    def setting(self, key: str) -> str | None:
+        return self._store.get_setting(key)
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._store.set_setting(key, value.strip())
+
+    def coder_name(self, given: str | None) -> str:
+        """Who is coding: ``given``, else the project's ``coder`` setting; an error says how to name one."""
+        return common.require_coder(given, self._store)
+
+    def coders(self) -> list[str]:
+        """Everyone with decisions here (people and ``consensus``)."""
+        return self._store.coders()
+
+    # -- material ------------------------------------------------------------------------------
+
+    def import_files(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        options: ReadOptions | None = None,
+        unit: str = "sentence",
+        splitter: Splitter = None,
+        attributes: str | Path | None = None,
+        progress: common.ProgressFn = common.noop,
+    ) -> ingest.ImportResult:
+        return ingest.import_files(
+            self._store, paths, options=options, unit=unit, splitter=splitter, attributes=attributes, progress=progress
+        )
+
+    def import_refi(
+        self, path: Path, *, options: ReadOptions | None = None, unit: str = "sentence", splitter: Splitter = None
+    ) -> refi_import.ImportResult:
+        """A REFI-QDA codebook (.qdc) or project (.qdpx)."""
+        if path.suffix.lower() == ".qdc":
+            return refi_import.import_qdc(self._store, path)
+        return refi_import.import_qdpx(
+            self._store, path, options=options or ReadOptions(), unit=unit, splitter=splitter
+        )
+
+    def documents(self) -> list[DocumentInfo]:
+        return self._store.documents()
+
+    def document(self, ref: str) -> DocumentInfo:
+        """A document by name, file stem or participant id."""
+        doc_id = common.find_document(self._store, ref)
+        return next(d for d in self._store.documents() if d.id == doc_id)
+
+    def sentence(self, document: str, number: int) -> Sentence:
+        """Sentence #``number`` (1-based, as ``coder show`` prints it) of a document."""
+        doc = self.document(document)
+        row = self._store.segment_by_index(doc.id, number - 1)
+        if row is None:
+            n = len(self._store.segments(doc.id))
+            raise InputError(
+                f"no sentence #{number} in '{document}' (it has {n})", hint="'coder show DOCUMENT' prints the numbers"
+            )
+        full = self._store.segment_row(row["id"])
+        return Sentence(int(row["id"]), full["document"], full["participant"], number, full["text"])
+
+    def load_codebook(self, path: str | Path) -> ingest.CodebookLoadResult:
+        return ingest.load_codebook(self._store, path)
+
+    def codebook(self) -> Codebook:
+        """The current codebook (an error says how to load one)."""
+        return common.current_codebook(self._store)
+
+    def resolve_code(self, ref: str) -> str:
+        """A code's path from a path or name in any case; an error names the closest codes."""
+        return common.resolve_code(self.codebook(), ref)
+
+    # -- suggestions ---------------------------------------------------------------------------
+
+    def to_embed(self, model_id: str) -> int:
+        """Participant sentences whose text has no cached vector for this model."""
+        return suggesting.count_to_embed(self._store, model_id)
+
+    def has_suggestions(self) -> bool:
+        return bool(self._store.active_runs())
+
+    def suggest(self, embedder: Embedder, **options: Any) -> suggesting.SuggestResult:
+        """A similarity.v1 run (``threshold``, ``top_k``, ``method``, ``progress``)."""
+        return suggesting.suggest(self._store, embedder, **options)
+
+    def learn(self, *, coder: str | None = None, top_k: int | None = None) -> learning.LearnResult:
+        """Fit learned.v1 on the decisions so far (one coder's, or everyone's) and re-score."""
+        return learning.learn(self._store, coder=coder, **({"top_k": top_k} if top_k else {}))
+
+    # -- review ----------------------------------------------------------------------------------
+
+    def review(
+        self,
+        coder: str,
+        *,
+        document: str | None = None,
+        document_id: int | None = None,
+        code: str | None = None,
+        order: str = "document",
+        learn_every: int = learning.LEARN_EVERY,
+        state: ReviewState | None = None,
+    ) -> ReviewSession:
+        """A review session for one coder (the page passes the coder's ``state`` kept between requests)."""
+        return ReviewSession(
+            self._store,
+            coder,
+            document=document,
+            document_id=document_id,
+            code=code,
+            order=order,
+            learn_every=learn_every,
+            state=state,
+        )
+
+    def code_sentence(self, coder: str, sentence: Sentence, code: str, *, memo: str | None = None) -> str:
+        """Code a sentence by hand; returns the code's path."""
+        path = self.resolve_code(code)
+        rv.apply_code(self._store, coder, sentence.id, path, note=memo)
+        return path
+
+    def sentence_context(self, segment_id: int) -> rv.Context:
+        return rv.sentence_context(self._store, segment_id)
+
+    def status(self, coders: Sequence[str] | None = None, *, all_codes: bool = False) -> list[views.StatusRow]:
+        """Per coder and code: suggested, accepted, rejected, pending, recall estimate."""
+        return views.status(self._store, coders, all_codes=all_codes)
+
+    def show(self, document: str) -> views.ShownDocument:
+        return views.show(self._store, document)
+
+    def document_view(self, document_id: int) -> views.DocumentView:
+        return views.document_view(self._store, document_id)
+
+    def chips(self, coder: str, document_id: int) -> dict[int, list[views.Chip]]:
+        return views.chips(self._store, coder, document_id)
+
+    def documents_progress(self) -> list[views.DocumentProgress]:
+        return views.documents_progress(self._store)
+
+    # -- reports ---------------------------------------------------------------------------------
+
+    def tally(self, **selection: Any) -> reports.TallyResult:
+        """Theme frequencies (``coders``, ``mode``, ``include_suggested``, ``documents``, ``participants``, ``by``)."""
+        return reports.tally_codings(self._store, **selection)
+
+    def presence(self, **options: Any) -> reports.MatrixResult:
+        return reports.presence_table(self._store, **options)
+
+    def cooccurrence(self, **options: Any) -> reports.MatrixResult:
+        return reports.cooccurrence_table(self._store, **options)
+
+    def quotes(self, code: str, *, n: int = 5, **selection: Any) -> list[reports.Quote]:
+        return reports.quotes(self._store, code, n=n, **selection)
+
+    def saturation(self, **options: Any) -> reports.SaturationResult:
+        return reports.saturation(self._store, **options)
+
+    def export_codings(self, out: TextIO, fmt: str = "csv") -> int:
+        return reports.export_codings(self._store, out, fmt)
+
+    def export_qdc(self) -> bytes:
+        return refi_export.export_qdc(self._store)
+
+    def export_qdpx(
+        self, path: Path, *, coders: Sequence[str] = (), include_suggested: bool = False
+    ) -> refi_export.ExportResult:
+        return refi_export.export_qdpx(self._store, path, coders=coders, include_suggested=include_suggested)
+
+    # -- agreement and team work -----------------------------------------------------------------
+
+    def agree(self, coders: Sequence[str], **options: Any) -> reliability.AgreeResult:
+        return reliability.agree(self._store, coders, **options)
+
+    def reconcile_plan(self, coders: Sequence[str], *, coverage: str = "documents") -> reliability.ReconcilePlan:
+        return reliability.reconcile_plan(self._store, coders, coverage=coverage)
+
+    def record_agreed(self, plan: reliability.ReconcilePlan, coders: Sequence[str], *, by: str) -> int:
+        return reliability.record_agreed(self._store, plan, coders, by=by)
+
+    def reconcile(self, item: reliability.ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
+        """Record the team's decision on one disagreement as coder ``consensus``."""
+        return reliability.decide(self._store, item, answer, by=by, note=note)
+
+    def export_decisions(self, out: TextIO, fmt: str = "csv", *, coder: str | None = None) -> int:
+        return dm.export(self._store, out, fmt, coder=coder)
+
+    def import_decisions(self, path: str | Path) -> dm.ImportResult:
+        return dm.import_file(self._store, path)
+
+    def merge(self, other: str | Path) -> dm.MergeResult:
+        return dm.merge(self._store, other)

@@ -1,0 +1,315 @@
+"""What a report counts and how: the codings in scope (a coder's, any, consensus; with unreviewed
+suggestions only when asked), theme frequencies, presence and co-occurrence matrices, quotes,
+code emergence, and the codings export."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from coder import suggest as sg
+from coder import tally as tl
+from coder.app.common import current_codebook, find_document, require_coders, resolve_code
+from coder.errors import InputError
+from coder.store import SegmentRow, Store
+from coder.types import Codebook
+
+EXPORT_COLUMNS = (
+    "document",
+    "participant",
+    "speaker",
+    "start",
+    "end",
+    "text",
+    "code",
+    "status",
+    "score",
+    "coder",
+    "suggester",
+    "model",
+)
+
+
+def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
+    """Write one row per active suggestion or decision; returns the number of rows."""
+    n = 0
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer:
+        writer.writerow(EXPORT_COLUMNS)
+    for r in store.codings():
+        values = [
+            r["document"],
+            r["participant"],
+            r["speaker"],
+            r["start"],
+            r["end"],
+            r["text"],
+            r["code_path"],
+            r["status"],
+            None if r["score"] is None else round(float(r["score"]), 4),
+            r["coder"],
+            r["suggester"],
+            r["model"],
+        ]
+        if writer:
+            writer.writerow(["" if v is None else v for v in values])
+        else:
+            out.write(json.dumps(dict(zip(EXPORT_COLUMNS, values, strict=True)), ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+TALLY_MODES = ("any", "consensus")
+
+
+UNREVIEWED = "PRE-CODED, UNREVIEWED SUGGESTIONS"
+
+
+@dataclass(frozen=True)
+class TallyResult:
+    rows: list[tl.TallyRow]
+    title: str
+    notes: list[str]
+    participants: int
+    coded_segments: int
+    cross: tl.CrossTab | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The codings a report counts: (segment id, code path) pairs, over the segments in scope."""
+
+    codebook: Codebook
+    pairs: set[tuple[int, str]]
+    segments: list[SegmentRow]
+    scope: dict[int, str]  # segment id -> participant
+    accepted: set[tuple[int, str]]  # the part of ``pairs`` that people accepted
+
+
+def select_codings(
+    store: Store,
+    *,
+    coders: Sequence[str] = (),
+    mode: str = "any",
+    include_suggested: bool = False,
+    documents: Sequence[str] = (),
+    participants: Sequence[str] = (),
+) -> Selection:
+    """Accepted codings (any / consensus of the named coders), optionally with unreviewed suggestions."""
+    if mode not in TALLY_MODES:
+        raise ValueError(f"mode must be one of {TALLY_MODES}")
+    if mode == "consensus" and len(coders) < 2:
+        raise InputError(
+            "--consensus needs at least two --coder names", hint="e.g. --consensus --coder ana --coder ben"
+        )
+    book = current_codebook(store)
+    doc_ids = {find_document(store, d) for d in documents}
+    doc_names = {d.name for d in store.documents() if d.id in doc_ids}
+    segs = [
+        s
+        for s in store.segments(coded_only=True)
+        if (not participants or s.participant in participants) and (not doc_names or s.document in doc_names)
+    ]
+    scope = {s.id: s.participant for s in segs}
+    require_coders(store, coders)
+    who_accepted: dict[tuple[int, str], set[str]] = {}
+    for seg_id, path, coder in store.acceptances():
+        if seg_id in scope and (not coders or coder in coders):
+            who_accepted.setdefault((seg_id, path), set()).add(coder)
+    accepted = (
+        {k for k, who in who_accepted.items() if who >= set(coders)} if mode == "consensus" else set(who_accepted)
+    )
+    pairs = set(accepted)
+    if include_suggested:
+        pairs |= {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["segment_id"] in scope}
+    return Selection(book, pairs, segs, scope, accepted)
+
+
+def tally_codings(
+    store: Store,
+    *,
+    coders: Sequence[str] = (),
+    mode: str = "any",
+    include_suggested: bool = False,
+    documents: Sequence[str] = (),
+    participants: Sequence[str] = (),
+    by: str | None = None,
+) -> TallyResult:
+    """Theme frequencies of accepted codings (and, when asked, of unreviewed suggestions).
+
+    ``mode='any'``: a coding counts when any of ``coders`` (all coders when none are named) accepted
+    it; ``'consensus'``: only when every named coder did. Filters keep the named documents and
+    participants; the participant total counts the participants in scope.
+    """
+    sel = select_codings(
+        store,
+        coders=coders,
+        mode=mode,
+        include_suggested=include_suggested,
+        documents=documents,
+        participants=participants,
+    )
+    book, pairs, scope = sel.codebook, sel.pairs, sel.scope
+    accepted = sel.accepted
+    rows = tl.tally(book, ((seg, scope[seg], code) for seg, code in pairs), len(set(scope.values())))
+    cross = None
+    if by is not None:
+        attrs = store.attributes()
+        names = sorted({n for a in attrs.values() for n in a})
+        if by not in names:
+            raise InputError(
+                f"no participant attribute '{by}'",
+                hint=f"attributes in this project: {', '.join(names) or 'none (import --attributes CSV)'}",
+            )
+        values_of = {p: a[by] for p, a in attrs.items() if by in a}
+        cross = tl.crosstab(
+            book, ((seg, scope[seg], code) for seg, code in pairs), by, values_of, sorted(set(scope.values()))
+        )
+    if mode == "consensus":
+        base = f"consensus of {', '.join(coders)}"
+    elif coders:
+        base = f"codings accepted by {', '.join(coders)}"
+    else:
+        base = "accepted codings"
+    title = f"Theme frequencies — {base}"
+    notes = []
+    if include_suggested:
+        title = f"{title} + {UNREVIEWED}" if accepted else f"Theme frequencies — {UNREVIEWED}"
+        notes.append("Includes machine suggestions that no one has reviewed: pre-coded, unreviewed — not findings.")
+    filters = [f"documents: {', '.join(documents)}"] if documents else []
+    filters += [f"participants: {', '.join(participants)}"] if participants else []
+    if filters:
+        notes.append("Filtered to " + "; ".join(filters) + ".")
+    return TallyResult(rows, title, notes, len(set(scope.values())), len(scope), cross)
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    row_labels: list[str]
+    col_labels: list[str]
+    matrix: list[list[int]]
+    title: str
+    notes: list[str]
+
+
+def _paths_to_depth(book: Codebook, depth: int | None) -> list[str]:
+    return [c.path for c in book.codes if depth is None or c.depth < depth]
+
+
+def _title(sel: Selection, what: str, include_suggested: bool) -> str:
+    return (
+        f"{what} — {UNREVIEWED}"
+        if include_suggested and not sel.accepted
+        else (f"{what} + {UNREVIEWED}" if include_suggested else what)
+    )
+
+
+def presence_table(
+    store: Store, *, unit: str = "segment", depth: int | None = None, include_suggested: bool = False, **selection: Any
+) -> MatrixResult:
+    """The 0/1 matrix of codes (rolled up to parents) per participant sentence or per participant."""
+    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    paths = _paths_to_depth(sel.codebook, depth)
+    units: list[object]
+    codings: list[tuple[object, str]]
+    if unit == "participant":
+        units = list(sorted(set(sel.scope.values())))
+        labels = [str(u) for u in units]
+        codings = [(sel.scope[seg], code) for seg, code in sel.pairs]
+    else:
+        units = [s.id for s in sel.segments]
+        labels = [f"{s.participant} · {s.document} #{s.idx + 1}" for s in sel.segments]
+        codings = [(seg, code) for seg, code in sel.pairs]
+    m = tl.presence(sel.codebook, codings, units, paths)
+    return MatrixResult(
+        labels,
+        paths,
+        m,
+        _title(sel, f"Presence of codes per {unit}", include_suggested),
+        ["1 = the unit has the code or one of its subcodes."],
+    )
+
+
+def cooccurrence_table(
+    store: Store, *, unit: str = "segment", depth: int | None = 1, include_suggested: bool = False, **selection: Any
+) -> MatrixResult:
+    """Code × code: units (sentences or participants) coded with both; the diagonal is each code's total."""
+    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    paths = _paths_to_depth(sel.codebook, depth)
+    codings = [(sel.scope[seg], code) for seg, code in sel.pairs] if unit == "participant" else list(sel.pairs)
+    m = tl.cooccurrence(sel.codebook, codings, paths)
+    names = [p.rsplit(" > ", 1)[-1] for p in paths]
+    what = "sentences" if unit == "segment" else "participants"
+    return MatrixResult(
+        names,
+        names,
+        m,
+        _title(sel, f"Co-occurrence of codes ({what})", include_suggested),
+        [f"Cell = {what} coded with both codes (subcodes count for their parents); diagonal = {what} with the code."],
+    )
+
+
+@dataclass(frozen=True)
+class Quote:
+    participant: str
+    attributes: dict[str, str]
+    document: str
+    sentence: int
+    code: str
+    text: str
+
+
+def quotes(store: Store, code: str, *, n: int = 5, **selection: Any) -> list[Quote]:
+    """Accepted sentences for a code (or its subcodes), spread over participants, most typical first.
+
+    "Typical" = closest to the code's prototype when the project has embeddings; else longer first.
+    """
+    sel = select_codings(store, **selection)
+    code = resolve_code(sel.codebook, code)
+    mine = {seg for seg, path in sel.accepted if path == code or path.startswith(code + " > ")}
+    segs = {s.id: s for s in sel.segments if s.id in mine}
+    closeness: dict[int, float] = {}
+    run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    if run is not None and segs:
+        col = list(json.loads(run["code_paths"])).index(code) if code in json.loads(run["code_paths"]) else None
+        _, rows = store.active_scores(sg.SUGGESTER)
+        if col is not None:
+            closeness = {seg: float(v[col]) for seg, v in rows if seg in segs}
+    ranked = sorted(segs.values(), key=lambda s: (-closeness.get(s.id, 0.0), -len(s.text.split()), s.id))
+    by_person: dict[str, list[Any]] = {}
+    for s in ranked:
+        by_person.setdefault(s.participant, []).append(s)
+    order = sorted(by_person, key=lambda p: (-len(by_person[p]), p))
+    attrs = store.attributes()
+    out: list[Quote] = []
+    while len(out) < n and any(by_person.values()):
+        for p in order:  # one per participant per round: diverse before deep
+            if by_person[p] and len(out) < n:
+                s = by_person[p].pop(0)
+                out.append(Quote(p, attrs.get(p, {}), s.document, s.idx + 1, code, s.text))
+    return out
+
+
+@dataclass(frozen=True)
+class SaturationResult:
+    steps: list[tl.SaturationStep]
+    codes_total: int
+    title: str
+
+
+def saturation(
+    store: Store, *, depth: int | None = None, include_suggested: bool = False, **selection: Any
+) -> SaturationResult:
+    """New codes observed as participants are added in interview (import) order."""
+    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    in_scope = set(sel.scope.values())
+    order: list[str] = []
+    for d in sorted(store.documents(), key=lambda d: d.id):
+        if d.participant in in_scope and d.participant not in order:
+            order.append(d.participant)
+    paths = _paths_to_depth(sel.codebook, depth)
+    steps = tl.saturation(sel.codebook, [(sel.scope[seg], code) for seg, code in sel.pairs], order, paths)
+    return SaturationResult(steps, len(paths), _title(sel, "Code emergence by participant", include_suggested))

@@ -1,0 +1,307 @@
+"""The review stream as data: pending suggestions for one coder and the functions that answer them.
+
+Both faces reach these through :class:`coder.app.session.ReviewSession`. Every answer is written in
+its own transaction (``Store.decide``) before the caller moves on, so a killed process loses at
+most the item on screen.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coder import learn as lr
+from coder import suggest as sg
+from coder.app.common import current_codebook, find_document, resolve_code
+from coder.embed import text_hash
+from coder.errors import InputError
+from coder.store import Store
+from coder.types import Codebook
+
+ORDERS = ("document", "score", "uncertain")
+
+
+REASONS = {
+    "1": "meets an exclusion criterion",
+    "2": "wrong code",
+    "3": "too vague",
+    "4": "other",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    suggestion_id: int
+    segment_id: int
+    code_path: str
+    score: float
+    probability: float
+    suggester: str
+    model: str
+    evidence: str
+    document: str
+    document_id: int
+    participant: str
+    segment_idx: int
+    turn_idx: int
+    text: str
+
+
+def queue(
+    store: Store,
+    coder: str,
+    *,
+    document: str | None = None,
+    code: str | None = None,
+    order: str = "document",
+    limit: int | None = None,
+    document_id: int | None = None,
+) -> list[Item]:
+    """Pending suggestions for ``coder``, one per (segment, code), in the chosen order."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
+    doc_id = find_document(store, document) if document else document_id
+    book = current_codebook(store)
+    current = book.by_path()
+    if code is not None:
+        code = resolve_code(book, code)
+    # suggestions for codes a newer codebook version dropped are not shown
+    rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r["code_path"] in current]
+    items = _items(store, rows)
+    if order == "score":
+        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
+    elif order == "uncertain":
+        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx))
+    else:
+        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability))
+    return items[:limit] if limit else items
+
+
+def _items(store: Store, rows: Sequence[sqlite3.Row]) -> list[Item]:
+    """Suggestion rows as review items, one per (segment, code): learned.v1's when it has one.
+
+    The probability is learned.v1's calibrated one where it scored the segment, else the prior
+    map of the similarity threshold.
+    """
+    few = {int(r["segment_id"]) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
+    learned_run, learned_rows = store.active_scores(lr.LEARNER, segment_ids=few)
+    learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
+    learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
+    sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    prior = lr.Prior(float(sim_run["threshold"])) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
+    by_prior = prior(np.array([float(r["score"]) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
+    best: dict[tuple[int, str], Item] = {}
+    for n, r in enumerate(rows):
+        key = (r["segment_id"], r["code_path"])
+        if r["segment_id"] in learned and r["code_path"] in learned_index:
+            p = float(learned[r["segment_id"]][learned_index[r["code_path"]]])
+        else:
+            p = float(by_prior[n])
+        item = Item(
+            r["suggestion_id"],
+            r["segment_id"],
+            r["code_path"],
+            float(r["score"]),
+            p,
+            r["suggester"],
+            r["model"],
+            r["evidence"],
+            r["document"],
+            r["document_id"],
+            r["participant"],
+            r["segment_idx"],
+            r["turn_idx"],
+            r["text"],
+        )
+        old = best.get(key)
+        if old is None or (old.suggester != lr.LEARNER and item.suggester == lr.LEARNER):
+            best[key] = item
+    return list(best.values())
+
+
+def item_for(store: Store, segment_id: int, code_path: str) -> Item | None:
+    """The active suggestion of ``code_path`` for a sentence, answered or not (None if none, or if the
+    current codebook has no such code: what ``queue`` would not show cannot be answered)."""
+    if code_path not in current_codebook(store).by_path():
+        return None
+    rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r["code_path"] == code_path]
+    items = _items(store, rows)
+    return items[0] if items else None
+
+
+def _paths(run: object) -> list[str]:
+    return list(json.loads(run["code_paths"])) if run is not None else []  # type: ignore[index]
+
+
+def _codebook_hash(store: Store) -> str | None:
+    row = store.current_codebook_row()
+    return None if row is None else str(row["hash"])
+
+
+def answer(
+    store: Store, coder: str, item: Item, answer: str, *, reason: str | None = None, note: str | None = None
+) -> int:
+    """Record accept/reject of a suggestion in its own transaction; returns the decision id."""
+    if answer not in ("accept", "reject"):
+        raise ValueError("answer must be 'accept' or 'reject'")
+    return store.decide(
+        segment_id=item.segment_id,
+        code_path=item.code_path,
+        coder=coder,
+        answer=answer,
+        reason=reason,
+        memo=note,
+        suggestion_id=item.suggestion_id,
+        codebook_hash=_codebook_hash(store),
+    ).decision_id
+
+
+def apply_code(store: Store, coder: str, segment_id: int, code_path: str, *, note: str | None = None) -> int:
+    """Code a segment by hand (a code the suggester missed, or a different one)."""
+    book = current_codebook(store)
+    return store.decide(
+        segment_id=segment_id,
+        code_path=resolve_code(book, code_path),
+        coder=coder,
+        answer="accept",
+        memo=note,
+        codebook_hash=book.hash,
+    ).decision_id
+
+
+@dataclass(frozen=True)
+class Undone:
+    decision_id: int
+    segment_id: int
+    code_path: str
+    answer: str
+
+
+def undo(store: Store, coder: str) -> Undone | None:
+    """Withdraw the coder's latest standing decision (kept in the audit trail as undone)."""
+
+    def go() -> Undone | None:
+        row = store.last_decision(coder)
+        if row is None:
+            return None
+        store.mark_undone(row["id"])
+        return Undone(row["id"], row["segment_id"], row["code_path"], row["answer"])
+
+    result: Undone | None = store.write(go)
+    return result
+
+
+def memo(store: Store, coder: str, segment_id: int, text: str) -> int:
+    if not text.strip():
+        raise InputError("empty memo", hint="type some text, or press Enter on an empty line to cancel")
+    return int(store.write(lambda: store.add_memo(segment_id, coder, text.strip())))
+
+
+@dataclass(frozen=True)
+class Context:
+    position: str  # "P07 · turn 14 of 83"
+    turns: list[tuple[str, str, bool, tuple[int, int] | None]]
+    """(speaker, speech, is_the_item's_turn, (start, end) of the segment inside speech or None)."""
+
+
+def context(store: Store, item: Item) -> Context:
+    return sentence_context(store, item.segment_id)
+
+
+def sentence_context(store: Store, segment_id: int) -> Context:
+    """A sentence with the turns around it (the terminal review and reconciliation show this)."""
+    seg = store.segment_row(segment_id)
+    document_id, turn_idx = seg["document_id"], seg["turn_idx"]
+    n = store.turn_count(document_id)
+    out = []
+    for t in store.turns_around(document_id, turn_idx):
+        mine = t["idx"] == turn_idx
+        span = (seg["start"] - t["speech_start"], seg["end"] - t["speech_start"]) if mine else None
+        out.append((t["speaker"], t["speech"], mine, span))
+    return Context(f"{seg['participant']} · turn {turn_idx + 1} of {n}", out)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    kind: str  # "example" or "accepted"
+    text: str
+    similarity: float | None
+    participant: str | None = None
+
+
+def explain(store: Store, item: Item, coder: str | None = None) -> Explanation:
+    """Why this was suggested: the codebook example, or a segment ``coder`` accepted, it is closest to.
+
+    Only the reviewing coder's own acceptances are shown, so double coding stays blind.
+    """
+    accepted = [r for r in store.accepted_segments(item.code_path, coder=coder) if r["id"] != item.segment_id]
+    if accepted:
+        vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r["text_hash"] for r in accepted])
+        me = vecs.get(text_hash(item.text))
+        if me is not None:
+            sims = [(float(me @ vecs[r["text_hash"]]), r) for r in accepted if r["text_hash"] in vecs]
+            ex = vecs.get(text_hash(item.evidence))
+            ex_sim = float(me @ ex) if ex is not None else -1.0
+            if sims:
+                s, r = max(sims, key=lambda x: x[0])
+                if s > ex_sim:
+                    return Explanation("accepted", r["text"], s, r["participant"])
+            return Explanation("example", item.evidence, ex_sim if ex_sim > -1 else None)
+    return Explanation("example", item.evidence, None)
+
+
+@dataclass
+class Progress:
+    reviewed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    remaining: int = 0
+
+    @property
+    def acceptance(self) -> float:
+        done = self.accepted + self.rejected
+        return self.accepted / done if done else 0.0
+
+
+def progress(
+    store: Store, coder: str, *, document: str | None = None, code: str | None = None, document_id: int | None = None
+) -> Progress:
+    """Answers so far (all of the coder's) and what remains in the queue (with the same filters)."""
+    p = answer_counts(store, coder)
+    p.remaining = len(queue(store, coder, document=document, code=code, document_id=document_id))
+    return p
+
+
+def answer_counts(store: Store, coder: str) -> Progress:
+    """The coder's standing answers to suggestions (``remaining`` left at 0)."""
+    counts = Counter(r["answer"] for r in store.decisions(coder=coder) if r["suggestion_id"] is not None)
+    return Progress(counts["accept"] + counts["reject"], counts["accept"], counts["reject"], 0)
+
+
+def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
+    """Codes for a query: name matches first, then path, then definition/criteria/examples, then fuzzy."""
+    q = query.strip().lower()
+    if not q:
+        return []
+    words = q.split()
+    tiers: list[list[str]] = [[], [], [], [], []]
+    for c in book.codes:
+        body = " ".join([c.definition, c.include, *c.examples]).lower()
+        if q in c.name.lower():
+            tiers[0].append(c.path)
+        elif q in c.path.lower() or all(w in c.path.lower() for w in words):
+            tiers[1].append(c.path)
+        elif all(w in body for w in words):
+            tiers[2].append(c.path)
+    taken = {p for t in tiers for p in t}
+    for c in book.codes:  # typos: each query word close to some word of the name
+        name_words = c.name.lower().replace("/", " ").split()
+        if c.path not in taken and all(difflib.get_close_matches(w, name_words, n=1, cutoff=0.75) for w in words):
+            tiers[3].append(c.path)
+    return [p for t in tiers for p in t][:limit]

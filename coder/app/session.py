@@ -1,0 +1,184 @@
+"""One coder's review session, the same for both faces.
+
+The terminal review (``coder review``) keeps one :class:`ReviewSession` for its whole run; the page
+(``coder serve``) builds one per request over that coder's :class:`ReviewState`, which it keeps
+between requests. Either way the rules are these: answers are stored before anything moves on,
+skipped items come back next session, ``--limit`` counts answers that still stand (an undone
+answer no longer counts), the queue is fetched again only when this session changed it (an undo, a
+code applied by hand, a re-fit), and learning is due after every ``learn_every`` answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coder.app import learning
+from coder.app import review as rv
+from coder.app.common import current_codebook, find_document, resolve_code
+from coder.store import Store
+from coder.types import Codebook
+
+
+@dataclass
+class ReviewState:
+    """What a review session remembers between answers (the page keeps one per coder)."""
+
+    skipped: set[tuple[int, str]] = field(default_factory=set)
+    answered: int = 0
+    """Answers given in this session that still stand (an undo takes one back)."""
+    since_learn: int = 0
+    mine: list[int] = field(default_factory=list)
+    """Decision ids this session recorded, newest last (so an undo of one of them is known)."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    decision_id: int
+    item: rv.Item
+    answer: str
+    sentence_done: bool
+    """No suggestion is left pending on this sentence for this coder: the last chance to add a code here."""
+    learn_due: bool
+    """``learn_every`` answers since the last re-fit: the face calls :meth:`ReviewSession.learn` (or in the
+    background)."""
+
+
+class ReviewSession:
+    """Pending suggestions for one coder, and every action on them."""
+
+    def __init__(
+        self,
+        store: Store,
+        coder: str,
+        *,
+        document: str | None = None,
+        document_id: int | None = None,
+        code: str | None = None,
+        order: str = "document",
+        learn_every: int = learning.LEARN_EVERY,
+        state: ReviewState | None = None,
+    ) -> None:
+        if order not in rv.ORDERS:
+            raise ValueError(f"order must be one of {rv.ORDERS}")
+        self._store = store
+        self.coder = coder
+        self.codebook: Codebook = current_codebook(store)
+        self.document_id = find_document(store, document) if document else document_id
+        self.code = resolve_code(self.codebook, code) if code else None
+        self.order = order
+        self.learn_every = learn_every
+        self.state = state if state is not None else ReviewState()
+        self._pending: list[rv.Item] | None = None
+        self._done: set[tuple[int, str]] = set()
+
+    # -- the stream ------------------------------------------------------------------------
+
+    def _queue(self) -> list[rv.Item]:
+        if self._pending is None:
+            self._pending = rv.queue(
+                self._store, self.coder, document_id=self.document_id, code=self.code, order=self.order
+            )
+            self._done.clear()
+        gone = self.state.skipped | self._done
+        return [i for i in self._pending if (i.segment_id, i.code_path) not in gone]
+
+    def refresh(self) -> None:
+        """Fetch the queue again on the next call (after a change this session did not make)."""
+        self._pending = None
+
+    def pending(self) -> list[rv.Item]:
+        """What is left to answer in this session, in order (skipped items excluded)."""
+        return self._queue()
+
+    def next(self, prefer: tuple[int, str] | None = None) -> rv.Item | None:
+        """The next item to answer (``prefer``: this (segment, code) if it is pending)."""
+        items = self._queue()
+        if not items:
+            return None
+        return next((i for i in items if (i.segment_id, i.code_path) == prefer), items[0])
+
+    def progress(self) -> rv.Progress:
+        """All of this coder's answers so far, and what remains here (skipped items not counted)."""
+        p = rv.answer_counts(self._store, self.coder)
+        p.remaining = len(self._queue())
+        return p
+
+    def item_for(self, segment_id: int, code_path: str) -> rv.Item | None:
+        """The active suggestion of a code on a sentence (the page answers by sentence and code)."""
+        return rv.item_for(self._store, segment_id, code_path)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def accept(self, item: rv.Item) -> Answered:
+        return self._answer(item, "accept", None, None)
+
+    def reject(self, item: rv.Item, *, reason: str | None = None, note: str | None = None) -> Answered:
+        if reason is not None and reason not in rv.REASONS.values():
+            raise ValueError(f"reason must be one of {sorted(rv.REASONS.values())}")
+        return self._answer(item, "reject", reason, note)
+
+    def _answer(self, item: rv.Item, answer: str, reason: str | None, note: str | None) -> Answered:
+        decision = rv.answer(self._store, self.coder, item, answer, reason=reason, note=note)
+        key = (item.segment_id, item.code_path)
+        self._done.add(key)
+        self.state.skipped.discard(key)
+        self.state.answered += 1
+        self.state.mine.append(decision)
+        done = not any(i.segment_id == item.segment_id for i in self._queue())
+        return Answered(decision, item, answer, done, self._tick())
+
+    def _tick(self) -> bool:
+        if not self.learn_every:
+            return False
+        self.state.since_learn += 1
+        if self.state.since_learn < self.learn_every:
+            return False
+        self.state.since_learn = 0
+        return True
+
+    def skip(self, item: rv.Item) -> None:
+        """Not now: shown again in the next session."""
+        self.state.skipped.add((item.segment_id, item.code_path))
+
+    def undo(self) -> rv.Undone | None:
+        """Withdraw this coder's latest standing answer; it comes back to the front of the queue."""
+        undone = rv.undo(self._store, self.coder)
+        if undone is None:
+            return None
+        if undone.decision_id in self.state.mine:
+            self.state.mine.remove(undone.decision_id)
+            self.state.answered = max(0, self.state.answered - 1)
+        self.state.skipped.discard((undone.segment_id, undone.code_path))
+        self._pending = None
+        return undone
+
+    def apply_code(self, segment_id: int, code: str, *, note: str | None = None) -> str:
+        """Code a sentence by hand; returns the code's path (``code`` may be a name in any case)."""
+        path = resolve_code(self.codebook, code)
+        rv.apply_code(self._store, self.coder, segment_id, path, note=note)
+        self._done.add((segment_id, path))
+        return path
+
+    def memo(self, segment_id: int, text: str) -> int:
+        return rv.memo(self._store, self.coder, segment_id, text)
+
+    # -- what the coder reads --------------------------------------------------------------
+
+    def context(self, item: rv.Item) -> rv.Context:
+        return rv.context(self._store, item)
+
+    def explain(self, item: rv.Item) -> rv.Explanation:
+        """Why it was suggested, from the codebook or this coder's own acceptances only (blind)."""
+        return rv.explain(self._store, item, self.coder)
+
+    def search_codes(self, query: str, limit: int = 9) -> list[str]:
+        return rv.search_codes(self.codebook, query, limit)
+
+    # -- learning --------------------------------------------------------------------------
+
+    def learn(self) -> learning.LearnResult | str:
+        """Re-fit now (when an answer said ``learn_due``); the result, or why it was skipped."""
+        result = learning.refit(self._store, self.coder)
+        if not isinstance(result, str):
+            self._pending = None
+        return result

@@ -1,0 +1,149 @@
+"""similarity.v1 runs: embed what is new (cached by text hash), score every participant sentence
+against every code, store the run in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coder import suggest as sg
+from coder.app.common import ProgressFn, current_codebook, noop
+from coder.embed import Embedder, normalise, text_hash
+from coder.errors import ProjectError
+from coder.store import Store
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    run_id: int
+    suggester: str
+    model: str
+    codebook_hash: str
+    method: str
+    threshold: float
+    top_k: int
+    segments: int
+    embedded: int
+    suggestions: int
+    per_code: dict[str, int]
+    seconds: float
+    embed_seconds: float
+    codebook_seconds: float
+    """Time spent embedding the codebook's exemplar texts (zero when cached)."""
+
+
+def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
+    """Embed texts through the project's cache (used for the codes' exemplar texts)."""
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        hashes = [text_hash(t) for t in texts]
+        have = store.get_embeddings(embedder.model_id, hashes)
+        todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in have}.items())
+        if todo:
+            vecs = normalise(embedder.embed([t for _, t in todo]))
+            store.put_embeddings(embedder.model_id, [h for h, _ in todo], vecs)
+            have.update({h: vecs[i] for i, (h, _) in enumerate(todo)})
+        return np.stack([have[h] for h in hashes])
+
+    return embed
+
+
+def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = noop, batch: int = 1024) -> int:
+    """Embed every coded segment whose text is not cached for this model; returns how many."""
+    done = 0
+    for rows in store.missing_embeddings(embedder.model_id, batch=batch):
+        vecs = normalise(embedder.embed([t for _, t in rows]))
+        store.put_embeddings(embedder.model_id, [h for h, _ in rows], vecs)
+        done += len(rows)
+        progress(len(rows))
+    return done
+
+
+def count_to_embed(store: Store, model_id: str) -> int:
+    return store.count_missing_embeddings(model_id)
+
+
+def suggest(
+    store: Store,
+    embedder: Embedder,
+    *,
+    threshold: float = sg.DEFAULT_THRESHOLD,
+    top_k: int = sg.DEFAULT_TOP_K,
+    method: str = sg.DEFAULT_METHOD,
+    progress: ProgressFn = noop,
+) -> SuggestResult:
+    """Embed what is new, score every participant segment against every code, store the run.
+
+    The run (suggestions and score matrix) is written in one transaction and replaces the
+    previous run of the same suggester only when complete.
+    """
+    t0 = time.perf_counter()
+    book = current_codebook(store)
+    if store.counts()["coded_segments"] == 0:
+        raise ProjectError(
+            "no participant segments to code",
+            path=store.path,
+            hint="import transcripts first: coder import FILES…",
+        )
+    embedded = embed_segments(store, embedder, progress=progress)
+    t_embed = time.perf_counter() - t0
+    cached = _cached_embed(store, embedder)
+    profile = sg.build_profile(book, cached)
+    counter = [t for c in book.codes for t in c.counterexamples]
+    if counter:  # seed negatives for learned.v1, which must never need the model
+        cached(counter)
+    t_codebook = time.perf_counter() - t0 - t_embed
+    per_code: Counter[str] = Counter()
+    n_segments = 0
+    with store.transaction():
+        run_id = store.start_run(
+            suggester=sg.SUGGESTER,
+            model=embedder.model_id,
+            codebook_hash=book.hash,
+            method=method,
+            threshold=threshold,
+            top_k=top_k,
+            code_paths=profile.paths,
+        )
+        for ids, vecs in store.iter_segment_embeddings(embedder.model_id):
+            scored = sg.score(vecs, profile, method)
+            picks = sg.select(scored.scores, profile, threshold=threshold, top_k=top_k)
+            rows = []
+            for i, picked in enumerate(picks):
+                for c, rank in picked:
+                    path = profile.paths[c]
+                    rows.append(
+                        (
+                            int(ids[i]),
+                            path,
+                            float(scored.scores[i, c]),
+                            rank,
+                            profile.texts[int(scored.nearest[i, c])],
+                        )
+                    )
+                    per_code[path] += 1
+            store.add_scores(run_id, ids, scored.scores)
+            store.add_suggestions(run_id, rows)
+            n_segments += len(ids)
+        store.finish_run(run_id, segments=n_segments, embedded=embedded)
+        store.deactivate_runs("learned.v1")  # learned from the previous scores; 'coder suggest --learn' refits
+    return SuggestResult(
+        run_id,
+        sg.SUGGESTER,
+        embedder.model_id,
+        book.hash,
+        method,
+        threshold,
+        top_k,
+        n_segments,
+        embedded,
+        sum(per_code.values()),
+        dict(per_code),
+        time.perf_counter() - t0,
+        t_embed,
+        t_codebook,
+    )

@@ -1,0 +1,301 @@
+"""Read-only views a coder looks at: a transcript with its codes (``coder show``), a document at a
+time for the page (turns, a coder's chips), every document's progress, and per-code status."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coder import learn as lr
+from coder.app.common import current_codebook, find_document
+from coder.app.review import _paths, queue
+from coder.errors import InputError
+from coder.store import Store
+from coder.types import PATH_SEP
+
+
+@dataclass(frozen=True)
+class ShownSegment:
+    index: int
+    text: str
+    coded: bool
+    suggestions: list[tuple[str, float, str]]  # (code path, score, status)
+
+
+@dataclass(frozen=True)
+class ShownTurn:
+    index: int
+    speaker: str
+    role: str
+    time_start: float | None
+    segments: list[ShownSegment]
+
+
+@dataclass(frozen=True)
+class ShownDocument:
+    name: str
+    participant: str
+    format: str
+    turns: list[ShownTurn]
+    suggester: str | None
+    model: str | None
+
+
+def show(store: Store, document: str) -> ShownDocument:
+    doc_id = find_document(store, document)
+    doc = next(d for d in store.documents() if d.id == doc_id)
+    by_segment: dict[int, list[tuple[str, float, str]]] = {}
+    runs = store.active_runs()
+    for r in store.suggestions(doc_id):
+        by_segment.setdefault(r["segment_id"], []).append((r["code_path"], r["score"], f"suggested, {r['suggester']}"))
+    for d in store.decisions():
+        if d["document"] == doc.name:
+            verb = "accepted" if d["answer"] == "accept" else "rejected"
+            by_segment.setdefault(d["segment_id"], []).append((d["code_path"], float("nan"), f"{verb} by {d['coder']}"))
+    turns = []
+    segs = store.segments(doc_id)
+    by_turn: dict[int, list[ShownSegment]] = {}
+    for s in segs:
+        by_turn.setdefault(s.turn, []).append(ShownSegment(s.idx, s.text, s.coded, by_segment.get(s.id, [])))
+    for t in store.turns(doc_id):
+        turns.append(ShownTurn(t["idx"], t["speaker"], t["role"], t["time_start"], by_turn.get(t["idx"], [])))
+    return ShownDocument(
+        doc.name,
+        doc.participant,
+        doc.format,
+        turns,
+        runs[-1]["suggester"] if runs else None,
+        runs[-1]["model"] if runs else None,
+    )
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One code on one sentence, as a coder sees it: a pending suggestion, or their standing answer."""
+
+    segment_id: int
+    code_path: str
+    state: str  # "pending", "accepted" or "rejected"
+    suggested: bool
+    """A suggestion (answered or not); False for a code the coder applied by hand."""
+    score: float | None = None
+    probability: float | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ViewSegment:
+    id: int
+    idx: int
+    text: str
+    coded: bool
+    """Participant speech (codable); interviewer sentences are shown, not coded."""
+
+
+@dataclass(frozen=True)
+class ViewTurn:
+    idx: int
+    speaker: str
+    role: str
+    time_start: float | None
+    segments: list[ViewSegment]
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    name: str
+    participant: str
+    turns: list[ViewTurn]
+
+
+def document_view(store: Store, document_id: int) -> DocumentView:
+    """A transcript's turns in order with their sentences (what a coder reads); no codes."""
+    doc = next((d for d in store.documents() if d.id == document_id), None)
+    if doc is None:
+        raise InputError(f"no document with id {document_id}", hint="open the documents list")
+    by_turn: dict[int, list[ViewSegment]] = defaultdict(list)
+    for s in store.segments(document_id):
+        by_turn[s.turn].append(ViewSegment(s.id, s.idx, s.text, s.coded))
+    turns = [
+        ViewTurn(t["idx"], t["speaker"], t["role"], t["time_start"], by_turn.get(t["idx"], []))
+        for t in store.turns(document_id)
+    ]
+    return DocumentView(doc.id, doc.name, doc.participant, turns)
+
+
+def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
+    """Per sentence of a document: ``coder``'s pending suggestions and standing answers.
+
+    Only the coder's own answers are shown, so double coding stays blind. Within a sentence,
+    suggestions come first by score, then codes applied by hand, so the order is stable while the
+    coder answers.
+    """
+    current = current_codebook(store).by_path()
+    pending = queue(store, coder, document_id=document_id)
+    scores: dict[tuple[int, str], float] = {}
+    for r in store.suggestions(document_id):
+        key = (r["segment_id"], r["code_path"])
+        scores[key] = max(scores.get(key, float("-inf")), float(r["score"]))
+    out: dict[int, list[Chip]] = defaultdict(list)
+    for i in pending:
+        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, i.probability))
+    name = next((d.name for d in store.documents() if d.id == document_id), None)
+    if name is None:
+        raise InputError(f"no document with id {document_id}", hint="open the documents list")
+    for d in store.decisions(coder=coder):
+        if d["document"] != name or d["code_path"] not in current:
+            continue
+        key = (d["segment_id"], d["code_path"])
+        state = "accepted" if d["answer"] == "accept" else "rejected"
+        out[d["segment_id"]].append(Chip(key[0], key[1], state, key in scores, scores.get(key), None, d["reason"]))
+    for seg in out.values():
+        seg.sort(key=lambda c: (not c.suggested, -(c.score if c.score is not None else 0.0), c.code_path))
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class DocumentProgress:
+    id: int
+    name: str
+    participant: str
+    sentences: int
+    """Participant sentences (the codable ones)."""
+    suggested: int
+    """Distinct (sentence, code) suggestions of the active runs."""
+    reviewed: dict[str, int]
+    """Per coder: suggestions with a standing answer."""
+    coded: dict[str, int]
+    """Per coder: sentences with at least one accepted code (suggested or applied by hand)."""
+
+    def pending(self, coder: str) -> int:
+        return self.suggested - self.reviewed.get(coder, 0)
+
+
+def documents_progress(store: Store) -> list[DocumentProgress]:
+    """Every document with its suggestions and, per coder, how many of them have an answer."""
+    current = current_codebook(store).by_path()
+    suggested: dict[int, set[tuple[int, str]]] = defaultdict(set)
+    for r in store.suggestions():
+        if r["code_path"] in current:
+            suggested[r["document_id"]].add((r["segment_id"], r["code_path"]))
+    docs = store.documents()
+    doc_id = {d.name: d.id for d in docs}
+    reviewed: dict[int, Counter[str]] = defaultdict(Counter)
+    coded: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for d in store.decisions():
+        did = doc_id[d["document"]]
+        if (d["segment_id"], d["code_path"]) in suggested[did]:
+            reviewed[did][d["coder"]] += 1
+        if d["answer"] == "accept" and d["code_path"] in current:
+            coded[did][d["coder"]].add(d["segment_id"])
+    return [
+        DocumentProgress(
+            d.id,
+            d.name,
+            d.participant,
+            d.coded_segments,
+            len(suggested[d.id]),
+            dict(reviewed[d.id]),
+            {c: len(v) for c, v in coded[d.id].items()},
+        )
+        for d in docs
+    ]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    coder: str
+    code: str
+    suggested: int
+    """Sentences the active runs suggest the code for."""
+    accepted: int
+    """Of those, accepted by the coder (so suggested = accepted + rejected + pending)."""
+    rejected: int
+    pending: int
+    expected_unfound: float | None
+    """Segments that probably deserve the code but nobody has found (from learned.v1 probabilities)."""
+    found: int = 0
+    """Segments accepted for the code or any of its subcodes."""
+    added: int = 0
+    """Sentences the coder gave the code by hand where it was not suggested."""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.suggested or self.accepted or self.rejected or self.added)
+
+    @property
+    def estimated_recall(self) -> float | None:
+        if self.expected_unfound is None:
+            return None
+        total = self.found + self.expected_unfound
+        return self.found / total if total else None
+
+
+def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool = True) -> list[StatusRow]:
+    """Per coder (all, or the named ones) and code: suggested, accepted, rejected, pending, added by hand,
+    recall estimate. ``all_codes=False`` keeps codes with activity and their ancestors (so a subcode is
+    never shown under the wrong parent)."""
+    book = current_codebook(store)
+    suggested_pairs = {(r["segment_id"], r["code_path"]) for r in store.suggestions()}
+    suggested = Counter(path for _, path in suggested_pairs)
+    coders = store.coders() if coders is None else list(coders)
+    learned_run, learned_rows = store.active_scores(lr.LEARNER)
+    probs: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
+    index = {p: i for i, p in enumerate(_paths(learned_run))}
+    decided: dict[tuple[str, str], set[int]] = defaultdict(set)
+    answered: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    branch_accepted: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for d in store.decisions():
+        key = (d["coder"], d["code_path"])
+        decided[key].add(d["segment_id"])
+        was_suggested = (d["segment_id"], d["code_path"]) in suggested_pairs
+        answered[key][d["answer"] if was_suggested else f"{d['answer']} by hand"] += 1
+        if d["answer"] == "accept":  # a subcode's acceptance is a mention of every ancestor too
+            parts = d["code_path"].split(PATH_SEP)
+            for i in range(1, len(parts) + 1):
+                branch_accepted[(d["coder"], PATH_SEP.join(parts[:i]))].add(d["segment_id"])
+    # what queue() would list, counted without building its items: one per (sentence, code)
+    pending_by: dict[str, Counter[str]] = {
+        c: Counter(path for _, path in {(r["segment_id"], r["code_path"]) for r in store.pending_suggestions(c)})
+        for c in coders
+    }
+    ids = np.array(list(probs)) if probs else np.zeros(0, dtype=np.int64)
+    mat = np.stack(list(probs.values())) if probs else None
+    rows = []
+    for coder in coders:
+        mine = []
+        for c in book.codes:
+            n = answered[(coder, c.path)]
+            unfound = None
+            found = branch_accepted[(coder, c.path)]
+            if mat is not None and c.path in index:
+                reviewed = np.isin(ids, list(decided[(coder, c.path)] | found))
+                unfound = lr.expected_unfound(mat[:, index[c.path]], reviewed)
+            mine.append(
+                StatusRow(
+                    coder,
+                    c.path,
+                    suggested.get(c.path, 0),
+                    n["accept"],
+                    n["reject"],
+                    pending_by[coder][c.path],
+                    unfound,
+                    len(found),
+                    n["accept by hand"],
+                )
+            )
+        if not all_codes:
+            keep = {p for r in mine if r.active for p in _ancestors(r.code)}
+            mine = [r for r in mine if r.code in keep]
+        rows.extend(mine)
+    return rows
+
+
+def _ancestors(path: str) -> list[str]:
+    """The path itself and every code above it."""
+    parts = path.split(PATH_SEP)
+    return [PATH_SEP.join(parts[:i]) for i in range(1, len(parts) + 1)]

@@ -56,12 +56,10 @@ HEADER = [
 ]
 
 
-def demo_section(store) -> list[str]:
-    from coder import decisions as dm
-    from coder import reliability as rl
-    from coder import workflows as wf
+def demo_section(project) -> list[str]:
+    import quality
 
-    dm.import_file(store, wf.repo_root() / "corpora" / "demo" / "reference-coding.csv")
+    project.import_decisions(quality.REFERENCE)
     lines = ["### Demo corpus: reference coding vs similarity.v1 (threshold 0.35, top 3)\n", *HEADER]
     timings = []
     results = []
@@ -71,7 +69,7 @@ def demo_section(store) -> list[str]:
         ("participant, second-level theme", "participant", 2),
     ):
         t0 = time.perf_counter()
-        r = rl.agree(store, ["reference", "machine"], unit=unit, depth=depth)
+        r = project.agree(["reference", "machine"], unit=unit, depth=depth)
         timings.append(time.perf_counter() - t0)
         results.append(r)
         lines.append(_line(label, r))
@@ -87,9 +85,6 @@ def demo_section(store) -> list[str]:
 def annomi_section(embedder, quick: bool) -> list[str]:
     import simulate
 
-    from coder import reliability as rl
-    from coder import review as rv
-
     lines = [
         "### AnnoMI client talk: expert labels vs the machine, after the reviewer saw 0 / 10 / 20 %\n",
         *HEADER,
@@ -97,27 +92,27 @@ def annomi_section(embedder, quick: bool) -> list[str]:
     per_code: list[str] = []
     codes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        store, gold = simulate.annomi_project(Path(tmp), embedder, side="client", transcripts=20 if quick else None)
-        docs = sorted(d.name for d in store.documents())
-        held = set(docs[1::2])
-        in_held = {s.id for s in store.segments(coded_only=True) if s.document in held}
+        project, gold = simulate.annomi_project(Path(tmp), embedder, side="client", transcripts=20 if quick else None)
+        docs = sorted(project.documents(), key=lambda d: d.name)
+        held = docs[1::2]
+        in_held = {s.id for d in held for s in simulate.coded_sentences(project, d.id)}
+        expert = project.review("expert")
         for seg, code in sorted(gold):
             if seg in in_held:
-                rv.apply_code(store, "expert", seg, code)
-        n_units = store.counts()["coded_segments"]
-        simulate.reset(store)
+                expert.apply_code(seg, code)
+        n_units = project.counts().coded_segments
         seen = 0
         for pct in (0, 10, 20):
             target = round(pct / 100 * n_units)
             if target > seen:
                 simulate.simulate(
-                    store, gold, order="document", learn=True, budget=10 * n_units, every=10**9, max_reviewed=target
+                    project, gold, order="document", learn=True, budget=10 * n_units, every=10**9, max_reviewed=target
                 )
                 seen = target
             # similarity.v1 does not learn: its figures are those at 0 %
             arms = [("machine:learned.v1", "learned.v1")] if pct else [("machine", "similarity.v1")]
             for coder, name in arms:
-                r = rl.agree(store, ["expert", coder])
+                r = project.agree(["expert", coder])
                 lines.append(_line(f"{name}, {pct} % seen", r))
                 codes = [x.code for x in r.rows]
                 per_code.append(
@@ -125,7 +120,7 @@ def annomi_section(embedder, quick: bool) -> list[str]:
                     + " | ".join(f"{_f(x.summary.alpha)} / {_f(x.summary.ac1)}" for x in r.rows)
                     + " |"
                 )
-        store.close()
+        project.close()
     lines += [
         "",
         f"Units: the client utterances of the held-out half of the transcripts ({len(held)} of {len(docs)}); "
@@ -144,7 +139,6 @@ def annomi_section(embedder, quick: bool) -> list[str]:
 def report(quick: bool = False) -> str:
     from run import demo_project
 
-    from coder import workflows as wf
     from coder.embed import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
@@ -156,10 +150,10 @@ def report(quick: bool = False) -> str:
         "≥ .667 tentative).\n",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        wf.suggest(store, embedder)
-        out += demo_section(store)
-        store.close()
+        project, _ = demo_project(Path(tmp))
+        project.suggest(embedder)
+        out += demo_section(project)
+        project.close()
     out += annomi_section(embedder, quick)
     return "\n".join(out)
 

@@ -36,8 +36,10 @@ set_offline_env()
 
 from coder import evaluate as ev  # noqa: E402
 from coder import suggest as sg  # noqa: E402
-from coder import workflows as wf  # noqa: E402
+from coder.app import Project  # noqa: E402
+from coder.app.suggesting import _cached_embed, embed_segments  # noqa: E402
 from coder.embed import text_hash  # noqa: E402
+from coder.store import Store  # noqa: E402
 
 THRESHOLDS = {
     "keyword": [0.5, 1.5, 2.5, 3.5, 4.5],
@@ -71,13 +73,14 @@ class Corpus:
     book: object
 
 
-def corpus(store, gold, embedder, name: str) -> Corpus:
-    segs = store.segments(coded_only=True)
+def corpus(project: Project, gold, embedder, name: str) -> Corpus:
+    book = project.codebook()
+    with Store(project.path) as store:  # sentences, vectors and code profiles: below what Project returns
+        segs = store.segments(coded_only=True)
+        embed_segments(store, embedder)
+        profile = sg.build_profile(book, _cached_embed(store, embedder))
     docs = sorted({s.document for s in segs})
     held_docs = set(docs[1::2])
-    book = wf.current_codebook(store)
-    wf.embed_segments(store, embedder)
-    profile = sg.build_profile(book, wf._cached_embed(store, embedder))
     return Corpus(
         name,
         np.array([s.id for s in segs]),
@@ -90,7 +93,7 @@ def corpus(store, gold, embedder, name: str) -> Corpus:
     )
 
 
-def scores(c: Corpus, store, embedder) -> dict[str, np.ndarray]:
+def scores(c: Corpus, project: Project, embedder) -> dict[str, np.ndarray]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     book = c.book
@@ -114,7 +117,8 @@ def scores(c: Corpus, store, embedder) -> dict[str, np.ndarray]:
     cent /= np.clip(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12, None)
     out["TF-IDF"] = np.asarray(seg_m @ cent.T, dtype=np.float32)
     # embeddings
-    vecs = store.get_embeddings(embedder.model_id, [text_hash(t) for t in c.texts])
+    with Store(project.path) as store:
+        vecs = store.get_embeddings(embedder.model_id, [text_hash(t) for t in c.texts])
     mat = np.stack([vecs[text_hash(t)] for t in c.texts])
     out["similarity.v1 centroid"] = sg.score(mat, c.profile, "centroid").scores
     out["similarity.v1 max"] = sg.score(mat, c.profile, "max").scores
@@ -145,8 +149,8 @@ class Result:
     rows: list[ev.Row]
 
 
-def run(c: Corpus, store, embedder, learned: dict[int, set[tuple[int, str]]]) -> list[Result]:
-    sc = scores(c, store, embedder)
+def run(c: Corpus, project: Project, embedder, learned: dict[int, set[tuple[int, str]]]) -> list[Result]:
+    sc = scores(c, project, embedder)
     out = []
     for name, grid in THRESHOLDS.items():
         t = tuned(c, sc[name], grid)
@@ -159,17 +163,18 @@ def run(c: Corpus, store, embedder, learned: dict[int, set[tuple[int, str]]]) ->
     return out
 
 
-def learned_runs(store, gold, c: Corpus, pcts=(10, 20)) -> dict[int, set[tuple[int, str]]]:
+def learned_runs(project: Project, gold, c: Corpus, pcts=(10, 20)) -> dict[int, set[tuple[int, str]]]:
+    """learned.v1's suggestions after the simulated reviewer has seen each share of the sentences (the
+    project is fresh: no one has reviewed it yet)."""
     import simulate
 
-    simulate.reset(store)
     out = {}
     n = len(c.ids)
     for pct in pcts:
         simulate.simulate(
-            store, gold, order="document", learn=True, budget=10 * n, every=10**9, max_reviewed=round(pct / 100 * n)
+            project, gold, order="document", learn=True, budget=10 * n, every=10**9, max_reviewed=round(pct / 100 * n)
         )
-        out[pct] = simulate.machine_codings(store, use_learned=True)
+        out[pct] = simulate.machine_codings(project, use_learned=True)
     return out
 
 
@@ -223,20 +228,20 @@ def report(quick: bool = False) -> str:
         f"`benchmarks/{csv_path.name}`.\n",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        gold = quality.load_reference(store)
-        wf.suggest(store, embedder)  # the review queue the simulated reviewer works through
-        c = corpus(store, gold, embedder, "demo")
-        learned = {} if quick else learned_runs(store, gold, c, (10, 20))
-        res = run(c, store, embedder, learned)
+        project, _ = demo_project(Path(tmp))
+        gold = quality.load_reference(project)
+        project.suggest(embedder)  # the review queue the simulated reviewer works through
+        c = corpus(project, gold, embedder, "demo")
+        learned = {} if quick else learned_runs(project, gold, c, (10, 20))
+        res = run(c, project, embedder, learned)
         lines += [f"### Demo corpus: {int(c.held.sum()):,} held-out sentences, {len(c.codes)} codes\n", *table(res), ""]
         per_code(res, csv_path, "demo", "w")
-        store.close()
+        project.close()
     with tempfile.TemporaryDirectory() as tmp:
-        store, gold = simulate.annomi_project(Path(tmp), embedder, side="client", transcripts=12 if quick else None)
-        c = corpus(store, gold, embedder, "annomi")
-        learned = learned_runs(store, gold, c, (10,) if quick else (10, 20))
-        res = run(c, store, embedder, learned)
+        project, gold = simulate.annomi_project(Path(tmp), embedder, side="client", transcripts=12 if quick else None)
+        c = corpus(project, gold, embedder, "annomi")
+        learned = learned_runs(project, gold, c, (10,) if quick else (10, 20))
+        res = run(c, project, embedder, learned)
         lines += [f"### AnnoMI client talk: {int(c.held.sum()):,} held-out utterances, 3 codes\n", *table(res), ""]
         lines += [
             "Per code (F1 / κ):\n",
@@ -248,7 +253,7 @@ def report(quick: bool = False) -> str:
             lines.append(f"| {r.method}, {r.threshold} | " + " | ".join(cells.get(k, "–") for k in c.codes) + " |")
         lines.append("")
         per_code(res, csv_path, "annomi-client", "a")
-        store.close()
+        project.close()
     return "\n".join(lines) + "\n"
 
 

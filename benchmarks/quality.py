@@ -15,7 +15,8 @@ import numpy as np
 
 from coder import evaluate as ev
 from coder import suggest as sg
-from coder import workflows as wf
+from coder.app import Project
+from coder.app.suggesting import _cached_embed, embed_segments
 from coder.embed import text_hash
 from coder.store import Store
 
@@ -34,9 +35,10 @@ class Data:
     profile: sg.CodeProfile
 
 
-def load_reference(store: Store, path: Path = REFERENCE) -> set[tuple[int, str]]:
+def load_reference(project: Project, path: Path = REFERENCE) -> set[tuple[int, str]]:
     """Reference codings mapped onto the project's segments by (document, start, end)."""
-    index = {(s.document, s.start, s.end): s.id for s in store.segments(coded_only=True)}
+    with Store(project.path) as store:  # offsets are stored, no Project method lists them
+        index = {(s.document, s.start, s.end): s.id for s in store.segments(coded_only=True)}
     gold = set()
     missing = 0
     with path.open(encoding="utf-8") as fh:
@@ -51,19 +53,21 @@ def load_reference(store: Store, path: Path = REFERENCE) -> set[tuple[int, str]]
     return gold
 
 
-def prepare(store: Store, embedder) -> Data:
-    wf.embed_segments(store, embedder)
-    book = wf.current_codebook(store)
-    profile = sg.build_profile(book, wf._cached_embed(store, embedder))
-    segs = store.segments(coded_only=True)
+def prepare(project: Project, embedder) -> Data:
+    """Every participant sentence scored against every code by each method (the sweep reuses these)."""
+    book = project.codebook()
+    with Store(project.path) as store:  # the scores before selection: below what Project.suggest returns
+        embed_segments(store, embedder)
+        profile = sg.build_profile(book, _cached_embed(store, embedder))
+        segs = store.segments(coded_only=True)
+        vecs = store.get_embeddings(embedder.model_id, [text_hash(s.text) for s in segs])
     ids = np.array([s.id for s in segs])
-    vecs = store.get_embeddings(embedder.model_id, [text_hash(s.text) for s in segs])
     mat = np.stack([vecs[text_hash(s.text)] for s in segs])
     scores = {m: sg.score(mat, profile, m).scores for m in sg.METHODS}
     return Data(
         ids,
         [s.participant for s in segs],
-        load_reference(store),
+        load_reference(project),
         [c.name for c in book.children(None)],
         [c.path for c in book.codes],
         scores,

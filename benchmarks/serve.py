@@ -8,12 +8,15 @@ suggestions and decisions there are, not on where they came from.
 
     python benchmarks/serve.py            # prints the Markdown section
     python benchmarks/serve.py --quick    # demo and 10k only
+    python benchmarks/serve.py --smoke    # 2k synthetic only, no model: checks that it runs
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import statistics
 import sys
 import tempfile
@@ -34,7 +37,7 @@ set_offline_env()
 
 class Client:
     def __init__(self, server) -> None:
-        from coder import serve as sv
+        from coder import web as sv
 
         self.base = server.base
         self.csrf = sv.csrf_token(server.token)
@@ -64,23 +67,21 @@ def ms(xs: list[float]) -> str:
 
 
 def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, str]:
-    from coder import review as rv
-    from coder import serve as sv
-    from coder.store import Store
+    from coder import web as sv
+    from coder.app import Project
 
-    with Store(db) as store:
-        progress = rv.documents_progress(store)
-        doc = max(progress, key=lambda d: d.suggested)
-        items = rv.queue(store, "ana", document_id=doc.id)[:answers]
-        counts = store.counts()
+    with Project(db) as project:
+        doc = max(project.documents_progress(), key=lambda d: d.suggested)
+        items = project.review("ana", document_id=doc.id).pending()[:answers]
+        counts = project.counts()
     server = sv.make_server(db, port=0, learn_every=len(items) if learn else 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         c = Client(server)
         q = "?coder=ana"
         out = {
-            "sentences": f"{counts['coded_segments']:,}",
-            "suggestions": f"{counts['suggestions']:,}",
+            "sentences": f"{counts.coded_segments:,}",
+            "suggestions": f"{counts.suggestions:,}",
             "doc": f"{doc.sentences} sentences, {doc.suggested} suggestions",
             "documents list": ms([c.get("/" + q) for _ in range(5)]),
             "document page": ms([c.get(f"/doc/{doc.id}{q}") for _ in range(5)]),
@@ -96,7 +97,7 @@ def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, st
             )
             times.append(t)
             if learn and i == len(items) - 1:  # this answer started a re-fit beside the requests
-                server.app.extensions["coder_learning"]["thread"].join()
+                server.app.extensions["coder_web"].reviews.join()
                 learned = time.perf_counter() - t_start
         out["answer (accept)"] = ms(times)
         out["undo"] = ms([c.post("/api/undo", {"coder": "ana", "document_id": doc.id})[0] for _ in range(5)])
@@ -106,6 +107,7 @@ def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, st
                 for it in items[:5]
             ]
         )
+        out["status card (/api/status, after each save)"] = ms([c.get("/api/status" + q) for _ in range(3)])
         out["status page"] = ms([c.get("/status" + q) for _ in range(3)])
         out["theme frequencies page"] = ms([c.get("/tally" + q) for _ in range(3)])
         out["agreement page (ana vs machine, 1,000 resamples)"] = ms([c.get("/agree" + q) for _ in range(2)])
@@ -117,36 +119,70 @@ def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, st
 
 
 def synthetic(tmp: Path, n: int) -> Path:
-    import scale
-
-    from coder import workflows as wf
+    """n participant sentences in documents of 100, one turn each, made of halves of two demo sentences
+    (benchmarks/scale.py's recipe), with the fake hash embedder's suggestions."""
+    from coder.app import Project
     from coder.embed import HashEmbedder
-    from coder.store import Store
+    from coder.segment import load_splitter
 
+    files, _, codebook = Project.demo_inputs()
+    base = [
+        s.strip()
+        for f in files
+        if f.suffix in (".txt", ".md")
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if ":" in line and not line.startswith("#")
+        for s in re.split(r"(?<=[.?!])\s+", line.split(":", 1)[1])
+        if len(s.split()) >= 4
+    ]
+    rng = random.Random(0)
+    sents: dict[str, None] = {}
+    while len(sents) < n:
+        a, b = rng.choice(base).split(), rng.choice(base).split()
+        sents[" ".join(a[: max(2, len(a) // 2)] + b[len(b) // 2 :])] = None
+    folder = tmp / f"docs-{n}"
+    folder.mkdir()
+    texts = list(sents)
+    paths = []
+    for d in range(0, n, 100):
+        lines = [f"# participant: S{d // 100:05d}"]
+        for s in texts[d : d + 100]:
+            lines += ["Interviewer: Go on.", f"S: {s}"]
+        paths.append(folder / f"doc{d // 100:05d}.txt")
+        paths[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
     db = tmp / f"s{n}.db"
-    scale.build(db, n)
-    with Store(db) as store:
-        wf.suggest(store, HashEmbedder(), threshold=0.3)
+    with Project(db, create=True) as project:
+        project.import_files(paths, unit="turn", splitter=load_splitter("blank"))
+        project.load_codebook(codebook)
+        project.suggest(HashEmbedder(), threshold=0.3)
     return db
 
 
-def section(quick: bool = False) -> str:
-    from run import demo_project
-
-    from coder import workflows as wf
+def demo(tmp: Path) -> Path:
+    """The demo corpus with the packaged pipeline and model (as `coder demo` builds it)."""
+    from coder.app import Project
     from coder.embed import load_embedder
+    from coder.segment import load_splitter
 
+    files, participants, codebook = Project.demo_inputs()
+    db = tmp / "demo.db"
+    with Project(db, create=True) as project:
+        project.import_files(files, splitter=load_splitter(), attributes=participants)
+        project.load_codebook(codebook)
+        project.suggest(load_embedder())
+    return db
+
+
+def section(quick: bool = False, smoke: bool = False) -> str:
     cols: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store, _ = demo_project(Path(tmp))
-        wf.suggest(store, load_embedder())
-        path = store.path
-        store.close()
-        print("  demo …", flush=True)
-        cols["demo (packaged model)"] = measure(path, learn=True)
-        for n in (10_000,) if quick else (10_000, 100_000):
+        if not smoke:
+            print("  demo …", flush=True)
+            cols["demo (packaged model)"] = measure(demo(Path(tmp)), learn=True)
+        sizes = (2_000,) if smoke else (10_000,) if quick else (10_000, 100_000)
+        for n in sizes:
             print(f"  {n:,} …", flush=True)
-            cols[f"{n // 1000}k synthetic"] = measure(synthetic(Path(tmp), n))
+            cols[f"{n // 1000}k synthetic"] = measure(synthetic(Path(tmp), n), learn=smoke)
     names = list(cols)
     rows = list(next(iter(cols.values())))
     lines = [
@@ -166,5 +202,7 @@ def section(quick: bool = False) -> str:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true")
-    print(section(ap.parse_args().quick))
+    ap.add_argument("--quick", action="store_true", help="demo and 10k only")
+    ap.add_argument("--smoke", action="store_true", help="2k synthetic only, no model: checks that it runs")
+    args = ap.parse_args()
+    print(section(args.quick, args.smoke))

@@ -14,6 +14,7 @@ is never scored on its own training data.
 from __future__ import annotations
 
 import csv
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ import numpy as np
 
 from coder import evaluate as ev
 from coder import learn as lr
-from coder import review as rv
 from coder import suggest as sg
+from coder.app import Project
+from coder.app.views import ViewSegment
 from coder.store import Store
 
 SIM = "simulated"
@@ -39,19 +41,20 @@ class Point:
     recall: float
 
 
-def machine_codings(store: Store, use_learned: bool) -> set[tuple[int, str]]:
-    want = (
-        lr.LEARNER if use_learned and any(r["suggester"] == lr.LEARNER for r in store.active_runs()) else (sg.SUGGESTER)
-    )
-    return {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == want}
+def machine_codings(project: Project, use_learned: bool) -> set[tuple[int, str]]:
+    """The (sentence, code) pairs the machine suggests now: learned.v1's when asked and fitted, else similarity.v1's."""
+    with Store(project.path) as store:  # every suggestion with its suggester: below what Project reports
+        learned = any(r["suggester"] == lr.LEARNER for r in store.active_runs())
+        want = lr.LEARNER if use_learned and learned else sg.SUGGESTER
+        return {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == want}
 
 
 def agreement(
-    store: Store, gold: set[tuple[int, str]], units: list[int], codes: list[str], learned: bool
+    project: Project, gold: set[tuple[int, str]], units: list[int], codes: list[str], learned: bool
 ) -> tuple[float, float, float, float]:
     """Machine vs gold on the held-out units (exact code): micro F1, mean κ over codes, precision, recall."""
     keep = set(units)
-    pred = {p for p in machine_codings(store, learned) if p[0] in keep}
+    pred = {p for p in machine_codings(project, learned) if p[0] in keep}
     g = {x for x in gold if x[0] in keep}
     rows = ev.by_code(g, pred, units, codes)
     p, r, f = ev.micro(rows)
@@ -60,7 +63,7 @@ def agreement(
 
 
 def simulate(
-    store: Store,
+    project: Project,
     gold: set[tuple[int, str]],
     *,
     order: str,
@@ -68,64 +71,70 @@ def simulate(
     budget: int,
     learn_every: int = 50,
     every: int = 50,
-    learn_threshold: float = lr.SUGGEST_THRESHOLD,
     max_reviewed: int | None = None,
 ) -> list[Point]:
     """Review up to `budget` decisions (or until `max_reviewed` sentences are seen); a point every `every`."""
     # Every other document is held out: never reviewed, always the evaluation set.
-    docs = sorted(d.name for d in store.documents())
-    held_names = set(docs[1::2])
-    held_ids = {d.id for d in store.documents() if d.name in held_names}
-    units = [s.id for s in store.segments(coded_only=True) if s.document in held_names]
-    codes = [r[0] for r in store.db.execute("SELECT DISTINCT code_path FROM suggestions")] + sorted(
-        {c for _, c in gold}
-    )
-    codes = sorted(set(codes))
+    docs = sorted(project.documents(), key=lambda d: d.name)
+    held_ids = {d.id for d in docs[1::2]}
+    units = [s.id for d in project.documents() if d.id in held_ids for s in coded_sentences(project, d.id)]
+    with Store(project.path) as store:  # what the machine suggests, and what this reviewer answered before
+        codes = sorted({r["code_path"] for r in store.suggestions()} | {c for _, c in gold})
+        decided = {(r["segment_id"], r["code_path"]) for r in store.decisions(coder=SIM)}
     gold_by_seg: dict[int, set[str]] = defaultdict(set)
     for seg, code in gold:
         gold_by_seg[seg].add(code)
     touched: set[int] = set()
     done = 0
-    points = [Point(0, 0, *agreement(store, gold, units, codes, learn))]
+    points = [Point(0, 0, *agreement(project, gold, units, codes, learn))]
     since_learn = 0
     next_point = every
     while done < budget:
-        items = [i for i in rv.queue(store, SIM, order=order) if i.document_id not in held_ids]
+        # learning is the simulation's to time (every `learn_every` answers), not the session's
+        session = project.review(SIM, order=order, learn_every=0)
+        items = [i for i in session.pending() if i.document_id not in held_ids]
         if not items:
             break
         for item in items[: learn_every if learn else len(items)]:
             if item.code_path in gold_by_seg[item.segment_id]:
-                rv.answer(store, SIM, item, "accept")
+                session.accept(item)
             else:
-                rv.answer(store, SIM, item, "reject", reason="wrong code")
+                session.reject(item, reason="wrong code")
+            decided.add((item.segment_id, item.code_path))
             done += 1
             if item.segment_id not in touched:
                 touched.add(item.segment_id)
                 for code in gold_by_seg[item.segment_id]:  # the reviewer adds what nobody suggested
-                    if store.find_decision(SIM, item.segment_id, code) is None:
-                        rv.apply_code(store, SIM, item.segment_id, code)
+                    if (item.segment_id, code) not in decided:
+                        session.apply_code(item.segment_id, code)
+                        decided.add((item.segment_id, code))
                         done += 1
             since_learn += 1
             if done >= next_point or done >= budget:
                 next_point += every
                 if learn and since_learn:
-                    rv.learn(store, coder=SIM, threshold=learn_threshold)
+                    project.learn(coder=SIM)
                     since_learn = 0
-                points.append(Point(done, len(touched), *agreement(store, gold, units, codes, learn)))
+                points.append(Point(done, len(touched), *agreement(project, gold, units, codes, learn)))
             if done >= budget or (max_reviewed is not None and len(touched) >= max_reviewed):
                 budget = done  # stop: the outer loop ends too
                 break
         if learn and since_learn:
-            rv.learn(store, coder=SIM, threshold=learn_threshold)
+            project.learn(coder=SIM)
             since_learn = 0
     return points
 
 
-def reset(store: Store) -> None:
-    """Remove the simulated reviewer's decisions and learned runs, keeping similarity.v1."""
-    with store.transaction():
-        store.db.execute("DELETE FROM decisions WHERE coder = ?", (SIM,))
-        store.db.execute("DELETE FROM suggestion_runs WHERE suggester = ?", (lr.LEARNER,))
+def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:
+    """A document's participant sentences (the units), in order."""
+    return [s for t in project.document_view(document_id).turns for s in t.segments if s.coded]
+
+
+def fresh_copy(path: Path, to: Path) -> Project:
+    """A project on a copy of a closed project file: each arm starts from the same suggestions, with no
+    decisions by the simulated reviewer and no learned.v1 run."""
+    shutil.copyfile(path, to)
+    return Project(to)
 
 
 # -- AnnoMI -----------------------------------------------------------------------------------
@@ -151,10 +160,9 @@ SIDES = {
 
 def annomi_project(
     folder: Path, embedder, *, side: str = "client", transcripts: int | None = None
-) -> tuple[Store, set[tuple[int, str]]]:
+) -> tuple[Project, set[tuple[int, str]]]:
     """Import AnnoMI with one side's utterances as units (the other side as context); map the expert labels."""
     codebook, column, mapping, other = SIDES[side]
-    from coder import workflows as wf
     from coder.transcripts import ReadOptions
 
     src = ANNOMI
@@ -167,7 +175,7 @@ def annomi_project(
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(r for r in rows if r["transcript_id"] in keep)
-    store = Store(folder / f"annomi-{side}.db", create=True)
+    project = Project(folder / f"annomi-{side}.db", create=True)
     opts = ReadOptions(
         document_column="transcript_id",
         speaker_column="interlocutor",
@@ -175,9 +183,9 @@ def annomi_project(
         # no timestamp column: AnnoMI row 2250 has "00:09:025", which import rightly refuses
         interviewers=frozenset({other}),
     )
-    wf.import_files(store, [src], options=opts, unit="turn")
-    wf.load_codebook(store, CODEBOOKS / codebook)
-    wf.suggest(store, embedder)
+    project.import_files([src], options=opts, unit="turn")
+    project.load_codebook(CODEBOOKS / codebook)
+    project.suggest(embedder)
     # gold: the n-th turn of the coded side in a transcript is its n-th row on that side
     with src.open(encoding="utf-8") as fh:
         labels: dict[str, list[str]] = defaultdict(list)
@@ -185,13 +193,12 @@ def annomi_project(
             if r["interlocutor"] == side and r["utterance_text"].strip():
                 labels[r["transcript_id"]].append(mapping[r[column]])
     gold: set[tuple[int, str]] = set()
-    for d in store.documents():
+    for d in project.documents():
         key = d.name.split("#", 1)[1]
-        turns = [t for t in store.turns(d.id) if t["role"] == "participant"]
-        by_turn = {t["idx"]: labels[key][i] for i, t in enumerate(turns)}
-        for s in store.segments(d.id, coded_only=True):
-            gold.add((s.id, by_turn[s.turn]))
-    return store, gold
+        turns = [t for t in project.document_view(d.id).turns if t.role == "participant"]
+        for i, t in enumerate(turns):
+            gold |= {(s.id, labels[key][i]) for s in t.segments if s.coded}
+    return project, gold
 
 
 def plot(curves: dict[str, list[Point]], title: str, out: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from coder import serve as sv
+from coder import web as sv
 
 FLAGS = list(sv.HEADLESS_CHROMIUM_FLAGS)
 

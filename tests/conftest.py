@@ -3,10 +3,12 @@ tests marked ``model`` load the real packaged model and pipeline (once per sessi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from coder.app import Project
 from coder.embed import HashEmbedder, set_offline_env
 from coder.store import Store
 
@@ -31,7 +33,26 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def project(tmp_path: Path) -> Iterator[Project]:
+    """A new, empty project file: what the faces and most tests drive."""
+    p = Project(tmp_path / "project.db", create=True)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def stored(project: Project) -> Iterator[Store]:
+    """The ``project`` file read through a second connection: for checks on stored rows no Project
+    method returns (the audit trail, a suggestion's run) and for the lower-level ``coder.app``
+    functions that take a Store. Set state up through ``project``."""
+    s = Store(project.path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A bare Store, for the store's own tests."""
     s = Store(tmp_path / "project.db", create=True)
     yield s
     s.close()

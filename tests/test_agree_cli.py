@@ -211,18 +211,18 @@ def test_merge_carries_undo_both_ways_and_odd_file_names(tmp_path):
     )
     assert r.exit_code == 0, r.output
     run_a("review", "--coder", "ana", input="u\nq\n")  # no suggestions: review says so, nothing undone
-    from coder import review as rv
+    from coder.app import Project
     from coder.store import Store
 
-    with Store(path_a) as s:
-        undone = rv.undo(s, "ana")  # ana withdraws her last coding in her own copy
+    with Project(path_a) as p:
+        undone = p.review("ana").undo()  # ana withdraws her last coding in her own copy
     r = run_a("merge", str(copy))
     assert "Merged 1 decision(s)" in r.output and "ben" in r.output
     with Store(path_a) as s:
         standing = {(d["coder"], d["segment_id"], d["code_path"]) for d in s.decisions()}
     assert ("ana", undone.segment_id, undone.code_path) not in standing  # her undo stands
-    with Store(copy) as s:
-        rv.undo(s, "ben")  # ben withdraws his coding in his copy
+    with Project(copy) as p:
+        p.review("ben").undo()  # ben withdraws his coding in his copy
     r = run_a("merge", str(copy))
     assert "1 undone as in the other copy" in r.output
     with Store(path_a) as s:

@@ -194,3 +194,32 @@ def test_demo_runs_with_fake_model(tmp_path):
     assert r.exit_code == 0, r.output
     assert "Theme frequencies — PRE-CODED, UNREVIEWED SUGGESTIONS" in r.output
     assert "12 documents · 12 participants" in r.output
+
+
+def test_suggest_reports_the_whole_commands_time(project, monkeypatch):
+    """A re-run with nothing new to embed still waits for the model: that time is reported too."""
+    import re
+    import time
+
+    import coder.embed
+
+    real = coder.embed.load_embedder
+
+    def slow(*args, **kwargs):
+        time.sleep(0.4)  # loading a real model takes seconds
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coder.embed, "load_embedder", slow)
+    project("suggest", "--model", "hash")
+    out = project("suggest", "--model", "hash").output
+    assert "Embedded 0 new segment texts; " in out
+    assert float(re.search(r"suggestions in (\d+\.\d)s\.", out).group(1)) >= 0.4
+
+
+def test_shared_output_options_refuse_a_missing_folder(project, tmp_path):
+    missing = tmp_path / "nope" / "c.csv"
+    for args in (["export", "codings"], ["decisions", "export"], ["tally"]):
+        r = project(*args, "-o", str(missing), code=1)
+        assert r.output == (
+            f"Error: {missing.parent}: no such folder for the output file — create it, or pick another -o\n"
+        ), args

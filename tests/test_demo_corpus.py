@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from coder.app import Project
 from coder.codebook import read_codebook
 from coder.transcripts import read_file
 
 from .conftest import REPO
 
 DEMO = REPO / "corpora" / "demo"
-FILES = sorted(p for p in DEMO.iterdir() if p.suffix in (".txt", ".md", ".docx", ".vtt") and p.stem != "README")
+FILES, PARTICIPANTS, CODEBOOK = Project.demo_inputs()  # what 'coder demo' imports
 
 
 def reference_rows() -> list[dict[str, str]]:
@@ -25,7 +26,7 @@ def reference_rows() -> list[dict[str, str]]:
 def test_corpus_is_synthetic_varied_and_attributed():
     assert len(FILES) >= 12
     assert {p.suffix for p in FILES} >= {".txt", ".docx", ".vtt"}
-    with (DEMO / "participants.csv").open(encoding="utf-8") as fh:
+    with PARTICIPANTS.open(encoding="utf-8") as fh:
         people = {r["participant"]: r for r in csv.DictReader(fh)}
     ages = [int(r["age"]) for r in people.values()]
     assert min(ages) <= 20 and max(ages) >= 55
@@ -44,7 +45,7 @@ def test_reference_coding_points_into_the_texts_with_valid_codes():
     rows = reference_rows()
     assert len(rows) > 2000
     texts = {p.name: read_file(p)[0].text for p in FILES}
-    paths = {c.path for c in read_codebook(REPO / "codebooks" / "resilience.yaml").codes}
+    paths = {c.path for c in read_codebook(CODEBOOK).codes}
     for i, r in enumerate(rows, start=2):
         assert texts[r["document"]][int(r["start"]) : int(r["end"])] == r["text"], f"row {i}"
         assert r["code"] in paths, f"row {i}: {r['code']}"
@@ -73,7 +74,7 @@ def test_codebook_examples_are_not_lifted_from_the_transcripts():
         return re.sub(r"[^a-z ]", "", t.lower())
 
     texts = [norm(read_file(p)[0].text) for p in FILES]
-    book = read_codebook(REPO / "codebooks" / "resilience.yaml")
+    book = read_codebook(CODEBOOK)
     shared = []
     for c in book.codes:
         for ex in (*c.examples, *c.counterexamples):

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coder import exchange as ex
 from coder import refi
-from coder import review as rv
-from coder import workflows as wf
+from coder.app import Project
+from coder.app.refi_import import NO_DEFINITION
 from coder.cli import main
-from coder.errors import CoderError
+from coder.errors import CoderError, ProjectError
 from coder.store import Store
 
 from .conftest import DATA, write
@@ -31,18 +30,40 @@ ACCENTED = (
 )
 
 
-def seg_id(store, doc, n):
-    return store.segment_by_index(wf.find_document(store, doc), n - 1)["id"]
+def fresh_import(db, archive, splitter=None):
+    """Import a .qdpx or .qdc into a new project file; the project is closed again."""
+    with Project(db, create=True) as p:
+        return p.import_refi(archive, splitter=splitter)
+
+
+def decisions_in(project):
+    """Standing decisions with their sentence's text, read from the file (no Project method returns the text)."""
+    with Store(project.path) as s:
+        return s.decisions()
+
+
+def attributes_in(project):
+    with Store(project.path) as s:
+        return s.attributes()
+
+
+def document_text(project, name):
+    with Store(project.path) as s:
+        return s.document_text(project.document(name).id)
+
+
+def coded_sentences(project, name):
+    return [s for t in project.document_view(project.document(name).id).turns for s in t.segments if s.coded]
 
 
 @pytest.fixture
-def project(tmp_path, blank_splitter):
+def study(tmp_path, blank_splitter):
     (tmp_path / "a").mkdir()
-    s = Store(tmp_path / "a" / "study.db", create=True)
+    p = Project(tmp_path / "a" / "study.db", create=True)
     files = [DATA / "sample.txt", write(tmp_path / "in" / "acentos.txt", ACCENTED)]
     attrs = write(tmp_path / "in" / "people.csv", "participant,age_group,setting\nP90,25-34,street\nP77,35-44,indoor\n")
-    wf.import_files(s, files, splitter=lambda: blank_splitter, attributes=attrs)
-    wf.load_codebook(s, DATA / "mini.yaml")
+    p.import_files(files, splitter=lambda: blank_splitter, attributes=attrs)
+    p.load_codebook(DATA / "mini.yaml")
     for coder, doc, n, code in (
         ("ana", "sample.txt", 8, PRAYER),
         ("ben", "sample.txt", 8, PRAYER),
@@ -50,12 +71,12 @@ def project(tmp_path, blank_splitter):
         ("ana", "acentos.txt", 2, PRAYER),
         ("ben", "acentos.txt", 5, FAMILY),
     ):
-        rv.apply_code(s, coder, seg_id(s, doc, n), code, note="con fe 🙏" if n == 2 and doc == "acentos.txt" else None)
-    rv.memo(s, "ben", seg_id(s, "acentos.txt", 5), "hermana = apoyo")
-    rv.apply_code(s, "ana", seg_id(s, "sample.txt", 5), FAMILY)
-    rv.undo(s, "ana")  # an undone coding is not exported
-    yield s
-    s.close()
+        p.code_sentence(coder, p.sentence(doc, n), code, memo="con fe 🙏" if n == 2 and doc == "acentos.txt" else None)
+    p.review("ben").memo(p.sentence("acentos.txt", 5).id, "hermana = apoyo")
+    p.code_sentence("ana", p.sentence("sample.txt", 5), FAMILY)
+    p.review("ana").undo()  # an undone coding is not exported
+    yield p
+    p.close()
 
 
 def read_qdpx(path: Path):
@@ -65,9 +86,9 @@ def read_qdpx(path: Path):
     return qde, sources
 
 
-def test_export_validates_and_every_selection_is_its_sentence(project, tmp_path):
+def test_export_validates_and_every_selection_is_its_sentence(study, tmp_path):
     out = tmp_path / "study.qdpx"
-    r = ex.export_qdpx(project, out)
+    r = study.export_qdpx(out)
     assert (r.documents, r.selections, r.codings, r.users, r.notes, r.cases) == (2, 4, 5, ["ana", "ben"], 2, 2)
     qde, sources = read_qdpx(out)
     root = refi.parse_xml(qde, "project.qde")
@@ -75,13 +96,14 @@ def test_export_validates_and_every_selection_is_its_sentence(project, tmp_path)
     proj = refi.read_project_xml(root)
     texts = {s.guid: sources[f"sources/{s.guid}.txt"] for s in proj.sources}
     seen = set()
-    for s in proj.sources:
-        doc = project.document_by_name(s.name)
-        assert texts[s.guid] == doc["text"]
-        for sel in s.selections:
-            stored = [x for x in project.segments(doc["id"]) if (x.start, x.end) == (sel.start, sel.end)]
-            assert len(stored) == 1 and texts[s.guid][sel.start : sel.end] == stored[0].text
-            seen.add(stored[0].text)
+    with Store(study.path) as store:  # offsets are stored, not shown: read them from the file
+        for s in proj.sources:
+            doc = store.document_by_name(s.name)
+            assert texts[s.guid] == doc["text"]
+            for sel in s.selections:
+                stored = [x for x in store.segments(doc["id"]) if (x.start, x.end) == (sel.start, sel.end)]
+                assert len(stored) == 1 and texts[s.guid][sel.start : sel.end] == stored[0].text
+                seen.add(stored[0].text)
     assert "Rezo cada mañana 🙏 con mi abuela." in seen and "Mi hermana me llama — siempre." in seen
     users = {g: n for g, n in proj.users.items()}
     codings = {
@@ -97,45 +119,45 @@ def test_export_validates_and_every_selection_is_its_sentence(project, tmp_path)
     assert notes == ["con fe 🙏", "hermana = apoyo"]
 
 
-def test_round_trip_gives_the_same_project(project, tmp_path, blank_splitter):
+def test_round_trip_gives_the_same_project(study, tmp_path, blank_splitter):
     first = tmp_path / "one" / "study.qdpx"
     first.parent.mkdir()
-    ex.export_qdpx(project, first)
+    study.export_qdpx(first)
     (tmp_path / "b").mkdir()
-    fresh = Store(tmp_path / "b" / "study.db", create=True)
-    r = ex.import_qdpx(fresh, first, splitter=lambda: blank_splitter)
-    assert (len(r.documents), r.decisions, r.memos, r.coders) == (2, 5, 1, ["ana", "ben"])
-    assert r.codebook.hash == wf.current_codebook(project).hash  # the codebook came back unchanged
-    second = tmp_path / "two" / "study.qdpx"
-    second.parent.mkdir()
-    ex.export_qdpx(fresh, second)
-    assert read_qdpx(first) == read_qdpx(second)
-    assert fresh.attributes() == project.attributes()
-    again = ex.import_qdpx(fresh, first, splitter=lambda: blank_splitter)  # importing twice adds nothing
-    assert (again.documents, again.decisions, again.memos) == ([], 0, 0)
+    with Project(tmp_path / "b" / "study.db", create=True) as fresh:
+        r = fresh.import_refi(first, splitter=lambda: blank_splitter)
+        assert (len(r.documents), r.decisions, r.memos, r.coders) == (2, 5, 1, ["ana", "ben"])
+        assert r.codebook.hash == study.codebook().hash  # the codebook came back unchanged
+        second = tmp_path / "two" / "study.qdpx"
+        second.parent.mkdir()
+        fresh.export_qdpx(second)
+        assert read_qdpx(first) == read_qdpx(second)
+        assert attributes_in(fresh) == attributes_in(study)
+        again = fresh.import_refi(first, splitter=lambda: blank_splitter)  # importing twice adds nothing
+        assert (again.documents, again.decisions, again.memos) == ([], 0, 0)
 
 
-def test_export_options_coder_and_suggestions(project, tmp_path, embedder):
-    r = ex.export_qdpx(project, tmp_path / "ana.qdpx", coders=["ana"])
+def test_export_options_coder_and_suggestions(study, tmp_path, embedder):
+    r = study.export_qdpx(tmp_path / "ana.qdpx", coders=["ana"])
     assert (r.users, r.codings) == (["ana", "ben"], 3)  # ben still appears: he wrote a memo
-    wf.suggest(project, embedder, threshold=-1.0, top_k=1)
-    r = ex.export_qdpx(project, tmp_path / "all.qdpx", include_suggested=True)
+    study.suggest(embedder, threshold=-1.0, top_k=1)
+    r = study.export_qdpx(tmp_path / "all.qdpx", include_suggested=True)
     assert "coder-machine" in r.users and r.codings > 5
     with pytest.raises(CoderError, match="no decisions by zoe"):
-        ex.export_qdpx(project, tmp_path / "z.qdpx", coders=["zoe"])
+        study.export_qdpx(tmp_path / "z.qdpx", coders=["zoe"])
 
 
-def test_qdc_round_trip_through_the_cli(project, tmp_path):
+def test_qdc_round_trip_through_the_cli(study, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(main, ["-p", str(project.path), "export", "qdc", "-o", str(tmp_path / "mini.qdc")])
+    r = runner.invoke(main, ["-p", str(study.path), "export", "qdc", "-o", str(tmp_path / "mini.qdc")])
     assert r.exit_code == 0 and "Wrote the codebook" in r.output
     fresh = tmp_path / "c.db"
     assert runner.invoke(main, ["-p", str(fresh), "init"]).exit_code == 0
     r = runner.invoke(main, ["-p", str(fresh), "import", str(tmp_path / "mini.qdc")])
     assert r.exit_code == 0, r.output
     assert "codebook  mini 0.1: 5 codes (now the current codebook)" in r.output
-    with Store(fresh) as s:
-        assert wf.current_codebook(s).hash == wf.current_codebook(project).hash
+    with Project(fresh) as p:
+        assert p.codebook().hash == study.codebook().hash
     r = runner.invoke(main, ["-p", str(fresh), "import", str(tmp_path / "mini.qdc"), str(DATA / "sample.txt")])
     assert r.exit_code == 2 and "import a .qdc or .qdpx file on its own" in r.output
 
@@ -191,18 +213,18 @@ def test_import_another_tools_project_with_crlf_positions(tmp_path, blank_splitt
         + "</TextSource>"
     )
     path = qdpx(tmp_path / "other.qdpx", project_xml(src), {f"{GUIDS[5]}.txt": CRLF_TEXT.encode("utf-8")})
-    store = Store(tmp_path / "p.db", create=True)
-    r = ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        rows = {(d["text"], d["code_path"], d["coder"], d["decided_at"]) for d in decisions_in(project)}
+        book = project.codebook()
     assert r.documents == ["Interview 1"] and r.decisions == 3 and r.coders == ["Rosa"]
-    rows = {(d["text"], d["code_path"], d["coder"], d["decided_at"]) for d in store.decisions()}
     assert rows == {
         ("I pray.", "Faith > Prayer", "Rosa", "2025-03-01T10:00:00+00:00"),
         ("Every night I pray.", "Faith > Prayer", "Rosa", "2025-03-01T10:00:00+00:00"),
         ("My sister, always.", "Family", "Rosa", "2025-03-01T10:00:00+00:00"),
     }
-    book = wf.current_codebook(store)
     assert book.by_path()["Faith"].definition == "Faith as strength."
-    assert book.by_path()["Family"].definition == ex.NO_DEFINITION and book.by_path()["Family"].guid == GUIDS[2]
+    assert book.by_path()["Family"].definition == NO_DEFINITION and book.by_path()["Family"].guid == GUIDS[2]
     assert any("no description" in w for w in r.warnings)
 
 
@@ -225,23 +247,22 @@ def test_import_inline_text_rich_text_only_and_unlabelled_sources(tmp_path, blan
         project_xml(srcs, ns="urn:QDA-XML:project:1.0", users="<Users/>".replace("<Users/>", "")),
         {f"{GUIDS[8]}.docx": buf.getvalue()},
     )
-    store = Store(tmp_path / "p.db", create=True)
-    r = ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
-    assert sorted(r.documents) == ["inline", "rich.docx"]
-    assert any("non-text source" in w for w in r.warnings)
-    rich = store.document_by_name("rich.docx")
-    assert rich["text"] == "Interviewer: Hello.\nP5: I read the Bible daily."
-    inline = [s for s in store.segments(wf.find_document(store, "inline")) if s.coded]
-    assert [s.text for s in inline] == ["Just my own words about family."]  # no speaker labels: one participant turn
-    assert r.decisions == 1
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        assert sorted(r.documents) == ["inline", "rich.docx"]
+        assert any("non-text source" in w for w in r.warnings)
+        assert document_text(project, "rich.docx") == "Interviewer: Hello.\nP5: I read the Bible daily."
+        inline = coded_sentences(project, "inline")
+        assert [s.text for s in inline] == ["Just my own words about family."]  # no speaker labels: one turn
+        assert r.decisions == 1
 
 
 # -- hostile and broken files: one line, non-zero exit, project unchanged ---------------------------------------
 
 
 def _counts(path):
-    with Store(path) as s:
-        return s.counts(), len(s.decisions()), s.current_codebook_row() is not None
+    with Project(path) as p:
+        return p.counts(), p.coders(), p.codebook().hash
 
 
 def broken_files(tmp_path: Path) -> list[tuple[str, Path, str]]:
@@ -358,16 +379,17 @@ def test_minimal_project_without_optional_parts(tmp_path, blank_splitter):
         f'<TextSource guid="{GUIDS[5]}" name="note.txt"><PlainTextContent>Interviewer: Hi.\nP1: Hello there.'
         "</PlainTextContent></TextSource></Sources></Project>"
     )
-    store = Store(tmp_path / "p.db", create=True)
-    r = ex.import_qdpx(store, qdpx(tmp_path / "bare.qdpx", qde), splitter=lambda: blank_splitter)
-    assert (r.documents, r.codebook, r.decisions, r.attributes) == (["note.txt"], None, 0, 0)
-    assert store.current_codebook_row() is None
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(qdpx(tmp_path / "bare.qdpx", qde), splitter=lambda: blank_splitter)
+        assert (r.documents, r.codebook, r.decisions, r.attributes) == (["note.txt"], None, 0, 0)
+        with pytest.raises(ProjectError, match="no codebook loaded"):
+            project.codebook()
 
 
-def test_qdpx_through_the_cli(project, tmp_path):
+def test_qdpx_through_the_cli(study, tmp_path):
     runner = CliRunner()
     out = tmp_path / "study.qdpx"
-    r = runner.invoke(main, ["-p", str(project.path), "export", "qdpx", "-o", str(out)])
+    r = runner.invoke(main, ["-p", str(study.path), "export", "qdpx", "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert r.output == (f"Wrote {out}: 2 documents, 4 coded sentences with 5 codings by ana, ben, 2 notes, 2 cases.\n")
     fresh = tmp_path / "fresh.db"
@@ -395,35 +417,35 @@ def test_source_encodings_and_bom(tmp_path, blank_splitter):
         tmp_path / "latin.qdpx", one_source(src + sel), {f"{GUIDS[5]}.txt": "P1: Café con leña.\n".encode("cp1252")}
     )
     with pytest.raises(CoderError, match=r"latin.qdpx/sources/.*\.txt:1: not UTF-8 text \(byte 0xe9"):
-        ex.import_qdpx(Store(tmp_path / "a.db", create=True), latin, splitter=lambda: blank_splitter)
+        fresh_import(tmp_path / "a.db", latin, splitter=lambda: blank_splitter)
     for name, data in (
         ("bom8", "\ufeffP1: I pray a lot.\n".encode()),
         ("bom16", "P1: I pray a lot.\n".encode("utf-16")),
     ):
         path = qdpx(tmp_path / f"{name}.qdpx", one_source(src + sel), {f"{GUIDS[5]}.txt": data})
-        store = Store(tmp_path / f"{name}.db", create=True)
-        ex.import_qdpx(store, path, splitter=lambda: blank_splitter)
-        assert [d["text"] for d in store.decisions()] == ["I pray a lot."], name  # positions 3-10 without the BOM
+        with Project(tmp_path / f"{name}.db", create=True) as project:
+            project.import_refi(path, splitter=lambda: blank_splitter)
+            assert [d["text"] for d in decisions_in(project)] == ["I pray a lot."], name  # 3-10 without the BOM
 
 
 def test_export_survives_control_characters_and_odd_codebook_names(tmp_path, blank_splitter):
-    store = Store(tmp_path / "p.db", create=True)
-    wf.import_files(store, [write(tmp_path / "c.txt", "P1: I pray\x08 daily.\n")], splitter=lambda: blank_splitter)
-    yaml_text = (DATA / "mini.yaml").read_text().replace("name: mini", 'name: My "best" \\\\ book', 1)
-    yaml_text = yaml_text.replace('version: "0.1"', 'version: "2.0 \\"beta\\""', 1)
-    book = write(tmp_path / "odd.yaml", yaml_text)
-    wf.load_codebook(store, book)
-    rv.apply_code(store, "ana", seg_id(store, "c.txt", 1), PRAYER)
-    rv.memo(store, "ana", seg_id(store, "c.txt", 1), "arrow key \x1b[A pressed")
-    ex.export_qdpx(store, tmp_path / "c.qdpx")  # no ValueError from lxml
-    qdc = tmp_path / "odd.qdc"
-    qdc.write_bytes(ex.export_qdc(store))
-    fresh = Store(tmp_path / "f.db", create=True)
-    r = ex.import_qdc(fresh, qdc)
-    original = wf.current_codebook(store)
+    with Project(tmp_path / "p.db", create=True) as project:
+        project.import_files([write(tmp_path / "c.txt", "P1: I pray\x08 daily.\n")], splitter=lambda: blank_splitter)
+        yaml_text = (DATA / "mini.yaml").read_text().replace("name: mini", 'name: My "best" \\\\ book', 1)
+        yaml_text = yaml_text.replace('version: "0.1"', 'version: "2.0 \\"beta\\""', 1)
+        book = write(tmp_path / "odd.yaml", yaml_text)
+        project.load_codebook(book)
+        sentence = project.sentence("c.txt", 1)
+        project.code_sentence("ana", sentence, PRAYER)
+        project.review("ana").memo(sentence.id, "arrow key \x1b[A pressed")
+        project.export_qdpx(tmp_path / "c.qdpx")  # no ValueError from lxml
+        qdc = tmp_path / "odd.qdc"
+        qdc.write_bytes(project.export_qdc())
+        original = project.codebook()
+    r = fresh_import(tmp_path / "f.db", qdc)
     assert "\\" in original.name and '"' in original.version
     assert (r.codebook.name, r.codebook.version) == (original.name, original.version)
-    assert r.codebook.hash == wf.current_codebook(store).hash
+    assert r.codebook.hash == original.hash
 
 
 def test_codebook_guids_are_checked(tmp_path):
@@ -448,20 +470,20 @@ def test_foreign_codebook_oddities(tmp_path, blank_splitter):
         f'<Code guid="{GUIDS[0]}" name="Support" isCodable="true">'
         f'<Code guid="{GUIDS[1]}" name="support" isCodable="true"/></Code>'
     )
-    r = ex.import_qdpx(Store(tmp_path / "a.db", create=True), qdpx(tmp_path / "a.qdpx", project_xml("", codes=nested)))
+    r = fresh_import(tmp_path / "a.db", qdpx(tmp_path / "a.qdpx", project_xml("", codes=nested)))
     assert [c.path for c in r.codebook.codes] == ["Support", "Support > support (2)"]
     dup = (
         f'<Code guid="{GUIDS[0]}" name="Faith" isCodable="true"/>'
         f'<Code guid="{GUIDS[0]}" name="Family" isCodable="true"/>'
     )
     with pytest.raises(CoderError, match=f"GUID {GUIDS[0]} is used twice"):
-        ex.import_qdpx(Store(tmp_path / "b.db", create=True), qdpx(tmp_path / "b.qdpx", project_xml("", codes=dup)))
+        fresh_import(tmp_path / "b.db", qdpx(tmp_path / "b.qdpx", project_xml("", codes=dup)))
     deep = (
         "".join(f'<Code guid="{GUIDS[0][:-4]}{i:04d}" name="c{i}" isCodable="true">' for i in range(60))
         + "</Code>" * 60
     )
     with pytest.raises(CoderError, match="nested more than 50 levels"):
-        ex.import_qdpx(Store(tmp_path / "c.db", create=True), qdpx(tmp_path / "c.qdpx", project_xml("", codes=deep)))
+        fresh_import(tmp_path / "c.db", qdpx(tmp_path / "c.qdpx", project_xml("", codes=deep)))
 
 
 def test_foreign_sources_users_and_dates(tmp_path, blank_splitter):
@@ -478,15 +500,15 @@ def test_foreign_sources_users_and_dates(tmp_path, blank_splitter):
         "<PlainTextContent>Q: How do you cope?\nQ: Who helps?</PlainTextContent>"
         "</TextSource>"
     )
-    store = Store(tmp_path / "p.db", create=True)
-    r = ex.import_qdpx(
-        store, qdpx(tmp_path / "x.qdpx", project_xml(srcs, users=users)), splitter=lambda: blank_splitter
-    )
-    assert r.documents == ["a", "guide"]  # 'b' has a's text: its coding goes to 'a'
-    assert any("same text as document 'a'" in w for w in r.warnings)
-    assert any("'guide' has no participant speech" in w for w in r.warnings)
-    assert sorted(d["coder"] for d in store.decisions()) == ["Rosa", "Rosa (2)"]  # two users, two coders
-    ex.export_qdpx(store, tmp_path / "again.qdpx")  # unique GUIDs, schema-valid
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(
+            qdpx(tmp_path / "x.qdpx", project_xml(srcs, users=users)), splitter=lambda: blank_splitter
+        )
+        assert r.documents == ["a", "guide"]  # 'b' has a's text: its coding goes to 'a'
+        assert any("same text as document 'a'" in w for w in r.warnings)
+        assert any("'guide' has no participant speech" in w for w in r.warnings)
+        assert sorted(d["coder"] for d in decisions_in(project)) == ["Rosa", "Rosa (2)"]  # two users, two coders
+        project.export_qdpx(tmp_path / "again.qdpx")  # unique GUIDs, schema-valid
 
 
 def test_docx_sources_count_against_the_size_limit(tmp_path, monkeypatch, blank_splitter):
@@ -501,13 +523,13 @@ def test_docx_sources_count_against_the_size_limit(tmp_path, monkeypatch, blank_
     path = qdpx(tmp_path / "x.qdpx", project_xml(srcs), {f"{GUIDS[8]}.docx": buf.getvalue()})
     monkeypatch.setattr(refi, "MAX_TOTAL_BYTES", 200_000)  # the docx is small; its document.xml is not
     with pytest.raises(CoderError, match="possible zip bomb"):
-        ex.import_qdpx(Store(tmp_path / "p.db", create=True), path, splitter=lambda: blank_splitter)
+        fresh_import(tmp_path / "p.db", path, splitter=lambda: blank_splitter)
 
 
-def test_unreviewed_suggestions_do_not_come_back_as_decisions(project, tmp_path, embedder, blank_splitter):
-    wf.suggest(project, embedder, threshold=-1.0, top_k=1)
+def test_unreviewed_suggestions_do_not_come_back_as_decisions(study, tmp_path, embedder, blank_splitter):
+    study.suggest(embedder, threshold=-1.0, top_k=1)
     out = tmp_path / "pre.qdpx"
-    ex.export_qdpx(project, out, include_suggested=True)
-    fresh = Store(tmp_path / "f.db", create=True)
-    r = ex.import_qdpx(fresh, out, splitter=lambda: blank_splitter)
-    assert r.unreviewed > 0 and "coder-machine" not in fresh.coders()
+    study.export_qdpx(out, include_suggested=True)
+    with Project(tmp_path / "f.db", create=True) as fresh:
+        r = fresh.import_refi(out, splitter=lambda: blank_splitter)
+        assert r.unreviewed > 0 and "coder-machine" not in fresh.coders()

@@ -6,8 +6,6 @@ import numpy as np
 
 from coder import evaluate as ev
 from coder import learn as lr
-from coder import review as rv
-from coder import workflows as wf
 
 from .conftest import write
 
@@ -49,7 +47,7 @@ ANIMALS = ["cat", "kitten", "hamster", "parrot", "rabbit", "goldfish", "tortoise
 OTHER = ["bus", "rain", "soup", "train", "movie", "phone", "shoes", "bread"]
 
 
-def test_learning_beats_similarity_where_similarity_is_weak(store, embedder, blank_splitter, tmp_path):
+def test_learning_beats_similarity_where_similarity_is_weak(project, stored, embedder, blank_splitter, tmp_path):
     # The codebook only knows dogs; the participant talks about other animals with shared words.
     lines = []
     for i in range(48):
@@ -57,26 +55,25 @@ def test_learning_beats_similarity_where_similarity_is_weak(store, embedder, bla
         lines.append(f"P01: My {a} sleeps on my bed every night number {i}.")
         lines.append(f"Interviewer: And then?\nP01: The {o} was there again today number {i}.")
     text = "Interviewer: Tell me.\n" + "\n".join(lines) + "\n"
-    wf.import_files(store, [write(tmp_path / "t.txt", text)], splitter=blank_splitter)
-    wf.load_codebook(store, write(tmp_path / "pets.yaml", PETS))
-    wf.suggest(store, embedder, threshold=0.3)
-    segs = store.segments(coded_only=True)
+    project.import_files([write(tmp_path / "t.txt", text)], splitter=blank_splitter)
+    project.load_codebook(write(tmp_path / "pets.yaml", PETS))
+    project.suggest(embedder, threshold=0.3)
+    segs = [s for t in project.document_view(project.document("t").id).turns for s in t.segments if s.coded]
     gold = {(s.id, "Pets") for s in segs if any(a in s.text for a in ANIMALS)}
     train = segs[: len(segs) // 3]
     test_ids = [s.id for s in segs[len(segs) // 3 :]]
 
     def f1(suggester: str) -> float:
-        pred = {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == suggester}
+        pred = {(r["segment_id"], r["code_path"]) for r in stored.suggestions() if r["suggester"] == suggester}
         pred = {p for p in pred if p[0] in set(test_ids) and p[1] == "Pets"}
         g = {x for x in gold if x[0] in set(test_ids)}
         return ev.micro(ev.by_code(g, pred, test_ids, ["Pets"]))[2]
 
     before = f1("similarity.v1")
+    ana = project.review("ana")
     for s in train:  # a reviewer codes the first third
-        rv.apply_code(store, "ana", s.id, "Pets") if (s.id, "Pets") in gold else rv.apply_code(
-            store, "ana", s.id, "Work"
-        )
-    res = rv.learn(store, coder="ana")
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    res = project.learn(coder="ana")
     assert res.models >= 1 and res.decisions == len(train)
     after = f1("learned.v1")
     assert after > before + 0.2, (before, after)

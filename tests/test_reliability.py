@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from coder import agreement as ag
-from coder import reliability as rl
-from coder import review as rv
-from coder import workflows as wf
 from coder.errors import CoderError
 
 from .conftest import DATA, write
@@ -26,38 +25,39 @@ ANA += [("sample.txt", 10, EDUCATION), ("other.txt", 2, SCRIPTURE), ("third.txt"
 BEN = [("sample.txt", 5, FAMILY), ("sample.txt", 8, PRAYER), ("sample.txt", 9, PRAYER), ("other.txt", 2, SCRIPTURE)]
 
 
-def seg_id(store, doc, n):
-    d = wf.find_document(store, doc)
-    return store.segment_by_index(d, n - 1)["id"]
-
-
 @pytest.fixture
-def project(store, tmp_path, blank_splitter):
+def coded(project, tmp_path, blank_splitter):
     other = write(tmp_path / "other.txt", "# participant: P91\nInterviewer: Hi.\nP91: I read the Bible.\n")
     third = write(tmp_path / "third.txt", "# participant: P92\nInterviewer: Hi.\nP92: I pray a lot.\n")
-    wf.import_files(store, [DATA / "sample.txt", other, third], splitter=lambda: blank_splitter)
-    wf.load_codebook(store, DATA / "mini.yaml")
+    project.import_files([DATA / "sample.txt", other, third], splitter=lambda: blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
     for coder, codings in (("ana", ANA), ("ben", BEN)):
         for doc, n, path in codings:
-            rv.apply_code(store, coder, seg_id(store, doc, n), path)
-    return store
+            project.code_sentence(coder, project.sentence(doc, n), path)
+    return project
 
 
-def column(store, coder_codings, units, code):
+def column(project, coder_codings, units, code):
     """The 0/1 vector a coder should produce, built by hand from the codings above."""
-    coded = {seg_id(store, d, n) for d, n, p in coder_codings if p == code}
-    return [u in coded for u in units]
+    mine = {project.sentence(d, n).id for d, n, p in coder_codings if p == code}
+    return [u in mine for u in units]
 
 
-def test_units_every_coder_reviewed_and_the_numbers_per_code(project):
-    r = rl.agree(project, ["ana", "ben"], n_boot=200)
+def both_reviewed(project):
+    """The participant sentences of sample.txt and other.txt (ben coded nothing in third.txt), in import order."""
+    docs = sorted((d for d in project.documents() if d.name != "third.txt"), key=lambda d: d.id)
+    return [s.id for d in docs for t in project.document_view(d.id).turns for s in t.segments if s.coded]
+
+
+def test_units_every_coder_reviewed_and_the_numbers_per_code(coded):
+    r = coded.agree(["ana", "ben"], n_boot=200)
     # ben made no decision in third.txt: its one sentence is left out; sample (9) + other (1) count
     assert (r.units_total, r.units_included, r.not_reviewed) == (11, 10, {"ana": 0, "ben": 1})
-    units = [s.id for s in project.segments(coded_only=True) if s.document != "third.txt"]
+    units = both_reviewed(coded)
     rows = {x.code: x for x in r.rows}
     assert list(rows) == [SCRIPTURE, PRAYER, FAMILY, EDUCATION]  # codebook order, used codes only
     for code, row in rows.items():
-        a, b = column(project, ANA, units, code), column(project, BEN, units, code)
+        a, b = column(coded, ANA, units, code), column(coded, BEN, units, code)
         assert row.coded_by == [sum(a), sum(b)]
         assert row.summary.percent == pytest.approx(sum(x == y for x, y in zip(a, b, strict=True)) / 10)
         assert row.summary.alpha == pytest.approx(ag.krippendorff_alpha([a, b]), nan_ok=True)
@@ -65,29 +65,29 @@ def test_units_every_coder_reviewed_and_the_numbers_per_code(project):
         assert row.prevalence == pytest.approx((sum(a) + sum(b)) / 20)
     assert rows[FAMILY].summary.alpha == 1.0 and rows[FAMILY].verdict == "reliable"
     assert rows[EDUCATION].verdict == "unreliable"
-    pooled = [[v for c in rows for v in column(project, who, units, c)] for who in (ANA, BEN)]
+    pooled = [[v for c in rows for v in column(coded, who, units, c)] for who in (ANA, BEN)]
     assert r.pooled.summary.alpha == pytest.approx(ag.krippendorff_alpha(pooled))
     sets = [
-        [tuple(sorted(c for c in rows if column(project, who, units, c)[i])) for i in range(10)] for who in (ANA, BEN)
+        [tuple(sorted(c for c in rows if column(coded, who, units, c)[i])) for i in range(10)] for who in (ANA, BEN)
     ]
     assert r.exact.summary.alpha == pytest.approx(ag.krippendorff_alpha(sets))
     assert r.exact.coded_by == [5, 4]  # sentences with any code
 
 
-def test_coverage_decided_and_coarser_units(project):
-    r = rl.agree(project, ["ana", "ben"], coverage="decided", n_boot=0)
+def test_coverage_decided_and_coarser_units(coded):
+    r = coded.agree(["ana", "ben"], coverage="decided", n_boot=0)
     assert r.units_included == 4  # sentences both answered on: sample 5, 8, 9 and other 2
-    by_p = rl.agree(project, ["ana", "ben"], unit="participant", n_boot=0)
+    by_p = coded.agree(["ana", "ben"], unit="participant", n_boot=0)
     assert (by_p.units_total, by_p.units_included) == (3, 2)  # P92 reviewed by ana only
     assert {x.code: x.coded_by for x in by_p.rows}[EDUCATION] == [1, 0]
-    cats = rl.agree(project, ["ana", "ben"], depth=1, n_boot=0)
+    cats = coded.agree(["ana", "ben"], depth=1, n_boot=0)
     assert [x.code for x in cats.rows] == ["Spirituality / faith", FAMILY, EDUCATION]
     faith = cats.rows[0]
     assert faith.coded_by == [3, 3] and faith.summary.percent == 1.0  # sentence 9: scripture vs prayer, same category
 
 
-def test_disagreements_and_reconcile_record_consensus(project):
-    r = rl.agree(project, ["ana", "ben"], n_boot=0, disagreements=True)
+def test_disagreements_and_reconcile_record_consensus(coded):
+    r = coded.agree(["ana", "ben"], n_boot=0, disagreements=True)
     got = [(d.unit, d.code, d.coded_by, d.not_coded_by) for d in r.disagreements]
     assert got == [
         ("sample.txt sentence 9", SCRIPTURE, ["ana"], ["ben"]),
@@ -95,72 +95,72 @@ def test_disagreements_and_reconcile_record_consensus(project):
         ("sample.txt sentence 10", EDUCATION, ["ana"], ["ben"]),
     ]
     assert r.disagreements[0].text == "I read my Bible when I can't sleep."
-    plan = rl.reconcile_plan(project, ["ana", "ben"])
+    plan = coded.reconcile_plan(["ana", "ben"])
     assert len(plan.items) == 3 and len(plan.agreed) == 3 and plan.decided == 0
-    assert rl.record_agreed(project, plan, ["ana", "ben"], by="chloe") == 3
-    rl.decide(project, plan.items[0], "accept", by="chloe")
-    rl.decide(project, plan.items[1], "reject", by="chloe", note="scripture, not prayer")
-    again = rl.reconcile_plan(project, ["ana", "ben"])
+    assert coded.record_agreed(plan, ["ana", "ben"], by="chloe") == 3
+    coded.reconcile(plan.items[0], "accept", by="chloe")
+    coded.reconcile(plan.items[1], "reject", by="chloe", note="scripture, not prayer")
+    again = coded.reconcile_plan(["ana", "ben"])
     assert [i.code for i in again.items] == [EDUCATION] and again.decided == 2 and again.agreed == []
-    standing = project.decisions(coder="consensus")
-    assert len(standing) == 5
-    rows = {(d["code_path"], d["answer"]): d for d in standing}
-    assert rows[(PRAYER, "reject")]["memo"] == "scripture, not prayer"
+    out = io.StringIO()
+    assert coded.export_decisions(out, "jsonl", coder="consensus") == 5
+    rows = {(d["code"], d["answer"]): d for d in map(json.loads, out.getvalue().splitlines())}
+    assert rows[(PRAYER, "reject")]["note"] == "scripture, not prayer"
     assert rows[(PRAYER, "reject")]["decided_by"] == "chloe" and rows[(PRAYER, "reject")]["decided_at"]
     assert rows[(FAMILY, "accept")]["reason"] == "agreed"
     # consensus is now a coder like any other
-    vs = rl.agree(project, ["ana", "consensus"], n_boot=0)
+    vs = coded.agree(["ana", "consensus"], n_boot=0)
     assert {x.code: x.summary.percent for x in vs.rows}[SCRIPTURE] == 1.0
     with pytest.raises(CoderError, match="people"):
-        rl.reconcile_plan(project, ["ana", "machine"])
+        coded.reconcile_plan(["ana", "machine"])
     with pytest.raises(CoderError, match="who decides"):
-        rl.decide(project, again.items[0], "accept", by=" ")
+        coded.reconcile(again.items[0], "accept", by=" ")
 
 
-def test_machine_is_a_coder(project, embedder):
-    wf.suggest(project, embedder, threshold=0.1)
-    r = rl.agree(project, ["ana", "machine"], n_boot=0)
+def test_machine_is_a_coder(coded, stored, embedder):
+    coded.suggest(embedder, threshold=0.1)
+    r = coded.agree(["ana", "machine"], n_boot=0)
     assert r.not_reviewed == {"ana": 0, "machine": 0} and r.units_included == 11  # the machine scored all 11
     machine = {}
-    for s in project.suggestions():
+    for s in stored.suggestions():
         machine.setdefault(s["code_path"], set()).add(s["segment_id"])
     for row in r.rows:
         assert row.coded_by[1] == len(machine.get(row.code, ()))
     with pytest.raises(CoderError, match=r"no active run of suggester 'learned\.v1'"):
-        rl.agree(project, ["ana", "machine:learned.v1"])
+        coded.agree(["ana", "machine:learned.v1"])
 
 
-def test_bad_requests(project):
+def test_bad_requests(coded):
     with pytest.raises(CoderError, match="two or more different coders"):
-        rl.agree(project, ["ana", "ana"])
+        coded.agree(["ana", "ana"])
     with pytest.raises(CoderError, match=r"no decisions by 'zoe'.*coders in this project: ana, ben"):
-        rl.agree(project, ["ana", "zoe"])
+        coded.agree(["ana", "zoe"])
     with pytest.raises(CoderError, match="run 'coder reconcile'"):
-        rl.agree(project, ["ana", "consensus"])
+        coded.agree(["ana", "consensus"])
     with pytest.raises(CoderError, match="no active run"):
-        rl.agree(project, ["ana", "machine"])
+        coded.agree(["ana", "machine"])
     with pytest.raises(CoderError, match="tentative threshold"):
-        rl.agree(project, ["ana", "ben"], reliable=0.6, tentative=0.7)
+        coded.agree(["ana", "ben"], reliable=0.6, tentative=0.7)
 
 
-def test_unanswered_suggestions_are_reported(project, embedder):
-    wf.suggest(project, embedder, threshold=-1.0, top_k=1)
-    item = rv.queue(project, "ben")[0]
-    rv.answer(project, "ben", item, "reject")  # ben works through suggestions and stops after one
-    r = rl.agree(project, ["ana", "ben"], n_boot=0)
+def test_unanswered_suggestions_are_reported(coded, embedder):
+    coded.suggest(embedder, threshold=-1.0, top_k=1)
+    ben = coded.review("ben")
+    ben.reject(ben.next())  # ben works through suggestions and stops after one
+    r = coded.agree(["ana", "ben"], n_boot=0)
     assert any(w.startswith("ben has ") and "unanswered" in w for w in r.warnings)
     assert not any(w.startswith("ana ") for w in r.warnings)  # ana coded by hand: nothing pending to warn about
     assert all(not math.isnan(x.summary.percent) for x in r.rows)
 
 
-def test_three_coders_use_fleiss_kappa(project, embedder):
-    wf.suggest(project, embedder, threshold=0.1)
-    r = rl.agree(project, ["ana", "ben", "machine"], n_boot=0)
+def test_three_coders_use_fleiss_kappa(coded, stored, embedder):
+    coded.suggest(embedder, threshold=0.1)
+    r = coded.agree(["ana", "ben", "machine"], n_boot=0)
     assert r.units_included == 10 and r.not_reviewed == {"ana": 0, "ben": 1, "machine": 0}
-    units = [s.id for s in project.segments(coded_only=True) if s.document != "third.txt"]
-    machine = {(s["segment_id"], s["code_path"]) for s in project.suggestions()}
+    units = both_reviewed(coded)
+    machine = {(s["segment_id"], s["code_path"]) for s in stored.suggestions()}
     for row in r.rows:
-        cols = [column(project, ANA, units, row.code), column(project, BEN, units, row.code)]
+        cols = [column(coded, ANA, units, row.code), column(coded, BEN, units, row.code)]
         cols.append([(u, row.code) in machine for u in units])
         assert row.summary.kappa_name == "Fleiss"
         assert row.summary.kappa == pytest.approx(ag.fleiss_kappa(cols), nan_ok=True)

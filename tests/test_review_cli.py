@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,7 +100,9 @@ def test_code_command_and_errors(proj):
 
 
 def test_status_and_learn(proj):
-    proj("review", "--coder", "ana", "--learn-every", "0", input="a\nr\n3\na\nr\n\nq\n")
+    # the third answer is the last on its sentence: Enter goes on past the offer to add a code
+    proj("review", "--coder", "ana", "--learn-every", "0", input="a\nr\n3\na\n\nr\n\nq\n")
+    assert [a for _, _, a, _ in standing(proj.path)] == ["accept", "reject", "accept", "reject"]
     out = proj("status").output
     assert "ana" in out and "est. unfound" in out
     learned = proj("suggest", "--learn").output
@@ -179,13 +182,12 @@ def test_reference_coding_imports_as_decisions(tmp_path):
 
 SCRIPT = """
 import sys
-from coder.store import Store
-from coder import review as rv
-s = Store(sys.argv[1])
-coder = sys.argv[2]
-items = rv.queue(s, coder)
-for it in items:
-    rv.answer(s, coder, it, "accept")
+from coder.app import Project
+with Project(sys.argv[1]) as p:
+    session = p.review(sys.argv[2])
+    items = session.pending()
+    for it in items:
+        session.accept(it)
 print(len(items))
 """
 
@@ -232,6 +234,9 @@ def test_killed_review_keeps_every_acknowledged_answer(proj):
             if acknowledged < 3:
                 p.stdin.write("a\n")
                 p.stdin.flush()
+        elif buf.endswith("Enter to go on > "):  # the last suggestion on a sentence was answered
+            p.stdin.write("\n")
+            p.stdin.flush()
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     assert acknowledged == 3
@@ -268,3 +273,111 @@ def test_reject_can_be_cancelled_and_c_with_own_code_accepts(proj):
     out = proj("review", "--coder", "ana", "--learn-every", "0", input=f"c\n{name}\n1\nq\n").output
     assert "Saved. ana: 1 reviewed (1 accepted" in out
     assert [(p, a) for _, p, a, _, _ in decisions(proj.path)] == [(code, "accept")]
+
+
+# -- traps a new user hit ------------------------------------------------------------------------
+
+
+def sentence_id(path, number):
+    from coder.app import Project
+
+    with Project(path) as p:
+        return p.sentence("sample.txt", number).id
+
+
+def standing(path, coder="ana"):
+    s = Store(path)
+    rows = [(r["segment_id"], r["code_path"], r["answer"], r["reason"]) for r in s.decisions(coder=coder)]
+    s.close()
+    return rows
+
+
+def test_after_the_last_suggestion_on_a_sentence_c_codes_that_sentence(proj):
+    """Rejecting the last suggestion on sentence #3 offers a code for #3 before #4 is shown."""
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="r\n\nr\n\nr\n\nc\nbible\n1\n\nq\n").output
+    assert out.count("No more suggestions on this sentence. [c] add a code to it · Enter to go on > ") == 2
+    assert "Coded: Spirituality / faith > Reading scripture" in out
+    third = sentence_id(proj.path, 3)
+    coded = [(seg, code) for seg, code, answer, _ in standing(proj.path) if answer == "accept"]
+    assert coded == [(third, "Spirituality / faith > Reading scripture")]  # not sentence #4, shown next
+    assert "sentence 4" in out.split("Coded: ")[1]  # #4 came only after the prompt
+    # the next item shows why, and says what the number is
+    assert re.search(r"already accepted for this code \(P90\): “[^”]+” \(cosine\s+similarity \d\.\d\d\)", out)
+
+
+def test_q_at_the_sentence_prompt_quits(proj):
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="a\na\na\nq\n").output
+    assert out.rstrip().endswith(
+        "Saved. ana: 3 reviewed (3 accepted, 0 rejected, 100% accepted). Run 'coder review' again to continue."
+    )
+    assert out.count("Suggested: ") == 3
+
+
+def test_normalise_key():
+    from coder.cli._terminal import normalise_key
+
+    assert normalise_key("1\r") == "1"  # "1" and Enter typed quickly: one read in a terminal
+    assert normalise_key("a\n") == "a"
+    assert normalise_key("\r") == "" and normalise_key("\n") == "" and normalise_key("  \r\n") == ""
+    assert normalise_key(" r ") == "r"
+    assert normalise_key("\x1b") == "\x1b"
+
+
+def test_a_reason_typed_with_enter_in_a_terminal_is_kept(proj, monkeypatch):
+    """click.getchar returns what the terminal buffered: "1\\r" must still be reason 1."""
+    import click
+
+    from coder.cli import _terminal
+
+    keys = iter(["r", "1\r", "q"])
+    monkeypatch.setattr(_terminal, "interactive", lambda: True)
+    monkeypatch.setattr(click, "getchar", lambda *a, **k: next(keys))
+    proj("review", "--coder", "ana", "--learn-every", "0")
+    assert [(answer, reason) for _, _, answer, reason in standing(proj.path)] == [
+        ("reject", "meets an exclusion criterion")
+    ]
+
+
+def test_limit_counts_answers_that_still_stand(proj):
+    """An undone answer does not count toward --limit."""
+    out = proj("review", "--coder", "ana", "--limit", "2", "--learn-every", "0", input="a\nu\na\na\n").output
+    assert "Undone: accept " in out
+    assert "Saved. ana: 2 reviewed (2 accepted, 0 rejected, 100% accepted)." in out
+    assert len(standing(proj.path)) == 2
+
+
+def test_code_names_resolve_in_any_case_and_errors_say_did_you_mean(proj):
+    r = proj("code", "sample.txt", "--segment", "5", "--code", "familial RELATIONSHIPS", "--coder", "ana")
+    assert r.output.startswith("Coded #5 of sample.txt (P90) as Familial relationships for ana: “")
+    wrong = "Error: no code 'Familial relationship' in the codebook — did you mean 'Familial relationships'?\n"
+    r = proj("code", "sample.txt", "--segment", "5", "--code", "Familial relationship", "--coder", "ana", code=1)
+    assert r.output == wrong
+    assert proj("review", "--coder", "ana", "--code", "Familial relationship", code=1).output == wrong
+    assert proj("quotes", "Familial relationship", code=1).output == wrong
+    out = proj("review", "--coder", "ana", "--code", "familial relationships", input="q\n").output
+    assert out.startswith("Reviewing as ana: ")
+    assert {ln.split("Suggested: ")[1].split("   score")[0] for ln in out.splitlines() if "Suggested: " in ln} == {
+        "Familial relationships"
+    }
+    assert proj("quotes", "FAMILIAL relationships").output.startswith("Familial relationships: 1 quote\n")
+
+
+def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
+    runner = CliRunner()
+    path = str(tmp_path / "s.db")
+    for args in (
+        ["init"],
+        ["import", str(DATA / "sample.txt"), "--pipeline", "blank"],
+        ["codebook", "load", str(DATA / "mini.yaml")],
+        ["code", "sample.txt", "--segment", "9", "--code", "Reading scripture", "--coder", "ana"],
+    ):
+        assert runner.invoke(main, ["-p", path, *args]).exit_code == 0
+    out = runner.invoke(main, ["-p", path, "status"]).output.splitlines()
+    assert [ln.split() for ln in out[2:]] == [
+        ["ana"],
+        ["code", "suggested", "accepted", "rejected", "pending", "by", "hand", "est.", "unfound", "est.", "recall"],
+        ["Spirituality", "/", "faith", "0", "0", "0", "0", "0", "—", "—"],  # the parent, though it has no activity
+        ["Reading", "scripture", "0", "0", "0", "0", "1", "—", "—"],
+        ["total", "0", "0", "0", "1"],
+    ]
+    assert out[4].startswith("Spirituality / faith ") and out[5].startswith("  Reading scripture ")

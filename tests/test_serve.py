@@ -1,5 +1,5 @@
 """The review server through Flask's test client and a real socket: access token, CSRF, escaping,
-and that every API call goes through the review functions (same answers as ``coder review``)."""
+and that every API call goes through the Project and its ReviewSession (same answers as ``coder review``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from http.cookiejar import CookieJar
 import pytest
 from click.testing import CliRunner
 
-from coder import review as rv
-from coder import serve as sv
-from coder import workflows as wf
+from coder import web as sv
+from coder.app import Project
 from coder.cli import main
 from coder.errors import CoderError, InputError
 from coder.store import Store
@@ -37,10 +36,10 @@ P66: My grandmother <img src=x onerror="window.__xss=2"> always believed in me &
 def project(tmp_path, embedder, blank_splitter):
     path = tmp_path / "web.db"
     hostile = write(tmp_path / "P66.txt", HOSTILE)
-    with Store(path, create=True) as store:
-        wf.import_files(store, [DATA / "sample.txt", hostile], splitter=blank_splitter)
-        wf.load_codebook(store, DATA / "mini.yaml")
-        wf.suggest(store, embedder, threshold=0.2)
+    with Project(path, create=True) as p:
+        p.import_files([DATA / "sample.txt", hostile], splitter=blank_splitter)
+        p.load_codebook(DATA / "mini.yaml")
+        p.suggest(embedder, threshold=0.2)
     return path
 
 
@@ -63,13 +62,13 @@ def post(client, path, body, **headers):
 
 
 def doc_id(project, name):
-    with Store(project) as s:
-        return next(d.id for d in s.documents() if d.name == name)
+    with Project(project) as p:
+        return p.document(name).id
 
 
 def pending(project, coder="ana", document=None):
-    with Store(project) as s:
-        return rv.queue(s, coder, document=document)
+    with Project(project) as p:
+        return p.review(coder, document=document).pending()
 
 
 def first_pending(project, coder="ana", document="sample.txt"):
@@ -112,7 +111,7 @@ def test_state_changes_need_csrf_same_origin_and_a_loopback_host(client, project
     ok = post(client, "/api/answer", body, Origin="http://localhost")
     assert ok.status_code == 200, ok.get_json()
     with Store(project) as s:
-        assert [(d["coder"], d["answer"]) for d in s.decisions()] == [("ana", "accept")]
+        assert [(d.coder, d.answer) for d in s.decisions()] == [("ana", "accept")]
 
 
 def test_headers_forbid_remote_assets_and_inline_script(client, project):
@@ -174,13 +173,13 @@ def test_answers_are_the_review_functions_answers(client, project):
     assert r.status_code == 200
     with Store(project) as s:
         rows = s.decisions(coder="ana")
-        assert [(d["segment_id"], d["code_path"], d["answer"], d["reason"], d["memo"]) for d in rows] == [
+        assert [(d.segment_id, d.code_path, d.answer, d.reason, d.memo) for d in rows] == [
             (a.segment_id, a.code_path, "accept", None, None),
             (b.segment_id, b.code_path, "reject", "other", "why"),
         ]
-        assert rows[0]["suggestion_id"] == a.suggestion_id  # answered the suggestion the queue shows
-        assert len(rv.queue(s, "ana", document="sample.txt")) == len(items) - 2
-        assert len(rv.queue(s, "ben", document="sample.txt")) == len(items)  # blind: ben's queue is whole
+        assert rows[0].suggestion_id == a.suggestion_id  # answered the suggestion the queue shows
+    assert len(pending(project, "ana", "sample.txt")) == len(items) - 2
+    assert len(pending(project, "ben", "sample.txt")) == len(items)  # blind: ben's queue is whole
     # a change of mind replaces the standing answer; undo withdraws the latest one
     post(client, "/api/answer", {"segment_id": b.segment_id, "code_path": b.code_path, "answer": "accept"})
     r = post(client, "/api/undo", {"document_id": did})
@@ -188,7 +187,7 @@ def test_answers_are_the_review_functions_answers(client, project):
     assert (undone["segment_id"], undone["code_path"], undone["answer"]) == (b.segment_id, b.code_path, "accept")
     assert undone["document_id"] == did and undone["document"] == "sample.txt"
     with Store(project) as s:
-        standing = {(d["code_path"], d["answer"]) for d in s.decisions(coder="ana")}
+        standing = {(d.code_path, d.answer) for d in s.decisions(coder="ana")}
         assert standing == {(a.code_path, "accept")}
         assert len(s.decisions(coder="ana", include_undone=True)) == 3  # the trail keeps everything
     assert post(client, "/api/undo", {"document_id": did}).get_json()["undone"]["code_path"] == a.code_path
@@ -223,21 +222,22 @@ def test_code_by_hand_memo_and_bad_requests(client, project):
     assert bad.status_code == 400 and bad.get_json()["error"] == "expected a JSON object"
     huge = post(client, "/api/memo", {"segment_id": seg.id, "text": "x" * (sv.MAX_BODY + 10)})
     assert huge.status_code == 413
-    with Store(project) as s:
-        not_suggested = next(c.path for c in wf.current_codebook(s).codes if not rv.item_for(s, segs[-1].id, c.path))
+    with Project(project) as p:
+        session = p.review("ana")
+        not_suggested = next(c.path for c in p.codebook().codes if not session.item_for(segs[-1].id, c.path))
     gone = post(client, "/api/answer", {"segment_id": segs[-1].id, "code_path": not_suggested, "answer": "accept"})
     assert gone.status_code == 409 and "reload" in gone.get_json()["error"]
     with Store(project) as s:
-        assert [(d["code_path"], d["suggestion_id"]) for d in s.decisions()] == [("Familial relationships", None)]
-        assert [m["text"] for m in s.all_memos()] == ["ask about <b>school</b>"]
+        assert [(d.code_path, d.suggestion_id) for d in s.decisions()] == [("Familial relationships", None)]
+        assert [m.text for m in s.all_memos()] == ["ask about <b>school</b>"]
 
 
 def test_codebook_search_and_explain(client, project):
     book = client.get("/api/codebook?coder=ana").get_json()["codes"]
     assert "Spirituality / faith" in book and book["Spirituality / faith"]["definition"]
     hits = client.get("/api/codes?coder=ana&q=faith").get_json()["codes"]
-    with Store(project) as s:
-        assert hits == rv.search_codes(wf.current_codebook(s), "faith", limit=12)
+    with Project(project) as p:
+        assert hits == p.review("ana").search_codes("faith", limit=12)
     item = first_pending(project)
     e = client.get(f"/api/explain?coder=ana&segment_id={item.segment_id}&code={item.code_path}").get_json()
     assert e["kind"] == "example" and e["text"] == item.evidence
@@ -254,7 +254,7 @@ def test_learning_every_n_answers(project):
         r = post(c, "/api/answer", {"segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"})
         out.append(r.get_json()["learned"])
         if len(out) == 2:  # the re-fit runs beside the requests, so the page never waits for it
-            app.extensions["coder_learning"]["thread"].join(timeout=60)
+            app.extensions["coder_web"].reviews.join(timeout=60)
     assert out[0] is None and out[1] == "re-fitting learned.v1 from your answers"
     assert out[2].startswith("learned.v1 updated from 2 decisions")  # told with the next answer
     with Store(project) as s:
@@ -266,16 +266,16 @@ def test_documents_status_tally_and_agreement_pages(client, project):
     for it in items[:3]:
         post(client, "/api/answer", {"segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"})
     page = client.get("/?coder=ana").get_data(as_text=True)
-    with Store(project) as s:
-        prog = {d.name: d for d in rv.documents_progress(s)}
+    with Project(project) as p:
+        prog = {d.name: d for d in p.documents_progress()}
     assert prog["sample.txt"].reviewed == {"ana": 3} and prog["sample.txt"].pending("ana") == len(items) - 3
     row = re.search(r'<tr data-doc="\d+">\s*<td><a class="doc-link"[^>]*>sample.txt</a>.*?</tr>', page, re.S).group(0)
     assert f'<td class="n">{prog["sample.txt"].suggested}</td>' in row and '<td class="n answered">3</td>' in row
     status = " ".join(client.get("/status?coder=ana").get_data(as_text=True).split())
     assert "3 suggestions answered (3 accepted, 0 rejected, 100% accepted)" in status
     tally = client.get("/tally?coder=ana").get_data(as_text=True)
-    with Store(project) as s:
-        t = wf.tally_codings(s, coders=["ana"])
+    with Project(project) as p:
+        t = p.tally(coders=["ana"])
     top = next(r for r in t.rows if r.mentions)
     assert f"<td>{top.name}</td>" in tally or f'<td class="d{top.depth}">{top.name}</td>' in tally
     assert client.get("/tally?coder=ana&scope=bogus").status_code == 400
@@ -297,8 +297,7 @@ def test_server_binds_loopback_and_keeps_every_answer_of_two_coders(project):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with Store(project) as s:
-            items = rv.queue(s, "ana")
+        items = pending(project)
         errors: list[str] = []
 
         def answer_all(name: str) -> None:
@@ -325,7 +324,7 @@ def test_server_binds_loopback_and_keeps_every_answer_of_two_coders(project):
         with Store(project) as s:
             for name in ("ana", "ben"):
                 assert len(s.decisions(coder=name)) == len(items)
-                assert rv.queue(s, name) == []
+        assert pending(project, "ana") == pending(project, "ben") == []
         # the Host check uses the bound port
         req = urllib.request.Request(f"{server.base}/?token={TOKEN}", headers={"Host": "127.0.0.1:1"})
         with pytest.raises(urllib.error.HTTPError) as e:
@@ -368,7 +367,7 @@ def test_learning_waits_for_nobody_and_stays_blind(project):
     def answer(coder, it):
         body = {"coder": coder, "segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"}
         r = post(c, "/api/answer", body)
-        app.extensions["coder_learning"]["thread"].join(timeout=60)
+        app.extensions["coder_web"].reviews.join(timeout=60)
         return r.get_json()["learned"]
 
     assert answer("ana", items[0]) == "re-fitting learned.v1 from your answers"
@@ -399,10 +398,47 @@ def test_live_status_is_coder_review_status(client, project):
         {"segment_id": items[1].segment_id, "code_path": items[1].code_path, "answer": "reject", "reason": "too vague"},
     )
     st = client.get("/api/status?coder=ana").get_json()
-    with Store(project) as s:
-        rows = rv.status(s, ["ana"])
+    with Project(project) as p:
+        rows = p.status(["ana"], all_codes=True)
     assert (st["accepted"], st["rejected"], st["acceptance"]) == (1, 1, 0.5)
     assert st["pending"] == sum(r.pending for r in rows) == len(pending(project))
     assert st["recall"] is None  # no learned.v1 run yet: no estimate, not a made-up one
     assert {c["code"] for c in st["codes"]} <= {r.code for r in rows} and st["codes"][0]["pending"] >= 0
     assert items[0].code_path in {c["code"] for c in st["codes"]} or len(st["codes"]) == 6
+
+
+def test_status_counts_the_answer_just_saved_and_codes_by_hand(client, project):
+    """The status card's read after a confirmed save shows that save; a code given by hand is 'by hand'."""
+    before = client.get("/api/status?coder=ana").get_json()
+    assert (before["accepted"], before["rejected"], before["added"]) == (0, 0, 0)
+    items = pending(project)
+    a = items[0]
+    post(client, "/api/answer", {"segment_id": a.segment_id, "code_path": a.code_path, "answer": "accept"})
+    after = client.get("/api/status?coder=ana").get_json()
+    assert (after["accepted"], after["pending"]) == (1, before["pending"] - 1)
+    assert after["seconds"] >= 0  # the server's own time, which paces the page's reads
+    with Project(project) as p:
+        segment = next(s for s in p.review("ana").pending() if s.segment_id != a.segment_id).segment_id
+        session = p.review("ana")
+        by_hand = next(c.path for c in p.codebook().codes if session.item_for(segment, c.path) is None)
+    r = post(client, "/api/code", {"segment_id": segment, "code_path": by_hand.upper()})  # a name in any case
+    assert r.status_code == 200 and r.get_json()["code_path"] == by_hand
+    st = client.get("/api/status?coder=ana").get_json()
+    assert (st["accepted"], st["rejected"], st["added"]) == (1, 0, 1)  # accepted: suggestions only
+    assert next(c for c in st["codes"] if c["code"] == by_hand)["added"] == 1
+    with Project(project) as p:
+        rows = p.status(["ana"], all_codes=True)
+    assert sum(r.added for r in rows) == 1 and sum(r.accepted for r in rows) == 1
+    page = " ".join(client.get("/status?coder=ana").get_data(as_text=True).split())
+    assert "1 suggestions answered (1 accepted, 0 rejected, 100% accepted) · 1 coded by hand" in page
+    assert '<th class="n">By hand</th>' in page
+
+
+def test_an_accept_takes_no_reason_and_answers_name_a_suggestion(client, project):
+    a = first_pending(project)
+    body = {"segment_id": a.segment_id, "code_path": a.code_path, "answer": "accept", "reason": "too vague"}
+    r = post(client, "/api/answer", body)
+    assert r.status_code == 400 and "reject" in r.get_json()["error"]
+    assert post(client, "/api/answer", {**body, "reason": "because", "answer": "reject"}).status_code == 400
+    with Store(project) as s:
+        assert s.decisions() == []

@@ -7,7 +7,8 @@ import pytest
 
 from coder import migrations
 from coder.errors import ProjectError
-from coder.store import Store
+from coder.store import DecisionDetail, DecisionRow, Recorded, SegmentDetail, Store, TurnRow
+from coder.types import Segment, Transcript, Turn
 
 
 def test_blank_db_migrates_with_records(tmp_path):
@@ -55,7 +56,7 @@ def test_new_migration_backs_up_and_applies_atomically(tmp_path, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m002_broken])
-    monkeypatch.setattr("coder.store.MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr("coder.store._base.MIGRATIONS", migrations.MIGRATIONS)
     with pytest.raises(RuntimeError):
         Store(path)
     assert len(list(tmp_path.glob("p.db.*.bak"))) == 1
@@ -69,11 +70,11 @@ def test_new_migration_backs_up_and_applies_atomically(tmp_path, monkeypatch):
 def test_old_project_is_backed_up_and_migrated_keeping_data(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     full = list(migrations.MIGRATIONS)
-    monkeypatch.setattr("coder.store.MIGRATIONS", full[:1])
+    monkeypatch.setattr("coder.store._base.MIGRATIONS", full[:1])
     old = Store(path, create=True)
     old.set_setting("coder", "ana")
     old.close()
-    monkeypatch.setattr("coder.store.MIGRATIONS", full)
+    monkeypatch.setattr("coder.store._base.MIGRATIONS", full)
     s = Store(path)
     assert s.migrations_applied() == [m.__name__ for m in full]
     assert s.get_setting("coder") == "ana"
@@ -117,3 +118,193 @@ def test_failed_commit_rolls_back_and_leaves_no_open_transaction(tmp_path):
     s.set_setting("a", "b")  # a later write is committed for real
     s.close()
     assert sqlite3.connect(tmp_path / "p.db").execute("SELECT value FROM project WHERE key='a'").fetchone() == ("b",)
+
+
+# -- recording decisions: one standing answer per (coder, segment, code) ------------------------------------------
+
+
+@pytest.fixture
+def seg(store):
+    """A one-sentence document; the segment's id."""
+    text = "Ana: I like it here. It is calm."
+    t = Transcript(
+        name="a.txt",
+        text=text,
+        turns=(Turn(0, "Ana", "participant", 0, len(text), 5),),
+        participant="Ana",
+        format="txt",
+        source="a.txt",
+        content_hash="h",
+    )
+    segments = [Segment(0, 0, 5, 20, "I like it here.", True), Segment(1, 0, 21, 32, "It is calm.", True)]
+    with store.transaction():
+        doc = store.add_document(t, segments, unit="sentence", splitter="blank", text_hashes=["t1", "t2"])
+    return store.segments(doc)[0].id
+
+
+def standing(store, coder="ana"):
+    return [(d.code_path, d.answer) for d in store.decisions(coder=coder)]
+
+
+def trail(store):
+    return [(d.answer, d.undone_at is not None) for d in store.decisions(include_undone=True)]
+
+
+def test_decide_same_answer_twice_writes_once(store, seg):
+    first = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", reason="clear")
+    again = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", reason="other")
+    assert first == Recorded(first.decision_id, "added")
+    assert again == Recorded(first.decision_id, "unchanged")
+    assert trail(store) == [("accept", False)]
+    assert store.find_decision("ana", seg, "Calm").reason == "clear"
+
+
+def test_decide_changed_answer_replaces_and_keeps_the_trail(store, seg):
+    first = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+    second = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="reject", reason="vague")
+    assert second.outcome == "replaced" and second.decision_id != first.decision_id
+    assert standing(store) == [("Calm", "reject")]
+    assert trail(store) == [("accept", True), ("reject", False)]
+    # another coder, another code: each has its own standing answer
+    assert store.decide(segment_id=seg, code_path="Calm", coder="ben", answer="accept").outcome == "added"
+    assert store.decide(segment_id=seg, code_path="Home", coder="ana", answer="accept").outcome == "added"
+    assert standing(store) == [("Calm", "reject"), ("Home", "accept")]
+
+
+def test_decide_after_an_undo_adds_a_new_decision(store, seg):
+    first = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+    store.write(lambda: store.mark_undone(store.last_decision("ana").id))
+    again = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+    assert again.outcome == "added" and again.decision_id != first.decision_id
+    assert trail(store) == [("accept", True), ("accept", False)]
+
+
+def test_record_decision_runs_in_the_callers_transaction(store, seg):
+    store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+
+    def batch():
+        store.record_decision(segment_id=seg, code_path="Calm", coder="ana", answer="reject")
+        store.record_decision(segment_id=seg, code_path="Home", coder="ana", answer="accept")
+        raise ValueError("a later row is bad")
+
+    with pytest.raises(ValueError):
+        store.write(batch)
+    assert not store.db.in_transaction
+    assert trail(store) == [("accept", False)]  # neither the undo nor the new rows were kept
+    with store.transaction():
+        outcomes = [
+            store.record_decision(segment_id=seg, code_path=code, coder="ana", answer=a).outcome
+            for code, a in [("Calm", "reject"), ("Home", "accept"), ("Home", "accept")]
+        ]
+    assert outcomes == ["replaced", "added", "unchanged"]
+    assert standing(store) == [("Calm", "reject"), ("Home", "accept")]
+
+
+def test_record_decision_rejects_unknown_answers(store, seg):
+    with pytest.raises(ValueError, match="answer must be 'accept' or 'reject'"):
+        store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="maybe")
+    with pytest.raises(ValueError, match="if_standing"):
+        store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", if_standing="never")
+    assert trail(store) == []
+
+
+def test_if_standing_keep_only_fills_gaps(store, seg):
+    old = store.decide(segment_id=seg, code_path="Calm", coder="consensus", answer="reject")
+    kept = store.decide(segment_id=seg, code_path="Calm", coder="consensus", answer="accept", if_standing="keep")
+    assert kept == Recorded(old.decision_id, "kept")
+    same = store.decide(segment_id=seg, code_path="Calm", coder="consensus", answer="reject", if_standing="keep")
+    assert same == Recorded(old.decision_id, "unchanged")
+    assert (
+        store.decide(segment_id=seg, code_path="Home", coder="consensus", answer="accept", if_standing="keep").outcome
+        == "added"
+    )
+
+
+def test_if_standing_always_records_the_same_answer_again(store, seg):
+    store.decide(segment_id=seg, code_path="Calm", coder="consensus", answer="accept", decided_by="ana")
+    again = store.decide(
+        segment_id=seg, code_path="Calm", coder="consensus", answer="accept", decided_by="ben", if_standing="always"
+    )
+    assert again.outcome == "replaced"
+    assert trail(store) == [("accept", True), ("accept", False)]
+    assert store.find_decision("consensus", seg, "Calm").decided_by == "ben"
+
+
+def test_if_standing_newer_lets_the_later_answer_win(store, seg):
+    def rec(answer, when):
+        return store.decide(
+            segment_id=seg, code_path="Calm", coder="ana", answer=answer, decided_at=when, if_standing="newer"
+        ).outcome
+
+    assert rec("accept", "2024-05-01T10:00:00+00:00") == "added"
+    assert rec("reject", "2024-04-01T10:00:00+00:00") == "kept"  # older than what the project holds
+    assert rec("reject", "2024-05-01T12:00:00+02:00") == "kept"  # the same instant, written another way
+    assert rec("reject", None) == "kept"  # no time: older than anything here
+    assert rec("accept", "2023-01-01T00:00:00+00:00") == "unchanged"
+    assert rec("reject", "2024-05-01T10:00:01") == "replaced"  # no offset: UTC
+    assert standing(store) == [("Calm", "reject")]
+    assert store.find_decision("ana", seg, "Calm").decided_at == "2024-05-01T10:00:01"
+
+
+def test_imported_recognises_the_very_same_decision_even_undone(store, seg):
+    when = "2024-05-01T10:00:00+00:00"
+    kw = dict(segment_id=seg, code_path="Calm", coder="ana", answer="accept", decided_at=when, imported=True)
+    first = store.decide(**kw)
+    assert store.decide(**kw) == Recorded(first.decision_id, "unchanged")
+    store.write(lambda: store.mark_undone(first.decision_id))
+    assert store.decide(**kw) == Recorded(first.decision_id, "unchanged")  # the undo made here stands
+    assert trail(store) == [("accept", True)]
+    # without imported, the same row is a new answer on a sentence with none standing
+    assert store.decide(**{**kw, "imported": False}).outcome == "added"
+
+
+def test_withdraw_decision_undoes_only_the_very_same_standing_decision(store, seg):
+    when = "2024-05-01T10:00:00+00:00"
+    d = store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", decided_at=when)
+    kw = dict(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+    assert store.write(lambda: store.withdraw_decision(**kw, decided_at="2024-05-02T10:00:00+00:00")) is None
+    assert store.write(lambda: store.withdraw_decision(**kw, decided_at=when)) == d.decision_id
+    assert store.write(lambda: store.withdraw_decision(**kw, decided_at=when)) is None  # undone already
+    assert trail(store) == [("accept", True)]
+
+
+# -- small reads and typed rows ----------------------------------------------------------------------------------
+
+
+def test_decision_code_counts_and_segment_hashes(store, seg):
+    store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept")
+    store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="reject")
+    store.decide(segment_id=seg, code_path="Home", coder="ben", answer="accept")
+    assert store.decision_code_counts() == {"Calm": 2, "Home": 1}  # undone rows count too
+    assert store.decision_code_counts()["Nothing"] == 0
+    assert store.segment_hashes() == {seg: "t1", seg + 1: "t2"}
+
+
+def test_rows_are_dataclasses_that_still_read_like_sqlite_rows(store, seg):
+    store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", memo="note")
+    d = store.decisions()[0]
+    assert isinstance(d, DecisionDetail) and isinstance(d, DecisionRow)
+    assert (d.code_path, d.memo, d.document, d.start, d.end, d.text) == (
+        "Calm",
+        "note",
+        "a.txt",
+        5,
+        20,
+        "I like it here.",
+    )
+    assert d["code_path"] == d[2] == "Calm" and d["document"] == "a.txt"
+    assert d.keys()[:3] == ["id", "segment_id", "code_path"] and d.keys()[-1] == "text"
+    assert dict(d)["undone_at"] is None
+    with pytest.raises(IndexError):
+        d["nope"]
+    row = store.segment_row(seg)
+    assert isinstance(row, SegmentDetail) and row.coded is True
+    assert (row["document"], row["turn_idx"], row["text_hash"], row["speaker"]) == ("a.txt", 0, "t1", "Ana")
+    assert store.segment_by_index(row.document_id, 1).text == "It is calm."
+    assert store.segment_by_index(row.document_id, 2) is None and store.segment_row(999) is None
+    (turn,) = store.turns(row.document_id)
+    assert isinstance(turn, TurnRow) and (turn.speaker, turn.speech_start, turn.time_start) == ("Ana", 5, None)
+    doc = store.document_by_name("a.txt")
+    assert (doc.id, doc["participant"], doc.metadata) == (row.document_id, "Ana", "{}")
+    assert store.document_by_hash("h") == doc == store.document_by_text(doc.text)
+    assert [(t.idx, t.speech) for t in store.turns_around(doc.id, 0)] == [(0, "I like it here. It is calm.")]

@@ -242,3 +242,15 @@ def test_tally_html_is_a_standalone_escaped_page(proj, tmp_path):
         args = [other, "age"] if other == "--by" else [other]
         r = proj("tally", *args, "--format", "html", code=2)
         assert "--format html writes the frequency table" in r.output
+
+
+def test_selection_options_are_shared(proj):
+    """quotes and saturation take the same selection as tally (one decorator)."""
+    out = proj("quotes", "Spirituality / faith", "--participants", "P91").output.splitlines()
+    assert out[0] == "Spirituality / faith: 1 quote" and out[2].strip().startswith("— P91")
+    consensus = proj("quotes", "spirituality / faith", "--consensus", "--coder", "ana", "--coder", "ben").output
+    assert consensus.startswith("Spirituality / faith: 2 quotes")
+    sat = proj("saturation", "--coder", "ben", "--documents", "sample.txt").output.splitlines()
+    assert sat[2].split() == ["P90", "3", "3"] and not [ln for ln in sat if ln.startswith("P91")]
+    for cmd in (["tally"], ["saturation"], ["quotes", "Spirituality / faith"]):
+        assert "choose --consensus or --any, not both" in proj(*cmd, "--consensus", "--any", code=2).output

@@ -38,7 +38,7 @@ def current_codebook(store: Store) -> Codebook:
             path=store.path,
             hint="run 'coder codebook load codebooks/resilience.yaml' (or your own)",
         )
-    return _parsed(row["yaml"], row["source"])
+    return _parsed(row.yaml, row.source)
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,7 +86,7 @@ def require_coder(coder: str | None, store: Store) -> str:
 
 
 def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def resolve_code(book: Codebook, ref: str) -> str:

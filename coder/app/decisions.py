@@ -16,7 +16,7 @@ from typing import TextIO
 
 from coder.app.common import current_codebook, utc_iso
 from coder.errors import CoderError, InputError, Problem
-from coder.store import Store, now
+from coder.store import Store
 from coder.transcripts import decode
 
 COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at", "decided_by")
@@ -31,16 +31,16 @@ def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = N
         w.writerow(COLUMNS)
     for r in rows:
         values = [
-            r["coder"],
-            r["document"],
-            r["start"],
-            r["end"],
-            r["code_path"],
-            r["answer"],
-            r["reason"] or "",
-            r["memo"] or "",
-            r["decided_at"],
-            r["decided_by"] or "",
+            r.coder,
+            r.document,
+            r.start,
+            r.end,
+            r.code_path,
+            r.answer,
+            r.reason or "",
+            r.memo or "",
+            r.decided_at,
+            r.decided_by or "",
         ]
         if fmt == "csv":
             w.writerow(values)
@@ -191,29 +191,17 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
     def write() -> None:
         nonlocal added, unchanged, superseded, withdrawn_here
         for _, coder, seg, code, answer, reason, note, when, by, withdrawn in parsed:
-            same = store.find_same_decision(coder, seg, code, answer, when) if when else None
-            if same is not None:  # this very decision is here already (copied, or merged before)
-                if withdrawn and same["undone_at"] is None:
-                    store.mark_undone(same["id"])  # undone in the other copy: undo it here too
+            if withdrawn:  # undone in the other copy (merge): undo this very decision here too, if it stands
+                gone = when and store.withdraw_decision(
+                    segment_id=seg, code_path=code, coder=coder, answer=answer, decided_at=when
+                )
+                if gone:
                     withdrawn_here += 1
                 else:
-                    unchanged += 1  # including one undone here: that undo stands
+                    unchanged += 1
                 continue
-            if withdrawn:
-                unchanged += 1
-                continue
-            old = store.find_decision(coder, seg, code)
-            if old is not None and old["answer"] == answer:
-                unchanged += 1
-                continue
-            if old is not None:
-                # a row without a time is older than anything the project holds
-                if not when or utc_iso(old["decided_at"]) >= when:
-                    unchanged += 1  # the project holds a newer answer
-                    continue
-                store.mark_undone(old["id"])
-                superseded += 1
-            store.add_decision(
+            # the newer word wins; a row without a time is older than anything the project holds
+            r = store.record_decision(
                 segment_id=seg,
                 code_path=code,
                 coder=coder,
@@ -221,10 +209,16 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 reason=reason,
                 memo=note,
                 codebook_hash=book.hash,
-                decided_at=when or now(),
+                decided_at=when or None,
                 decided_by=by,
+                if_standing="newer",
+                imported=True,
             )
-            added += 1
+            if r.outcome in ("unchanged", "kept"):
+                unchanged += 1
+            else:
+                added += 1
+                superseded += r.outcome == "replaced"
 
     store.write(write)
     return ImportResult(added, unchanged, superseded, sorted({r[1] for r in parsed if not r[9]}), withdrawn_here)
@@ -280,7 +274,7 @@ def merge(store: Store, other: str | Path) -> MergeResult:
     with Store.snapshot(path) as theirs:
         rows = theirs.decisions(include_undone=True)
         their_docs = {d.name: d for d in theirs.documents()}
-        for name in sorted({r["document"] for r in rows}):
+        for name in sorted({r.document for r in rows}):
             doc = their_docs[name]
             here = ours.get(doc.content_hash)
             if here is None:
@@ -300,19 +294,19 @@ def merge(store: Store, other: str | Path) -> MergeResult:
         raise MergeRefused(str(path), problems)
     table = [
         (
-            int(r["id"]),
+            int(r.id),
             {
-                "coder": r["coder"],
-                "document": mapping[r["document"]],
-                "start": str(r["start"]),
-                "end": str(r["end"]),
-                "code": r["code_path"],
-                "answer": r["answer"],
-                "reason": r["reason"] or "",
-                "note": r["memo"] or "",
-                "decided_at": r["decided_at"],
-                "decided_by": r["decided_by"] or "",
-                "undone_at": r["undone_at"] or "",
+                "coder": r.coder,
+                "document": mapping[r.document],
+                "start": str(r.start),
+                "end": str(r.end),
+                "code": r.code_path,
+                "answer": r.answer,
+                "reason": r.reason or "",
+                "note": r.memo or "",
+                "decided_at": r.decided_at,
+                "decided_by": r.decided_by or "",
+                "undone_at": r.undone_at or "",
             },
         )
         for r in rows

@@ -115,17 +115,17 @@ def import_files(
         seen_names.add(t.name)
         old = store.document_by_name(t.name)
         if old is not None:
-            if old["content_hash"] == t.content_hash:
+            if old.content_hash == t.content_hash:
                 unchanged.append(t.name)
                 continue
             raise InputError(
-                f"a different version of '{t.name}' was imported on {old['imported_at'][:10]}",
+                f"a different version of '{t.name}' was imported on {old.imported_at[:10]}",
                 path=t.source,
                 hint="nothing was imported; rename the new file to import it as a separate document",
             )
         same = store.document_by_hash(t.content_hash)
         if same is not None:
-            unchanged.append(f"{t.name} (same content as {same['name']})")
+            unchanged.append(f"{t.name} (same content as {same.name})")
             continue
         fresh.append(t)
 

@@ -72,10 +72,10 @@ def learn(
     """
     t0 = time.perf_counter()
     book = current_codebook(store)
-    sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    sim_run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
     if sim_run is None:
         raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
-    model_id = sim_run["model"]
+    model_id = sim_run.model
     paths = [c.path for c in book.codes]
     if _paths(sim_run) != paths:
         raise ProjectError(
@@ -92,11 +92,11 @@ def learn(
         return np.stack([got[h] for h in hashes])
 
     profile = sg.build_profile(book, cached)
-    decisions = [d for d in store.decisions(coder=coder) if d["code_path"] in book.by_path()]
+    decisions = [d for d in store.decisions(coder=coder) if d.code_path in book.by_path()]
 
     latest: dict[tuple[str, int, str], str] = {}
     for d in decisions:  # each coder's latest standing answer counts
-        latest[(d["coder"], d["segment_id"], d["code_path"])] = d["answer"]
+        latest[(d.coder, d.segment_id, d.code_path)] = d.answer
     accepted: dict[str, set[int]] = defaultdict(set)
     rejected: dict[str, set[int]] = defaultdict(set)
     for (_, seg, path), ans in latest.items():
@@ -129,7 +129,7 @@ def learn(
     prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
 
     ancestors = profile.ancestors
-    suggested_before = {r["segment_id"] for r in store.suggestions() if r["suggester"] == sg.SUGGESTER}
+    suggested_before = {r.segment_id for r in store.suggestions() if r.suggester == sg.SUGGESTER}
     n_sugg = 0
     new_segments: set[int] = set()
     with store.transaction():

@@ -32,6 +32,7 @@ from coder.transcripts import ReadOptions
 from coder.types import Codebook
 
 Splitter = seg.SentenceSplitter | Callable[[], seg.SentenceSplitter] | None
+"""A sentence splitter, or a function that loads one only when a new file needs it (spaCy loads in seconds)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,17 @@ class Sentence:
     participant: str
     number: int
     text: str
+
+
+@dataclass(frozen=True)
+class SentenceRef:
+    """Any sentence by its id (the page names sentences by id): its document, and whether it is coded."""
+
+    id: int
+    document_id: int
+    document: str
+    coded: bool
+    """Participant speech; interviewer sentences are shown, not coded."""
 
 
 class Project:
@@ -150,8 +162,7 @@ class Project:
             raise InputError(
                 f"no sentence #{number} in '{document}' (it has {n})", hint="'coder show DOCUMENT' prints the numbers"
             )
-        full = self._store.segment_row(row["id"])
-        return Sentence(int(row["id"]), full["document"], full["participant"], number, full["text"])
+        return Sentence(row.id, row.document, row.participant, number, row.text)
 
     def load_codebook(self, path: str | Path) -> ingest.CodebookLoadResult:
         return ingest.load_codebook(self._store, path)
@@ -214,6 +225,20 @@ class Project:
 
     def sentence_context(self, segment_id: int) -> rv.Context:
         return rv.sentence_context(self._store, segment_id)
+
+    def locate(self, segment_id: int) -> SentenceRef | None:
+        """A sentence by its id, whoever spoke it; None when the project has no such sentence."""
+        row = self._store.segment_row(segment_id)
+        if row is None:
+            return None
+        return SentenceRef(row.id, row.document_id, row.document, bool(row.coded))
+
+    def memos(self, coder: str, document_id: int) -> dict[int, list[str]]:
+        """A coder's memos on one document, oldest first, by sentence id."""
+        out: dict[int, list[str]] = {}
+        for m in self._store.document_memos(document_id, coder):
+            out.setdefault(m.segment_id, []).append(m.text)
+        return out
 
     def status(self, coders: Sequence[str] | None = None, *, all_codes: bool = False) -> list[views.StatusRow]:
         """Per coder and code: suggested, accepted, rejected, pending, recall estimate."""

@@ -57,24 +57,24 @@ def export_qdpx(
     # codings: (document id, start, end) -> [(code path, user, time, memo)]
     selections: dict[tuple[int, int, int], list[tuple[str, str, str, str | None]]] = defaultdict(list)
     for r in store.decisions():
-        if r["answer"] != "accept" or (coders and r["coder"] not in coders) or r["code_path"] not in by_path:
+        if r.answer != "accept" or (coders and r.coder not in coders) or r.code_path not in by_path:
             continue
-        selections[segs[r["segment_id"]]].append((r["code_path"], r["coder"], r["decided_at"], r["memo"]))
+        selections[segs[r.segment_id]].append((r.code_path, r.coder, r.decided_at, r.memo))
     if include_suggested:
-        decided = {(r["segment_id"], r["code_path"]) for r in store.decisions()}
-        finished = {r["suggester"]: r["finished_at"] or now() for r in store.active_runs()}
+        decided = {(r.segment_id, r.code_path) for r in store.decisions()}
+        finished = {r.suggester: r.finished_at or now() for r in store.active_runs()}
         for s in store.suggestions():
-            if (s["segment_id"], s["code_path"]) in decided or s["code_path"] not in by_path:
+            if (s.segment_id, s.code_path) in decided or s.code_path not in by_path:
                 continue
-            items = selections[segs[s["segment_id"]]]
-            if not any(p == s["code_path"] and u == MACHINE_USER for p, u, _, _ in items):  # one per code
-                items.append((s["code_path"], MACHINE_USER, finished[s["suggester"]], None))
+            items = selections[segs[s.segment_id]]
+            if not any(p == s.code_path and u == MACHINE_USER for p, u, _, _ in items):  # one per code
+                items.append((s.code_path, MACHINE_USER, finished[s.suggester], None))
     memos: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
     for m in store.all_memos():
-        memos[(m["document_id"], m["start"], m["end"])].append(m)
+        memos[(m.document_id, m.start, m.end)].append(m)
 
     users = sorted(
-        {u for items in selections.values() for _, u, _, _ in items} | {m["coder"] for ms in memos.values() for m in ms}
+        {u for items in selections.values() for _, u, _, _ in items} | {m.coder for ms in memos.values() for m in ms}
     )
     root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns}, name=store.path.stem, origin=refi.origin_of(book))
     if users:
@@ -144,8 +144,8 @@ def export_qdpx(
                         E(coding, "NoteRef", targetGUID=note)
                     n_cod += 1
                 for m in memos.get((d.id, start, end), []):
-                    note = refi.guid("memo", sel_guid, m["coder"], m["text"], m["created_at"])
-                    notes.append((note, m["text"], m["coder"], m["created_at"]))
+                    note = refi.guid("memo", sel_guid, m.coder, m.text, m.created_at)
+                    notes.append((note, m.text, m.coder, m.created_at))
                     E(sel, "NoteRef", targetGUID=note)
                 n_sel += 1
     if notes:

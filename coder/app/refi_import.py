@@ -174,7 +174,7 @@ def import_qdpx(
     *,
     options: ReadOptions | None = None,
     unit: str = "sentence",
-    splitter: Callable[[], seg.SentenceSplitter] | None = None,
+    splitter: seg.SentenceSplitter | Callable[[], seg.SentenceSplitter] | None = None,
 ) -> ImportResult:
     """Import a REFI-QDA project: everything is checked before anything is written."""
     options = options or ReadOptions()
@@ -308,7 +308,8 @@ def import_qdpx(
                 hint="nothing was imported; import into a new project, or rename the document there",
             )
         if old is None and unit == "sentence" and split is None:
-            split = splitter() if splitter is not None else seg.load_splitter()
+            split = splitter() if callable(splitter) and not hasattr(splitter, "split") else splitter
+            split = split or seg.load_splitter()
         segments = seg.segment(t, split, unit=unit) if old is None else None
         if old is None:
             by_text[t.text] = {"name": t.name, "text": t.text, "id": None, "pending": t.name}
@@ -351,14 +352,7 @@ def import_qdpx(
                     when = _time(c.created)
                     memo = "\n\n".join(proj.notes[g].text for g in c.note_guids if g in proj.notes) or None
                     for seg_id in targets:
-                        if store.find_same_decision(who, seg_id, guid_path[c.code_guid], "accept", when) is not None:
-                            continue
-                        old_d = store.find_decision(who, seg_id, guid_path[c.code_guid])
-                        if old_d is not None and old_d["answer"] == "accept":
-                            continue
-                        if old_d is not None:
-                            store.mark_undone(old_d["id"])
-                        store.add_decision(
+                        r = store.record_decision(
                             segment_id=seg_id,
                             code_path=guid_path[c.code_guid],
                             coder=who,
@@ -366,7 +360,10 @@ def import_qdpx(
                             memo=memo,
                             codebook_hash=book.hash if book is not None else None,
                             decided_at=when,
+                            imported=True,
                         )
+                        if r.outcome == "unchanged":
+                            continue
                         result.decisions += 1
                         coders.add(who)
                 for g in sel.note_guids:
@@ -375,7 +372,7 @@ def import_qdpx(
                         continue
                     who = users.get(note.user_guid or "", "imported")
                     for seg_id in targets:
-                        if not any(m["text"] == note.text and m["coder"] == who for m in store.memos(seg_id)):
+                        if not any(m.text == note.text and m.coder == who for m in store.memos(seg_id)):
                             store.add_memo(seg_id, who, note.text, created_at=_time(note.created))
                             result.memos += 1
         rows = [(c.name, k, v) for c in proj.cases if c.name for k, v in c.values.items()]

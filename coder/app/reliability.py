@@ -24,7 +24,7 @@ from coder import agreement as ag
 from coder import suggest as sg
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError, InputError
-from coder.store import Store, now
+from coder.store import Store
 from coder.types import Codebook
 
 UNITS = ("segment", "turn", "document", "participant")
@@ -108,9 +108,9 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
                 f"no active run of suggester '{suggester}' to compare as '{name}'",
                 hint="run 'coder suggest' first" if suggester == sg.SUGGESTER else "run 'coder suggest --learn' first",
             )
-        covered = store.scored_segments(int(run["id"])) or {s.id for s in store.segments(coded_only=True)}
+        covered = store.scored_segments(int(run.id)) or {s.id for s in store.segments(coded_only=True)}
         codes: dict[int, set[str]] = {}
-        for seg, path in store.run_suggestions(int(run["id"])):
+        for seg, path in store.run_suggestions(int(run.id)):
             codes.setdefault(seg, set()).add(_truncate(book, path, depth))
         return Coding(name, covered, codes)
     rows = store.standing_decisions(name)
@@ -137,7 +137,7 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
         # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
         answered = {seg for seg, _, _, suggested in rows if suggested}
         reviewing = {s.document for s in segs if s.id in answered}
-        pending = sum(1 for r in store.pending_suggestions(name) if r["document"] in reviewing)
+        pending = sum(1 for r in store.pending_suggestions(name) if r.document in reviewing)
     return Coding(name, covered, codes, pending)
 
 
@@ -378,23 +378,23 @@ def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, b
     note = f"accepted by all of {', '.join(coders)}"
 
     def go() -> int:
-        n = 0
-        for seg, path in plan.agreed:
-            if store.find_decision(CONSENSUS, seg, path) is None:
-                store.add_decision(
-                    segment_id=seg,
-                    code_path=path,
-                    coder=CONSENSUS,
-                    answer="accept",
-                    reason="agreed",
-                    memo=note,
-                    codebook_hash=book_hash,
-                    decided_by=by,
-                )
-                n += 1
-        return n
+        recorded = [
+            store.record_decision(
+                segment_id=seg,
+                code_path=path,
+                coder=CONSENSUS,
+                answer="accept",
+                reason="agreed",
+                memo=note,
+                codebook_hash=book_hash,
+                decided_by=by,
+                if_standing="keep",  # a consensus already recorded for this pair is the meeting's word
+            )
+            for seg, path in plan.agreed
+        ]
+        return sum(r.outcome == "added" for r in recorded)
 
-    return int(store.write(go))
+    return store.write(go)
 
 
 def decide(store: Store, item: ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
@@ -406,20 +406,14 @@ def decide(store: Store, item: ReconcileItem, answer: str, *, by: str, note: str
         raise CoderError("reconcile needs the name of who decides", hint="pass --by NAME")
     book_hash = current_codebook(store).hash
 
-    def go() -> int:
-        old = store.find_decision(CONSENSUS, item.segment_id, item.code)
-        if old is not None:
-            store.mark_undone(old["id"])
-        return store.add_decision(
-            segment_id=item.segment_id,
-            code_path=item.code,
-            coder=CONSENSUS,
-            answer=answer,
-            reason="reconciled",
-            memo=note,
-            codebook_hash=book_hash,
-            decided_at=now(),
-            decided_by=by.strip(),
-        )
-
-    return int(store.write(go))
+    return store.decide(
+        segment_id=item.segment_id,
+        code_path=item.code,
+        coder=CONSENSUS,
+        answer=answer,
+        reason="reconciled",
+        memo=note,
+        codebook_hash=book_hash,
+        decided_by=by.strip(),
+        if_standing="always",  # a re-decision is recorded with its own who, when and note
+    ).decision_id

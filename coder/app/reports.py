@@ -41,18 +41,18 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
         writer.writerow(EXPORT_COLUMNS)
     for r in store.codings():
         values = [
-            r["document"],
-            r["participant"],
-            r["speaker"],
-            r["start"],
-            r["end"],
-            r["text"],
-            r["code_path"],
-            r["status"],
-            None if r["score"] is None else round(float(r["score"]), 4),
-            r["coder"],
-            r["suggester"],
-            r["model"],
+            r.document,
+            r.participant,
+            r.speaker,
+            r.start,
+            r.end,
+            r.text,
+            r.code_path,
+            r.status,
+            None if r.score is None else round(float(r.score), 4),
+            r.coder,
+            r.suggester,
+            r.model,
         ]
         if writer:
             writer.writerow(["" if v is None else v for v in values])
@@ -124,7 +124,7 @@ def select_codings(
     )
     pairs = set(accepted)
     if include_suggested:
-        pairs |= {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["segment_id"] in scope}
+        pairs |= {(r.segment_id, r.code_path) for r in store.suggestions() if r.segment_id in scope}
     return Selection(book, pairs, segs, scope, accepted)
 
 
@@ -272,9 +272,9 @@ def quotes(store: Store, code: str, *, n: int = 5, **selection: Any) -> list[Quo
     mine = {seg for seg, path in sel.accepted if path == code or path.startswith(code + " > ")}
     segs = {s.id: s for s in sel.segments if s.id in mine}
     closeness: dict[int, float] = {}
-    run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
+    run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
     if run is not None and segs:
-        col = list(json.loads(run["code_paths"])).index(code) if code in json.loads(run["code_paths"]) else None
+        col = list(json.loads(run.code_paths)).index(code) if code in json.loads(run.code_paths) else None
         _, rows = store.active_scores(sg.SUGGESTER)
         if col is not None:
             closeness = {seg: float(v[col]) for seg, v in rows if seg in segs}

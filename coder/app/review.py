@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from coder.app.common import current_codebook, find_document, resolve_code
 from coder.embed import text_hash
 from coder.errors import InputError
 from coder.store import Store
+from coder.store.rows import PendingRow, RunRow
 from coder.types import Codebook
 
 ORDERS = ("document", "score", "uncertain")
@@ -72,7 +72,7 @@ def queue(
     if code is not None:
         code = resolve_code(book, code)
     # suggestions for codes a newer codebook version dropped are not shown
-    rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r["code_path"] in current]
+    rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r.code_path in current]
     items = _items(store, rows)
     if order == "score":
         items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
@@ -83,41 +83,41 @@ def queue(
     return items[:limit] if limit else items
 
 
-def _items(store: Store, rows: Sequence[sqlite3.Row]) -> list[Item]:
+def _items(store: Store, rows: Sequence[PendingRow]) -> list[Item]:
     """Suggestion rows as review items, one per (segment, code): learned.v1's when it has one.
 
     The probability is learned.v1's calibrated one where it scored the segment, else the prior
     map of the similarity threshold.
     """
-    few = {int(r["segment_id"]) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
+    few = {int(r.segment_id) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
     learned_run, learned_rows = store.active_scores(lr.LEARNER, segment_ids=few)
     learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
-    sim_run = next((r for r in store.active_runs() if r["suggester"] == sg.SUGGESTER), None)
-    prior = lr.Prior(float(sim_run["threshold"])) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
-    by_prior = prior(np.array([float(r["score"]) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
+    sim_run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
+    prior = lr.Prior(float(sim_run.threshold)) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
+    by_prior = prior(np.array([float(r.score) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
     best: dict[tuple[int, str], Item] = {}
     for n, r in enumerate(rows):
-        key = (r["segment_id"], r["code_path"])
-        if r["segment_id"] in learned and r["code_path"] in learned_index:
-            p = float(learned[r["segment_id"]][learned_index[r["code_path"]]])
+        key = (r.segment_id, r.code_path)
+        if r.segment_id in learned and r.code_path in learned_index:
+            p = float(learned[r.segment_id][learned_index[r.code_path]])
         else:
             p = float(by_prior[n])
         item = Item(
-            r["suggestion_id"],
-            r["segment_id"],
-            r["code_path"],
-            float(r["score"]),
+            r.suggestion_id,
+            r.segment_id,
+            r.code_path,
+            float(r.score),
             p,
-            r["suggester"],
-            r["model"],
-            r["evidence"],
-            r["document"],
-            r["document_id"],
-            r["participant"],
-            r["segment_idx"],
-            r["turn_idx"],
-            r["text"],
+            r.suggester,
+            r.model,
+            r.evidence,
+            r.document,
+            r.document_id,
+            r.participant,
+            r.segment_idx,
+            r.turn_idx,
+            r.text,
         )
         old = best.get(key)
         if old is None or (old.suggester != lr.LEARNER and item.suggester == lr.LEARNER):
@@ -130,18 +130,18 @@ def item_for(store: Store, segment_id: int, code_path: str) -> Item | None:
     current codebook has no such code: what ``queue`` would not show cannot be answered)."""
     if code_path not in current_codebook(store).by_path():
         return None
-    rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r["code_path"] == code_path]
+    rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r.code_path == code_path]
     items = _items(store, rows)
     return items[0] if items else None
 
 
-def _paths(run: object) -> list[str]:
-    return list(json.loads(run["code_paths"])) if run is not None else []  # type: ignore[index]
+def _paths(run: RunRow | None) -> list[str]:
+    return list(json.loads(run.code_paths)) if run is not None else []
 
 
 def _codebook_hash(store: Store) -> str | None:
     row = store.current_codebook_row()
-    return None if row is None else str(row["hash"])
+    return None if row is None else str(row.hash)
 
 
 def answer(
@@ -190,8 +190,8 @@ def undo(store: Store, coder: str) -> Undone | None:
         row = store.last_decision(coder)
         if row is None:
             return None
-        store.mark_undone(row["id"])
-        return Undone(row["id"], row["segment_id"], row["code_path"], row["answer"])
+        store.mark_undone(row.id)
+        return Undone(row.id, row.segment_id, row.code_path, row.answer)
 
     result: Undone | None = store.write(go)
     return result
@@ -217,14 +217,16 @@ def context(store: Store, item: Item) -> Context:
 def sentence_context(store: Store, segment_id: int) -> Context:
     """A sentence with the turns around it (the terminal review and reconciliation show this)."""
     seg = store.segment_row(segment_id)
-    document_id, turn_idx = seg["document_id"], seg["turn_idx"]
+    if seg is None:
+        raise InputError(f"no sentence with id {segment_id}", hint="open the document again")
+    document_id, turn_idx = seg.document_id, seg.turn_idx
     n = store.turn_count(document_id)
     out = []
     for t in store.turns_around(document_id, turn_idx):
-        mine = t["idx"] == turn_idx
-        span = (seg["start"] - t["speech_start"], seg["end"] - t["speech_start"]) if mine else None
-        out.append((t["speaker"], t["speech"], mine, span))
-    return Context(f"{seg['participant']} · turn {turn_idx + 1} of {n}", out)
+        mine = t.idx == turn_idx
+        span = (seg.start - t.speech_start, seg.end - t.speech_start) if mine else None
+        out.append((t.speaker, t.speech, mine, span))
+    return Context(f"{seg.participant} · turn {turn_idx + 1} of {n}", out)
 
 
 @dataclass(frozen=True)
@@ -240,18 +242,18 @@ def explain(store: Store, item: Item, coder: str | None = None) -> Explanation:
 
     Only the reviewing coder's own acceptances are shown, so double coding stays blind.
     """
-    accepted = [r for r in store.accepted_segments(item.code_path, coder=coder) if r["id"] != item.segment_id]
+    accepted = [r for r in store.accepted_segments(item.code_path, coder=coder) if r.id != item.segment_id]
     if accepted:
-        vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r["text_hash"] for r in accepted])
+        vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r.text_hash for r in accepted])
         me = vecs.get(text_hash(item.text))
         if me is not None:
-            sims = [(float(me @ vecs[r["text_hash"]]), r) for r in accepted if r["text_hash"] in vecs]
+            sims = [(float(me @ vecs[r.text_hash]), r) for r in accepted if r.text_hash in vecs]
             ex = vecs.get(text_hash(item.evidence))
             ex_sim = float(me @ ex) if ex is not None else -1.0
             if sims:
                 s, r = max(sims, key=lambda x: x[0])
                 if s > ex_sim:
-                    return Explanation("accepted", r["text"], s, r["participant"])
+                    return Explanation("accepted", r.text, s, r.participant)
             return Explanation("example", item.evidence, ex_sim if ex_sim > -1 else None)
     return Explanation("example", item.evidence, None)
 
@@ -280,7 +282,7 @@ def progress(
 
 def answer_counts(store: Store, coder: str) -> Progress:
     """The coder's standing answers to suggestions (``remaining`` left at 0)."""
-    counts = Counter(r["answer"] for r in store.decisions(coder=coder) if r["suggestion_id"] is not None)
+    counts = Counter(r.answer for r in store.decisions(coder=coder) if r.suggestion_id is not None)
     return Progress(counts["accept"] + counts["reject"], counts["accept"], counts["reject"], 0)
 
 

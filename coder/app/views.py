@@ -50,18 +50,18 @@ def show(store: Store, document: str) -> ShownDocument:
     by_segment: dict[int, list[tuple[str, float, str]]] = {}
     runs = store.active_runs()
     for r in store.suggestions(doc_id):
-        by_segment.setdefault(r["segment_id"], []).append((r["code_path"], r["score"], f"suggested, {r['suggester']}"))
+        by_segment.setdefault(r.segment_id, []).append((r.code_path, r.score, f"suggested, {r.suggester}"))
     for d in store.decisions():
-        if d["document"] == doc.name:
-            verb = "accepted" if d["answer"] == "accept" else "rejected"
-            by_segment.setdefault(d["segment_id"], []).append((d["code_path"], float("nan"), f"{verb} by {d['coder']}"))
+        if d.document == doc.name:
+            verb = "accepted" if d.answer == "accept" else "rejected"
+            by_segment.setdefault(d.segment_id, []).append((d.code_path, float("nan"), f"{verb} by {d.coder}"))
     turns = []
     segs = store.segments(doc_id)
     by_turn: dict[int, list[ShownSegment]] = {}
     for s in segs:
         by_turn.setdefault(s.turn, []).append(ShownSegment(s.idx, s.text, s.coded, by_segment.get(s.id, [])))
     for t in store.turns(doc_id):
-        turns.append(ShownTurn(t["idx"], t["speaker"], t["role"], t["time_start"], by_turn.get(t["idx"], [])))
+        turns.append(ShownTurn(t.idx, t.speaker, t.role, t.time_start, by_turn.get(t.idx, [])))
     return ShownDocument(
         doc.name,
         doc.participant,
@@ -120,10 +120,7 @@ def document_view(store: Store, document_id: int) -> DocumentView:
     by_turn: dict[int, list[ViewSegment]] = defaultdict(list)
     for s in store.segments(document_id):
         by_turn[s.turn].append(ViewSegment(s.id, s.idx, s.text, s.coded))
-    turns = [
-        ViewTurn(t["idx"], t["speaker"], t["role"], t["time_start"], by_turn.get(t["idx"], []))
-        for t in store.turns(document_id)
-    ]
+    turns = [ViewTurn(t.idx, t.speaker, t.role, t.time_start, by_turn.get(t.idx, [])) for t in store.turns(document_id)]
     return DocumentView(doc.id, doc.name, doc.participant, turns)
 
 
@@ -138,8 +135,8 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
     pending = queue(store, coder, document_id=document_id)
     scores: dict[tuple[int, str], float] = {}
     for r in store.suggestions(document_id):
-        key = (r["segment_id"], r["code_path"])
-        scores[key] = max(scores.get(key, float("-inf")), float(r["score"]))
+        key = (r.segment_id, r.code_path)
+        scores[key] = max(scores.get(key, float("-inf")), float(r.score))
     out: dict[int, list[Chip]] = defaultdict(list)
     for i in pending:
         out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, i.probability))
@@ -147,11 +144,11 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
     if name is None:
         raise InputError(f"no document with id {document_id}", hint="open the documents list")
     for d in store.decisions(coder=coder):
-        if d["document"] != name or d["code_path"] not in current:
+        if d.document != name or d.code_path not in current:
             continue
-        key = (d["segment_id"], d["code_path"])
-        state = "accepted" if d["answer"] == "accept" else "rejected"
-        out[d["segment_id"]].append(Chip(key[0], key[1], state, key in scores, scores.get(key), None, d["reason"]))
+        key = (d.segment_id, d.code_path)
+        state = "accepted" if d.answer == "accept" else "rejected"
+        out[d.segment_id].append(Chip(key[0], key[1], state, key in scores, scores.get(key), None, d.reason))
     for seg in out.values():
         seg.sort(key=lambda c: (not c.suggested, -(c.score if c.score is not None else 0.0), c.code_path))
     return dict(out)
@@ -180,18 +177,18 @@ def documents_progress(store: Store) -> list[DocumentProgress]:
     current = current_codebook(store).by_path()
     suggested: dict[int, set[tuple[int, str]]] = defaultdict(set)
     for r in store.suggestions():
-        if r["code_path"] in current:
-            suggested[r["document_id"]].add((r["segment_id"], r["code_path"]))
+        if r.code_path in current:
+            suggested[r.document_id].add((r.segment_id, r.code_path))
     docs = store.documents()
     doc_id = {d.name: d.id for d in docs}
     reviewed: dict[int, Counter[str]] = defaultdict(Counter)
     coded: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     for d in store.decisions():
-        did = doc_id[d["document"]]
-        if (d["segment_id"], d["code_path"]) in suggested[did]:
-            reviewed[did][d["coder"]] += 1
-        if d["answer"] == "accept" and d["code_path"] in current:
-            coded[did][d["coder"]].add(d["segment_id"])
+        did = doc_id[d.document]
+        if (d.segment_id, d.code_path) in suggested[did]:
+            reviewed[did][d.coder] += 1
+        if d.answer == "accept" and d.code_path in current:
+            coded[did][d.coder].add(d.segment_id)
     return [
         DocumentProgress(
             d.id,
@@ -240,7 +237,7 @@ def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool
     recall estimate. ``all_codes=False`` keeps codes with activity and their ancestors (so a subcode is
     never shown under the wrong parent)."""
     book = current_codebook(store)
-    suggested_pairs = {(r["segment_id"], r["code_path"]) for r in store.suggestions()}
+    suggested_pairs = {(r.segment_id, r.code_path) for r in store.suggestions()}
     suggested = Counter(path for _, path in suggested_pairs)
     coders = store.coders() if coders is None else list(coders)
     learned_run, learned_rows = store.active_scores(lr.LEARNER)
@@ -250,17 +247,17 @@ def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool
     answered: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     branch_accepted: dict[tuple[str, str], set[int]] = defaultdict(set)
     for d in store.decisions():
-        key = (d["coder"], d["code_path"])
-        decided[key].add(d["segment_id"])
-        was_suggested = (d["segment_id"], d["code_path"]) in suggested_pairs
-        answered[key][d["answer"] if was_suggested else f"{d['answer']} by hand"] += 1
-        if d["answer"] == "accept":  # a subcode's acceptance is a mention of every ancestor too
-            parts = d["code_path"].split(PATH_SEP)
+        key = (d.coder, d.code_path)
+        decided[key].add(d.segment_id)
+        was_suggested = (d.segment_id, d.code_path) in suggested_pairs
+        answered[key][d.answer if was_suggested else f"{d.answer} by hand"] += 1
+        if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too
+            parts = d.code_path.split(PATH_SEP)
             for i in range(1, len(parts) + 1):
-                branch_accepted[(d["coder"], PATH_SEP.join(parts[:i]))].add(d["segment_id"])
+                branch_accepted[(d.coder, PATH_SEP.join(parts[:i]))].add(d.segment_id)
     # what queue() would list, counted without building its items: one per (sentence, code)
     pending_by: dict[str, Counter[str]] = {
-        c: Counter(path for _, path in {(r["segment_id"], r["code_path"]) for r in store.pending_suggestions(c)})
+        c: Counter(path for _, path in {(r.segment_id, r.code_path) for r in store.pending_suggestions(c)})
         for c in coders
     }
     ids = np.array(list(probs)) if probs else np.zeros(0, dtype=np.int64)

@@ -322,7 +322,7 @@
       hideBanner();
       apply(state);
       done(state);
-      refreshLiveSoon();
+      if (kind !== "memo") saved(); // a memo changes no count
       return true;
     } catch (e) {
       showBanner(e.message, e.connection);
@@ -372,51 +372,90 @@
     });
   }
 
-  // -- the live status card: refreshed a moment after the last save, never in its way -------
+  // -- the live status card: read again after every save the server confirmed ---------------
+  // A read begun before the latest confirmed save may miss it: its answer is never shown, and the
+  // card is read again. One read at a time; on a big project reads are spaced so that they take at
+  // most ~1/5 of the server's time (from the server's own timing), and the card says it is updating.
 
+  const live = document.getElementById("live");
+  let savesSeen = 0; // confirmed saves so far
+  let liveShown = -1; // the savesSeen value the card's numbers were read after
+  let liveBusy = false;
   let liveTimer = null;
-  let liveCost = 0; // how long the last refresh took: on a big project, refresh less often
+  let liveCost = 0; // ms the server spent on the last read
+  let liveEnded = 0;
 
   function pct(x) {
     return x === null || x === undefined ? "–" : `${Math.round(100 * x)}%`;
   }
 
-  async function refreshLive() {
-    const started = performance.now();
-    try {
-      const st = await api("GET", "/api/status");
-      liveCost = performance.now() - started;
-      document.getElementById("live-summary").textContent =
-        `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
-        `${pct(st.acceptance)} accepted) · ${st.pending} pending · estimated recall ${pct(st.recall)}`;
-      const body = document.getElementById("live-codes");
-      body.replaceChildren();
-      for (const c of st.codes) {
-        const tr = document.createElement("tr");
-        for (const [value, cls] of [
-          [label(c.code), "code"],
-          [`✓${c.accepted}`, "n"],
-          [`✗${c.rejected}`, "n"],
-          [`…${c.pending}`, "n"],
-          [pct(c.recall), "n"],
-        ]) {
-          const td = document.createElement("td");
-          td.textContent = value;
-          td.className = cls;
-          tr.append(td);
-        }
-        tr.title = `${c.code}: ${c.accepted} accepted, ${c.rejected} rejected, ${c.pending} pending, ` +
-          `estimated recall ${pct(c.recall)}`;
-        body.append(tr);
+  function renderLive(st) {
+    document.getElementById("live-summary").textContent =
+      `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
+      `${pct(st.acceptance)} accepted)${st.added ? ` · ${st.added} coded by hand` : ""} · ` +
+      `${st.pending} pending · estimated recall ${pct(st.recall)}`;
+    const body = document.getElementById("live-codes");
+    body.replaceChildren();
+    for (const c of st.codes) {
+      const tr = document.createElement("tr");
+      for (const [value, cls] of [
+        [label(c.code), "code"],
+        [`✓${c.accepted}`, "n"],
+        [`✗${c.rejected}`, "n"],
+        [`…${c.pending}`, "n"],
+        [c.added ? `+${c.added}` : "", "n"],
+        [pct(c.recall), "n"],
+      ]) {
+        const td = document.createElement("td");
+        td.textContent = value;
+        td.className = cls;
+        tr.append(td);
       }
-    } catch (e) {
-      document.getElementById("live-summary").textContent = e.message;
+      tr.title = `${c.code}: ${c.accepted} accepted, ${c.rejected} rejected, ${c.pending} pending, ` +
+        `${c.added} by hand, estimated recall ${pct(c.recall)}`;
+      body.append(tr);
     }
   }
 
-  function refreshLiveSoon() {
-    clearTimeout(liveTimer);
-    liveTimer = setTimeout(refreshLive, Math.max(1500, 5 * liveCost)); // the server spends at most ~1/5 of its time here
+  function liveFresh() {
+    const fresh = liveShown === savesSeen;
+    live.classList.toggle("stale", !fresh);
+    live.title = fresh ? "" : "updating…";
+    return fresh;
+  }
+
+  async function refreshLive() {
+    liveTimer = null;
+    if (liveBusy) return;
+    liveBusy = true;
+    const after = savesSeen;
+    try {
+      const st = await api("GET", "/api/status");
+      liveCost = 1000 * (st.seconds || 0);
+      if (after === savesSeen) {
+        renderLive(st);
+        liveShown = after;
+      }
+    } catch (e) {
+      document.getElementById("live-summary").textContent = e.message;
+      liveShown = after; // said as it is; the next save reads again
+    } finally {
+      liveBusy = false;
+      liveEnded = performance.now();
+      if (!liveFresh()) liveSoon();
+    }
+  }
+
+  function liveSoon() {
+    if (liveBusy || liveTimer !== null) return; // the read in flight, or the one planned, will see it
+    const wait = Math.max(0, liveEnded + 4 * liveCost - performance.now());
+    liveTimer = setTimeout(refreshLive, wait);
+  }
+
+  function saved() {
+    savesSeen += 1;
+    liveFresh();
+    liveSoon();
   }
 
   // -- boxes: reject reasons, code search, memo, help --------------------------------------

@@ -1,0 +1,324 @@
+"""coder review (the terminal loop), coder code (a sentence by hand) and coder status.
+
+The loop only reads keys and renders: every rule (what comes next, what an undo takes back, what
+--limit counts, when to learn) is :class:`coder.app.ReviewSession`'s, shared with the page.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import click
+
+from coder.cli._common import coder_option, open_project, wrap
+from coder.cli._terminal import echo_definition, echo_turns, read_key, read_line, rule
+from coder.types import PATH_SEP
+
+if TYPE_CHECKING:
+    from coder.app import Answered, ReviewSession
+    from coder.app.review import Explanation, Item, Undone
+    from coder.app.views import StatusRow
+
+KEYS = "[a]ccept [r]eject [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > "
+REASON = "Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none · x cancel > "
+SENTENCE_DONE = "No more suggestions on this sentence. [c] add a code to it · Enter to go on > "
+REVIEW_HELP = """  a  accept the suggested code
+  r  reject it (then choose a reason: 1 exclusion criterion, 2 wrong code, 3 too vague, 4 other; Enter = none)
+  s  skip for now (shown again next session)
+  u  undo your last answer and show that item again
+  c  apply a different or additional code to this sentence (search the codebook)
+  m  add a memo to this sentence
+  ?  this help
+  q  quit (every answer is already saved)"""
+
+
+@click.command()
+@coder_option()
+@click.option("--document", default=None, help="Only this document (name, stem or participant id).")
+@click.option("--code", "code_path", default=None, metavar="PATH", help="Only this code's suggestions (and subcodes').")
+@click.option(
+    "--order",
+    type=click.Choice(["document", "score", "uncertain"]),
+    default="document",
+    show_default=True,
+    help="uncertain = the suggestions the model is least sure of first (active learning).",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N answers.")
+@click.option(
+    "--learn-every",
+    type=click.IntRange(0),
+    default=25,
+    show_default=True,
+    help="Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
+    "'coder suggest --learn' re-fits on purpose).",
+)
+@click.pass_context
+def review(
+    ctx: click.Context,
+    coder: str | None,
+    document: str | None,
+    code_path: str | None,
+    order: str,
+    limit: int | None,
+    learn_every: int,
+) -> None:
+    """Accept or reject suggestions one by one, with single keys. Resumable at any point.
+
+    Keys: a accept · r reject · s skip · u undo · c other code · m memo · ? help · q quit.
+    Each answer is saved before the next item is shown.
+
+    \b
+    Examples:
+      coder review --coder ana
+      coder review --coder ana --order uncertain --limit 50
+      coder review --coder ana --code "Spirituality / faith" --document P04
+    """
+    project = open_project(ctx)
+    name = project.coder_name(coder)
+    session = project.review(name, document=document, code=code_path, order=order, learn_every=learn_every)
+    waiting = len(session.pending())
+    if not waiting:
+        click.echo(
+            f"Nothing to review for {name}"
+            + (" — every suggestion has an answer." if project.has_suggestions() else " (run 'coder suggest' first).")
+        )
+        return
+    click.echo(f"Reviewing as {name}: {waiting} suggestions pending. Press ? for help, q to quit.")
+    _loop(session, limit)
+    p = session.progress()
+    click.echo(
+        f"Saved. {name}: {p.reviewed} reviewed ({p.accepted} accepted, {p.rejected} rejected, "
+        f"{p.acceptance:.0%} accepted). Run 'coder review' again to continue."
+    )
+
+
+def _loop(session: ReviewSession, limit: int | None) -> None:
+    """Show, ask, repeat, until q, the end of the queue, or ``limit`` answers that still stand."""
+    from coder.app import Answered
+
+    prefer: tuple[int, str] | None = None
+    while limit is None or session.state.answered < limit:
+        item = session.next(prefer)
+        if item is None:
+            click.echo("All done: no pending suggestions left" + (" (some skipped)." if session.state.skipped else "."))
+            return
+        _show_item(session, item)
+        outcome = _ask(session, item)
+        if outcome == "quit":
+            return
+        prefer = None
+        if isinstance(outcome, Answered):
+            if outcome.sentence_done and not _after_sentence(session, item.segment_id):
+                return
+            if outcome.learn_due:
+                _learn(session)
+        elif not isinstance(outcome, str):  # an undo: show that item again
+            prefer = (outcome.segment_id, outcome.code_path)
+
+
+def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
+    """Keys on one item until it is answered, skipped ("skip"), an answer undone, or "quit"."""
+    while True:
+        key = read_key(KEYS).lower()
+        if key == "a":
+            return session.accept(item)
+        if key == "r":
+            rejected = _reject(session, item)
+            if rejected is not None:
+                return rejected
+        elif key == "s":
+            session.skip(item)
+            return "skip"
+        elif key == "u":
+            undone = session.undo()
+            if undone is not None:
+                click.echo(f"Undone: {undone.answer} {undone.code_path}")
+                return undone
+            click.echo("Nothing to undo.")
+        elif key == "c":
+            chosen = _pick_code(session)
+            if chosen == item.code_path:  # the suggested code itself: that is an accept
+                click.secho(f"Coded: {chosen}", fg="green")
+                return session.accept(item)
+            if chosen is not None:
+                click.secho(f"Coded: {session.apply_code(item.segment_id, chosen)}", fg="green")
+        elif key == "m":
+            _memo(session, item.segment_id)
+        elif key == "?":
+            click.echo(REVIEW_HELP)
+        elif key == "q":
+            return "quit"
+        else:
+            click.echo("Unknown key; press ? for help.")
+
+
+def _reject(session: ReviewSession, item: Item) -> Answered | None:
+    """Ask for the reason, then reject (None: cancelled)."""
+    from coder.app.review import REASONS
+
+    key = read_key(REASON)
+    if key.lower() in ("x", "q", "\x1b"):
+        click.echo("Not rejected.")
+        return None
+    note = (read_line("Say why (Enter to skip): ").strip() or None) if key == "4" else None
+    return session.reject(item, reason=REASONS.get(key), note=note)
+
+
+def _after_sentence(session: ReviewSession, segment_id: int) -> bool:
+    """The last chance to code the sentence just answered, before the next one shows (False: quit)."""
+    while True:
+        key = read_key(SENTENCE_DONE).lower()
+        if key == "q":
+            return False
+        if key != "c":
+            return True
+        chosen = _pick_code(session)
+        if chosen is not None:
+            click.secho(f"Coded: {session.apply_code(segment_id, chosen)}", fg="green")
+
+
+def _pick_code(session: ReviewSession) -> str | None:
+    """Search the codebook and pick one of up to nine hits by its number (None: cancelled)."""
+    hits = session.search_codes(read_line("Search codes: "))
+    if not hits:
+        click.echo("No code matches.")
+        return None
+    for n, path in enumerate(hits, start=1):
+        click.echo(f"  {n}  {path}")
+    pick = read_key("Number (Enter to cancel) > ")
+    return hits[int(pick) - 1] if pick.isdigit() and 1 <= int(pick) <= len(hits) else None
+
+
+def _memo(session: ReviewSession, segment_id: int) -> None:
+    text = read_line("Memo (Enter to cancel): ")
+    if text.strip():
+        session.memo(segment_id, text)
+        click.echo("Memo saved.")
+
+
+def _learn(session: ReviewSession) -> None:
+    res = session.learn()
+    if isinstance(res, str):
+        click.secho(f"({res})", dim=True)
+    else:
+        click.secho(
+            f"learned.v1 updated from {res.decisions} decisions ({res.models} codes moved); "
+            f"{res.new_segments} segments newly suggested.",
+            dim=True,
+        )
+
+
+def _show_item(session: ReviewSession, item: Item) -> None:
+    where = session.context(item)
+    p = session.progress()
+    rule()
+    click.secho(f"{item.document} · {where.position} · sentence {item.segment_idx + 1}", bold=True, nl=False)
+    click.secho(f"    [{p.reviewed} reviewed · {p.remaining} remaining · {p.acceptance:.0%} accepted]", dim=True)
+    echo_turns(where.turns)
+    click.echo()
+    click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
+    click.echo(f"   score {item.score:.2f} · p {item.probability:.2f} · {item.suggester}")
+    echo_definition(session.codebook, item.code_path)
+    click.echo(wrap(why_line(session.explain(item)), "  "))
+
+
+def why_line(why: Explanation) -> str:
+    """Why a code was suggested, with what the number is."""
+    sim = f" (cosine similarity {why.similarity:.2f})" if why.similarity is not None else ""
+    if why.kind == "accepted":
+        return f"Why: closest to a segment already accepted for this code ({why.participant}): “{why.text}”{sim}"
+    return f"Why: closest codebook example: “{why.text}”{sim}"
+
+
+@click.command()
+@click.argument("document")
+@click.option(
+    "--segment",
+    "segment_no",
+    type=click.IntRange(1),
+    required=True,
+    help="Sentence number in the document, as 'coder show' prints it (#N).",
+)
+@click.option("--code", "code_path", required=True, metavar="PATH", help="Code path, e.g. 'Spirituality / faith'.")
+@coder_option()
+@click.option("--memo", default=None, help="A note to keep with the decision.")
+@click.pass_context
+def code(
+    ctx: click.Context, document: str, segment_no: int, code_path: str, coder: str | None, memo: str | None
+) -> None:
+    """Code a sentence by hand, without a suggestion.
+
+    The code may be given by its path or its name, in any case.
+
+    \b
+    Example:
+      coder code P04 --segment 55 --code "Spirituality / faith > Reading scripture" --coder ana
+    """
+    project = open_project(ctx)
+    name = project.coder_name(coder)
+    sentence = project.sentence(document, segment_no)
+    path = project.code_sentence(name, sentence, code_path, memo=memo)
+    click.echo(
+        f"Coded #{segment_no} of {sentence.document} ({sentence.participant}) as {path} for {name}: "
+        f"“{textwrap.shorten(sentence.text, 80)}”"
+    )
+
+
+@click.command()
+@click.option("--coder", "coder_filter", default=None, metavar="NAME", help="Only this coder.")
+@click.option("--all", "show_all", is_flag=True, help="Every code, also those without activity.")
+@click.pass_context
+def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None:
+    """Per coder and code: suggested, accepted, rejected, pending, added by hand, and estimated recall.
+
+    "by hand" counts sentences the coder gave the code where it was not suggested. "est. unfound" is
+    the expected number of sentences that deserve the code but that nobody has accepted yet, from
+    learned.v1's calibrated probabilities (run 'coder suggest --learn').
+
+    \b
+    Examples:
+      coder status
+      coder status --coder ana --all
+    """
+    project = open_project(ctx)
+    coders = [c for c in project.coders() if coder_filter in (None, c)]
+    rows = project.status(coders, all_codes=show_all) if coders else []
+    c = project.counts()
+    click.echo(
+        f"{c.documents} documents · {c.coded_segments} participant sentences · "
+        f"{c.suggestions} active suggestions · {c.decisions} decisions"
+    )
+    if not rows:
+        click.echo("No decisions yet. Start with: coder review --coder NAME")
+        return
+    _echo_status(rows)
+
+
+def _echo_status(rows: list[StatusRow]) -> None:
+    """One table per coder; a subcode is indented under its parent (ancestors are always listed)."""
+
+    def label(path: str) -> str:
+        return ("  " * path.count(PATH_SEP) + path.rsplit(PATH_SEP, 1)[-1])[:60]
+
+    w = max(len(label(r.code)) for r in rows)
+    for name in sorted({r.coder for r in rows}):
+        mine = [r for r in rows if r.coder == name]
+        click.secho(f"\n{name}", bold=True)
+        click.echo(
+            f"{'code':<{w}}  {'suggested':>9}  {'accepted':>8}  {'rejected':>8}  {'pending':>7}  {'by hand':>7}  "
+            f"{'est. unfound':>12}  {'est. recall':>11}"
+        )
+        for r in mine:
+            unf = f"{r.expected_unfound:.1f}" if r.expected_unfound is not None else "—"
+            rec = f"{r.estimated_recall:.0%}" if r.estimated_recall is not None else "—"
+            click.echo(
+                f"{label(r.code):<{w}}  {r.suggested:>9}  {r.accepted:>8}  {r.rejected:>8}  {r.pending:>7}  "
+                f"{r.added:>7}  {unf:>12}  {rec:>11}"
+            )
+        acc, rej = sum(r.accepted for r in mine), sum(r.rejected for r in mine)
+        pend, added = sum(r.pending for r in mine), sum(r.added for r in mine)
+        click.echo(f"{'total':<{w}}  {'':>9}  {acc:>8}  {rej:>8}  {pend:>7}  {added:>7}")
+
+
+COMMANDS = (review, code, status)

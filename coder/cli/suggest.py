@@ -1,0 +1,106 @@
+"""coder suggest: similarity.v1 from the model, or learned.v1 from the decisions so far."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from coder.cli._common import backend_option, load_model, open_project, progress
+
+if TYPE_CHECKING:
+    from coder.app.learning import LearnResult
+    from coder.app.suggesting import SuggestResult
+
+
+@click.command()
+@click.option(
+    "--threshold",
+    type=click.FloatRange(-1, 1),
+    default=None,
+    help="Minimum score for a suggestion (default chosen by measurement; see README).",
+)
+@click.option("--top-k", type=click.IntRange(1, 50), default=None, help="At most K codes per segment [default: 3].")
+@click.option(
+    "--method",
+    type=click.Choice(["centroid", "max", "blend"]),
+    default=None,
+    help="How a code's exemplars are combined [default: centroid, chosen by measurement].",
+)
+@click.option(
+    "--model",
+    default=None,
+    metavar="PATH",
+    help="A local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2).",
+)
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
+@backend_option
+@click.option("--learn", is_flag=True, help="Fit learned.v1 on the decisions so far and re-score (no model needed).")
+@click.option("--coder", default=None, metavar="NAME", help="With --learn: learn from this coder's decisions only.")
+@click.pass_context
+def suggest(
+    ctx: click.Context,
+    threshold: float | None,
+    top_k: int | None,
+    method: str | None,
+    model: str | None,
+    batch_size: int,
+    backend: str,
+    learn: bool,
+    coder: str | None,
+) -> None:
+    """Suggest codes for every participant segment by embedding similarity.
+
+    Embeddings are cached in the project: after a codebook edit only the codes are embedded again.
+
+    \b
+    Examples:
+      coder suggest
+      coder suggest --threshold 0.5 --top-k 2
+      coder suggest --model ~/models/my-sentence-model
+      coder suggest --learn        # after some review: learned.v1 from your decisions
+    """
+    from coder import suggest as sg
+
+    t0 = time.perf_counter()  # the time reported is the whole command's, model loading included
+    project = open_project(ctx)
+    project.codebook()  # fail fast, before loading the model
+    if learn:
+        _echo_learned(project.learn(coder=coder, top_k=top_k or sg.DEFAULT_TOP_K), time.perf_counter() - t0)
+        return
+    embedder = load_model(model, batch_size=batch_size, backend=backend)
+    with progress("Embedding segments", project.to_embed(embedder.model_id)) as bar:
+        r = project.suggest(
+            embedder,
+            threshold=sg.DEFAULT_THRESHOLD if threshold is None else threshold,
+            top_k=top_k or sg.DEFAULT_TOP_K,
+            method=method or sg.DEFAULT_METHOD,
+            progress=bar,
+        )
+    _echo_suggested(r, time.perf_counter() - t0)
+
+
+def _echo_suggested(r: SuggestResult, seconds: float) -> None:
+    rate = r.embedded / r.embed_seconds if r.embedded and r.embed_seconds else 0
+    click.echo(
+        f"Scored {r.segments} participant segments against the codebook ({r.suggester}, {r.method}, "
+        f"threshold {r.threshold:.2f}, top {r.top_k})."
+    )
+    click.echo(
+        f"Embedded {r.embedded} new segment texts"
+        + (f" ({rate:.0f}/s)" if rate else "")
+        + f"; {r.suggestions} suggestions in {seconds:.1f}s. Model: {r.model}."
+    )
+    click.echo("Next: coder show DOCUMENT, or coder export codings -o codings.csv")
+
+
+def _echo_learned(res: LearnResult, seconds: float) -> None:
+    click.echo(
+        f"learned.v1: prototypes of {res.models} codes moved by {res.decisions} decisions"
+        f"{' (prior calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
+        f"{res.new_segments} on sentences similarity.v1 did not suggest; {seconds:.1f}s."
+    )
+
+
+COMMANDS = (suggest,)

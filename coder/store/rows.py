@@ -1,0 +1,331 @@
+"""What the store returns: one frozen dataclass per shape of row.
+
+Each class's fields are the columns its SELECT names, in order, so a row is built positionally
+(``Cls(*row)``) with no per-column lookups; :func:`columns` writes that column list for rows that
+are a table's own columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def columns(cls: type, alias: str) -> str:
+    """``alias.field, ...`` for every field of a row class, in order: the SELECT list that builds it."""
+    return ", ".join(f"{alias}.{name}" for name in _names(cls))
+
+
+class _Compat:
+    """Reading a row like the ``sqlite3.Row`` it replaces: ``row["col"]``, ``row[0]``, ``row.keys()``.
+
+    Transitional: this goes away once every caller reads attributes (``row.col``).
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str | int) -> Any:
+        names = _names(type(self))
+        if isinstance(key, str):
+            if key not in names:
+                raise IndexError(f"no column {key!r}")
+            return getattr(self, key)
+        return getattr(self, names[key])  # IndexError past the end, so unpacking works too
+
+    def keys(self) -> list[str]:
+        return list(_names(type(self)))
+
+
+# -- documents, turns, segments ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document with its counts (:meth:`Store.documents`)."""
+
+    id: int
+    name: str
+    participant: str
+    format: str
+    turns: int
+    segments: int
+    coded_segments: int
+    content_hash: str
+    imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow(_Compat):
+    """A ``documents`` row, text included."""
+
+    id: int
+    name: str
+    source_path: str
+    format: str
+    participant: str
+    text: str
+    content_hash: str
+    unit: str
+    splitter: str
+    metadata: str  # JSON
+    imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRow(_Compat):
+    """A ``turns`` row."""
+
+    id: int
+    document_id: int
+    idx: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    speech_start: int
+    time_start: float | None
+    time_end: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSpeech(_Compat):
+    """A turn with the words spoken in it (:meth:`Store.turns_around`)."""
+
+    idx: int
+    speaker: str
+    role: str
+    speech_start: int
+    speech: str
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """A segment with its document and turn, for listing and scoring (:meth:`Store.segments`)."""
+
+    id: int
+    document: str
+    participant: str
+    idx: int
+    turn: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+    coded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDetail(_Compat):
+    """A ``segments`` row with its document's name and participant and its turn."""
+
+    id: int
+    document_id: int
+    turn_id: int
+    idx: int
+    start: int
+    end: int
+    text: str
+    text_hash: str
+    coded: bool
+    document: str
+    participant: str
+    turn_idx: int
+    speaker: str
+    role: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coded", bool(self.coded))
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedSegment(_Compat):
+    """A segment accepted for a code (:meth:`Store.accepted_segments`)."""
+
+    id: int
+    text: str
+    text_hash: str
+    participant: str
+
+
+# -- codebooks and suggestions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodebookRow(_Compat):
+    """A ``codebooks`` row: one loaded version."""
+
+    id: int
+    name: str
+    version: str
+    hash: str
+    source: str
+    yaml: str
+    loaded_at: str
+    is_current: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_current", bool(self.is_current))
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow(_Compat):
+    """A ``suggestion_runs`` row."""
+
+    id: int
+    suggester: str
+    model: str
+    codebook_hash: str
+    method: str
+    threshold: float
+    top_k: int
+    code_paths: str  # JSON list, in score-column order
+    segments: int
+    embedded: int
+    started_at: str
+    finished_at: str | None
+    active: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "active", bool(self.active))
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRow(_Compat):
+    """An active suggestion with its run (:meth:`Store.suggestions`)."""
+
+    id: int
+    segment_id: int
+    code_path: str
+    score: float
+    rank: int
+    evidence: str
+    suggester: str
+    model: str
+    codebook_hash: str
+    document_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow(_Compat):
+    """An active suggestion awaiting a coder's answer, with its sentence (:meth:`Store.pending_suggestions`)."""
+
+    suggestion_id: int
+    segment_id: int
+    code_path: str
+    score: float
+    rank: int
+    evidence: str
+    suggester: str
+    model: str
+    codebook_hash: str
+    document_id: int
+    segment_idx: int
+    text: str
+    document: str
+    participant: str
+    turn_idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodingRow(_Compat):
+    """An active suggestion or a decision, with its place: one line of an export (:meth:`Store.codings`)."""
+
+    document: str
+    participant: str
+    speaker: str
+    start: int
+    end: int
+    text: str
+    code_path: str
+    status: str  # suggested | accepted | rejected
+    score: float | None
+    coder: str | None
+    suggester: str | None
+    model: str | None
+    decided_at: str | None
+
+
+# -- decisions and memos ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow(_Compat):
+    """A ``decisions`` row (standing while ``undone_at`` is None)."""
+
+    id: int
+    segment_id: int
+    code_path: str
+    coder: str
+    answer: str
+    reason: str | None
+    memo: str | None
+    suggestion_id: int | None
+    codebook_hash: str | None
+    decided_at: str
+    undone_at: str | None
+    decided_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDetail(DecisionRow):
+    """A decision with its sentence's document, participant, offsets and text (:meth:`Store.decisions`)."""
+
+    document: str
+    participant: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCount(_Compat):
+    """A coder's standing answers on one code (:meth:`Store.decision_counts`)."""
+
+    coder: str
+    code_path: str
+    accepted: int
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What :meth:`Store.record_decision` did.
+
+    ``outcome``: ``added`` (no standing answer before), ``replaced`` (the standing answer was marked
+    undone and this one added), ``unchanged`` (this answer already stands, or this very decision is
+    here already: nothing written) or ``kept`` (a different standing answer stays: nothing written).
+    ``decision_id`` is the decision that now stands (for ``unchanged`` of an undone copy, that copy).
+    """
+
+    decision_id: int
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemoRow(_Compat):
+    """A ``memos`` row."""
+
+    id: int
+    segment_id: int
+    coder: str
+    text: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemoDetail(MemoRow):
+    """A memo with its sentence's document and offsets (:meth:`Store.all_memos`)."""
+
+    document_id: int
+    start: int
+    end: int

@@ -1,0 +1,139 @@
+"""ReviewSession: the review rules both faces share (terminal and page), driven without click."""
+
+from __future__ import annotations
+
+import pytest
+
+from coder.app import Project, ReviewState
+from coder.app.review import REASONS
+from coder.errors import InputError
+
+from .conftest import DATA
+
+
+@pytest.fixture
+def reviewing(tmp_path, embedder, blank_splitter):
+    p = Project(tmp_path / "session.db", create=True)
+    p.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    p.load_codebook(DATA / "mini.yaml")
+    p.suggest(embedder, threshold=0.2)
+    yield p
+    p.close()
+
+
+def keys(items):
+    return [(i.segment_id, i.code_path) for i in items]
+
+
+def test_next_accept_reject_and_progress(reviewing):
+    s = reviewing.review("ana")
+    total = len(s.pending())
+    assert total >= 3
+    first = s.next()
+    a = s.accept(first)
+    assert a.answer == "accept" and a.item == first
+    second = s.next()
+    assert second != first
+    s.reject(second, reason=REASONS["2"])
+    p = s.progress()
+    assert (p.reviewed, p.accepted, p.rejected, p.remaining) == (2, 1, 1, total - 2)
+    # a new session (the next day) shows neither answered item
+    assert not {(first.segment_id, first.code_path), (second.segment_id, second.code_path)} & set(
+        keys(reviewing.review("ana").pending())
+    )
+    # ben still sees both: answers are per coder
+    assert (first.segment_id, first.code_path) in keys(reviewing.review("ben").pending())
+
+
+def test_reject_with_unknown_reason_is_refused(reviewing):
+    s = reviewing.review("ana")
+    with pytest.raises(ValueError):
+        s.reject(s.next(), reason="because")
+    assert s.progress().reviewed == 0
+
+
+def test_limit_counts_answers_that_still_stand(reviewing):
+    """`--limit N` stops after N standing answers: an undone answer no longer counts."""
+    s = reviewing.review("ana")
+    s.accept(s.next())
+    s.reject(s.next())
+    assert s.state.answered == 2
+    undone = s.undo()
+    assert undone is not None and undone.answer == "reject"
+    assert s.state.answered == 1
+    # the undone item is back, and is what `next(prefer=...)` shows
+    assert s.next(prefer=(undone.segment_id, undone.code_path)).segment_id == undone.segment_id
+    # an undo of an answer from an earlier session does not change this session's count
+    later = reviewing.review("ana")
+    assert later.undo() is not None and later.state.answered == 0
+
+
+def test_skip_hides_for_this_session_only(reviewing):
+    s = reviewing.review("ana")
+    item = s.next()
+    s.skip(item)
+    assert (item.segment_id, item.code_path) not in keys(s.pending())
+    assert s.progress().remaining == len(s.pending())
+    assert (item.segment_id, item.code_path) in keys(reviewing.review("ana").pending())
+
+
+def test_sentence_done_is_the_last_chance_on_that_sentence(reviewing):
+    """Rejecting the last suggestion on a sentence says so, so a face can offer a code for THAT sentence."""
+    s = reviewing.review("ana")
+    item = s.next()
+    same = [i for i in s.pending() if i.segment_id == item.segment_id]
+    answers = [s.reject(i) for i in same]
+    assert [a.sentence_done for a in answers] == [False] * (len(same) - 1) + [True]
+    # coding the rejected sentence by hand codes that sentence, not the one now at the front
+    assert s.apply_code(item.segment_id, "spirituality / FAITH") == "Spirituality / faith"
+    front = s.next()
+    assert front is None or front.segment_id != item.segment_id
+
+
+def test_apply_code_resolves_names_in_any_case_and_suggests(reviewing):
+    s = reviewing.review("ana")
+    item = s.next()
+    book = reviewing.codebook()
+    leaf = book.codes[-1]
+    assert s.apply_code(item.segment_id, leaf.name.upper()) == leaf.path
+    with pytest.raises(InputError) as e:
+        s.apply_code(item.segment_id, leaf.name[:-1] + "x")
+    assert "did you mean" in (e.value.hint or "")
+
+
+def test_learning_is_due_every_n_answers(reviewing):
+    s = reviewing.review("ana", learn_every=2)
+    due = [s.accept(s.next()).learn_due for _ in range(4)]
+    assert due == [False, True, False, True]
+    assert not any(reviewing.review("ana", learn_every=0).accept(i).learn_due for i in [s.next()])
+
+
+def test_state_carries_across_sessions_like_the_page(reviewing):
+    """The page builds a session per request over one ReviewState per coder."""
+    state = ReviewState()
+    first = reviewing.review("ana", state=state)
+    item = first.next()
+    first.skip(item)
+    first.accept(first.next())
+    second = reviewing.review("ana", state=state)
+    assert (item.segment_id, item.code_path) not in keys(second.pending())
+    assert second.state.answered == 1
+    assert second.undo() is not None and state.answered == 0
+
+
+def test_same_decisions_same_queue(reviewing):
+    """Determinism: two sessions over the same decisions list the same items in the same order."""
+    s = reviewing.review("ana", order="uncertain")
+    s.accept(s.next())
+    assert keys(reviewing.review("ana", order="uncertain").pending()) == keys(
+        reviewing.review("ana", order="uncertain").pending()
+    )
+
+
+def test_document_and_code_filters(reviewing):
+    doc = reviewing.documents()[0]
+    book = reviewing.codebook()
+    top = book.children(None)[0]
+    s = reviewing.review("ana", document=doc.participant, code=top.name.lower())
+    assert s.code == top.path
+    assert all(i.document == doc.name and i.code_path.startswith(top.path) for i in s.pending())

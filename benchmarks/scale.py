@@ -138,7 +138,7 @@ def step(db: Path, what: str) -> dict[str, float]:
         embedder = load_embedder()
         t0 = time.perf_counter()  # the model load is not the work being scaled
         r = project.suggest(embedder)
-        extra = {"embedded": r.embedded, "embed_s": r.embed_seconds}
+        extra = {"embedded": r.run.embedded, "embed_s": r.embed_seconds}
     elif what == "tally":
         project.tally(coders=["ana"])
     elif what == "agree":

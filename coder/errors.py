@@ -75,8 +75,23 @@ class Problem:
         return f"{loc}: {self.message}"
 
 
-class CodebookError(CoderError):
+class ManyProblems(CoderError):
+    """Every problem one check found, not just the first: ``str()`` names the first; the CLI prints
+    :meth:`headline`, then :meth:`details`, one problem a line."""
+
+    problems: Sequence[object]
+
+    def headline(self) -> str:
+        return f"{len(self.problems)} problem(s)"
+
+    def details(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class CodebookError(ManyProblems):
     """A codebook has one or more problems; all are listed, one per line."""
+
+    problems: list[Problem]
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
@@ -85,5 +100,5 @@ class CodebookError(CoderError):
         msg = first.message + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
         super().__init__(msg, path=first.path, line=first.line, hint="fix the codebook and retry")
 
-    def details(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
+    def headline(self) -> str:
+        return f"{super().headline()} in the codebook"

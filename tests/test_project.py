@@ -208,12 +208,12 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     n_coded = project.counts().coded_segments
     assert project.to_embed(embedder.model_id) == n_coded
     r1 = project.suggest(embedder, threshold=0.3)
-    assert r1.segments == n_coded and r1.embedded == n_coded
-    assert r1.suggestions > 0 and r1.model == "hash-bow-64@v1"
+    assert r1.run.segments == n_coded and r1.run.embedded == n_coded
+    assert r1.suggestions > 0 and r1.run.model == "hash-bow-64@v1"
     assert project.has_suggestions() and project.to_embed(embedder.model_id) == 0
     rows = stored.suggestions()
     assert {(r["suggester"], r["model"], r["codebook_hash"]) for r in rows} == {
-        ("similarity.v1", "hash-bow-64@v1", r1.codebook_hash)
+        ("similarity.v1", "hash-bow-64@v1", r1.run.codebook_hash)
     }
     bible = [r for r in rows if r["segment_id"] == project.sentence("sample", 9).id]
     assert bible[0]["code_path"] == SCRIPTURE
@@ -228,11 +228,11 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     project.load_codebook(edited)
     texts_before = embedder.texts_embedded
     r2 = project.suggest(embedder, threshold=0.3)
-    assert r2.embedded == 0 and r2.codebook_hash != r1.codebook_hash
+    assert r2.run.embedded == 0 and r2.run.codebook_hash != r1.run.codebook_hash
     assert embedder.texts_embedded - texts_before == 1  # only the edited code text
-    assert {r["codebook_hash"] for r in stored.suggestions()} == {r2.codebook_hash}
-    assert stored.scored_segments(r1.run_id) == set()  # the replaced run's score matrix is gone
-    assert len(stored.scored_segments(r2.run_id)) == n_coded
+    assert {r["codebook_hash"] for r in stored.suggestions()} == {r2.run.codebook_hash}
+    assert stored.scored_segments(r1.run.id) == set()  # the replaced run's score matrix is gone
+    assert len(stored.scored_segments(r2.run.id)) == n_coded
 
 
 def test_export_codings_rows(project, stored, embedder, blank_splitter):

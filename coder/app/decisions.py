@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from coder.app.common import current_codebook, utc_iso
-from coder.errors import CoderError, InputError, Problem
+from coder.errors import InputError, ManyProblems, Problem
 from coder.store import Store
 from coder.transcripts import decode
 
@@ -49,8 +49,10 @@ def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = N
     return len(rows)
 
 
-class BadRows(CoderError):
+class BadRows(ManyProblems):
     """Some rows of a decisions file are invalid; all are listed."""
+
+    problems: list[Problem]
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -65,6 +67,9 @@ class BadRows(CoderError):
 
     def location(self) -> str:
         return f"{self.path}: row {self.row}"
+
+    def headline(self) -> str:
+        return f"{len(self.problems)} bad row(s); nothing was imported"
 
     def details(self) -> str:
         return "\n".join(f"{p.path}: row {p.line}: {p.message}" for p in self.problems)
@@ -227,8 +232,10 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
 # -- merging another copy of the project ---------------------------------------------------------------------
 
 
-class MergeRefused(CoderError):
+class MergeRefused(ManyProblems):
     """The other project's transcripts or segments differ from this one's; every difference is listed."""
+
+    problems: list[str]
 
     def __init__(self, other: str, problems: list[str]) -> None:
         self.problems = problems
@@ -238,6 +245,9 @@ class MergeRefused(CoderError):
             path=other,
             hint="nothing was merged; both copies must import the same transcript files the same way",
         )
+
+    def headline(self) -> str:
+        return f"merge refused, {len(self.problems)} problem(s); nothing was merged"
 
     def details(self) -> str:
         return "\n".join(f"{self.path}: {p}" for p in self.problems)

@@ -14,24 +14,14 @@ from coder import segment as seg
 from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
 from coder.errors import InputError, ProjectError
-from coder.store import Store
+from coder.store import DocumentInfo, Store
 from coder.transcripts import ReadOptions, decode, read_file
 from coder.types import Codebook, Transcript
 
 
 @dataclass(frozen=True)
-class ImportedDocument:
-    name: str
-    participant: str
-    format: str
-    turns: int
-    segments: int
-    coded_segments: int
-
-
-@dataclass(frozen=True)
 class ImportResult:
-    imported: list[ImportedDocument]
+    imported: list[DocumentInfo]
     unchanged: list[str]
     attributes: int = 0
 
@@ -138,9 +128,8 @@ def import_files(
         splitter_name = getattr(split, "name", type(split).__name__)
     segmented = [(t, seg.segment(t, split, unit=unit)) for t in fresh]
 
-    imported = []
     with store.transaction():
-        for t, segments in segmented:
+        ids = [
             store.add_document(
                 t,
                 segments,
@@ -148,19 +137,12 @@ def import_files(
                 splitter=splitter_name,
                 text_hashes=[text_hash(s.text) for s in segments],
             )
-            imported.append(
-                ImportedDocument(
-                    t.name,
-                    t.participant,
-                    t.format,
-                    len(t.turns),
-                    len(segments),
-                    sum(s.coded for s in segments),
-                )
-            )
+            for t, segments in segmented
+        ]
         if attr_rows:
             store.set_attributes(attr_rows)
-    return ImportResult(imported, unchanged, len(attr_rows))
+    stored = {d.id: d for d in store.documents()} if ids else {}
+    return ImportResult([stored[i] for i in ids], unchanged, len(attr_rows))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from coder import segment as seg
 from coder.app import common, ingest, learning, refi_export, refi_import, reliability, reports, suggesting, views
 from coder.app import decisions as dm
 from coder.app import review as rv
-from coder.app.session import ReviewSession, ReviewState
+from coder.app.session import ReviewSession
 from coder.embed import Embedder
 from coder.errors import InputError
 from coder.store import DocumentInfo, Store
@@ -194,28 +194,10 @@ class Project:
 
     # -- review ----------------------------------------------------------------------------------
 
-    def review(
-        self,
-        coder: str,
-        *,
-        document: str | None = None,
-        document_id: int | None = None,
-        code: str | None = None,
-        order: str = "document",
-        learn_every: int = learning.LEARN_EVERY,
-        state: ReviewState | None = None,
-    ) -> ReviewSession:
-        """A review session for one coder (the page passes the coder's ``state`` kept between requests)."""
-        return ReviewSession(
-            self._store,
-            coder,
-            document=document,
-            document_id=document_id,
-            code=code,
-            order=order,
-            learn_every=learn_every,
-            state=state,
-        )
+    def review(self, coder: str, **options: Any) -> ReviewSession:
+        """A review session for one coder (``document`` or ``document_id``, ``code``, ``order``, ``learn_every``;
+        the page passes the coder's ``state`` kept between requests)."""
+        return ReviewSession(self._store, coder, **options)
 
     def code_sentence(self, coder: str, sentence: Sentence, code: str, *, memo: str | None = None) -> str:
         """Code a sentence by hand; returns the code's path."""

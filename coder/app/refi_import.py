@@ -30,6 +30,15 @@ from coder.types import PARTICIPANT, Codebook, Transcript, Turn
 NO_DEFINITION = "(No definition came with this code; write one before suggesting with it.)"
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A document a source's codings go to: already stored (with its id), or planned by this import."""
+
+    id: int | None
+    name: str
+    text: str
+
+
 @dataclass
 class ImportResult:
     codebook: Codebook | None
@@ -295,12 +304,12 @@ def import_qdpx(
     split = None
     fresh = []
     unchanged = []
-    by_text: dict[str, Any] = {}
+    by_text: dict[str, _Seen] = {}  # sources of this file already planned, by their text
     for s, t, to_text in prepared:
         old = store.document_by_name(t.name) or store.document_by_text(t.text) or by_text.get(t.text)
-        if old is not None and old["name"] != t.name and old["text"] == t.text:
-            warnings.append(f"source '{t.name}' has the same text as document '{old['name']}'; its codings go there")
-        if old is not None and old["text"] != t.text:
+        if old is not None and old.name != t.name and old.text == t.text:
+            warnings.append(f"source '{t.name}' has the same text as document '{old.name}'; its codings go there")
+        if old is not None and old.text != t.text:
             raise InputError(
                 f"a different document named '{t.name}' is already in this project",
                 path=where,
@@ -312,9 +321,9 @@ def import_qdpx(
             split = split or seg.load_splitter()
         segments = seg.segment(t, split, unit=unit) if old is None else None
         if old is None:
-            by_text[t.text] = {"name": t.name, "text": t.text, "id": None, "pending": t.name}
+            by_text[t.text] = _Seen(None, t.name, t.text)
         fresh.append((s, t, to_text, segments, old))
-        if old is not None and old["name"] == t.name:
+        if old is not None and old.name == t.name:
             unchanged.append(t.name)
 
     result = ImportResult(book, False, unchanged=unchanged, warnings=warnings)
@@ -329,7 +338,7 @@ def import_qdpx(
         ids: dict[str, int] = {}
         for s, t, to_text, segments, old in fresh:
             if old is not None:
-                doc_id = int(old["id"]) if old["id"] is not None else ids[old["name"]]
+                doc_id = old.id if old.id is not None else ids[old.name]
             else:
                 assert segments is not None
                 doc_id = store.add_document(

@@ -89,16 +89,25 @@ class Selection:
     accepted: set[tuple[int, str]]  # the part of ``pairs`` that people accepted
 
 
-def select_codings(
-    store: Store,
-    *,
-    coders: Sequence[str] = (),
-    mode: str = "any",
-    include_suggested: bool = False,
-    documents: Sequence[str] = (),
-    participants: Sequence[str] = (),
-) -> Selection:
+@dataclass(frozen=True)
+class Criteria:
+    """Which codings a report counts: the ``selection`` keywords of ``Project.tally`` and the other reports.
+
+    ``mode='any'``: a coding counts when any of ``coders`` (all coders when none are named) accepted
+    it; ``'consensus'``: only when every named coder did. Filters keep the named documents and
+    participants.
+    """
+
+    coders: Sequence[str] = ()
+    mode: str = "any"
+    include_suggested: bool = False
+    documents: Sequence[str] = ()
+    participants: Sequence[str] = ()
+
+
+def select_codings(store: Store, criteria: Criteria) -> Selection:
     """Accepted codings (any / consensus of the named coders), optionally with unreviewed suggestions."""
+    coders, mode, participants = criteria.coders, criteria.mode, criteria.participants
     if mode not in TALLY_MODES:
         raise ValueError(f"mode must be one of {TALLY_MODES}")
     if mode == "consensus" and len(coders) < 2:
@@ -106,7 +115,7 @@ def select_codings(
             "--consensus needs at least two --coder names", hint="e.g. --consensus --coder ana --coder ben"
         )
     book = current_codebook(store)
-    doc_ids = {find_document(store, d) for d in documents}
+    doc_ids = {find_document(store, d) for d in criteria.documents}
     doc_names = {d.name for d in store.documents() if d.id in doc_ids}
     segs = [
         s
@@ -123,35 +132,19 @@ def select_codings(
         {k for k, who in who_accepted.items() if who >= set(coders)} if mode == "consensus" else set(who_accepted)
     )
     pairs = set(accepted)
-    if include_suggested:
+    if criteria.include_suggested:
         pairs |= {(r.segment_id, r.code_path) for r in store.suggestions() if r.segment_id in scope}
     return Selection(book, pairs, segs, scope, accepted)
 
 
-def tally_codings(
-    store: Store,
-    *,
-    coders: Sequence[str] = (),
-    mode: str = "any",
-    include_suggested: bool = False,
-    documents: Sequence[str] = (),
-    participants: Sequence[str] = (),
-    by: str | None = None,
-) -> TallyResult:
+def tally_codings(store: Store, *, by: str | None = None, **selection: Any) -> TallyResult:
     """Theme frequencies of accepted codings (and, when asked, of unreviewed suggestions).
 
-    ``mode='any'``: a coding counts when any of ``coders`` (all coders when none are named) accepted
-    it; ``'consensus'``: only when every named coder did. Filters keep the named documents and
-    participants; the participant total counts the participants in scope.
+    ``selection`` holds the :class:`Criteria` keywords; ``by`` names a participant attribute to
+    cross-tabulate by. The participant total counts the participants in scope.
     """
-    sel = select_codings(
-        store,
-        coders=coders,
-        mode=mode,
-        include_suggested=include_suggested,
-        documents=documents,
-        participants=participants,
-    )
+    c = Criteria(**selection)
+    sel = select_codings(store, c)
     book, pairs, scope = sel.codebook, sel.pairs, sel.scope
     accepted = sel.accepted
     rows = tl.tally(book, ((seg, scope[seg], code) for seg, code in pairs), len(set(scope.values())))
@@ -168,19 +161,19 @@ def tally_codings(
         cross = tl.crosstab(
             book, ((seg, scope[seg], code) for seg, code in pairs), by, values_of, sorted(set(scope.values()))
         )
-    if mode == "consensus":
-        base = f"consensus of {', '.join(coders)}"
-    elif coders:
-        base = f"codings accepted by {', '.join(coders)}"
+    if c.mode == "consensus":
+        base = f"consensus of {', '.join(c.coders)}"
+    elif c.coders:
+        base = f"codings accepted by {', '.join(c.coders)}"
     else:
         base = "accepted codings"
     title = f"Theme frequencies — {base}"
     notes = []
-    if include_suggested:
+    if c.include_suggested:
         title = f"{title} + {UNREVIEWED}" if accepted else f"Theme frequencies — {UNREVIEWED}"
         notes.append("Includes machine suggestions that no one has reviewed: pre-coded, unreviewed — not findings.")
-    filters = [f"documents: {', '.join(documents)}"] if documents else []
-    filters += [f"participants: {', '.join(participants)}"] if participants else []
+    filters = [f"documents: {', '.join(c.documents)}"] if c.documents else []
+    filters += [f"participants: {', '.join(c.participants)}"] if c.participants else []
     if filters:
         notes.append("Filtered to " + "; ".join(filters) + ".")
     return TallyResult(rows, title, notes, len(set(scope.values())), len(scope), cross)
@@ -211,7 +204,7 @@ def presence_table(
     store: Store, *, unit: str = "segment", depth: int | None = None, include_suggested: bool = False, **selection: Any
 ) -> MatrixResult:
     """The 0/1 matrix of codes (rolled up to parents) per participant sentence or per participant."""
-    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    sel = select_codings(store, Criteria(include_suggested=include_suggested, **selection))
     paths = _paths_to_depth(sel.codebook, depth)
     units: list[object]
     codings: list[tuple[object, str]]
@@ -237,7 +230,7 @@ def cooccurrence_table(
     store: Store, *, unit: str = "segment", depth: int | None = 1, include_suggested: bool = False, **selection: Any
 ) -> MatrixResult:
     """Code × code: units (sentences or participants) coded with both; the diagonal is each code's total."""
-    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    sel = select_codings(store, Criteria(include_suggested=include_suggested, **selection))
     paths = _paths_to_depth(sel.codebook, depth)
     codings = [(sel.scope[seg], code) for seg, code in sel.pairs] if unit == "participant" else list(sel.pairs)
     m = tl.cooccurrence(sel.codebook, codings, paths)
@@ -267,7 +260,7 @@ def quotes(store: Store, code: str, *, n: int = 5, **selection: Any) -> list[Quo
 
     "Typical" = closest to the code's prototype when the project has embeddings; else longer first.
     """
-    sel = select_codings(store, **selection)
+    sel = select_codings(store, Criteria(**selection))
     code = resolve_code(sel.codebook, code)
     mine = {seg for seg, path in sel.accepted if path == code or path.startswith(code + " > ")}
     segs = {s.id: s for s in sel.segments if s.id in mine}
@@ -304,7 +297,7 @@ def saturation(
     store: Store, *, depth: int | None = None, include_suggested: bool = False, **selection: Any
 ) -> SaturationResult:
     """New codes observed as participants are added in interview (import) order."""
-    sel = select_codings(store, include_suggested=include_suggested, **selection)
+    sel = select_codings(store, Criteria(include_suggested=include_suggested, **selection))
     in_scope = set(sel.scope.values())
     order: list[str] = []
     for d in sorted(store.documents(), key=lambda d: d.id):

@@ -104,7 +104,7 @@ def _items(store: Store, rows: Sequence[PendingRow]) -> list[Item]:
         else:
             p = float(by_prior[n])
         item = Item(
-            r.suggestion_id,
+            r.id,
             r.segment_id,
             r.code_path,
             float(r.score),

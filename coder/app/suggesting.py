@@ -14,20 +14,13 @@ from coder import suggest as sg
 from coder.app.common import ProgressFn, current_codebook, noop
 from coder.embed import Embedder, normalise, text_hash
 from coder.errors import ProjectError
-from coder.store import Store
+from coder.store import RunRow, Store
 
 
 @dataclass(frozen=True)
 class SuggestResult:
-    run_id: int
-    suggester: str
-    model: str
-    codebook_hash: str
-    method: str
-    threshold: float
-    top_k: int
-    segments: int
-    embedded: int
+    run: RunRow
+    """The stored run: suggester, model, codebook hash, method, threshold, top_k, segments scored, texts embedded."""
     suggestions: int
     per_code: dict[str, int]
     seconds: float
@@ -129,18 +122,10 @@ def suggest(
             store.add_scores(run_id, ids, scored.scores)
             store.add_suggestions(run_id, rows)
             n_segments += len(ids)
-        store.finish_run(run_id, segments=n_segments, embedded=embedded)
+        run = store.finish_run(run_id, segments=n_segments, embedded=embedded)
         store.deactivate_runs("learned.v1")  # learned from the previous scores; 'coder suggest --learn' refits
     return SuggestResult(
-        run_id,
-        sg.SUGGESTER,
-        embedder.model_id,
-        book.hash,
-        method,
-        threshold,
-        top_k,
-        n_segments,
-        embedded,
+        run,
         sum(per_code.values()),
         dict(per_code),
         time.perf_counter() - t0,

@@ -67,8 +67,8 @@ def show(store: Store, document: str) -> ShownDocument:
         doc.participant,
         doc.format,
         turns,
-        runs[-1]["suggester"] if runs else None,
-        runs[-1]["model"] if runs else None,
+        runs[-1].suggester if runs else None,
+        runs[-1].model if runs else None,
     )
 
 

@@ -13,7 +13,7 @@ from coder import __version__
 from coder.cli import codebook, export, review, serve, show, suggest, tally, team
 from coder.cli import project as project_commands
 from coder.cli._common import DEFAULT_PROJECT
-from coder.errors import CodebookError, CoderError
+from coder.errors import CoderError, ManyProblems
 
 
 class CoderGroup(click.Group):
@@ -22,8 +22,8 @@ class CoderGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CodebookError as e:
-            click.secho(f"Error: {len(e.problems)} problem(s) in the codebook:", fg="red", err=True)
+        except ManyProblems as e:
+            click.secho(f"Error: {e.headline()}:", fg="red", err=True)
             click.echo(e.details(), err=True)
             ctx.exit(e.exit_code)
         except CoderError as e:

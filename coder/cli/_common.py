@@ -66,6 +66,12 @@ def coder_option(*decls: str, help: str = "Who is coding (env CODER_NAME; or 'co
     return click.option(*(decls or ("--coder",)), envvar="CODER_NAME", default=None, metavar="NAME", help=help)
 
 
+def learn_every_option(help: str) -> Any:
+    """How often a review re-fits learned.v1 (``coder review`` and ``coder serve``)."""
+    # 25 is coder.app.learning.LEARN_EVERY, written out: importing the app here would slow ``--help``
+    return click.option("--learn-every", type=click.IntRange(0), default=25, show_default=True, help=help)
+
+
 backend_option = click.option(
     "--backend",
     type=click.Choice(["auto", "onnx", "torch"]),

@@ -52,6 +52,15 @@ def read_key(prompt: str) -> str:
     return normalise_key(line)
 
 
+def read_command(prompt: str, keys: str, help_text: str) -> str:
+    """The next key that is one of ``keys``, in lower case; ``?`` shows ``help_text``, any other key says so."""
+    while True:
+        key = read_key(prompt).lower()
+        if key and key in keys:
+            return key
+        click.echo(help_text if key == "?" else "Unknown key; press ? for help.")
+
+
 def read_line(prompt: str) -> str:
     """A line of text (a memo, a search); "" at the end of input."""
     click.echo(prompt, nl=False)

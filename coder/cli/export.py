@@ -129,14 +129,7 @@ def decisions_import(ctx: click.Context, file: Path) -> None:
       coder decisions import ben.csv
       coder decisions import corpora/demo/reference-coding.csv
     """
-    from coder.app.decisions import BadRows
-
-    try:
-        r = open_project(ctx).import_decisions(file)
-    except BadRows as e:
-        click.secho(f"Error: {len(e.problems)} bad row(s); nothing was imported:", fg="red", err=True)
-        click.echo(e.details(), err=True)
-        ctx.exit(1)
+    r = open_project(ctx).import_decisions(file)
     click.echo(
         f"Imported {r.added} decisions ({r.unchanged} already present, {r.superseded} replaced older "
         f"answers) from {', '.join(r.coders)}."

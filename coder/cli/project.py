@@ -273,8 +273,8 @@ def _demo_suggest_and_tally(project: Project, embedder: Any) -> None:
     with progress("Embedding segments", project.to_embed(embedder.model_id)) as bar:
         r = project.suggest(embedder, progress=bar)
     click.echo(
-        f"Suggested {r.suggestions} codes for {r.segments} participant segments "
-        f"({r.suggester}, {r.method}, threshold {r.threshold:.2f}, model {r.model})."
+        f"Suggested {r.suggestions} codes for {r.run.segments} participant segments "
+        f"({r.run.suggester}, {r.run.method}, threshold {r.run.threshold:.2f}, model {r.run.model})."
     )
     click.echo()
     t = project.tally(include_suggested=True)

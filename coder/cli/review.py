@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import coder_option, open_project, wrap
-from coder.cli._terminal import echo_definition, echo_turns, read_key, read_line, rule
+from coder.cli._common import coder_option, learn_every_option, open_project, wrap
+from coder.cli._terminal import echo_definition, echo_turns, read_command, read_key, read_line, rule
 from coder.types import PATH_SEP
 
 if TYPE_CHECKING:
@@ -45,13 +45,9 @@ REVIEW_HELP = """  a  accept the suggested code
     help="uncertain = the suggestions the model is least sure of first (active learning).",
 )
 @click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N answers.")
-@click.option(
-    "--learn-every",
-    type=click.IntRange(0),
-    default=25,
-    show_default=True,
-    help="Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
-    "'coder suggest --learn' re-fits on purpose).",
+@learn_every_option(
+    "Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
+    "'coder suggest --learn' re-fits on purpose)."
 )
 @click.pass_context
 def review(
@@ -120,7 +116,7 @@ def _loop(session: ReviewSession, limit: int | None) -> None:
 def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
     """Keys on one item until it is answered, skipped ("skip"), an answer undone, or "quit"."""
     while True:
-        key = read_key(KEYS).lower()
+        key = read_command(KEYS, "arsucmq", REVIEW_HELP)
         if key == "a":
             return session.accept(item)
         if key == "r":
@@ -145,12 +141,8 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
                 click.secho(f"Coded: {session.apply_code(item.segment_id, chosen)}", fg="green")
         elif key == "m":
             _memo(session, item.segment_id)
-        elif key == "?":
-            click.echo(REVIEW_HELP)
-        elif key == "q":
+        else:  # q
             return "quit"
-        else:
-            click.echo("Unknown key; press ? for help.")
 
 
 def _reject(session: ReviewSession, item: Item) -> Answered | None:

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import click
 
-from coder.cli._common import coder_option
+from coder.cli._common import coder_option, learn_every_option
 
 
 @click.command()
@@ -21,13 +21,9 @@ from coder.cli._common import coder_option
 @coder_option(
     help="Open the page as this coder (env CODER_NAME); otherwise the page asks. Others can open it under their names."
 )
-@click.option(
-    "--learn-every",
-    type=click.IntRange(0),
-    default=25,
-    show_default=True,
-    help="Re-fit learned.v1 in the background after every N answers of a coder (0 = never; skipped while "
-    "another person has answers).",
+@learn_every_option(
+    "Re-fit learned.v1 in the background after every N answers of a coder (0 = never; skipped while "
+    "another person has answers)."
 )
 @click.option(
     "--open/--no-open",

@@ -82,15 +82,16 @@ def suggest(
 
 
 def _echo_suggested(r: SuggestResult, seconds: float) -> None:
-    rate = r.embedded / r.embed_seconds if r.embedded and r.embed_seconds else 0
+    run = r.run
+    rate = run.embedded / r.embed_seconds if run.embedded and r.embed_seconds else 0
     click.echo(
-        f"Scored {r.segments} participant segments against the codebook ({r.suggester}, {r.method}, "
-        f"threshold {r.threshold:.2f}, top {r.top_k})."
+        f"Scored {run.segments} participant segments against the codebook ({run.suggester}, {run.method}, "
+        f"threshold {run.threshold:.2f}, top {run.top_k})."
     )
     click.echo(
-        f"Embedded {r.embedded} new segment texts"
+        f"Embedded {run.embedded} new segment texts"
         + (f" ({rate:.0f}/s)" if rate else "")
-        + f"; {r.suggestions} suggestions in {seconds:.1f}s. Model: {r.model}."
+        + f"; {r.suggestions} suggestions in {seconds:.1f}s. Model: {run.model}."
     )
     click.echo("Next: coder show DOCUMENT, or coder export codings -o codings.csv")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coder.cli._common import coder_option, format_option, open_project, output_option, write_text
-from coder.cli._terminal import echo_definition, echo_turns, read_key, read_line, rule
+from coder.cli._terminal import echo_definition, echo_turns, read_command, read_line, rule
 
 if TYPE_CHECKING:
     from coder.app import Project
@@ -174,7 +174,7 @@ def _decide(project: Project, item: ReconcileItem, who: str) -> str:
     """Keys on one disagreement: "accept" or "reject" (recorded), "skip" or "quit"."""
     note: str | None = None
     while True:
-        key = read_key(RECONCILE_KEYS).lower()
+        key = read_command(RECONCILE_KEYS, "armsq", RECONCILE_HELP)
         if key in ("a", "r"):
             answer = "accept" if key == "a" else "reject"
             project.reconcile(item, answer, by=who, note=note)
@@ -183,12 +183,8 @@ def _decide(project: Project, item: ReconcileItem, who: str) -> str:
             note = read_line("Note: ").strip() or None
         elif key == "s":
             return "skip"
-        elif key == "?":
-            click.echo(RECONCILE_HELP)
-        elif key == "q":
+        else:  # q
             return "quit"
-        else:
-            click.echo("Unknown key; press ? for help.")
 
 
 @click.command()
@@ -206,14 +202,7 @@ def merge(ctx: click.Context, other: Path) -> None:
       coder merge ../ben/study.db
       coder agree --coder ana --coder ben
     """
-    from coder.app.decisions import MergeRefused
-
-    try:
-        r = open_project(ctx).merge(other)
-    except MergeRefused as e:
-        click.secho(f"Error: merge refused, {len(e.problems)} problem(s); nothing was merged:", fg="red", err=True)
-        click.echo(e.details(), err=True)
-        ctx.exit(1)
+    r = open_project(ctx).merge(other)
     imp = r.imported
     renamed = "; named differently here: " + ", ".join(f"{a} → {b}" for a, b in r.renamed.items()) if r.renamed else ""
     click.echo(

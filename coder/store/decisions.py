@@ -86,83 +86,6 @@ class Decisions(StoreBase):
             if if_standing == "newer" and (decided_at is None or _instant(old.decided_at) >= _instant(decided_at)):
                 return Recorded(old.id, "kept")
             self.mark_undone(old.id)
-        new = self.add_decision(
-            segment_id=segment_id,
-            code_path=code_path,
-            coder=coder,
-            answer=answer,
-            reason=reason,
-            memo=memo,
-            suggestion_id=suggestion_id,
-            codebook_hash=codebook_hash,
-            decided_at=decided_at,
-            decided_by=decided_by,
-        )
-        return Recorded(new, "added" if old is None else "replaced")
-
-    def decide(
-        self,
-        *,
-        segment_id: int,
-        code_path: str,
-        coder: str,
-        answer: str,
-        reason: str | None = None,
-        memo: str | None = None,
-        suggestion_id: int | None = None,
-        codebook_hash: str | None = None,
-        decided_by: str | None = None,
-        decided_at: str | None = None,
-        if_standing: IfStanding = "replace",
-        imported: bool = False,
-    ) -> Recorded:
-        """:meth:`record_decision` in its own transaction, retried while another writer holds the lock."""
-        return self.write(
-            lambda: self.record_decision(
-                segment_id=segment_id,
-                code_path=code_path,
-                coder=coder,
-                answer=answer,
-                reason=reason,
-                memo=memo,
-                suggestion_id=suggestion_id,
-                codebook_hash=codebook_hash,
-                decided_by=decided_by,
-                decided_at=decided_at,
-                if_standing=if_standing,
-                imported=imported,
-            )
-        )
-
-    def withdraw_decision(
-        self, *, segment_id: int, code_path: str, coder: str, answer: str, decided_at: str
-    ) -> int | None:
-        """Undo here a decision another copy undid: this very one (same answer and time), if it stands.
-
-        Returns its id, or None when nothing was undone (not here, or undone already). Call inside a
-        transaction.
-        """
-        same = self.find_same_decision(coder, segment_id, code_path, answer, decided_at)
-        if same is None or same.undone_at is not None:
-            return None
-        self.mark_undone(same.id)
-        return same.id
-
-    def add_decision(
-        self,
-        *,
-        segment_id: int,
-        code_path: str,
-        coder: str,
-        answer: str,
-        reason: str | None = None,
-        memo: str | None = None,
-        suggestion_id: int | None = None,
-        codebook_hash: str | None = None,
-        decided_at: str | None = None,
-        decided_by: str | None = None,
-    ) -> int:
-        """Insert one decision as it is, whatever stands (call inside a transaction); see :meth:`record_decision`."""
         cur = self.db.execute(
             "INSERT INTO decisions (segment_id, code_path, coder, answer, reason, memo, suggestion_id,"
             " codebook_hash, decided_at, decided_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -179,7 +102,25 @@ class Decisions(StoreBase):
                 decided_by,
             ),
         )
-        return int(cur.lastrowid or 0)
+        return Recorded(int(cur.lastrowid or 0), "added" if old is None else "replaced")
+
+    def decide(self, **decision: Any) -> Recorded:
+        """:meth:`record_decision` (same keywords) in its own transaction: :meth:`write` retries it while locked."""
+        return self.write(lambda: self.record_decision(**decision))
+
+    def withdraw_decision(
+        self, *, segment_id: int, code_path: str, coder: str, answer: str, decided_at: str
+    ) -> int | None:
+        """Undo here a decision another copy undid: this very one (same answer and time), if it stands.
+
+        Returns its id, or None when nothing was undone (not here, or undone already). Call inside a
+        transaction.
+        """
+        same = self.find_same_decision(coder, segment_id, code_path, answer, decided_at)
+        if same is None or same.undone_at is not None:
+            return None
+        self.mark_undone(same.id)
+        return same.id
 
     def mark_undone(self, decision_id: int) -> None:
         self.db.execute("UPDATE decisions SET undone_at = ? WHERE id = ?", (now(), decision_id))

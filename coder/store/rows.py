@@ -45,6 +45,26 @@ class _Compat:
         return list(_names(type(self)))
 
 
+_FLAGS: dict[type, tuple[str, ...]] = {}
+
+
+def _flags(cls: type) -> tuple[str, ...]:
+    flags = _FLAGS.get(cls)
+    if flags is None:
+        flags = _FLAGS[cls] = tuple(f.name for f in fields(cls) if f.type in (bool, "bool"))
+    return flags
+
+
+class _Flags(_Compat):
+    """A row with yes/no (``bool``) columns: SQLite hands back 0 or 1, the row holds False or True."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for name in _flags(type(self)):
+            object.__setattr__(self, name, bool(getattr(self, name)))
+
+
 # -- documents, turns, segments ---------------------------------------------------------------------------------
 
 
@@ -125,7 +145,7 @@ class SegmentRow:
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentDetail(_Compat):
+class SegmentDetail(_Flags):
     """A ``segments`` row with its document's name and participant and its turn."""
 
     id: int
@@ -143,9 +163,6 @@ class SegmentDetail(_Compat):
     speaker: str
     role: str
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "coded", bool(self.coded))
-
 
 @dataclass(frozen=True, slots=True)
 class AcceptedSegment(_Compat):
@@ -161,7 +178,7 @@ class AcceptedSegment(_Compat):
 
 
 @dataclass(frozen=True, slots=True)
-class CodebookRow(_Compat):
+class CodebookRow(_Flags):
     """A ``codebooks`` row: one loaded version."""
 
     id: int
@@ -173,12 +190,9 @@ class CodebookRow(_Compat):
     loaded_at: str
     is_current: bool
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "is_current", bool(self.is_current))
-
 
 @dataclass(frozen=True, slots=True)
-class RunRow(_Compat):
+class RunRow(_Flags):
     """A ``suggestion_runs`` row."""
 
     id: int
@@ -194,9 +208,6 @@ class RunRow(_Compat):
     started_at: str
     finished_at: str | None
     active: bool
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "active", bool(self.active))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,19 +227,9 @@ class SuggestionRow(_Compat):
 
 
 @dataclass(frozen=True, slots=True)
-class PendingRow(_Compat):
+class PendingRow(SuggestionRow):
     """An active suggestion awaiting a coder's answer, with its sentence (:meth:`Store.pending_suggestions`)."""
 
-    suggestion_id: int
-    segment_id: int
-    code_path: str
-    score: float
-    rank: int
-    evidence: str
-    suggester: str
-    model: str
-    codebook_hash: str
-    document_id: int
     segment_idx: int
     text: str
     document: str

@@ -12,6 +12,10 @@ from coder.store._base import StoreBase, now
 from coder.store.rows import CodingRow, PendingRow, RunRow, SuggestionRow, columns
 
 _RUN = f"SELECT {columns(RunRow, 'r')} FROM suggestion_runs r"
+# a SuggestionRow's columns (a PendingRow's first ones), over suggestions g, suggestion_runs r and segments s
+_SUGGESTION = (
+    "g.id, g.segment_id, g.code_path, g.score, g.rank, g.evidence, r.suggester, r.model, r.codebook_hash, s.document_id"
+)
 
 
 class Runs(StoreBase):
@@ -61,8 +65,8 @@ class Runs(StoreBase):
             [(run_id, int(s), data[i].tobytes()) for i, s in enumerate(segment_ids)],
         )
 
-    def finish_run(self, run_id: int, *, segments: int, embedded: int) -> None:
-        """Make this run the active one of its suggester; drop superseded runs' score matrices."""
+    def finish_run(self, run_id: int, *, segments: int, embedded: int) -> RunRow:
+        """Make this run the active one of its suggester; drop superseded runs' score matrices; returns the run."""
         suggester = self.db.execute("SELECT suggester FROM suggestion_runs WHERE id = ?", (run_id,)).fetchone()[0]
         old = [
             r[0]
@@ -75,6 +79,8 @@ class Runs(StoreBase):
             "UPDATE suggestion_runs SET active = 1, finished_at = ?, segments = ?, embedded = ? WHERE id = ?",
             (now(), segments, embedded, run_id),
         )
+        [run] = self._all(RunRow, _RUN + " WHERE r.id = ?", (run_id,))
+        return run
 
     def deactivate_runs(self, suggester: str) -> None:
         """Retire a suggester's active run (call inside a transaction)."""
@@ -126,10 +132,9 @@ class Runs(StoreBase):
 
     def suggestions(self, doc_id: int | None = None) -> list[SuggestionRow]:
         """Active suggestions with their segment's document and their run."""
-        sql = """SELECT g.id, g.segment_id, g.code_path, g.score, g.rank, g.evidence,
-                        r.suggester, r.model, r.codebook_hash, s.document_id
-                 FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
-                 JOIN segments s ON s.id = g.segment_id"""
+        sql = f"""SELECT {_SUGGESTION}
+                  FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                  JOIN segments s ON s.id = g.segment_id"""
         args: list[Any] = []
         if doc_id is not None:
             sql += " WHERE s.document_id = ?"
@@ -146,16 +151,15 @@ class Runs(StoreBase):
         segment_id: int | None = None,
     ) -> list[PendingRow]:
         """Active suggestions on which ``coder`` has no standing decision (every one when ``coder`` is None)."""
-        sql = """SELECT g.id AS suggestion_id, g.segment_id, g.code_path, g.score, g.rank, g.evidence,
-                        r.suggester, r.model, r.codebook_hash, s.document_id, s.idx AS segment_idx, s.text,
-                        d.name AS document, d.participant, t.idx AS turn_idx
-                 FROM suggestions g
-                 JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
-                 JOIN segments s ON s.id = g.segment_id
-                 JOIN documents d ON d.id = s.document_id
-                 JOIN turns t ON t.id = s.turn_id
-                 WHERE (? IS NULL OR NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
-                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL))"""
+        sql = f"""SELECT {_SUGGESTION}, s.idx AS segment_idx, s.text, d.name AS document, d.participant,
+                         t.idx AS turn_idx
+                  FROM suggestions g
+                  JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                  JOIN segments s ON s.id = g.segment_id
+                  JOIN documents d ON d.id = s.document_id
+                  JOIN turns t ON t.id = s.turn_id
+                  WHERE (? IS NULL OR NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                                    AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL))"""
         args: list[Any] = [coder, coder]
         if segment_id is not None:
             sql += " AND g.segment_id = ?"

@@ -44,9 +44,9 @@ class Point:
 def machine_codings(project: Project, use_learned: bool) -> set[tuple[int, str]]:
     """The (sentence, code) pairs the machine suggests now: learned.v1's when asked and fitted, else similarity.v1's."""
     with Store(project.path) as store:  # every suggestion with its suggester: below what Project reports
-        learned = any(r["suggester"] == lr.LEARNER for r in store.active_runs())
+        learned = any(r.suggester == lr.LEARNER for r in store.active_runs())
         want = lr.LEARNER if use_learned and learned else sg.SUGGESTER
-        return {(r["segment_id"], r["code_path"]) for r in store.suggestions() if r["suggester"] == want}
+        return {(r.segment_id, r.code_path) for r in store.suggestions() if r.suggester == want}
 
 
 def agreement(
@@ -79,8 +79,8 @@ def simulate(
     held_ids = {d.id for d in docs[1::2]}
     units = [s.id for d in project.documents() if d.id in held_ids for s in coded_sentences(project, d.id)]
     with Store(project.path) as store:  # what the machine suggests, and what this reviewer answered before
-        codes = sorted({r["code_path"] for r in store.suggestions()} | {c for _, c in gold})
-        decided = {(r["segment_id"], r["code_path"]) for r in store.decisions(coder=SIM)}
+        codes = sorted({r.code_path for r in store.suggestions()} | {c for _, c in gold})
+        decided = {(r.segment_id, r.code_path) for r in store.decisions(coder=SIM)}
     gold_by_seg: dict[int, set[str]] = defaultdict(set)
     for seg, code in gold:
         gold_by_seg[seg].add(code)

@@ -219,14 +219,14 @@ def test_merge_carries_undo_both_ways_and_odd_file_names(tmp_path):
     r = run_a("merge", str(copy))
     assert "Merged 1 decision(s)" in r.output and "ben" in r.output
     with Store(path_a) as s:
-        standing = {(d["coder"], d["segment_id"], d["code_path"]) for d in s.decisions()}
+        standing = {(d.coder, d.segment_id, d.code_path) for d in s.decisions()}
     assert ("ana", undone.segment_id, undone.code_path) not in standing  # her undo stands
     with Project(copy) as p:
         p.review("ben").undo()  # ben withdraws his coding in his copy
     r = run_a("merge", str(copy))
     assert "1 undone as in the other copy" in r.output
     with Store(path_a) as s:
-        assert not [d for d in s.decisions() if d["coder"] == "ben"]
+        assert not [d for d in s.decisions() if d.coder == "ben"]
     assert not (tmp_path / "copies" / "ben ").exists()
 
 

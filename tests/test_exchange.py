@@ -99,9 +99,9 @@ def test_export_validates_and_every_selection_is_its_sentence(study, tmp_path):
     with Store(study.path) as store:  # offsets are stored, not shown: read them from the file
         for s in proj.sources:
             doc = store.document_by_name(s.name)
-            assert texts[s.guid] == doc["text"]
+            assert texts[s.guid] == doc.text
             for sel in s.selections:
-                stored = [x for x in store.segments(doc["id"]) if (x.start, x.end) == (sel.start, sel.end)]
+                stored = [x for x in store.segments(doc.id) if (x.start, x.end) == (sel.start, sel.end)]
                 assert len(stored) == 1 and texts[s.guid][sel.start : sel.end] == stored[0].text
                 seen.add(stored[0].text)
     assert "Rezo cada mañana 🙏 con mi abuela." in seen and "Mi hermana me llama — siempre." in seen
@@ -215,7 +215,7 @@ def test_import_another_tools_project_with_crlf_positions(tmp_path, blank_splitt
     path = qdpx(tmp_path / "other.qdpx", project_xml(src), {f"{GUIDS[5]}.txt": CRLF_TEXT.encode("utf-8")})
     with Project(tmp_path / "p.db", create=True) as project:
         r = project.import_refi(path, splitter=lambda: blank_splitter)
-        rows = {(d["text"], d["code_path"], d["coder"], d["decided_at"]) for d in decisions_in(project)}
+        rows = {(d.text, d.code_path, d.coder, d.decided_at) for d in decisions_in(project)}
         book = project.codebook()
     assert r.documents == ["Interview 1"] and r.decisions == 3 and r.coders == ["Rosa"]
     assert rows == {
@@ -425,7 +425,7 @@ def test_source_encodings_and_bom(tmp_path, blank_splitter):
         path = qdpx(tmp_path / f"{name}.qdpx", one_source(src + sel), {f"{GUIDS[5]}.txt": data})
         with Project(tmp_path / f"{name}.db", create=True) as project:
             project.import_refi(path, splitter=lambda: blank_splitter)
-            assert [d["text"] for d in decisions_in(project)] == ["I pray a lot."], name  # 3-10 without the BOM
+            assert [d.text for d in decisions_in(project)] == ["I pray a lot."], name  # 3-10 without the BOM
 
 
 def test_export_survives_control_characters_and_odd_codebook_names(tmp_path, blank_splitter):
@@ -507,7 +507,7 @@ def test_foreign_sources_users_and_dates(tmp_path, blank_splitter):
         assert r.documents == ["a", "guide"]  # 'b' has a's text: its coding goes to 'a'
         assert any("same text as document 'a'" in w for w in r.warnings)
         assert any("'guide' has no participant speech" in w for w in r.warnings)
-        assert sorted(d["coder"] for d in decisions_in(project)) == ["Rosa", "Rosa (2)"]  # two users, two coders
+        assert sorted(d.coder for d in decisions_in(project)) == ["Rosa", "Rosa (2)"]  # two users, two coders
         project.export_qdpx(tmp_path / "again.qdpx")  # unique GUIDs, schema-valid
 
 

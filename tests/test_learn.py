@@ -64,7 +64,7 @@ def test_learning_beats_similarity_where_similarity_is_weak(project, stored, emb
     test_ids = [s.id for s in segs[len(segs) // 3 :]]
 
     def f1(suggester: str) -> float:
-        pred = {(r["segment_id"], r["code_path"]) for r in stored.suggestions() if r["suggester"] == suggester}
+        pred = {(r.segment_id, r.code_path) for r in stored.suggestions() if r.suggester == suggester}
         pred = {p for p in pred if p[0] in set(test_ids) and p[1] == "Pets"}
         g = {x for x in gold if x[0] in set(test_ids)}
         return ev.micro(ev.by_code(g, pred, test_ids, ["Pets"]))[2]

@@ -212,12 +212,12 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     assert r1.suggestions > 0 and r1.run.model == "hash-bow-64@v1"
     assert project.has_suggestions() and project.to_embed(embedder.model_id) == 0
     rows = stored.suggestions()
-    assert {(r["suggester"], r["model"], r["codebook_hash"]) for r in rows} == {
+    assert {(r.suggester, r.model, r.codebook_hash) for r in rows} == {
         ("similarity.v1", "hash-bow-64@v1", r1.run.codebook_hash)
     }
-    bible = [r for r in rows if r["segment_id"] == project.sentence("sample", 9).id]
-    assert bible[0]["code_path"] == SCRIPTURE
-    assert bible[0]["evidence"] == "I read my Bible every night before bed."
+    bible = [r for r in rows if r.segment_id == project.sentence("sample", 9).id]
+    assert bible[0].code_path == SCRIPTURE
+    assert bible[0].evidence == "I read my Bible every night before bed."
     # a codebook edit embeds no segment again; the new run replaces the old one
     edited = write(
         tmp_path / "mini2.yaml",
@@ -230,7 +230,7 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     r2 = project.suggest(embedder, threshold=0.3)
     assert r2.run.embedded == 0 and r2.run.codebook_hash != r1.run.codebook_hash
     assert embedder.texts_embedded - texts_before == 1  # only the edited code text
-    assert {r["codebook_hash"] for r in stored.suggestions()} == {r2.run.codebook_hash}
+    assert {r.codebook_hash for r in stored.suggestions()} == {r2.run.codebook_hash}
     assert stored.scored_segments(r1.run.id) == set()  # the replaced run's score matrix is gone
     assert len(stored.scored_segments(r2.run.id)) == n_coded
 

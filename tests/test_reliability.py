@@ -123,7 +123,7 @@ def test_machine_is_a_coder(coded, stored, embedder):
     assert r.not_reviewed == {"ana": 0, "machine": 0} and r.units_included == 11  # the machine scored all 11
     machine = {}
     for s in stored.suggestions():
-        machine.setdefault(s["code_path"], set()).add(s["segment_id"])
+        machine.setdefault(s.code_path, set()).add(s.segment_id)
     for row in r.rows:
         assert row.coded_by[1] == len(machine.get(row.code, ()))
     with pytest.raises(CoderError, match=r"no active run of suggester 'learned\.v1'"):
@@ -158,7 +158,7 @@ def test_three_coders_use_fleiss_kappa(coded, stored, embedder):
     r = coded.agree(["ana", "ben", "machine"], n_boot=0)
     assert r.units_included == 10 and r.not_reviewed == {"ana": 0, "ben": 1, "machine": 0}
     units = both_reviewed(coded)
-    machine = {(s["segment_id"], s["code_path"]) for s in stored.suggestions()}
+    machine = {(s.segment_id, s.code_path) for s in stored.suggestions()}
     for row in r.rows:
         cols = [column(coded, ANA, units, row.code), column(coded, BEN, units, row.code)]
         cols.append([(u, row.code) in machine for u in units])

@@ -32,16 +32,16 @@ def test_queue_answer_resume_and_audit_trail(suggested, stored):
     first = items[0]
     did = ana.accept(first).decision_id
     # the audit trail: who answered what, under which codebook, for which run and model
-    (row,) = [r for r in stored.decisions(coder="ana") if r["id"] == did]
+    (row,) = [r for r in stored.decisions(coder="ana") if r.id == did]
     run = stored.active_run("similarity.v1")
-    assert (row["coder"], row["answer"], row["code_path"], row["codebook_hash"], row["suggestion_id"]) == (
+    assert (row.coder, row.answer, row.code_path, row.codebook_hash, row.suggestion_id) == (
         "ana",
         "accept",
         first.code_path,
         suggested.codebook().hash,
         first.suggestion_id,
     )
-    assert (first.suggester, first.model, run["suggester"], run["model"]) == (
+    assert (first.suggester, first.model, run.suggester, run.model) == (
         "similarity.v1",
         "hash-bow-64@v1",
         "similarity.v1",
@@ -54,8 +54,8 @@ def test_queue_answer_resume_and_audit_trail(suggested, stored):
     p = suggested.review("ana").progress()
     assert (p.reviewed, p.accepted, p.rejected, p.remaining) == (2, 1, 1, len(items) - 2)
     assert p.acceptance == 0.5
-    rejected = next(r for r in stored.decisions(coder="ana") if r["answer"] == "reject")
-    assert (rejected["reason"], rejected["memo"]) == ("wrong code", "not about faith")
+    rejected = next(r for r in stored.decisions(coder="ana") if r.answer == "reject")
+    assert (rejected.reason, rejected.memo) == ("wrong code", "not about faith")
 
 
 def test_undo_keeps_audit_and_returns_item(suggested, stored):
@@ -70,7 +70,7 @@ def test_undo_keeps_audit_and_returns_item(suggested, stored):
     )
     assert (item.segment_id, item.code_path) in keys(suggested.review("ana").pending())
     trail = stored.decisions(include_undone=True)
-    assert len(trail) == 1 and trail[0]["undone_at"] is not None  # still in the trail, marked undone
+    assert len(trail) == 1 and trail[0].undone_at is not None  # still in the trail, marked undone
     assert stored.decisions() == []
     assert ana.undo() is None
 
@@ -97,13 +97,13 @@ def test_apply_code_memo_and_context(suggested, stored):
     seg = suggested.sentence("sample", 3)
     assert ana.apply_code(seg.id, "Familial relationships", note="missed by the suggester") == "Familial relationships"
     (row,) = stored.decisions(coder="ana")
-    assert (row["answer"], row["suggestion_id"], row["memo"]) == ("accept", None, "missed by the suggester")
+    assert (row.answer, row.suggestion_id, row.memo) == ("accept", None, "missed by the suggester")
     ana.apply_code(seg.id, "familial RELATIONSHIPS")  # a name in any case; the same coding again
-    assert [r["id"] for r in stored.decisions(coder="ana", include_undone=True)] == [row["id"]]  # no duplicate
+    assert [r.id for r in stored.decisions(coder="ana", include_undone=True)] == [row.id]  # no duplicate
     with pytest.raises(InputError, match="no code 'Pets'"):
         ana.apply_code(seg.id, "Pets")
     ana.memo(seg.id, "  she laughed here ")
-    assert [m["text"] for m in stored.memos(seg.id)] == ["she laughed here"]
+    assert [m.text for m in stored.memos(seg.id)] == ["she laughed here"]
     with pytest.raises(InputError, match="empty memo"):
         ana.memo(seg.id, "   ")
     item = ana.next()
@@ -171,21 +171,19 @@ def test_one_standing_answer_per_segment_and_code(suggested, stored):
     ana.reject(item, reason="wrong code")
     ana.apply_code(item.segment_id, item.code_path)  # changed her mind via 'c'
     standing = [
-        r
-        for r in stored.decisions(coder="ana")
-        if r["segment_id"] == item.segment_id and r["code_path"] == item.code_path
+        r for r in stored.decisions(coder="ana") if r.segment_id == item.segment_id and r.code_path == item.code_path
     ]
-    assert [r["answer"] for r in standing] == ["accept"]
+    assert [r.answer for r in standing] == ["accept"]
     trail = stored.decisions(coder="ana", include_undone=True)
-    assert [(r["answer"], r["undone_at"] is not None) for r in trail] == [("reject", True), ("accept", False)]
-    assert ana.accept(item).decision_id == standing[0]["id"]  # same answer again: no new row
+    assert [(r.answer, r.undone_at is not None) for r in trail] == [("reject", True), ("accept", False)]
+    assert ana.accept(item).decision_id == standing[0].id  # same answer again: no new row
 
 
 def test_stale_codes_and_learned_runs_are_retired(suggested, stored, embedder, tmp_path):
     ana = suggested.review("ana")
     ana.accept(ana.next())
     suggested.learn(coder="ana")
-    assert any(r["suggester"] == "learned.v1" for r in stored.active_runs())
+    assert any(r.suggester == "learned.v1" for r in stored.active_runs())
     renamed = write(
         tmp_path / "v2.yaml",
         (DATA / "mini.yaml").read_text().replace("name: Education and educational goals", "name: Education"),
@@ -193,7 +191,7 @@ def test_stale_codes_and_learned_runs_are_retired(suggested, stored, embedder, t
     suggested.load_codebook(renamed)
     assert all(i.code_path != "Education and educational goals" for i in suggested.review("ana").pending())
     suggested.suggest(embedder, threshold=0.2)
-    assert [r["suggester"] for r in stored.active_runs()] == ["similarity.v1"]
+    assert [r.suggester for r in stored.active_runs()] == ["similarity.v1"]
 
 
 def test_learned_suggestions_carry_a_codebook_example_as_evidence(suggested, stored):
@@ -205,8 +203,8 @@ def test_learned_suggestions_carry_a_codebook_example_as_evidence(suggested, sto
     texts = {t for c in book.codes for t in (c.examples or ())} | {
         f"{c.name}: {c.definition}" + (f" {c.include}" if c.include else "") for c in book.codes
     }
-    learned = [r for r in stored.suggestions() if r["suggester"] == "learned.v1"]
-    assert learned and {r["evidence"] for r in learned} <= texts
+    learned = [r for r in stored.suggestions() if r.suggester == "learned.v1"]
+    assert learned and {r.evidence for r in learned} <= texts
 
 
 def test_chips_show_a_coders_own_answers_and_pending_suggestions(suggested):
@@ -284,8 +282,8 @@ def test_learning_does_not_refit_while_others_answer(suggested, stored):
     ana.accept(items[0])
     suggested.review("consensus").accept(items[0])  # the team's role is not another person
     assert isinstance(ana.learn(), LearnResult)
-    refit = stored.active_run("learned.v1")["id"]
+    refit = stored.active_run("learned.v1").id
     suggested.review("ben").reject(items[1])
     out = ana.learn()
     assert isinstance(out, str) and out.startswith("learning skipped: ben also answered here")
-    assert stored.active_run("learned.v1")["id"] == refit  # no new run
+    assert stored.active_run("learned.v1").id == refit  # no new run

@@ -37,7 +37,7 @@ def proj(tmp_path):
 def decisions(path, coder=None):
     s = Store(path)
     rows = [
-        (r["coder"], r["code_path"], r["answer"], r["reason"], r["undone_at"] is not None)
+        (r.coder, r.code_path, r.answer, r.reason, r.undone_at is not None)
         for r in s.decisions(coder=coder, include_undone=True)
     ]
     s.close()
@@ -287,7 +287,7 @@ def sentence_id(path, number):
 
 def standing(path, coder="ana"):
     s = Store(path)
-    rows = [(r["segment_id"], r["code_path"], r["answer"], r["reason"]) for r in s.decisions(coder=coder)]
+    rows = [(r.segment_id, r.code_path, r.answer, r.reason) for r in s.decisions(coder=coder)]
     s.close()
     return rows
 

@@ -56,4 +56,4 @@ def test_single_keys_in_a_terminal(tmp_path):
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     s = Store(p)
-    assert [(r["answer"], r["reason"]) for r in s.decisions(coder="tty")] == [("accept", None), ("reject", "too vague")]
+    assert [(r.answer, r.reason) for r in s.decisions(coder="tty")] == [("accept", None), ("reject", "too vague")]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import FrozenInstanceError, asdict, astuple
 
 import numpy as np
 import pytest
@@ -280,7 +281,7 @@ def test_decision_code_counts_and_segment_hashes(store, seg):
     assert store.segment_hashes() == {seg: "t1", seg + 1: "t2"}
 
 
-def test_rows_are_dataclasses_that_still_read_like_sqlite_rows(store, seg):
+def test_rows_are_frozen_dataclasses_read_by_attribute(store, seg):
     store.decide(segment_id=seg, code_path="Calm", coder="ana", answer="accept", memo="note")
     d = store.decisions()[0]
     assert isinstance(d, DecisionDetail) and isinstance(d, DecisionRow)
@@ -292,19 +293,21 @@ def test_rows_are_dataclasses_that_still_read_like_sqlite_rows(store, seg):
         20,
         "I like it here.",
     )
-    assert d["code_path"] == d[2] == "Calm" and d["document"] == "a.txt"
-    assert d.keys()[:3] == ["id", "segment_id", "code_path"] and d.keys()[-1] == "text"
-    assert dict(d)["undone_at"] is None
-    with pytest.raises(IndexError):
-        d["nope"]
+    assert astuple(d)[2] == "Calm" and asdict(d)["document"] == "a.txt"
+    assert list(asdict(d))[:3] == ["id", "segment_id", "code_path"] and list(asdict(d))[-1] == "text"
+    assert asdict(d)["undone_at"] is None
+    with pytest.raises(TypeError):  # no sqlite3.Row-style reads: attributes only
+        d["code_path"]  # type: ignore[index]
+    with pytest.raises(FrozenInstanceError):
+        d.code_path = "Home"  # type: ignore[misc]
     row = store.segment_row(seg)
     assert isinstance(row, SegmentDetail) and row.coded is True
-    assert (row["document"], row["turn_idx"], row["text_hash"], row["speaker"]) == ("a.txt", 0, "t1", "Ana")
+    assert (row.document, row.turn_idx, row.text_hash, row.speaker) == ("a.txt", 0, "t1", "Ana")
     assert store.segment_by_index(row.document_id, 1).text == "It is calm."
     assert store.segment_by_index(row.document_id, 2) is None and store.segment_row(999) is None
     (turn,) = store.turns(row.document_id)
     assert isinstance(turn, TurnRow) and (turn.speaker, turn.speech_start, turn.time_start) == ("Ana", 5, None)
     doc = store.document_by_name("a.txt")
-    assert (doc.id, doc["participant"], doc.metadata) == (row.document_id, "Ana", "{}")
+    assert (doc.id, doc.participant, doc.metadata) == (row.document_id, "Ana", "{}")
     assert store.document_by_hash("h") == doc == store.document_by_text(doc.text)
     assert [(t.idx, t.speech) for t in store.turns_around(doc.id, 0)] == [(0, "I like it here. It is calm.")]

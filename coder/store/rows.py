@@ -8,7 +8,6 @@ are a table's own columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
 
 _NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -25,26 +24,6 @@ def columns(cls: type, alias: str) -> str:
     return ", ".join(f"{alias}.{name}" for name in _names(cls))
 
 
-class _Compat:
-    """Reading a row like the ``sqlite3.Row`` it replaces: ``row["col"]``, ``row[0]``, ``row.keys()``.
-
-    Transitional: this goes away once every caller reads attributes (``row.col``).
-    """
-
-    __slots__ = ()
-
-    def __getitem__(self, key: str | int) -> Any:
-        names = _names(type(self))
-        if isinstance(key, str):
-            if key not in names:
-                raise IndexError(f"no column {key!r}")
-            return getattr(self, key)
-        return getattr(self, names[key])  # IndexError past the end, so unpacking works too
-
-    def keys(self) -> list[str]:
-        return list(_names(type(self)))
-
-
 _FLAGS: dict[type, tuple[str, ...]] = {}
 
 
@@ -55,7 +34,7 @@ def _flags(cls: type) -> tuple[str, ...]:
     return flags
 
 
-class _Flags(_Compat):
+class _Flags:
     """A row with yes/no (``bool``) columns: SQLite hands back 0 or 1, the row holds False or True."""
 
     __slots__ = ()
@@ -84,7 +63,7 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentRow(_Compat):
+class DocumentRow:
     """A ``documents`` row, text included."""
 
     id: int
@@ -101,7 +80,7 @@ class DocumentRow(_Compat):
 
 
 @dataclass(frozen=True, slots=True)
-class TurnRow(_Compat):
+class TurnRow:
     """A ``turns`` row."""
 
     id: int
@@ -117,7 +96,7 @@ class TurnRow(_Compat):
 
 
 @dataclass(frozen=True, slots=True)
-class TurnSpeech(_Compat):
+class TurnSpeech:
     """A turn with the words spoken in it (:meth:`Store.turns_around`)."""
 
     idx: int
@@ -165,7 +144,7 @@ class SegmentDetail(_Flags):
 
 
 @dataclass(frozen=True, slots=True)
-class AcceptedSegment(_Compat):
+class AcceptedSegment:
     """A segment accepted for a code (:meth:`Store.accepted_segments`)."""
 
     id: int
@@ -211,7 +190,7 @@ class RunRow(_Flags):
 
 
 @dataclass(frozen=True, slots=True)
-class SuggestionRow(_Compat):
+class SuggestionRow:
     """An active suggestion with its run (:meth:`Store.suggestions`)."""
 
     id: int
@@ -238,7 +217,7 @@ class PendingRow(SuggestionRow):
 
 
 @dataclass(frozen=True, slots=True)
-class CodingRow(_Compat):
+class CodingRow:
     """An active suggestion or a decision, with its place: one line of an export (:meth:`Store.codings`)."""
 
     document: str
@@ -260,7 +239,7 @@ class CodingRow(_Compat):
 
 
 @dataclass(frozen=True, slots=True)
-class DecisionRow(_Compat):
+class DecisionRow:
     """A ``decisions`` row (standing while ``undone_at`` is None)."""
 
     id: int
@@ -289,7 +268,7 @@ class DecisionDetail(DecisionRow):
 
 
 @dataclass(frozen=True, slots=True)
-class DecisionCount(_Compat):
+class DecisionCount:
     """A coder's standing answers on one code (:meth:`Store.decision_counts`)."""
 
     coder: str
@@ -313,7 +292,7 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class MemoRow(_Compat):
+class MemoRow:
     """A ``memos`` row."""
 
     id: int

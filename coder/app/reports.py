@@ -106,7 +106,8 @@ class Criteria:
 
 
 def select_codings(store: Store, criteria: Criteria) -> Selection:
-    """Accepted codings (any / consensus of the named coders), optionally with unreviewed suggestions."""
+    """Accepted codings (any / consensus of the named coders), optionally with unreviewed suggestions:
+    those no coder in scope has answered (a rejected suggestion never counts)."""
     coders, mode, participants = criteria.coders, criteria.mode, criteria.participants
     if mode not in TALLY_MODES:
         raise ValueError(f"mode must be one of {TALLY_MODES}")
@@ -133,7 +134,17 @@ def select_codings(store: Store, criteria: Criteria) -> Selection:
     )
     pairs = set(accepted)
     if criteria.include_suggested:
-        pairs |= {(r.segment_id, r.code_path) for r in store.suggestions() if r.segment_id in scope}
+        # unreviewed = no coder in scope answered it: a suggestion they rejected is never counted
+        answered = {
+            (d.segment_id, d.code_path)
+            for d in store.decisions()
+            if d.segment_id in scope and (not coders or d.coder in coders)
+        }
+        pairs |= {
+            (r.segment_id, r.code_path)
+            for r in store.suggestions()
+            if r.segment_id in scope and (r.segment_id, r.code_path) not in answered
+        }
     return Selection(book, pairs, segs, scope, accepted)
 
 

@@ -88,3 +88,16 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture
+def precoded(tmp_path, embedder, blank_splitter):
+    """A project with the sample transcript, the mini codebook and similarity.v1 suggestions (fake embedder)."""
+    from coder.app import Project
+
+    p = Project(tmp_path / "precoded.db", create=True)
+    p.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    p.load_codebook(DATA / "mini.yaml")
+    p.suggest(embedder, threshold=0.2)
+    yield p
+    p.close()

@@ -7,17 +7,10 @@ import pytest
 
 from coder.app import Project
 
-from .conftest import DATA
-
 
 @pytest.fixture
-def coded(tmp_path, embedder, blank_splitter):
-    p = Project(tmp_path / "reports.db", create=True)
-    p.import_files([DATA / "sample.txt"], splitter=blank_splitter)
-    p.load_codebook(DATA / "mini.yaml")
-    p.suggest(embedder, threshold=0.2)
-    yield p
-    p.close()
+def coded(precoded):
+    return precoded
 
 
 def mentions(p: Project, path: str, **selection) -> int:

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from coder.app import Project, ReviewState
+from coder.app import ReviewState
 from coder.app.review import REASONS
 from coder.errors import InputError
 
-from .conftest import DATA
-
 
 @pytest.fixture
-def reviewing(tmp_path, embedder, blank_splitter):
-    p = Project(tmp_path / "session.db", create=True)
-    p.import_files([DATA / "sample.txt"], splitter=blank_splitter)
-    p.load_codebook(DATA / "mini.yaml")
-    p.suggest(embedder, threshold=0.2)
-    yield p
-    p.close()
+def reviewing(precoded):
+    return precoded
 
 
 def keys(items):

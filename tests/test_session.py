@@ -130,3 +130,25 @@ def test_document_and_code_filters(reviewing):
     s = reviewing.review("ana", document=doc.participant, code=top.name.lower())
     assert s.code == top.path
     assert all(i.document == doc.name and i.code_path.startswith(top.path) for i in s.pending())
+
+
+def test_status_keeps_every_answer_after_suggest_runs_again(reviewing, embedder):
+    """A re-run of suggest (fewer suggestions) must not move answers out of accepted/rejected."""
+    s = reviewing.review("ana")
+    s.accept(s.next())
+    s.reject(s.next())
+    s.reject(s.next())
+    hand = reviewing.documents()[0]
+    sentence = reviewing.sentence(hand.name, 1)
+    book = reviewing.codebook()
+    suggested = {(i.segment_id, i.code_path) for i in reviewing.review("zed").pending()}
+    leaf = next(c.path for c in book.codes if (sentence.id, c.path) not in suggested)
+    reviewing.code_sentence("ana", sentence, leaf)
+
+    def totals():
+        rows = reviewing.status(["ana"])
+        return sum(r.accepted for r in rows), sum(r.rejected for r in rows), sum(r.added for r in rows)
+
+    assert totals() == (1, 2, 1)
+    reviewing.suggest(embedder, threshold=0.99)  # almost nothing suggested now
+    assert totals() == (1, 2, 1)

@@ -210,15 +210,17 @@ class StatusRow:
     suggested: int
     """Sentences the active runs suggest the code for."""
     accepted: int
-    """Of those, accepted by the coder (so suggested = accepted + rejected + pending)."""
+    """Suggestions the coder accepted (also those of an earlier run); while one run stands and nothing was
+    imported, suggested = accepted + rejected + pending."""
     rejected: int
+    """Every standing rejection by the coder."""
     pending: int
     expected_unfound: float | None
     """Segments that probably deserve the code but nobody has found (from learned.v1 probabilities)."""
     found: int = 0
     """Segments accepted for the code or any of its subcodes."""
     added: int = 0
-    """Sentences the coder gave the code by hand where it was not suggested."""
+    """Sentences the coder gave the code by hand where no run suggested it."""
 
     @property
     def active(self) -> bool:
@@ -249,8 +251,11 @@ def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool
     for d in store.decisions():
         key = (d.coder, d.code_path)
         decided[key].add(d.segment_id)
-        was_suggested = (d.segment_id, d.code_path) in suggested_pairs
-        answered[key][d.answer if was_suggested else f"{d.answer} by hand"] += 1
+        # an answer to a suggestion (of any run, or of the active one) vs a code added where none was suggested
+        by_hand = (
+            d.answer == "accept" and d.suggestion_id is None and (d.segment_id, d.code_path) not in suggested_pairs
+        )
+        answered[key]["added" if by_hand else d.answer] += 1
         if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too
             parts = d.code_path.split(PATH_SEP)
             for i in range(1, len(parts) + 1):
@@ -282,7 +287,7 @@ def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool
                     pending_by[coder][c.path],
                     unfound,
                     len(found),
-                    n["accept by hand"],
+                    n["added"],
                 )
             )
         if not all_codes:

@@ -147,6 +147,22 @@ def test_export_options_coder_and_suggestions(study, tmp_path, embedder):
         study.export_qdpx(tmp_path / "z.qdpx", coders=["zoe"])
 
 
+def test_unreviewed_suggestions_are_those_the_exported_coders_did_not_answer(study, tmp_path, embedder):
+    study.suggest(embedder, threshold=-1.0, top_k=1)
+
+    def machine_codings(name: str, coders: list[str]) -> int:
+        r = study.export_qdpx(tmp_path / f"{name}.qdpx", coders=coders, include_suggested=True)
+        return r.codings
+
+    before = {who: machine_codings(f"{who}-before", [who]) for who in ("ana", "ben")}
+    ana_open = {(i.segment_id, i.code_path) for i in study.review("ana").pending()}
+    ben = study.review("ben")
+    item = next(i for i in ben.pending() if (i.segment_id, i.code_path) in ana_open)
+    ben.reject(item)
+    assert machine_codings("ana-after", ["ana"]) == before["ana"]  # ben's answer is not ana's
+    assert machine_codings("ben-after", ["ben"]) == before["ben"] - 1  # ben's rejection is not exported as a coding
+
+
 def test_qdc_round_trip_through_the_cli(study, tmp_path):
     runner = CliRunner()
     r = runner.invoke(main, ["-p", str(study.path), "export", "qdc", "-o", str(tmp_path / "mini.qdc")])

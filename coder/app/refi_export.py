@@ -61,7 +61,8 @@ def export_qdpx(
             continue
         selections[segs[r.segment_id]].append((r.code_path, r.coder, r.decided_at, r.memo))
     if include_suggested:
-        decided = {(r.segment_id, r.code_path) for r in store.decisions()}
+        # unreviewed = no exported coder answered it (as in the reports): a rejection is never exported as a coding
+        decided = {(r.segment_id, r.code_path) for r in store.decisions() if not coders or r.coder in coders}
         finished = {r.suggester: r.finished_at or now() for r in store.active_runs()}
         for s in store.suggestions():
             if (s.segment_id, s.code_path) in decided or s.code_path not in by_path:

@@ -109,7 +109,7 @@ def resolve_code(book: Codebook, ref: str) -> str:
     names = {c.name.casefold(): c.path for c in book.codes} | {c.path.casefold(): c.path for c in book.codes}
     close = difflib.get_close_matches(ref.strip().casefold(), list(names), n=3, cutoff=0.6)
     hint = (
-        "did you mean " + " or ".join(f"'{names[c]}'" for c in dict.fromkeys(close)) + "?"
+        "did you mean " + " or ".join(f"'{p}'" for p in dict.fromkeys(names[c] for c in close)) + "?"
         if close
         else "see 'coder codebook show' for the paths"
     )

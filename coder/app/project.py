@@ -79,11 +79,6 @@ class Project:
         """The bundled demo transcripts, participants file and codebook."""
         return ingest.demo_inputs()
 
-    @classmethod
-    def snapshot(cls, path: str | Path) -> Any:
-        """A read-only copy of another project file, as a context manager over a Store (for merge)."""
-        return Store.snapshot(path)
-
     def close(self) -> None:
         """Checkpoint the WAL: the project is one self-contained file again."""
         self._store.close()
@@ -201,9 +196,7 @@ class Project:
 
     def code_sentence(self, coder: str, sentence: Sentence, code: str, *, memo: str | None = None) -> str:
         """Code a sentence by hand; returns the code's path."""
-        path = self.resolve_code(code)
-        rv.apply_code(self._store, coder, sentence.id, path, note=memo)
-        return path
+        return rv.apply_code(self._store, coder, sentence.id, code, note=memo)
 
     def sentence_context(self, segment_id: int) -> rv.Context:
         return rv.sentence_context(self._store, segment_id)
@@ -221,6 +214,14 @@ class Project:
         for m in self._store.document_memos(document_id, coder):
             out.setdefault(m.segment_id, []).append(m.text)
         return out
+
+    def answer_counts(self, coder: str) -> rv.Progress:
+        """A coder's standing answers to suggestions (``remaining`` left at 0: status rows hold ``pending``)."""
+        return rv.answer_counts(self._store, coder)
+
+    def search_codes(self, query: str, limit: int = 9) -> list[str]:
+        """Codes for a query: name, path, definition, then close spellings."""
+        return rv.search_codes(self.codebook(), query, limit)
 
     def status(self, coders: Sequence[str] | None = None, *, all_codes: bool = False) -> list[views.StatusRow]:
         """Per coder and code: suggested, accepted, rejected, pending, recall estimate."""

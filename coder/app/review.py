@@ -162,17 +162,15 @@ def answer(
     ).decision_id
 
 
-def apply_code(store: Store, coder: str, segment_id: int, code_path: str, *, note: str | None = None) -> int:
-    """Code a segment by hand (a code the suggester missed, or a different one)."""
+def apply_code(store: Store, coder: str, segment_id: int, code: str, *, note: str | None = None) -> str:
+    """Code a segment by hand (a code the suggester missed, or a different one); returns the code's path
+    (``code`` may be a path or a name in any case)."""
     book = current_codebook(store)
-    return store.decide(
-        segment_id=segment_id,
-        code_path=resolve_code(book, code_path),
-        coder=coder,
-        answer="accept",
-        memo=note,
-        codebook_hash=book.hash,
-    ).decision_id
+    path = resolve_code(book, code)
+    store.decide(
+        segment_id=segment_id, code_path=path, coder=coder, answer="accept", memo=note, codebook_hash=book.hash
+    )
+    return path
 
 
 @dataclass(frozen=True)

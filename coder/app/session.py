@@ -82,10 +82,6 @@ class ReviewSession:
         gone = self.state.skipped | self._done
         return [i for i in self._pending if (i.segment_id, i.code_path) not in gone]
 
-    def refresh(self) -> None:
-        """Fetch the queue again on the next call (after a change this session did not make)."""
-        self._pending = None
-
     def pending(self) -> list[rv.Item]:
         """What is left to answer in this session, in order (skipped items excluded)."""
         return self._queue()
@@ -154,8 +150,7 @@ class ReviewSession:
 
     def apply_code(self, segment_id: int, code: str, *, note: str | None = None) -> str:
         """Code a sentence by hand; returns the code's path (``code`` may be a name in any case)."""
-        path = resolve_code(self.codebook, code)
-        rv.apply_code(self._store, self.coder, segment_id, path, note=note)
+        path = rv.apply_code(self._store, self.coder, segment_id, code, note=note)
         self._done.add((segment_id, path))
         return path
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coder.cli._common import backend_option, echo_counts, load_model, open_project, progress
+from coder.cli._common import backend_option, echo_counts, load_model, open_project, plural, progress
 
 if TYPE_CHECKING:
     from coder.app import Project
@@ -30,7 +30,7 @@ def init(ctx: click.Context) -> None:
     existed = path.exists()
     n = len(open_project(ctx, create=True).migrations())
     verb = "Opened existing" if existed else "Created"
-    click.echo(f"{verb} project {path} (schema: {n} migration{'s' * (n != 1)}).")
+    click.echo(f"{verb} project {path} (schema: {plural(n, 'migration')}).")
 
 
 @click.command(name="import")

@@ -44,7 +44,12 @@ REVIEW_HELP = """  a  accept the suggested code
     show_default=True,
     help="uncertain = the suggestions the model is least sure of first (active learning).",
 )
-@click.option("--limit", type=click.IntRange(1), default=None, help="Stop after N answers.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Stop after N answers that still stand (an undo gives one back).",
+)
 @learn_every_option(
     "Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
     "'coder suggest --learn' re-fits on purpose)."
@@ -62,7 +67,8 @@ def review(
     """Accept or reject suggestions one by one, with single keys. Resumable at any point.
 
     Keys: a accept · r reject · s skip · u undo · c other code · m memo · ? help · q quit.
-    Each answer is saved before the next item is shown.
+    Each answer is saved before the next item is shown. After the last suggestion on a sentence,
+    coder offers to add another code to that sentence (c) before moving on (Enter).
 
     \b
     Examples:

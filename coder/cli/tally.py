@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coder.cli._common import atomic_file, open_project, output_option, selection_options, wrap, write_text
+from coder.cli._common import atomic_file, open_project, output_option, plural, selection_options, wrap, write_text
+from coder.types import PATH_SEP
 
 if TYPE_CHECKING:
     from coder.app.reports import MatrixResult, TallyResult
@@ -222,7 +223,7 @@ def quotes(ctx: click.Context, code_path: str, n: int, selection: dict[str, Any]
     if not found:
         click.echo(f"No accepted sentences for {path} yet.")
         return
-    click.secho(f"{path}: {len(found)} quote{'s' * (len(found) != 1)}", bold=True)
+    click.secho(f"{path}: {plural(len(found), 'quote')}", bold=True)
     for q in found:
         attrs = ", ".join(f"{v}" for k, v in sorted(q.attributes.items()) if k in ("age_group", "ethnicity", "setting"))
         click.echo(wrap(f"“{q.text}”", "  "))
@@ -234,7 +235,7 @@ def quotes(ctx: click.Context, code_path: str, n: int, selection: dict[str, Any]
 @click.command()
 @selection_options(include_suggested="Add unreviewed suggestions (labelled).")
 @click.option("--depth", type=click.IntRange(1), default=None, help="Count codes down to this level only.")
-@output_option("Write a .png/.svg curve, or the table as .csv/.md.")
+@output_option("Write a .png/.svg curve, or the table as .csv/.md/.json/.txt.")
 @click.pass_context
 def saturation(ctx: click.Context, selection: dict[str, Any], depth: int | None, output: Path | None) -> None:
     """Code emergence: new codes observed as participants are added in interview order, the
@@ -260,7 +261,7 @@ def saturation(ctx: click.Context, selection: dict[str, Any], depth: int | None,
     fmt = {".csv": "csv", ".md": "md", ".json": "json"}.get(suffix, "text")
     notes = [f"Codes counted: {r.codes_total}. Order: the order the participants' transcripts were imported."]
     if fmt == "text":
-        new = [f"{s.participant}: {', '.join(c.rsplit(' > ', 1)[-1] for c in s.new_codes)}" for s in r.steps]
+        new = [f"{s.participant}: {', '.join(c.rsplit(PATH_SEP, 1)[-1] for c in s.new_codes)}" for s in r.steps]
         notes = [line for line, s in zip(new, r.steps, strict=True) if s.new_codes] + notes
     labels = [s.participant for s in r.steps]
     matrix = [[len(s.new_codes), s.cumulative] for s in r.steps]

@@ -113,7 +113,8 @@ def codebook() -> Any:
 
 @bp.get("/codes")
 def codes() -> Any:
-    return jsonify({"ok": True, "codes": review(coder()).search_codes(request.args.get("q", ""), limit=12)})
+    coder()  # the page is open for a named coder
+    return jsonify({"ok": True, "codes": project().search_codes(request.args.get("q", ""), limit=12)})
 
 
 @bp.get("/explain")

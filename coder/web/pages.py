@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
 
-from coder.web.context import RESERVED, coder, current_coder, project, review, settings
+from coder.web.context import RESERVED, coder, current_coder, project, settings
 from coder.web.errors import Failure
 
 bp = Blueprint("pages", __name__)
@@ -52,7 +52,8 @@ def document(document_id: int) -> Any:
 def status() -> Any:
     name = coder()
     rows = project().status([name], all_codes=True)
-    prog = review(name).progress()
+    prog = project().answer_counts(name)
+    prog.remaining = sum(r.pending for r in rows)  # what the queue would list, counted by the rows
     added = sum(r.added for r in rows)
     return page("status.html", title="Status", coder=name, rows=rows, prog=prog, added=added)
 

@@ -71,7 +71,7 @@ def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, st
     from coder.app import Project
 
     with Project(db) as project:
-        doc = max(project.documents_progress(), key=lambda d: d.suggested)
+        doc = max(project.documents_progress("ana"), key=lambda d: d.suggested)
         items = project.review("ana", document_id=doc.id).pending()[:answers]
         counts = project.counts()
     server = sv.make_server(db, port=0, learn_every=len(items) if learn else 0)

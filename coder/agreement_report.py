@@ -57,6 +57,7 @@ def notes(r: AgreeResult) -> list[str]:
     excluded = r.units_total - r.units_included
     per = ", ".join(f"{n}: {k:,}" for n, k in r.not_reviewed.items() if k)
     return [
+        *[f"{name} = {run}." for name, run in r.machines.items()],
         f"Units: {r.units_included:,} of {r.units_total:,} {UNIT_WORDS[r.unit]} counted; {excluded:,} excluded"
         + (f" (not reviewed by {per})." if per else "."),
         f"Columns: units each coder gave the code; % agreement; {kappa}; Krippendorff's α (nominal) with its "
@@ -248,6 +249,7 @@ def as_dict(r: AgreeResult) -> dict[str, object]:
     return {
         "title": title(r),
         "coders": r.coders,
+        "machines": r.machines,
         "unit": r.unit,
         "coverage": r.coverage,
         "depth": r.depth,

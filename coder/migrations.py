@@ -168,8 +168,27 @@ def m003_reconcile(db: sqlite3.Connection) -> None:
     run_script(db, "ALTER TABLE decisions ADD COLUMN decided_by TEXT;")
 
 
+def m004_learned_per_coder(db: sqlite3.Connection) -> None:
+    """learned.v1 runs belong to one coder: ``learned_from`` names whose decisions a run learned from (NULL for a
+    zero-shot run), ``decisions`` how many. A learned run made before this fitted everyone's decisions at once:
+    it is marked ``*`` and retired, so no coder is shown suggestions learned from another's answers
+    (``coder suggest --learn`` fits one run per coder)."""
+    run_script(
+        db,
+        """
+        ALTER TABLE suggestion_runs ADD COLUMN learned_from TEXT;
+        ALTER TABLE suggestion_runs ADD COLUMN decisions INTEGER NOT NULL DEFAULT 0;
+        UPDATE suggestion_runs SET learned_from = '*' WHERE suggester <> 'similarity.v1';
+        UPDATE suggestion_runs SET active = 0 WHERE learned_from = '*';
+        DELETE FROM segment_scores WHERE run_id IN (SELECT id FROM suggestion_runs WHERE learned_from = '*');
+        CREATE INDEX suggestion_runs_active ON suggestion_runs(active, suggester, learned_from);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
     m003_reconcile,
+    m004_learned_per_coder,
 ]

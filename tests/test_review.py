@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from coder.app import Answered
@@ -179,19 +181,28 @@ def test_one_standing_answer_per_segment_and_code(suggested, stored):
     assert ana.accept(item).decision_id == standing[0].id  # same answer again: no new row
 
 
-def test_stale_codes_and_learned_runs_are_retired(suggested, stored, embedder, tmp_path):
+def test_stale_codes_retired_and_learned_runs_refitted_on_the_new_codebook(suggested, stored, embedder, tmp_path):
     ana = suggested.review("ana")
     ana.accept(ana.next())
-    suggested.learn(coder="ana")
-    assert any(r.suggester == "learned.v1" for r in stored.active_runs())
+    [before] = suggested.learn(coder="ana")
+    assert [(r.suggester, r.learned_from) for r in stored.active_runs()] == [
+        ("similarity.v1", None),
+        ("learned.v1", "ana"),
+    ]
     renamed = write(
         tmp_path / "v2.yaml",
         (DATA / "mini.yaml").read_text().replace("name: Education and educational goals", "name: Education"),
     )
     suggested.load_codebook(renamed)
     assert all(i.code_path != "Education and educational goals" for i in suggested.review("ana").pending())
-    suggested.suggest(embedder, threshold=0.2)
-    assert [r.suggester for r in stored.active_runs()] == ["similarity.v1"]
+    res = suggested.suggest(embedder, threshold=0.2)
+    [again] = res.relearned  # ana's run, fitted again from the same decision on the new scores
+    assert again.coder == "ana" and again.decisions == before.decisions == 1
+    runs = stored.active_runs()
+    assert [(r.suggester, r.learned_from) for r in runs] == [("similarity.v1", None), ("learned.v1", "ana")]
+    assert json.loads(runs[1].code_paths) == json.loads(runs[0].code_paths)
+    assert "Education" in json.loads(runs[1].code_paths)
+    assert stored.active_run("learned.v1", "ana").id == again.run_id != before.run_id
 
 
 def test_learned_suggestions_carry_a_codebook_example_as_evidence(suggested, stored):
@@ -240,10 +251,13 @@ def test_documents_progress_matches_the_queue(suggested):
     for it in items[:2]:
         ana.accept(it)
     suggested.review("ben").reject(items[0])
-    (p,) = suggested.documents_progress()
-    assert p.suggested == len(items) and p.reviewed == {"ana": 2, "ben": 1}
-    assert p.pending("ana") == len(suggested.review("ana").pending()) and p.pending("zoe") == len(items)
-    assert p.coded == {"ana": len({i.segment_id for i in items[:2]})}
+    (p,) = suggested.documents_progress("ana")
+    assert p.suggested == len(items) and p.reviewed == 2 and p.coded == len({i.segment_id for i in items[:2]})
+    assert p.pending == len(suggested.review("ana").pending())
+    (b,) = suggested.documents_progress("ben")  # nobody else's work on a coder's list
+    assert (b.reviewed, b.coded, b.pending) == (1, 0, len(items) - 1)
+    (z,) = suggested.documents_progress("zoe")
+    assert (z.reviewed, z.pending) == (0, len(items))
 
 
 def test_item_for_finds_answered_suggestions_too(suggested):
@@ -275,15 +289,24 @@ def test_learning_is_due_every_n_answers_then_fits(suggested, tmp_path):
     assert suggested.review("ana").progress().reviewed == 3
 
 
-def test_learning_does_not_refit_while_others_answer(suggested, stored):
-    """learned.v1 is shared: a re-fit from ana's answers would change ben's suggestions (blindness)."""
+def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
+    """Every coder learns from their own answers only: ana's re-fits never touch ben's run or queue."""
     ana = suggested.review("ana", learn_every=1)
     items = ana.pending()
     ana.accept(items[0])
-    suggested.review("consensus").accept(items[0])  # the team's role is not another person
+    suggested.review("consensus").accept(items[0])
     assert isinstance(ana.learn(), LearnResult)
-    refit = stored.active_run("learned.v1").id
-    suggested.review("ben").reject(items[1])
-    out = ana.learn()
-    assert isinstance(out, str) and out.startswith("learning skipped: ben also answered here")
-    assert stored.active_run("learned.v1").id == refit  # no new run
+    first = stored.active_run("learned.v1", "ana")
+    assert first is not None and first.decisions == 1
+    ben = suggested.review("ben", learn_every=1)
+    ben.reject(items[1])
+    ben_run = ben.learn()
+    assert isinstance(ben_run, LearnResult) and ben_run.coder == "ben" and ben_run.decisions == 1
+    ben_queue = suggested.review("ben").pending()
+    ana.accept(items[2])
+    out = ana.learn()  # others answered too: ana still re-fits, from her answers only
+    assert isinstance(out, LearnResult) and out.coder == "ana" and out.decisions == 2
+    assert stored.active_run("learned.v1", "ana").id == out.run_id != first.id
+    assert stored.active_run("learned.v1", "ben").id == ben_run.run_id  # ben's run untouched
+    assert suggested.review("ben").pending() == ben_queue
+    assert stored.active_run("learned.v1", "consensus") is None  # nobody asked for one

@@ -106,7 +106,7 @@ def test_status_and_learn(proj):
     out = proj("status").output
     assert "ana" in out and "est. unfound" in out
     learned = proj("suggest", "--learn").output
-    assert learned.startswith("learned.v1: ")
+    assert learned.startswith("learned.v1 for ana: prototypes of ") and "1 learned run in " in learned
     assert "est. recall" in proj("status", "--coder", "ana").output
 
 

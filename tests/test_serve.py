@@ -255,10 +255,10 @@ def test_learning_every_n_answers(project):
         out.append(r.get_json()["learned"])
         if len(out) == 2:  # the re-fit runs beside the requests, so the page never waits for it
             app.extensions["coder_web"].reviews.join(timeout=60)
-    assert out[0] is None and out[1] == "re-fitting learned.v1 from your answers"
-    assert out[2].startswith("learned.v1 updated from 2 decisions")  # told with the next answer
+    assert out[0] is None and out[1] == "re-fitting your learned.v1 from your answers"
+    assert out[2].startswith("your learned.v1 updated from 2 decisions")  # told with the next answer
     with Store(project) as s:
-        assert s.active_run("learned.v1") is not None
+        assert s.active_run("learned.v1", "ana") is not None
 
 
 def test_documents_status_tally_and_agreement_pages(client, project):
@@ -267,8 +267,8 @@ def test_documents_status_tally_and_agreement_pages(client, project):
         post(client, "/api/answer", {"segment_id": it.segment_id, "code_path": it.code_path, "answer": "accept"})
     page = client.get("/?coder=ana").get_data(as_text=True)
     with Project(project) as p:
-        prog = {d.name: d for d in p.documents_progress()}
-    assert prog["sample.txt"].reviewed == {"ana": 3} and prog["sample.txt"].pending("ana") == len(items) - 3
+        prog = {d.name: d for d in p.documents_progress("ana")}
+    assert prog["sample.txt"].reviewed == 3 and prog["sample.txt"].pending == len(items) - 3
     row = re.search(r'<tr data-doc="\d+">\s*<td><a class="doc-link"[^>]*>sample.txt</a>.*?</tr>', page, re.S).group(0)
     assert f'<td class="n">{prog["sample.txt"].suggested}</td>' in row and '<td class="n answered">3</td>' in row
     status = " ".join(client.get("/status?coder=ana").get_data(as_text=True).split())
@@ -279,7 +279,7 @@ def test_documents_status_tally_and_agreement_pages(client, project):
     top = next(r for r in t.rows if r.mentions)
     assert f"<td>{top.name}</td>" in tally or f'<td class="d{top.depth}">{top.name}</td>' in tally
     assert client.get("/tally?coder=ana&scope=bogus").status_code == 400
-    assert "has not accepted any codes yet" in client.get("/tally?coder=zoe").get_data(as_text=True)
+    assert "has not answered any suggestions yet" in client.get("/tally?coder=zoe").get_data(as_text=True)
     agree = client.get("/agree?coder=ana").get_data(as_text=True)
     assert "Agreement" in agree and "machine" in agree and "<table>" in agree
 
@@ -370,10 +370,13 @@ def test_learning_waits_for_nobody_and_stays_blind(project):
         app.extensions["coder_web"].reviews.join(timeout=60)
         return r.get_json()["learned"]
 
-    assert answer("ana", items[0]) == "re-fitting learned.v1 from your answers"
+    assert answer("ana", items[0]) == "re-fitting your learned.v1 from your answers"
     assert answer("ben", items[1]).startswith("re-fitting")
     told = answer("ben", items[2])  # the outcome of ben's first re-fit comes with his next answer
-    assert told.startswith("learning skipped: ana also answered here")
+    assert told.startswith("your learned.v1 updated from 1 decision;")  # ana's answers never count for ben
+    with Store(project) as s:
+        ana, ben = s.active_run("learned.v1", "ana"), s.active_run("learned.v1", "ben")
+        assert (ana.decisions, ben.decisions) == (1, 2) and ana.id < ben.id
 
 
 def test_unknown_documents_are_404_and_undo_changes_nothing(client, project):

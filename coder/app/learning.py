@@ -1,5 +1,10 @@
-"""learned.v1: prototypes moved by a coder's decisions (Rocchio) and a score → probability map
-calibrated on them; ``refit`` is the re-fit a review session asks for every N answers."""
+"""learned.v1: prototypes moved by one coder's decisions (Rocchio) and a score → probability map
+calibrated on them; ``refit`` is the re-fit a review session asks for every N answers.
+
+Each coder has their own learned run, fitted from the codebook and their own standing decisions
+only (``consensus`` too, once reconciled): what one coder is suggested never depends on another's
+answers, so double coding stays blind. The same decisions give the same run.
+"""
 
 from __future__ import annotations
 
@@ -13,37 +18,45 @@ import numpy as np
 
 from coder import learn as lr
 from coder import suggest as sg
-from coder.app.common import CONSENSUS, current_codebook
+from coder.app.common import current_codebook
 from coder.app.review import _paths
 from coder.embed import text_hash
 from coder.errors import CoderError, ProjectError
-from coder.store import Store
+from coder.store import RunRow, Store
 from coder.types import PATH_SEP
 
 LEARN_EVERY = 25
 
 
 def refit(store: Store, coder: str) -> LearnResult | str:
-    """Re-fit during a review session; returns the result, or why it was skipped (answers are saved either way).
-
-    learned.v1 is one run for the whole project, so a re-fit from one coder's answers would change
-    what every other coder is suggested: while others have answers too, it is skipped (double
-    coding stays blind; 'coder suggest --learn' still re-fits on purpose).
-    """
-    others = sorted(set(store.coders()) - {coder, CONSENSUS})
-    if others:
-        return (
-            f"learning skipped: {', '.join(others[:3])}{' …' if len(others) > 3 else ''} also answered here, and "
-            "learned.v1 is shared; run 'coder suggest --learn' to re-fit on purpose"
-        )
+    """Re-fit the answering coder's own run during a review; returns the result, or why it was skipped
+    (answers are saved either way). Other coders' runs and screens are untouched."""
     try:
         return learn(store, coder=coder)
     except (CoderError, sqlite3.OperationalError) as e:
         return f"learning skipped: {e}"
 
 
+def learn_all(store: Store, *, top_k: int = sg.DEFAULT_TOP_K) -> list[LearnResult]:
+    """One learned run per coder who has standing decisions (people and ``consensus``), each from their own."""
+    _similarity_run(store)
+    with_answers = [c for c in store.coders() if store.standing_decisions(c)]
+    if not with_answers:
+        raise ProjectError("no decisions to learn from", path=store.path, hint="review some suggestions first")
+    return [learn(store, coder=c, top_k=top_k) for c in with_answers]
+
+
+def _similarity_run(store: Store) -> RunRow:
+    run = store.active_run(sg.SUGGESTER)
+    if run is None:
+        raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
+    return run
+
+
 @dataclass(frozen=True)
 class LearnResult:
+    coder: str
+    """Whose decisions this run learned from."""
     run_id: int
     models: int
     """Codes whose prototype moved (they have decisions)."""
@@ -59,22 +72,21 @@ class LearnResult:
 def learn(
     store: Store,
     *,
-    coder: str | None = None,
+    coder: str,
     top_k: int = sg.DEFAULT_TOP_K,
     threshold: float = lr.SUGGEST_THRESHOLD,
     beta: float = lr.BETA,
     gamma: float = lr.GAMMA,
 ) -> LearnResult:
-    """Fit learned.v1 on the decisions so far and re-score every participant segment.
+    """Fit ``coder``'s learned.v1 on their standing decisions and re-score every participant segment.
 
-    Uses only embeddings already in the project (no model is loaded). Registers a new active run
-    of ``learned.v1`` beside ``similarity.v1``; both stay recorded.
+    Uses only embeddings already in the project (no model is loaded). Registers a new active run of
+    ``learned.v1`` learned from ``coder`` beside ``similarity.v1`` (replacing that coder's previous one
+    only); every run stays recorded.
     """
     t0 = time.perf_counter()
     book = current_codebook(store)
-    sim_run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
-    if sim_run is None:
-        raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
+    sim_run = _similarity_run(store)
     model_id = sim_run.model
     paths = [c.path for c in book.codes]
     if _paths(sim_run) != paths:
@@ -93,20 +105,27 @@ def learn(
 
     profile = sg.build_profile(book, cached)
     decisions = [d for d in store.decisions(coder=coder) if d.code_path in book.by_path()]
+    if not decisions and coder not in store.coders():
+        known = store.coders()
+        raise ProjectError(
+            f"no decisions by '{coder}' to learn from",
+            path=store.path,
+            hint=f"coders in this project: {', '.join(known)}" if known else "review some suggestions first",
+        )
 
-    latest: dict[tuple[str, int, str], str] = {}
-    for d in decisions:  # each coder's latest standing answer counts
-        latest[(d.coder, d.segment_id, d.code_path)] = d.answer
+    latest: dict[tuple[int, str], str] = {}
+    for d in decisions:  # the coder's standing answer on each (sentence, code)
+        latest[(d.segment_id, d.code_path)] = d.answer
     accepted: dict[str, set[int]] = defaultdict(set)
     rejected: dict[str, set[int]] = defaultdict(set)
-    for (_, seg, path), ans in latest.items():
+    for (seg, path), ans in latest.items():
         (accepted if ans == "accept" else rejected)[path].add(seg)
     seg_hash = store.segment_hashes()
-    need = sorted({seg_hash[seg] for (_, seg, _) in latest})
+    need = sorted({seg_hash[seg] for (seg, _) in latest})
     vec = store.get_embeddings(model_id, need)
 
     def stack(segs: set[int]) -> np.ndarray:
-        rows = [vec[seg_hash[s]] for s in segs if seg_hash[s] in vec]
+        rows = [vec[seg_hash[s]] for s in sorted(segs) if seg_hash[s] in vec]  # sorted: same decisions, same sums
         return np.vstack(rows) if rows else np.zeros((0, profile.centroids.shape[1]), dtype=np.float32)
 
     prototypes = profile.centroids.copy()
@@ -123,13 +142,13 @@ def learn(
     col = {p: j for j, p in enumerate(paths)}
     pairs = [
         (float(vec[seg_hash[seg]] @ prototypes[col[path]]), ans == "accept")
-        for (_, seg, path), ans in latest.items()
+        for (seg, path), ans in sorted(latest.items())
         if seg_hash[seg] in vec
     ]
     prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
 
     ancestors = profile.ancestors
-    suggested_before = {r.segment_id for r in store.suggestions() if r.suggester == sg.SUGGESTER}
+    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
     n_sugg = 0
     new_segments: set[int] = set()
     with store.transaction():
@@ -141,6 +160,8 @@ def learn(
             threshold=threshold,
             top_k=top_k,
             code_paths=paths,
+            learned_from=coder,
+            decisions=len(latest),
         )
         n = 0
         for ids, vecs in store.iter_segment_embeddings(model_id):
@@ -160,5 +181,13 @@ def learn(
             n += len(ids)
         store.finish_run(run_id, segments=n, embedded=0)
     return LearnResult(
-        run_id, len(per_code), len(latest), prior.fitted, n_sugg, len(new_segments), time.perf_counter() - t0, per_code
+        coder,
+        run_id,
+        len(per_code),
+        len(latest),
+        prior.fitted,
+        n_sugg,
+        len(new_segments),
+        time.perf_counter() - t0,
+        per_code,
     )

@@ -183,9 +183,13 @@ class Project:
         """A similarity.v1 run (``threshold``, ``top_k``, ``method``, ``progress``)."""
         return suggesting.suggest(self._store, embedder, **options)
 
-    def learn(self, *, coder: str | None = None, top_k: int | None = None) -> learning.LearnResult:
-        """Fit learned.v1 on the decisions so far (one coder's, or everyone's) and re-score."""
-        return learning.learn(self._store, coder=coder, **({"top_k": top_k} if top_k else {}))
+    def learn(self, *, coder: str | None = None, top_k: int | None = None) -> list[learning.LearnResult]:
+        """Fit learned.v1 for one coder (a person, or ``consensus`` after reconciling), or one run for each
+        coder with decisions, each from their own decisions only; re-score."""
+        options = {"top_k": top_k} if top_k else {}
+        if coder is not None:
+            return [learning.learn(self._store, coder=coder, **options)]
+        return learning.learn_all(self._store, **options)
 
     # -- review ----------------------------------------------------------------------------------
 
@@ -227,8 +231,9 @@ class Project:
         """Per coder and code: suggested, accepted, rejected, pending, recall estimate."""
         return views.status(self._store, coders, all_codes=all_codes)
 
-    def show(self, document: str) -> views.ShownDocument:
-        return views.show(self._store, document)
+    def show(self, document: str, *, coder: str | None = None) -> views.ShownDocument:
+        """A transcript with every run's suggestions and everyone's answers, or only what ``coder`` sees."""
+        return views.show(self._store, document, coder)
 
     def document_view(self, document_id: int) -> views.DocumentView:
         return views.document_view(self._store, document_id)
@@ -236,8 +241,9 @@ class Project:
     def chips(self, coder: str, document_id: int) -> dict[int, list[views.Chip]]:
         return views.chips(self._store, coder, document_id)
 
-    def documents_progress(self) -> list[views.DocumentProgress]:
-        return views.documents_progress(self._store)
+    def documents_progress(self, coder: str) -> list[views.DocumentProgress]:
+        """Every document with the suggestions ``coder`` sees and how many they answered (nobody else's)."""
+        return views.documents_progress(self._store, coder)
 
     # -- reports ---------------------------------------------------------------------------------
 

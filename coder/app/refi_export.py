@@ -63,13 +63,15 @@ def export_qdpx(
     if include_suggested:
         # unreviewed = no exported coder answered it (as in the reports): a rejection is never exported as a coding
         decided = {(r.segment_id, r.code_path) for r in store.decisions() if not coders or r.coder in coders}
-        finished = {r.suggester: r.finished_at or now() for r in store.active_runs()}
-        for s in store.suggestions():
+        # the runs the exported coders see: zero-shot, and learned only from one of them
+        seen = list(coders) if coders else store.coders()
+        finished = {(r.suggester, r.learned_from): r.finished_at or now() for r in store.active_runs(seen)}
+        for s in store.suggestions(for_coders=seen):
             if (s.segment_id, s.code_path) in decided or s.code_path not in by_path:
                 continue
             items = selections[segs[s.segment_id]]
             if not any(p == s.code_path and u == MACHINE_USER for p, u, _, _ in items):  # one per code
-                items.append((s.code_path, MACHINE_USER, finished[s.suggester], None))
+                items.append((s.code_path, MACHINE_USER, finished[(s.suggester, s.learned_from)], None))
     memos: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
     for m in store.all_memos():
         memos[(m.document_id, m.start, m.end)].append(m)

@@ -2,8 +2,12 @@
 
 This module turns the decisions in a project into reliability data (coders × units) for
 ``coder.agreement`` and back into reconciliation items. A *coder* is a person's name, ``consensus``
-(written by ``coder reconcile``), or ``machine`` / ``machine:SUGGESTER``: the suggestions of that
-suggester's active run, which are already cut at its threshold.
+(written by ``coder reconcile``), or the machine: ``machine`` (the zero-shot similarity.v1 run),
+``machine:learned.v1:NAME`` (the run learned from NAME's decisions; ``machine:learned.v1`` when only
+one coder has one). The machine's codings are its run's suggestions, already cut at its threshold,
+and every report names the exact run: which suggester, zero-shot or learned from whom and from how
+many decisions. A person who answered suggestions of a run learned from someone else did not code
+blind, and their agreement says so.
 
 Which units count: only units every chosen coder reviewed. With ``coverage='documents'`` (the
 default) a person reviewed every participant sentence of each document in which they made at least
@@ -21,10 +25,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from coder import agreement as ag
+from coder import learn as lr
 from coder import suggest as sg
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError, InputError
-from coder.store import Store
+from coder.store import RunRow, Store
 from coder.types import Codebook
 
 UNITS = ("segment", "turn", "document", "participant")
@@ -40,6 +45,67 @@ class Coding:
     covered: set[int]
     codes: dict[int, set[str]]
     pending: int = 0  # unanswered suggestions inside the documents counted as reviewed
+    run: RunRow | None = None
+    """For the machine: the run whose suggestions these are."""
+
+
+def describe_run(run: RunRow) -> str:
+    """A run as a methods section names it: suggester, run number, zero-shot or learned from whom, model."""
+    if run.learned_from is None:
+        how = "zero-shot (codebook only)"
+    elif run.learned_from == "*":
+        how = f"learned from {run.decisions} decisions of all coders pooled"
+    else:
+        how = f"learned from {run.learned_from}'s {run.decisions} decisions"
+    return f"{run.suggester} run {run.id}, {how}; model {run.model}, threshold {run.threshold:g}, top {run.top_k}"
+
+
+def machine_run(store: Store, name: str) -> RunRow:
+    """The active run a machine coder name stands for (see the module docstring)."""
+    suggester, _, whose = name.partition(":")[2].partition(":")
+    suggester = suggester or sg.SUGGESTER
+    if suggester != lr.LEARNER:
+        run = store.active_run(suggester) if not whose else None
+        if run is None:
+            raise InputError(
+                f"no active run of suggester '{suggester}' to compare as '{name}'",
+                hint="run 'coder suggest' first"
+                if suggester == sg.SUGGESTER
+                else "use 'machine' or 'machine:learned.v1:NAME'",
+            )
+        return run
+    learned = [r for r in store.active_runs() if r.suggester == lr.LEARNER]
+    options = ", ".join(f"{MACHINE}:{lr.LEARNER}:{r.learned_from}" for r in learned)
+    if whose:
+        run = store.active_run(lr.LEARNER, whose)
+        if run is None:
+            raise InputError(
+                f"no learned run of '{whose}' to compare as '{name}'",
+                hint=f"learned runs here: {options}"
+                if learned
+                else f"run 'coder suggest --learn --coder {whose}' first",
+            )
+        return run
+    if len(learned) == 1:
+        return learned[0]
+    raise InputError(
+        f"'{name}' is ambiguous: each coder has their own learned run" if learned else f"no learned run for '{name}'",
+        hint=f"name one: {options}" if learned else "run 'coder suggest --learn' first",
+    )
+
+
+def blindness(store: Store, coders: Sequence[str]) -> list[str]:
+    """Why each named person's coding was not blind: answers to suggestions learned from someone else's decisions."""
+    out = []
+    for a in store.answer_sources():
+        if a.coder not in coders or a.coder == CONSENSUS or a.learned_from in (None, a.coder):
+            continue
+        whose = "all coders' decisions pooled" if a.learned_from == "*" else f"{a.learned_from}'s decisions"
+        out.append(
+            f"{a.coder} answered {a.accepted + a.rejected} suggestion(s) of {a.suggester} learned from {whose}: "
+            f"{a.coder}'s coding was not blind to them"
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +148,8 @@ class AgreeResult:
     warnings: list[str] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
     codings: list[Coding] = field(default_factory=list, repr=False)  # what each coder coded, as read
+    machines: dict[str, str] = field(default_factory=dict)
+    """Each machine coder compared, and the exact run it stands for (:func:`describe_run`)."""
 
 
 def _truncate(book: Codebook, path: str, depth: int | None) -> str:
@@ -101,18 +169,12 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
 
     book = current_codebook(store)
     if name == MACHINE or name.startswith(MACHINE + ":"):
-        suggester = name.partition(":")[2] or sg.SUGGESTER
-        run = store.active_run(suggester)
-        if run is None:
-            raise InputError(
-                f"no active run of suggester '{suggester}' to compare as '{name}'",
-                hint="run 'coder suggest' first" if suggester == sg.SUGGESTER else "run 'coder suggest --learn' first",
-            )
+        run = machine_run(store, name)
         covered = store.scored_segments(int(run.id)) or {s.id for s in store.segments(coded_only=True)}
         codes: dict[int, set[str]] = {}
         for seg, path in store.run_suggestions(int(run.id)):
             codes.setdefault(seg, set()).add(_truncate(book, path, depth))
-        return Coding(name, covered, codes)
+        return Coding(name, covered, codes, run=run)
     rows = store.standing_decisions(name)
     if not rows:
         known = store.coders()
@@ -261,8 +323,14 @@ def agree(
         verdict=ag.verdict(whole.alpha, reliable=reliable, tentative=tentative),
     )
 
-    warnings = []
+    warnings = blindness(store, names)
     for c in codings:
+        learned_from = c.run.learned_from if c.run is not None else None
+        if learned_from in names:
+            warnings.append(
+                f"{c.name} learned from {learned_from}'s decisions: its agreement with {learned_from} is not "
+                "independent of them"
+            )
         if c.pending:
             warnings.append(
                 f"{c.name} has {c.pending} unanswered suggestion(s) in the documents counted as reviewed; "
@@ -311,6 +379,7 @@ def agree(
         warnings=warnings,
         disagreements=found,
         codings=codings,
+        machines={c.name: describe_run(c.run) for c in codings if c.run is not None},
     )
 
 

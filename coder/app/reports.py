@@ -30,6 +30,7 @@ EXPORT_COLUMNS = (
     "coder",
     "suggester",
     "model",
+    "learned_from",
 )
 
 
@@ -53,6 +54,7 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
             r.coder,
             r.suggester,
             r.model,
+            r.learned_from,
         ]
         if writer:
             writer.writerow(["" if v is None else v for v in values])
@@ -107,7 +109,8 @@ class Criteria:
 
 def select_codings(store: Store, criteria: Criteria) -> Selection:
     """Accepted codings (any / consensus of the named coders), optionally with unreviewed suggestions:
-    those no coder in scope has answered (a rejected suggestion never counts)."""
+    those of the runs the coders in scope see (zero-shot, and learned from one of them) that no coder in
+    scope has answered (a rejected suggestion never counts)."""
     coders, mode, participants = criteria.coders, criteria.mode, criteria.participants
     if mode not in TALLY_MODES:
         raise ValueError(f"mode must be one of {TALLY_MODES}")
@@ -140,9 +143,11 @@ def select_codings(store: Store, criteria: Criteria) -> Selection:
             for d in store.decisions()
             if d.segment_id in scope and (not coders or d.coder in coders)
         }
+        # the runs those coders see: zero-shot, and learned only from the coders in scope
+        seen = list(coders) if coders else store.coders()
         pairs |= {
             (r.segment_id, r.code_path)
-            for r in store.suggestions()
+            for r in store.suggestions(for_coders=seen)
             if r.segment_id in scope and (r.segment_id, r.code_path) not in answered
         }
     return Selection(book, pairs, segs, scope, accepted)
@@ -276,7 +281,7 @@ def quotes(store: Store, code: str, *, n: int = 5, **selection: Any) -> list[Quo
     mine = {seg for seg, path in sel.accepted if path == code or path.startswith(code + " > ")}
     segs = {s.id: s for s in sel.segments if s.id in mine}
     closeness: dict[int, float] = {}
-    run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
+    run = store.active_run(sg.SUGGESTER)
     if run is not None and segs:
         col = list(json.loads(run.code_paths)).index(code) if code in json.loads(run.code_paths) else None
         _, rows = store.active_scores(sg.SUGGESTER)

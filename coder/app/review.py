@@ -73,27 +73,28 @@ def queue(
         code = resolve_code(book, code)
     # suggestions for codes a newer codebook version dropped are not shown
     rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r.code_path in current]
-    items = _items(store, rows)
+    items = _items(store, coder, rows)
+    # ties broken by sentence and code, never by row ids: the same answers give the same order
     if order == "score":
-        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx))
+        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx, i.code_path))
     elif order == "uncertain":
-        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx))
+        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx, i.code_path))
     else:
-        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability))
+        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability, i.code_path))
     return items[:limit] if limit else items
 
 
-def _items(store: Store, rows: Sequence[PendingRow]) -> list[Item]:
-    """Suggestion rows as review items, one per (segment, code): learned.v1's when it has one.
+def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
+    """Suggestion rows as review items, one per (segment, code): the coder's own learned.v1's when it has one.
 
-    The probability is learned.v1's calibrated one where it scored the segment, else the prior
-    map of the similarity threshold.
+    The probability is the coder's learned.v1's calibrated one where it scored the segment, else the
+    prior map of the similarity threshold. Nothing here reads another coder's run or answers.
     """
     few = {int(r.segment_id) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
-    learned_run, learned_rows = store.active_scores(lr.LEARNER, segment_ids=few)
+    learned_run, learned_rows = store.active_scores(lr.LEARNER, learned_from=coder, segment_ids=few)
     learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
-    sim_run = next((r for r in store.active_runs() if r.suggester == sg.SUGGESTER), None)
+    sim_run = store.active_run(sg.SUGGESTER)
     prior = lr.Prior(float(sim_run.threshold)) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
     by_prior = prior(np.array([float(r.score) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
     best: dict[tuple[int, str], Item] = {}
@@ -125,13 +126,17 @@ def _items(store: Store, rows: Sequence[PendingRow]) -> list[Item]:
     return list(best.values())
 
 
-def item_for(store: Store, segment_id: int, code_path: str) -> Item | None:
-    """The active suggestion of ``code_path`` for a sentence, answered or not (None if none, or if the
-    current codebook has no such code: what ``queue`` would not show cannot be answered)."""
+def item_for(store: Store, coder: str, segment_id: int, code_path: str) -> Item | None:
+    """The active suggestion of ``code_path`` for a sentence as ``coder`` sees it, answered or not (None if
+    none, or if the current codebook has no such code: what ``queue`` would not show cannot be answered)."""
     if code_path not in current_codebook(store).by_path():
         return None
-    rows = [r for r in store.pending_suggestions(None, segment_id=segment_id) if r.code_path == code_path]
-    items = _items(store, rows)
+    rows = [
+        r
+        for r in store.pending_suggestions(coder, answered_too=True, segment_id=segment_id)
+        if r.code_path == code_path
+    ]
+    items = _items(store, coder, rows)
     return items[0] if items else None
 
 
@@ -235,7 +240,7 @@ class Explanation:
     participant: str | None = None
 
 
-def explain(store: Store, item: Item, coder: str | None = None) -> Explanation:
+def explain(store: Store, item: Item, coder: str) -> Explanation:
     """Why this was suggested: the codebook example, or a segment ``coder`` accepted, it is closest to.
 
     Only the reviewing coder's own acceptances are shown, so double coding stays blind.

@@ -101,7 +101,7 @@ class ReviewSession:
 
     def item_for(self, segment_id: int, code_path: str) -> rv.Item | None:
         """The active suggestion of a code on a sentence (the page answers by sentence and code)."""
-        return rv.item_for(self._store, segment_id, code_path)
+        return rv.item_for(self._store, self.coder, segment_id, code_path)
 
     # -- answers ---------------------------------------------------------------------------
 

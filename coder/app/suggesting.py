@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coder import learn as lr
 from coder import suggest as sg
+from coder.app import learning
 from coder.app.common import ProgressFn, current_codebook, noop
 from coder.embed import Embedder, normalise, text_hash
 from coder.errors import ProjectError
@@ -27,6 +29,8 @@ class SuggestResult:
     embed_seconds: float
     codebook_seconds: float
     """Time spent embedding the codebook's exemplar texts (zero when cached)."""
+    relearned: tuple[learning.LearnResult, ...] = ()
+    """The coders' learned runs, re-fitted on the new scores from the same decisions."""
 
 
 def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -123,7 +127,11 @@ def suggest(
             store.add_suggestions(run_id, rows)
             n_segments += len(ids)
         run = store.finish_run(run_id, segments=n_segments, embedded=embedded)
-        store.deactivate_runs("learned.v1")  # learned from the previous scores; 'coder suggest --learn' refits
+        retired = store.deactivate_runs(lr.LEARNER)  # scored under the previous run's codebook and documents
+    # each coder's learned run again, from the same decisions (no model needed; seconds)
+    relearned = tuple(
+        learning.learn(store, coder=r.learned_from, top_k=r.top_k) for r in retired if r.learned_from not in (None, "*")
+    )
     return SuggestResult(
         run,
         sum(per_code.values()),
@@ -131,4 +139,5 @@ def suggest(
         time.perf_counter() - t0,
         t_embed,
         t_codebook,
+        relearned,
     )

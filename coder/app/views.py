@@ -13,7 +13,7 @@ from coder import learn as lr
 from coder.app.common import current_codebook, find_document
 from coder.app.review import _paths, queue
 from coder.errors import InputError
-from coder.store import Store
+from coder.store import DecisionDetail, Store
 from coder.types import PATH_SEP
 
 
@@ -44,14 +44,18 @@ class ShownDocument:
     model: str | None
 
 
-def show(store: Store, document: str) -> ShownDocument:
+def show(store: Store, document: str, coder: str | None = None) -> ShownDocument:
+    """A transcript with its codes: every active run's suggestions and everyone's answers, or only what
+    ``coder`` sees (zero-shot suggestions, their own learned run's, their own answers)."""
     doc_id = find_document(store, document)
     doc = next(d for d in store.documents() if d.id == doc_id)
+    seen = None if coder is None else [coder]
     by_segment: dict[int, list[tuple[str, float, str]]] = {}
-    runs = store.active_runs()
-    for r in store.suggestions(doc_id):
-        by_segment.setdefault(r.segment_id, []).append((r.code_path, r.score, f"suggested, {r.suggester}"))
-    for d in store.decisions():
+    runs = store.active_runs(seen)
+    for r in store.suggestions(doc_id, for_coders=seen):
+        whose = f" from {r.learned_from}" if r.learned_from else ""
+        by_segment.setdefault(r.segment_id, []).append((r.code_path, r.score, f"suggested, {r.suggester}{whose}"))
+    for d in store.decisions(coder=coder):
         if d.document == doc.name:
             verb = "accepted" if d.answer == "accept" else "rejected"
             by_segment.setdefault(d.segment_id, []).append((d.code_path, float("nan"), f"{verb} by {d.coder}"))
@@ -134,7 +138,7 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
     current = current_codebook(store).by_path()
     pending = queue(store, coder, document_id=document_id)
     scores: dict[tuple[int, str], float] = {}
-    for r in store.suggestions(document_id):
+    for r in store.suggestions(document_id, for_coders=[coder]):
         key = (r.segment_id, r.code_path)
         scores[key] = max(scores.get(key, float("-inf")), float(r.score))
     out: dict[int, list[Chip]] = defaultdict(list)
@@ -156,48 +160,45 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
 
 @dataclass(frozen=True)
 class DocumentProgress:
+    """A document as one coder's list shows it (nothing of anyone else's work)."""
+
     id: int
     name: str
     participant: str
     sentences: int
     """Participant sentences (the codable ones)."""
     suggested: int
-    """Distinct (sentence, code) suggestions of the active runs."""
-    reviewed: dict[str, int]
-    """Per coder: suggestions with a standing answer."""
-    coded: dict[str, int]
-    """Per coder: sentences with at least one accepted code (suggested or applied by hand)."""
+    """Distinct (sentence, code) suggestions of the active runs the coder sees."""
+    reviewed: int
+    """Of those, the ones the coder answered."""
+    coded: int
+    """Sentences the coder gave at least one code (suggested or by hand)."""
 
-    def pending(self, coder: str) -> int:
-        return self.suggested - self.reviewed.get(coder, 0)
+    @property
+    def pending(self) -> int:
+        return self.suggested - self.reviewed
 
 
-def documents_progress(store: Store) -> list[DocumentProgress]:
-    """Every document with its suggestions and, per coder, how many of them have an answer."""
+def documents_progress(store: Store, coder: str) -> list[DocumentProgress]:
+    """Every document with the suggestions ``coder`` sees and how many of them they answered."""
     current = current_codebook(store).by_path()
     suggested: dict[int, set[tuple[int, str]]] = defaultdict(set)
-    for r in store.suggestions():
+    for r in store.suggestions(for_coders=[coder]):
         if r.code_path in current:
             suggested[r.document_id].add((r.segment_id, r.code_path))
     docs = store.documents()
     doc_id = {d.name: d.id for d in docs}
-    reviewed: dict[int, Counter[str]] = defaultdict(Counter)
-    coded: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    for d in store.decisions():
+    reviewed: Counter[int] = Counter()
+    coded: dict[int, set[int]] = defaultdict(set)
+    for d in store.decisions(coder=coder):
         did = doc_id[d.document]
         if (d.segment_id, d.code_path) in suggested[did]:
-            reviewed[did][d.coder] += 1
+            reviewed[did] += 1
         if d.answer == "accept" and d.code_path in current:
-            coded[did][d.coder].add(d.segment_id)
+            coded[did].add(d.segment_id)
     return [
         DocumentProgress(
-            d.id,
-            d.name,
-            d.participant,
-            d.coded_segments,
-            len(suggested[d.id]),
-            dict(reviewed[d.id]),
-            {c: len(v) for c, v in coded[d.id].items()},
+            d.id, d.name, d.participant, d.coded_segments, len(suggested[d.id]), reviewed[d.id], len(coded[d.id])
         )
         for d in docs
     ]
@@ -208,7 +209,7 @@ class StatusRow:
     coder: str
     code: str
     suggested: int
-    """Sentences the active runs suggest the code for."""
+    """Sentences the active runs the coder sees (zero-shot, their own learned) suggest the code for."""
     accepted: int
     """Suggestions the coder accepted (also those of an earlier run); while one run stands and nothing was
     imported, suggested = accepted + rejected + pending."""
@@ -216,7 +217,7 @@ class StatusRow:
     """Every standing rejection by the coder."""
     pending: int
     expected_unfound: float | None
-    """Segments that probably deserve the code but nobody has found (from learned.v1 probabilities)."""
+    """Segments that probably deserve the code but the coder has not found (from their learned.v1 probabilities)."""
     found: int = 0
     """Segments accepted for the code or any of its subcodes."""
     added: int = 0
@@ -236,65 +237,68 @@ class StatusRow:
 
 def status(store: Store, coders: Sequence[str] | None = None, *, all_codes: bool = True) -> list[StatusRow]:
     """Per coder (all, or the named ones) and code: suggested, accepted, rejected, pending, added by hand,
-    recall estimate. ``all_codes=False`` keeps codes with activity and their ancestors (so a subcode is
-    never shown under the wrong parent)."""
-    book = current_codebook(store)
-    suggested_pairs = {(r.segment_id, r.code_path) for r in store.suggestions()}
-    suggested = Counter(path for _, path in suggested_pairs)
+    recall estimate. Each coder's rows come from the runs they see and their own answers only.
+    ``all_codes=False`` keeps codes with activity and their ancestors (so a subcode is never shown under
+    the wrong parent)."""
     coders = store.coders() if coders is None else list(coders)
-    learned_run, learned_rows = store.active_scores(lr.LEARNER)
+    decisions: dict[str, list[DecisionDetail]] = defaultdict(list)
+    for d in store.decisions():
+        decisions[d.coder].append(d)
+    rows: list[StatusRow] = []
+    for coder in coders:
+        rows.extend(_status_of(store, coder, decisions[coder], all_codes))
+    return rows
+
+
+def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], all_codes: bool) -> list[StatusRow]:
+    book = current_codebook(store)
+    suggested_pairs = {(r.segment_id, r.code_path) for r in store.suggestions(for_coders=[coder])}
+    suggested = Counter(path for _, path in suggested_pairs)
+    learned_run, learned_rows = store.active_scores(lr.LEARNER, learned_from=coder)
     probs: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
     index = {p: i for i, p in enumerate(_paths(learned_run))}
-    decided: dict[tuple[str, str], set[int]] = defaultdict(set)
-    answered: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    branch_accepted: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for d in store.decisions():
-        key = (d.coder, d.code_path)
-        decided[key].add(d.segment_id)
+    decided: dict[str, set[int]] = defaultdict(set)
+    answered: dict[str, Counter[str]] = defaultdict(Counter)
+    branch_accepted: dict[str, set[int]] = defaultdict(set)
+    for d in decisions:
+        decided[d.code_path].add(d.segment_id)
         # an answer to a suggestion (of any run, or of the active one) vs a code added where none was suggested
         by_hand = (
             d.answer == "accept" and d.suggestion_id is None and (d.segment_id, d.code_path) not in suggested_pairs
         )
-        answered[key]["added" if by_hand else d.answer] += 1
+        answered[d.code_path]["added" if by_hand else d.answer] += 1
         if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too
-            parts = d.code_path.split(PATH_SEP)
-            for i in range(1, len(parts) + 1):
-                branch_accepted[(d.coder, PATH_SEP.join(parts[:i]))].add(d.segment_id)
+            for path in _ancestors(d.code_path):
+                branch_accepted[path].add(d.segment_id)
     # what queue() would list, counted without building its items: one per (sentence, code)
-    pending_by: dict[str, Counter[str]] = {
-        c: Counter(path for _, path in {(r.segment_id, r.code_path) for r in store.pending_suggestions(c)})
-        for c in coders
-    }
+    pending = Counter(path for _, path in {(r.segment_id, r.code_path) for r in store.pending_suggestions(coder)})
     ids = np.array(list(probs)) if probs else np.zeros(0, dtype=np.int64)
     mat = np.stack(list(probs.values())) if probs else None
-    rows = []
-    for coder in coders:
-        mine = []
-        for c in book.codes:
-            n = answered[(coder, c.path)]
-            unfound = None
-            found = branch_accepted[(coder, c.path)]
-            if mat is not None and c.path in index:
-                reviewed = np.isin(ids, list(decided[(coder, c.path)] | found))
-                unfound = lr.expected_unfound(mat[:, index[c.path]], reviewed)
-            mine.append(
-                StatusRow(
-                    coder,
-                    c.path,
-                    suggested.get(c.path, 0),
-                    n["accept"],
-                    n["reject"],
-                    pending_by[coder][c.path],
-                    unfound,
-                    len(found),
-                    n["added"],
-                )
+    mine = []
+    for c in book.codes:
+        n = answered[c.path]
+        unfound = None
+        found = branch_accepted[c.path]
+        if mat is not None and c.path in index:
+            reviewed = np.isin(ids, list(decided[c.path] | found))
+            unfound = lr.expected_unfound(mat[:, index[c.path]], reviewed)
+        mine.append(
+            StatusRow(
+                coder,
+                c.path,
+                suggested.get(c.path, 0),
+                n["accept"],
+                n["reject"],
+                pending[c.path],
+                unfound,
+                len(found),
+                n["added"],
             )
-        if not all_codes:
-            keep = {p for r in mine if r.active for p in _ancestors(r.code)}
-            mine = [r for r in mine if r.code in keep]
-        rows.extend(mine)
-    return rows
+        )
+    if not all_codes:
+        keep = {p for r in mine if r.active for p in _ancestors(r.code)}
+        mine = [r for r in mine if r.code in keep]
+    return mine
 
 
 def _ancestors(path: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import coder_option, learn_every_option, open_project, wrap
+from coder.cli._common import coder_option, learn_every_option, open_project, plural, wrap
 from coder.cli._terminal import echo_definition, echo_turns, read_command, read_key, read_line, rule
 from coder.types import PATH_SEP
 
@@ -51,8 +51,8 @@ REVIEW_HELP = """  a  accept the suggested code
     help="Stop after N answers that still stand (an undo gives one back).",
 )
 @learn_every_option(
-    "Re-fit learned.v1 after every N answers (0 = never; skipped while another person has answers; "
-    "'coder suggest --learn' re-fits on purpose)."
+    "Re-fit your own learned.v1 after every N answers (0 = never); it learns from your answers only, "
+    "so other coders' suggestions never change."
 )
 @click.pass_context
 def review(
@@ -201,7 +201,7 @@ def _learn(session: ReviewSession) -> None:
         click.secho(f"({res})", dim=True)
     else:
         click.secho(
-            f"learned.v1 updated from {res.decisions} decisions ({res.models} codes moved); "
+            f"your learned.v1 updated from {plural(res.decisions, 'decision')} ({res.models} codes moved); "
             f"{res.new_segments} segments newly suggested.",
             dim=True,
         )
@@ -271,8 +271,9 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
     """Per coder and code: suggested, accepted, rejected, pending, added by hand, and estimated recall.
 
     "by hand" counts sentences the coder gave the code where it was not suggested. "est. unfound" is
-    the expected number of sentences that deserve the code but that nobody has accepted yet, from
-    learned.v1's calibrated probabilities (run 'coder suggest --learn').
+    the expected number of sentences that deserve the code but that the coder has not accepted yet,
+    from their own learned.v1's calibrated probabilities (run 'coder suggest --learn'). Each coder's
+    rows count only the suggestions they see and their own answers.
 
     \b
     Examples:
@@ -283,10 +284,12 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
     coders = [c for c in project.coders() if coder_filter in (None, c)]
     rows = project.status(coders, all_codes=show_all) if coders else []
     c = project.counts()
-    click.echo(
-        f"{c.documents} documents · {c.coded_segments} participant sentences · "
-        f"{c.suggestions} active suggestions · {c.decisions} decisions"
-    )
+    if coder_filter is None:
+        whose = f"{c.suggestions} active suggestions · {c.decisions} decisions"
+    else:  # one coder's figures only: nothing of anyone else's work (blind double coding)
+        answers = sum(r.accepted + r.rejected + r.added for r in rows)
+        whose = f"{sum(r.suggested for r in rows)} suggestions for {coder_filter} · {plural(answers, 'answer')}"
+    click.echo(f"{c.documents} documents · {c.coded_segments} participant sentences · {whose}")
     if not rows:
         click.echo("No decisions yet. Start with: coder review --coder NAME")
         return

@@ -22,8 +22,8 @@ from coder.cli._common import coder_option, learn_every_option
     help="Open the page as this coder (env CODER_NAME); otherwise the page asks. Others can open it under their names."
 )
 @learn_every_option(
-    "Re-fit learned.v1 in the background after every N answers of a coder (0 = never; skipped while "
-    "another person has answers)."
+    "Re-fit the answering coder's own learned.v1 in the background after every N of their answers "
+    "(0 = never; other coders' runs are untouched)."
 )
 @click.option(
     "--open/--no-open",

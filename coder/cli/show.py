@@ -21,22 +21,30 @@ if TYPE_CHECKING:
     show_default=True,
     help="Show interviewer turns as context, or only the participant's.",
 )
+@click.option(
+    "--coder",
+    default=None,
+    metavar="NAME",
+    help="Show only what NAME sees: zero-shot suggestions, NAME's own learned run's, NAME's answers.",
+)
 @click.pass_context
-def show(ctx: click.Context, document: str | None, all_turns: bool) -> None:
+def show(ctx: click.Context, document: str | None, all_turns: bool, coder: str | None) -> None:
     """Print a transcript with its suggested codes inline (or list documents).
 
-    DOCUMENT is a document name, its file stem or a participant id.
+    DOCUMENT is a document name, its file stem or a participant id. Without --coder it shows every
+    run's suggestions and everyone's answers: during blind double coding, use --coder.
 
     \b
     Examples:
       coder show            # list documents
       coder show P03
+      coder show P03 --coder ana   # ana's view only
       coder show P04.vtt | less -R
     """
     if not document:
         ctx.invoke(documents)
         return
-    doc = open_project(ctx).show(document)
+    doc = open_project(ctx).show(document, coder=coder)
     _echo_heading(doc)
     for t in doc.turns:
         if t.role == "participant" or all_turns:

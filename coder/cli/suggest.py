@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import backend_option, load_model, open_project, progress
+from coder.cli._common import backend_option, load_model, open_project, plural, progress
 
 if TYPE_CHECKING:
     from coder.app.learning import LearnResult
@@ -36,8 +36,17 @@ if TYPE_CHECKING:
 )
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
 @backend_option
-@click.option("--learn", is_flag=True, help="Fit learned.v1 on the decisions so far and re-score (no model needed).")
-@click.option("--coder", default=None, metavar="NAME", help="With --learn: learn from this coder's decisions only.")
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="Fit learned.v1 from the decisions so far, one run per coder, and re-score (no model needed).",
+)
+@click.option(
+    "--coder",
+    default=None,
+    metavar="NAME",
+    help="With --learn: only this coder's run ('consensus': from the reconciled coding, to pre-code the rest).",
+)
 @click.pass_context
 def suggest(
     ctx: click.Context,
@@ -54,12 +63,17 @@ def suggest(
 
     Embeddings are cached in the project: after a codebook edit only the codes are embedded again.
 
+    With --learn, each coder gets their own learned.v1 run, fitted from the codebook and their own
+    answers only: what one coder is suggested never depends on another's answers (blind double
+    coding). 'coder review' and the page re-fit the answering coder's run as they go.
+
     \b
     Examples:
       coder suggest
       coder suggest --threshold 0.5 --top-k 2
       coder suggest --model ~/models/my-sentence-model
-      coder suggest --learn        # after some review: learned.v1 from your decisions
+      coder suggest --learn        # after some review: one learned.v1 run per coder
+      coder suggest --learn --coder consensus   # after 'coder reconcile': pre-code the rest
     """
     from coder import suggest as sg
 
@@ -67,7 +81,13 @@ def suggest(
     project = open_project(ctx)
     project.codebook()  # fail fast, before loading the model
     if learn:
-        _echo_learned(project.learn(coder=coder, top_k=top_k or sg.DEFAULT_TOP_K), time.perf_counter() - t0)
+        results = project.learn(coder=coder, top_k=top_k or sg.DEFAULT_TOP_K)
+        for res in results:
+            _echo_learned(res)
+        click.echo(
+            f"{plural(len(results), 'learned run')} in {time.perf_counter() - t0:.1f}s; each coder is suggested "
+            "from their own run only."
+        )
         return
     embedder = load_model(model, batch_size=batch_size, backend=backend)
     with progress("Embedding segments", project.to_embed(embedder.model_id)) as bar:
@@ -93,14 +113,16 @@ def _echo_suggested(r: SuggestResult, seconds: float) -> None:
         + (f" ({rate:.0f}/s)" if rate else "")
         + f"; {r.suggestions} suggestions in {seconds:.1f}s. Model: {run.model}."
     )
+    for res in r.relearned:
+        _echo_learned(res)
     click.echo("Next: coder show DOCUMENT, or coder export codings -o codings.csv")
 
 
-def _echo_learned(res: LearnResult, seconds: float) -> None:
+def _echo_learned(res: LearnResult) -> None:
     click.echo(
-        f"learned.v1: prototypes of {res.models} codes moved by {res.decisions} decisions"
+        f"learned.v1 for {res.coder}: prototypes of {res.models} codes moved by {plural(res.decisions, 'decision')}"
         f"{' (prior calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
-        f"{res.new_segments} on sentences similarity.v1 did not suggest; {seconds:.1f}s."
+        f"{res.new_segments} on sentences similarity.v1 did not suggest."
     )
 
 

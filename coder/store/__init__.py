@@ -22,6 +22,7 @@ from coder.store.embeddings import Embeddings
 from coder.store.memos import Memos
 from coder.store.rows import (
     AcceptedSegment,
+    AnswerSource,
     CodebookRow,
     CodingRow,
     DecisionCount,
@@ -52,6 +53,7 @@ __all__ = [
     "APPLICATION_ID",
     "BUSY_TIMEOUT_MS",
     "AcceptedSegment",
+    "AnswerSource",
     "CodebookRow",
     "CodingRow",
     "DecisionCount",

@@ -190,16 +190,12 @@ class Decisions(StoreBase):
             )
         ]
 
-    def accepted_segments(self, code_path: str, *, coder: str | None = None) -> list[AcceptedSegment]:
-        """Segments accepted for a code (by ``coder``, or anyone), with text hash for 'closest accepted'."""
+    def accepted_segments(self, code_path: str, *, coder: str) -> list[AcceptedSegment]:
+        """Segments ``coder`` accepted for a code, with text hash for 'closest accepted'."""
         sql = """SELECT DISTINCT s.id, s.text, s.text_hash, d.participant FROM decisions c
                  JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id
                  WHERE c.code_path = ? AND c.answer = 'accept' AND c.undone_at IS NULL"""
-        args: list[Any] = [code_path]
-        if coder is not None:
-            sql += " AND c.coder = ?"
-            args.append(coder)
-        return self._all(AcceptedSegment, sql, args)
+        return self._all(AcceptedSegment, sql + " AND c.coder = ? ORDER BY s.id", (code_path, coder))
 
     # -- summaries --------------------------------------------------------------------------------
 

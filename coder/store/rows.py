@@ -187,6 +187,10 @@ class RunRow(_Flags):
     started_at: str
     finished_at: str | None
     active: bool
+    learned_from: str | None
+    """Whose decisions a learned run learned from (a coder, ``consensus``); None for a zero-shot run."""
+    decisions: int
+    """How many standing decisions it learned from (0 for a zero-shot run)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,7 @@ class SuggestionRow:
     suggester: str
     model: str
     codebook_hash: str
+    learned_from: str | None
     document_id: int
 
 
@@ -232,7 +237,20 @@ class CodingRow:
     coder: str | None
     suggester: str | None
     model: str | None
+    learned_from: str | None
     decided_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSource:
+    """How many of a coder's standing answers went to suggestions of one kind of run (:meth:`Store.answer_sources`)."""
+
+    coder: str
+    suggester: str
+    learned_from: str | None
+    """The run's ``learned_from``: None for zero-shot, a coder's name, or ``*`` for a run fitted on everyone."""
+    accepted: int
+    rejected: int
 
 
 # -- decisions and memos ----------------------------------------------------------------------------------------

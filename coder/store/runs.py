@@ -9,13 +9,27 @@ from typing import Any
 import numpy as np
 
 from coder.store._base import StoreBase, now
-from coder.store.rows import CodingRow, PendingRow, RunRow, SuggestionRow, columns
+from coder.store.rows import AnswerSource, CodingRow, PendingRow, RunRow, SuggestionRow, columns
 
 _RUN = f"SELECT {columns(RunRow, 'r')} FROM suggestion_runs r"
 # a SuggestionRow's columns (a PendingRow's first ones), over suggestions g, suggestion_runs r and segments s
 _SUGGESTION = (
-    "g.id, g.segment_id, g.code_path, g.score, g.rank, g.evidence, r.suggester, r.model, r.codebook_hash, s.document_id"
+    "g.id, g.segment_id, g.code_path, g.score, g.rank, g.evidence, r.suggester, r.model, r.codebook_hash,"
+    " r.learned_from, s.document_id"
 )
+
+
+def _seen_by(for_coders: Sequence[str] | None, alias: str = "r") -> tuple[str, list[Any]]:
+    """The SQL condition on active runs that a set of coders may see, and its arguments.
+
+    ``None``: every active run. A sequence: zero-shot runs (``learned_from`` NULL) and the learned runs of
+    those coders only, so no coder is shown what a model learned from someone else's answers.
+    """
+    if for_coders is None:
+        return f"{alias}.active = 1", []
+    names = sorted(set(for_coders))
+    mine = f" OR {alias}.learned_from IN ({','.join('?' * len(names))})" if names else ""
+    return f"{alias}.active = 1 AND ({alias}.learned_from IS NULL{mine})", names
 
 
 class Runs(StoreBase):
@@ -33,11 +47,14 @@ class Runs(StoreBase):
         threshold: float,
         top_k: int,
         code_paths: Sequence[str],
+        learned_from: str | None = None,
+        decisions: int = 0,
     ) -> int:
-        """Create a suggestion run (call inside :meth:`transaction`)."""
+        """Create a suggestion run (call inside :meth:`transaction`); a learned run names whose decisions it
+        learned from, and how many."""
         cur = self.db.execute(
             "INSERT INTO suggestion_runs (suggester, model, codebook_hash, method, threshold, top_k, code_paths,"
-            " started_at) VALUES (?,?,?,?,?,?,?,?)",
+            " started_at, learned_from, decisions) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 suggester,
                 model,
@@ -47,6 +64,8 @@ class Runs(StoreBase):
                 top_k,
                 json.dumps(list(code_paths)),
                 now(),
+                learned_from,
+                decisions,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -66,15 +85,12 @@ class Runs(StoreBase):
         )
 
     def finish_run(self, run_id: int, *, segments: int, embedded: int) -> RunRow:
-        """Make this run the active one of its suggester; drop superseded runs' score matrices; returns the run."""
-        suggester = self.db.execute("SELECT suggester FROM suggestion_runs WHERE id = ?", (run_id,)).fetchone()[0]
-        old = [
-            r[0]
-            for r in self.db.execute("SELECT id FROM suggestion_runs WHERE suggester = ? AND active = 1", (suggester,))
-        ]
-        self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE suggester = ? AND active = 1", (suggester,))
-        for rid in old:
-            self.db.execute("DELETE FROM segment_scores WHERE run_id = ?", (rid,))
+        """Make this run the active one of its suggester (for its coder, if learned); drop superseded runs'
+        score matrices; returns the run."""
+        suggester, learned_from = self.db.execute(
+            "SELECT suggester, learned_from FROM suggestion_runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        self._retire("suggester = ? AND learned_from IS ?", (suggester, learned_from))
         self.db.execute(
             "UPDATE suggestion_runs SET active = 1, finished_at = ?, segments = ?, embedded = ? WHERE id = ?",
             (now(), segments, embedded, run_id),
@@ -82,23 +98,56 @@ class Runs(StoreBase):
         [run] = self._all(RunRow, _RUN + " WHERE r.id = ?", (run_id,))
         return run
 
-    def deactivate_runs(self, suggester: str) -> None:
-        """Retire a suggester's active run (call inside a transaction)."""
-        self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE suggester = ? AND active = 1", (suggester,))
+    def _retire(self, where: str, args: Sequence[Any]) -> list[RunRow]:
+        """Make the matching active runs inactive and drop their score matrices; returns them as they were."""
+        old = self._all(RunRow, _RUN + f" WHERE r.active = 1 AND {where.replace('suggester', 'r.suggester')}", args)
+        for run in old:
+            self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE id = ?", (run.id,))
+            self.db.execute("DELETE FROM segment_scores WHERE run_id = ?", (run.id,))
+        return old
+
+    def deactivate_runs(self, suggester: str) -> list[RunRow]:
+        """Retire a suggester's active runs, every coder's (call inside a transaction); returns them."""
+        return self._retire("suggester = ?", (suggester,))
 
     # -- reading runs ---------------------------------------------------------------------------
 
-    def active_runs(self) -> list[RunRow]:
-        return self._all(RunRow, _RUN + " WHERE r.active = 1 ORDER BY r.id")
+    def runs(self) -> list[RunRow]:
+        """Every run ever made, oldest first (the audit trail of what suggested what)."""
+        return self._all(RunRow, _RUN + " ORDER BY r.id")
 
-    def active_run(self, suggester: str) -> RunRow | None:
-        return self._one(RunRow, _RUN + " WHERE r.suggester = ? AND r.active = 1", (suggester,))
+    def answer_sources(self) -> list[AnswerSource]:
+        """Per coder and kind of run (suggester, learned from whom): their standing answers to its suggestions."""
+        return self._all(
+            AnswerSource,
+            """SELECT c.coder, r.suggester, r.learned_from,
+                      SUM(c.answer = 'accept'), SUM(c.answer = 'reject')
+               FROM decisions c JOIN suggestions g ON g.id = c.suggestion_id
+               JOIN suggestion_runs r ON r.id = g.run_id
+               WHERE c.undone_at IS NULL
+               GROUP BY c.coder, r.suggester, r.learned_from
+               ORDER BY c.coder, r.suggester, r.learned_from""",
+        )
+
+    def active_runs(self, for_coders: Sequence[str] | None = None) -> list[RunRow]:
+        """Active runs: all of them, or those ``for_coders`` may see (zero-shot runs and their own learned ones)."""
+        cond, args = _seen_by(for_coders)
+        return self._all(RunRow, _RUN + f" WHERE {cond} ORDER BY r.id", args)
+
+    def active_run(self, suggester: str, learned_from: str | None = None) -> RunRow | None:
+        """A suggester's active run: the zero-shot one, or the one learned from ``learned_from``'s decisions."""
+        return self._one(
+            RunRow,
+            _RUN + " WHERE r.suggester = ? AND r.learned_from IS ? AND r.active = 1",
+            (suggester, learned_from),
+        )
 
     def active_scores(
-        self, suggester: str, *, segment_ids: Iterable[int] | None = None
+        self, suggester: str, *, learned_from: str | None = None, segment_ids: Iterable[int] | None = None
     ) -> tuple[RunRow | None, Iterator[tuple[int, np.ndarray]]]:
-        """The active run of a suggester and its (segment id, score row) pairs (only these segments, if given)."""
-        run = self.active_run(suggester)
+        """An active run (as :meth:`active_run`) and its (segment id, score row) pairs (only these segments, if
+        given)."""
+        run = self.active_run(suggester, learned_from)
         if run is None:
             return None, iter(())
         if segment_ids is not None:
@@ -130,37 +179,41 @@ class Runs(StoreBase):
 
     # -- reading suggestions --------------------------------------------------------------------
 
-    def suggestions(self, doc_id: int | None = None) -> list[SuggestionRow]:
-        """Active suggestions with their segment's document and their run."""
+    def suggestions(self, doc_id: int | None = None, *, for_coders: Sequence[str] | None = None) -> list[SuggestionRow]:
+        """Active suggestions with their segment's document and their run (only the runs ``for_coders`` may see,
+        if given: see :meth:`active_runs`)."""
+        cond, args = _seen_by(for_coders)
         sql = f"""SELECT {_SUGGESTION}
-                  FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                  FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND {cond}
                   JOIN segments s ON s.id = g.segment_id"""
-        args: list[Any] = []
         if doc_id is not None:
             sql += " WHERE s.document_id = ?"
             args.append(doc_id)
-        sql += " ORDER BY s.document_id, s.idx, g.rank"
+        sql += " ORDER BY s.document_id, s.idx, g.rank, g.code_path, r.learned_from IS NULL"
         return self._all(SuggestionRow, sql, args)
 
     def pending_suggestions(
         self,
-        coder: str | None,
+        coder: str,
         *,
+        answered_too: bool = False,
         document_id: int | None = None,
         code: str | None = None,
         segment_id: int | None = None,
     ) -> list[PendingRow]:
-        """Active suggestions on which ``coder`` has no standing decision (every one when ``coder`` is None)."""
+        """Active suggestions ``coder`` may see (zero-shot runs and their own learned ones) on which they have no
+        standing decision (``answered_too``: with or without one)."""
+        cond, args = _seen_by([coder])
         sql = f"""SELECT {_SUGGESTION}, s.idx AS segment_idx, s.text, d.name AS document, d.participant,
                          t.idx AS turn_idx
                   FROM suggestions g
-                  JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                  JOIN suggestion_runs r ON r.id = g.run_id AND {cond}
                   JOIN segments s ON s.id = g.segment_id
                   JOIN documents d ON d.id = s.document_id
                   JOIN turns t ON t.id = s.turn_id
-                  WHERE (? IS NULL OR NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                  WHERE (? OR NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
                                     AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL))"""
-        args: list[Any] = [coder, coder]
+        args += [int(answered_too), coder]
         if segment_id is not None:
             sql += " AND g.segment_id = ?"
             args.append(segment_id)
@@ -171,38 +224,28 @@ class Runs(StoreBase):
             sql += " AND (g.code_path = ? OR g.code_path LIKE ? ESCAPE '\\')"
             esc = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args.extend([code, esc + " > %"])
-        sql += " ORDER BY d.name, s.idx, g.rank"
+        sql += " ORDER BY d.name, s.idx, g.rank, g.code_path, r.learned_from IS NULL"  # same data, same order
         return self._all(PendingRow, sql, args)
-
-    def suggestion_counts(self) -> dict[str, int]:
-        """Active suggestions per code (distinct segments, across suggesters)."""
-        return {
-            r[0]: int(r[1])
-            for r in self._tuples(
-                """SELECT g.code_path, COUNT(DISTINCT g.segment_id) FROM suggestions g
-                   JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1 GROUP BY g.code_path"""
-            )
-        }
 
     def codings(self) -> Iterator[CodingRow]:
         """One row per active suggestion or decision, with everything an export needs."""
         for r in self._tuples(
             """SELECT d.name AS document, d.participant, t.speaker, s.start, s.end, s.text,
-                      x.code_path, x.status, x.score, x.coder, x.suggester, x.model, x.decided_at
+                      x.code_path, x.status, x.score, x.coder, x.suggester, x.model, x.learned_from, x.decided_at
                FROM (
                    SELECT g.segment_id, g.code_path, 'suggested' AS status, g.score, NULL AS coder,
-                          r.suggester, r.model, r.finished_at AS decided_at, 0 AS kind, g.rank AS ord
+                          r.suggester, r.model, r.learned_from, r.finished_at AS decided_at, 0 AS kind, g.rank AS ord
                    FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
                    UNION ALL
                    SELECT c.segment_id, c.code_path,
                           CASE c.answer WHEN 'accept' THEN 'accepted' ELSE 'rejected' END,
-                          g.score, c.coder, r.suggester, r.model, c.decided_at, 1, c.id
+                          g.score, c.coder, r.suggester, r.model, r.learned_from, c.decided_at, 1, c.id
                    FROM decisions c LEFT JOIN suggestions g ON g.id = c.suggestion_id
                    LEFT JOIN suggestion_runs r ON r.id = g.run_id
                ) x
                JOIN segments s ON s.id = x.segment_id
                JOIN documents d ON d.id = s.document_id
                JOIN turns t ON t.id = s.turn_id
-               ORDER BY d.name, s.idx, x.kind, x.ord"""
+               ORDER BY d.name, s.idx, x.kind, x.ord, x.code_path, x.learned_from"""
         ):
             yield CodingRow(*r)

@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
 
-from coder.web.context import RESERVED, coder, current_coder, project, settings
+from coder.web.context import coder, current_coder, project, settings
 from coder.web.errors import Failure
 
 bp = Blueprint("pages", __name__)
-TALLY_SCOPES = ("mine", "all", "suggested")
+TALLY_SCOPES = ("mine", "suggested")
+"""The page is one coder's screen: their own codings, with or without the suggestions still pending for them.
+Everyone's codings and agreement between people are reports for the terminal, so double coding stays blind."""
 
 
 def page(name: str, **kw: Any) -> Any:
@@ -30,9 +32,8 @@ def documents() -> Any:
     p = project()
     if name is None or request.args.get("coder") == "":  # "change" asks again, whatever the default
         return page("who.html", title="Who is coding?", known=p.coders())
-    docs = p.documents_progress()
-    others = sorted({c for d in docs for c in d.reviewed} - {name, *RESERVED})
-    return page("documents.html", title="Documents", coder=name, docs=docs, others=others, has_runs=p.has_suggestions())
+    docs = p.documents_progress(name)
+    return page("documents.html", title="Documents", coder=name, docs=docs, has_runs=p.has_suggestions())
 
 
 @bp.get("/doc/<int:document_id>")
@@ -66,10 +67,10 @@ def tally() -> Any:
     name = coder()
     scope = request.args.get("scope", "mine")
     if scope not in TALLY_SCOPES:
-        raise Failure(400, "scope must be mine, all or suggested")
+        raise Failure(400, "scope must be mine or suggested")
     body = None
-    if scope != "mine" or name in project().coders():
-        t = project().tally(coders=[name] if scope == "mine" else [], include_suggested=scope == "suggested")
+    if name in project().coders():
+        t = project().tally(coders=[name], include_suggested=scope == "suggested")
         body = report.tally_html(t.rows, title=t.title, notes=[*t.notes, tl.RULES])
     return page("report.html", title="Theme frequencies", coder=name, body=body, scope=scope, kind="tally")
 
@@ -80,13 +81,7 @@ def agree() -> Any:
     from coder.app.common import MACHINE
 
     name = coder()
-    people = [c for c in project().coders() if c not in RESERVED]
-    if len(people) >= 2:
-        pair = people
-    elif name in people:
-        pair = [name, MACHINE]
-    else:
-        pair = []
+    pair = [name, MACHINE] if name in project().coders() else []  # people with each other: 'coder agree'
     body = ar.html_fragment(project().agree(pair, n_boot=1000)) if pair else None
     return page("report.html", title="Agreement", coder=name, body=body, scope=None, kind="agree")
 

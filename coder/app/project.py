@@ -21,7 +21,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from coder import segment as seg
-from coder.app import common, ingest, learning, refi_export, refi_import, reliability, reports, suggesting, views
+from coder.app import (
+    common,
+    ingest,
+    learning,
+    methods,
+    refi_export,
+    refi_import,
+    reliability,
+    reports,
+    suggesting,
+    views,
+)
 from coder.app import decisions as dm
 from coder.app import review as rv
 from coder.app.session import ReviewSession
@@ -262,6 +273,10 @@ class Project:
 
     def saturation(self, **options: Any) -> reports.SaturationResult:
         return reports.saturation(self._store, **options)
+
+    def methods(self, **options: Any) -> methods.MethodsReport:
+        """The facts of a methods section, from the audit trail (``unit``, ``n_boot``, ``seed`` for agreement)."""
+        return methods.methods(self._store, **options)
 
     def export_codings(self, out: TextIO, fmt: str = "csv") -> int:
         return reports.export_codings(self._store, out, fmt)

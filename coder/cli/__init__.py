@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from coder import __version__
-from coder.cli import codebook, export, review, serve, show, suggest, tally, team
+from coder.cli import codebook, export, report, review, serve, show, suggest, tally, team
 from coder.cli import project as project_commands
 from coder.cli._common import DEFAULT_PROJECT
 from coder.errors import CoderError, ManyProblems
@@ -74,6 +74,7 @@ for _command in (
     *tally.COMMANDS,
     *export.COMMANDS,
     *team.COMMANDS,
+    *report.COMMANDS,
     *serve.COMMANDS,
 ):
     main.add_command(_command)

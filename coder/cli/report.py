@@ -1,0 +1,79 @@
+"""coder report: text for a paper, built from the project's audit trail (``coder report methods``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from coder.cli._common import atomic_file, format_option, open_project, output_option, write_text
+
+METHODS_FORMATS = ("text", "md", "docx")
+
+
+@click.group()
+def report() -> None:
+    """Text for a paper, built from the project's audit trail (every number read from the project).
+
+    \b
+    Examples:
+      coder report methods
+      coder report methods -o methods.docx
+    """
+
+
+@report.command()
+@click.option(
+    "--unit",
+    type=click.Choice(["segment", "turn", "document", "participant"]),
+    default="segment",
+    show_default=True,
+    help="What agreement counts a code present or absent in: a sentence, a speaker turn, a document or a participant.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(0, 100_000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap resamples for α's 95% interval (0 = none).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same interval).")
+@format_option(METHODS_FORMATS, "text, md or docx (default: from -o's extension, else text).")
+@output_option("Write to FILE (.txt, .md or .docx) instead of standard output.")
+@click.pass_context
+def methods(ctx: click.Context, unit: str, n_boot: int, seed: int, fmt: str | None, output: Path | None) -> None:
+    """A methods paragraph to paste into a paper: the corpus and how it was segmented, the codebook
+    version, the suggesters and model, each coder's answers, whether coding was blind, agreement
+    with its interval, and how disagreements were reconciled, then the figures behind each number.
+
+    Agreement is between the people who coded (or, with one coder, between them and the zero-shot
+    suggester); 'consensus' is reported as the reconciliation.
+
+    \b
+    Examples:
+      coder report methods
+      coder report methods -o methods.md
+      coder report methods -o methods.docx --bootstrap 5000 --seed 7
+      coder report methods --unit participant --format md
+    """
+    if fmt is None:
+        ext = output.suffix.lower().lstrip(".") if output is not None else "text"
+        fmt = {"txt": "text", "markdown": "md"}.get(ext, ext)
+        if fmt not in METHODS_FORMATS:
+            raise click.UsageError(f"cannot tell the format from '{output}'; pass --format {'|'.join(METHODS_FORMATS)}")
+    if fmt == "docx" and output is None:
+        raise click.UsageError("a Word file needs -o FILE.docx")
+    from coder import methods_report as mr
+
+    facts = open_project(ctx).methods(unit=unit, n_boot=n_boot, seed=seed)
+    if fmt == "docx":
+        assert output is not None
+        atomic_file(output, lambda path: mr.write_docx(facts, path))
+    else:
+        write_text(output, mr.render(facts, fmt))
+    if output is not None:
+        click.echo(f"Wrote the methods paragraph and its figures to {output}.")
+
+
+COMMANDS = (report,)

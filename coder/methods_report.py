@@ -395,10 +395,13 @@ def _reconciliation(r: MethodsReport) -> str:
             f"the {_count(c.agreed, 'coding')} {all_} had accepted {'was' if c.agreed == 1 else 'were'} carried over"
         )
     decided = c.accepted + c.rejected
-    parts.append(
-        f"{_count(decided, 'disagreement')} {'was' if decided == 1 else 'were'} decided "
-        f"({_n(c.accepted)} applying the code, {_n(c.rejected)} not)"
-    )
+    if decided:
+        parts.append(
+            f"{_count(decided, 'disagreement')} {'was' if decided == 1 else 'were'} decided "
+            f"({_n(c.accepted)} applying the code, {_n(c.rejected)} not)"
+        )
+    elif not c.agreed:
+        parts.append("no disagreement was decided")
     out += ": " + _and(parts) + "."
     if c.other:
         out += f" In addition, {_count(c.other, 'consensus decision')} came from elsewhere (an import or a review)."

@@ -311,3 +311,16 @@ def test_cli_help():
     for option in ("--unit", "--bootstrap", "--seed", "--format", "--output"):
         assert option in out
     assert "methods" in CliRunner().invoke(main, ["report", "--help"]).output
+
+
+def test_a_reconciliation_with_nothing_to_decide_says_so(report):
+    from dataclasses import replace
+
+    from coder.methods_report import Consensus, paragraphs
+
+    nothing = replace(report, consensus=Consensus(16, 0, 0, 0, ("ana",), 0))
+    text = paragraphs(nothing)[-1]
+    assert "the 16 codings both coders had accepted were carried over." in text
+    assert "decided (" not in text and "No disagreement was left undecided." in text
+    empty = paragraphs(replace(report, consensus=Consensus(0, 0, 0, 0, (), None)))[-1]
+    assert "consensus coding: no disagreement was decided." in empty

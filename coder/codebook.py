@@ -15,6 +15,7 @@ codebook in one pass. Format::
         counterexamples: [...]  # optional: near misses
         source: ...             # optional: the study it comes from
         guid: ...               # optional: its REFI-QDA GUID (kept from .qdc/.qdpx imports)
+        exclusive: true         # optional: exactly one child applies per unit (needs two or more)
         children: [...]         # optional: subcodes, any depth
 """
 
@@ -41,6 +42,7 @@ CODE_KEYS = {
     "counterexamples",
     "source",
     "guid",
+    "exclusive",
     "children",
 }
 TEXT_KEYS = ("definition", "include", "exclude", "source", "guid")
@@ -113,7 +115,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
         raise CodebookError(problems)
     digest = hashlib.sha256(
         json.dumps(
-            {"name": name, "version": version, "codes": [code_fields(c) for c in codes]},
+            {"name": name, "version": version, "codes": [_hashed_fields(c) for c in codes]},
             sort_keys=True,
         ).encode()
     ).hexdigest()
@@ -129,7 +131,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
 
 
 def code_fields(c: Code) -> dict[str, Any]:
-    """A code's path, definition, criteria, examples and source (what the codebook hash covers)."""
+    """A code's path, definition, criteria, examples, source and ``exclusive`` (what the codebook hash covers)."""
     return {
         "path": c.path,
         "definition": c.definition,
@@ -138,7 +140,15 @@ def code_fields(c: Code) -> dict[str, Any]:
         "examples": list(c.examples),
         "counterexamples": list(c.counterexamples),
         "source": c.source,
+        "exclusive": c.exclusive,
     }
+
+
+def _hashed_fields(c: Code) -> dict[str, Any]:
+    d = code_fields(c)
+    if not d["exclusive"]:
+        del d["exclusive"]  # so a codebook that does not use it keeps the hash it had before the key existed
+    return d
 
 
 def _mapping(node: yaml.MappingNode, problem: Any) -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -190,6 +200,19 @@ def _string_list(m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, problem: A
     return out
 
 
+def _boolean(m: dict[str, tuple[yaml.Node, yaml.Node]], key: str, problem: Any) -> bool:
+    """A YAML boolean (``true``/``false``, and YAML 1.1's ``yes``/``no``/``on``/``off``); False when absent."""
+    if key not in m:
+        return False
+    node = m[key][1]
+    if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
+        return bool(yaml.SafeLoader.bool_values[str(node.value).lower()])
+    shown = f" (not '{node.value}')" if isinstance(node, yaml.ScalarNode) and str(node.value).strip() else ""
+    problem(m[key][0], f"'{key}' must be true or false{shown}")  # the key's line: an empty value has none
+    return False
+
+
+BOOL_TAG = "tag:yaml.org,2002:bool"
 GUID = re.compile(r"\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?")
 
 
@@ -243,6 +266,7 @@ def _walk(
             problem(node, f"code '{name}' has no definition")
         include, exclude, source = (_scalar(m, k, problem, node) or "" for k in TEXT_KEYS[1:-1])
         examples, counterexamples = (tuple(_string_list(m, k, problem)) for k in LIST_KEYS)
+        exclusive = _boolean(m, "exclusive", problem)
         path = name if parent is None else f"{parent}{PATH_SEP}{name}"
         out.append(
             Code(
@@ -258,21 +282,29 @@ def _walk(
                 depth=depth,
                 line=line,
                 guid=guid,
+                exclusive=exclusive,
             )
         )
-        if "children" in m:
-            child = m["children"][1]
-            if isinstance(child, yaml.ScalarNode) and child.value in ("", None):
-                continue
-            if not isinstance(child, yaml.SequenceNode):
-                problem(child, "'children' must be a list of codes")
-            elif id(child) in stack:
-                problem(
-                    m["children"][0],
-                    f"code '{name}' contains itself (a cycle made with a YAML alias)",
-                )
-            else:
-                _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)}, guids)
+        child = m["children"][1] if "children" in m else None
+        empty = child is None or (isinstance(child, yaml.ScalarNode) and child.value in ("", None))
+        n_children = len(child.value) if isinstance(child, yaml.SequenceNode) else 0
+        if exclusive and n_children < 2 and (empty or isinstance(child, yaml.SequenceNode)):
+            problem(
+                m["exclusive"][1],
+                f"code '{name}' is exclusive but has {'only one subcode' if n_children else 'no subcodes'}; "
+                "'exclusive: true' needs at least two children to choose between",
+            )
+        if child is None or empty:
+            continue
+        if not isinstance(child, yaml.SequenceNode):
+            problem(child, "'children' must be a list of codes")
+        elif id(child) in stack:
+            problem(
+                m["children"][0],
+                f"code '{name}' contains itself (a cycle made with a YAML alias)",
+            )
+        else:
+            _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)}, guids)
 
 
 def to_dict(cb: Codebook) -> dict[str, Any]:
@@ -288,6 +320,8 @@ def to_dict(cb: Codebook) -> dict[str, Any]:
                 d[k] = list(getattr(c, k))
         if c.guid:
             d["guid"] = c.guid
+        if c.exclusive:
+            d["exclusive"] = True
         kids = cb.children(c.path)
         if kids:
             d["children"] = [node(k) for k in kids]
@@ -313,7 +347,7 @@ def to_yaml(cb: Codebook) -> str:
         for k in LIST_KEYS:
             if getattr(c, k):
                 d[k] = list(getattr(c, k))
-        for k in ("source", "guid"):
+        for k in ("source", "guid", "exclusive"):
             if getattr(c, k):
                 d[k] = getattr(c, k)
         kids = cb.children(c.path)

@@ -1,6 +1,6 @@
-"""The REFI-QDA code ``Description`` layout, pure: coder's definition, criteria, examples and source in
-the one text field QDA-XML has for them, written so that other tools show readable text and coder
-reads back the same fields."""
+"""The REFI-QDA code ``Description`` layout, pure: coder's definition, criteria, examples, source and
+``exclusive`` in the one text field QDA-XML has for them, written so that other tools show readable
+text and coder reads back the same fields."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from typing import Any
 
 from coder.types import Code
 
-HEADINGS = ("Include:", "Exclude:", "Examples:", "Counterexamples:", "Source:")
+HEADINGS = ("Include:", "Exclude:", "Examples:", "Counterexamples:", "Source:", "Exclusive:")
+EXCLUSIVE = "Exclusive: yes (exactly one subcode applies per unit)"
 
 
 def describe(code: Code) -> str:
-    """Definition, criteria, examples and source as readable text that :func:`parse_description` inverts.
+    """Definition, criteria, examples, source and ``exclusive`` as readable text that :func:`parse_description`
+    inverts.
 
     Layout: the definition; then ``Include: …``, ``Exclude: …``, ``Examples:`` and
-    ``Counterexamples:`` with one ``- example`` per line, ``Source: …``. Continuation lines of a value
-    are indented two spaces; a definition line that would read as a heading starts with a backslash.
+    ``Counterexamples:`` with one ``- example`` per line, ``Source: …``, and for an exclusive code
+    the line :data:`EXCLUSIVE`. Continuation lines of a value are indented two spaces; a definition
+    line that would read as a heading starts with a backslash.
     """
 
     def block(text: str) -> list[str]:
@@ -41,11 +44,14 @@ def describe(code: Code) -> str:
     if code.source:
         first, *rest = block(code.source)
         sections.append([f"Source: {first}", *rest])
+    if code.exclusive:
+        sections.append([EXCLUSIVE])
     return "\n".join(out + [""] + [line for s in sections for line in s]) if sections else "\n".join(out)
 
 
 def parse_description(text: str) -> dict[str, Any]:
-    """definition, include, exclude, examples, counterexamples, source from a Description.
+    """definition, include, exclude, examples, counterexamples, source from a Description, and
+    ``exclusive: True`` when it has the :data:`EXCLUSIVE` line (the key is absent otherwise).
 
     Text that does not follow the layout (e.g. from another tool) becomes the definition as it is.
     """
@@ -72,7 +78,12 @@ def parse_description(text: str) -> dict[str, Any]:
     while i < len(lines):
         line = lines[i]
         i += 1
-        if line.startswith(("Include:", "Exclude:", "Source:")):
+        if line.startswith("Exclusive:"):
+            if line.split(":", 1)[1].split()[:1] != ["yes"]:  # not ours: a definition line from another tool
+                return {**parse_description(""), "definition": text.strip()}
+            out["exclusive"] = True
+            current, target = None, None
+        elif line.startswith(("Include:", "Exclude:", "Source:")):
             current = line.split(":", 1)[0].lower()
             out[current] = line.split(":", 1)[1][1:] if len(line.split(":", 1)[1]) else ""
             target = None

@@ -5,6 +5,9 @@ its inclusion criteria), and each of its examples. A segment's score for a code 
 cosine to the normalised mean of the exemplars (``centroid``), the cosine to the nearest
 exemplar (``max``), or the mean of the two (``blend``). The nearest exemplar is kept as the
 *evidence* a reviewer sees ("closest to: …").
+
+Among the children of an ``exclusive`` code at most one is suggested for a segment: the
+best-scoring child whose branch (the child or one of its subcodes) passes the threshold.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class CodeProfile:
     starts: np.ndarray  # (C,) index of each code's first exemplar in ``exemplars``
     texts: tuple[str, ...]  # (E,)
     ancestors: np.ndarray  # (C, C) bool: ancestors[c, a] is True when a is an ancestor of c
+    exclusive: np.ndarray | None = None  # (C,) int: see exclusive_ids; None when no code is exclusive
 
 
 def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarray]) -> CodeProfile:
@@ -54,7 +58,16 @@ def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarra
     vecs = normalise(embed(texts))
     bounds = [*starts, len(texts)]
     centroids = normalise(np.stack([vecs[bounds[i] : bounds[i + 1]].mean(axis=0) for i in range(len(paths))]))
-    return CodeProfile(paths, centroids, vecs, np.asarray(starts), tuple(texts), ancestor_matrix(codebook))
+    groups = exclusive_ids(codebook)
+    return CodeProfile(
+        paths,
+        centroids,
+        vecs,
+        np.asarray(starts),
+        tuple(texts),
+        ancestor_matrix(codebook),
+        groups if (groups >= 0).any() else None,
+    )
 
 
 def ancestor_matrix(codebook: Codebook) -> np.ndarray:
@@ -68,6 +81,19 @@ def ancestor_matrix(codebook: Codebook) -> np.ndarray:
             anc[index[c.path], index[parent]] = True
             parent = by_path[parent].parent
     return anc
+
+
+def exclusive_ids(codebook: Codebook) -> np.ndarray:
+    """(C,) int, codebook order: the index of a code's parent when that parent is ``exclusive``, else -1.
+
+    Codes with the same id are one mutually exclusive group.
+    """
+    index = {c.path: i for i, c in enumerate(codebook.codes)}
+    by_path = codebook.by_path()
+    return np.array(
+        [index[c.parent] if c.parent is not None and by_path[c.parent].exclusive else -1 for c in codebook.codes],
+        dtype=np.int64,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,15 +129,25 @@ def select(
     *,
     threshold: float | np.ndarray = DEFAULT_THRESHOLD,
     top_k: int = DEFAULT_TOP_K,
+    exclusive: np.ndarray | None = None,
 ) -> list[list[tuple[int, int]]]:
     """For each segment, up to ``top_k`` (code index, rank) pairs scoring at least ``threshold``.
 
     A code is dropped when one of its descendants also passes: the more specific code is
     suggested and tallies roll it up to the parent. ``threshold`` may be one value per code.
     ``profile`` may be a :class:`CodeProfile` or just its ancestor matrix.
+
+    ``exclusive`` (see :func:`exclusive_ids`; by default the profile's) makes each group of
+    mutually exclusive siblings give at most one suggestion: among the siblings whose branch
+    passes (the sibling or one of its descendants), the one with the highest own score is kept
+    and the others are dropped with all their descendants. Ties go to the first in codebook order.
     """
     ancestors = profile if isinstance(profile, np.ndarray) else profile.ancestors
+    if exclusive is None and not isinstance(profile, np.ndarray):
+        exclusive = profile.exclusive
     passed = scores >= threshold
+    if exclusive is not None and (exclusive >= 0).any():
+        passed &= ~_exclusive_losers(scores, passed, ancestors, exclusive)
     if ancestors.any():
         # has_descendant[n, a] = some descendant of a passed for segment n
         has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
@@ -124,3 +160,19 @@ def select(
         picked = [(int(c), r + 1) for r, c in enumerate(idx) if np.isfinite(row[c])]
         out.append(picked)
     return out
+
+
+def _exclusive_losers(scores: np.ndarray, passed: np.ndarray, ancestors: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(n, C) bool: codes dropped because a sibling in their exclusive group (or an ancestor's group) won."""
+    anc = ancestors.astype(np.int32)
+    # in_play[n, c] = c or one of its descendants passed for segment n
+    in_play = passed | ((passed.astype(np.int32) @ anc) > 0)
+    losers = np.zeros_like(passed)
+    for g in np.unique(groups[groups >= 0]):
+        members = np.flatnonzero(groups == g)
+        key = np.where(in_play[:, members], scores[:, members], -np.inf)
+        winner = members[key.argmax(axis=1)]  # the first of equal scores; meaningless where none is in play
+        losers[:, members] = in_play[:, members] & (members[None, :] != winner[:, None])
+    # a dropped code takes its whole branch with it: branch[c, j] = j is c or a descendant of c
+    branch = np.eye(len(groups), dtype=np.int32) + anc.T
+    return (losers.astype(np.int32) @ branch) > 0

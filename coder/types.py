@@ -75,6 +75,8 @@ class Code:
     depth: int = 0
     line: int | None = None
     guid: str = ""  # REFI-QDA GUID, kept when a codebook comes from another tool
+    exclusive: bool = False
+    """True when exactly one of the code's children applies to a unit (mutually exclusive subcodes)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class Codebook:
     def leaves(self) -> list[Code]:
         parents = {c.parent for c in self.codes}
         return [c for c in self.codes if c.path not in parents]
+
+    def exclusive_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(parent path, its children's paths) for each ``exclusive`` code, both in codebook order."""
+        return [(c.path, tuple(k.path for k in self.children(c.path))) for c in self.codes if c.exclusive]
 
 
 @dataclass(frozen=True)

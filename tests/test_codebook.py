@@ -67,7 +67,7 @@ def test_every_problem_reported_with_lines():
         "bad.yaml:12: code 'Family' has no definition",
         "bad.yaml:13: empty 'name'",
         "bad.yaml:18: unknown key 'colour' (allowed: children, counterexamples, definition, examples, exclude, "
-        "guid, include, name, source)",
+        "exclusive, guid, include, name, source)",
         "bad.yaml:17: 'examples' must be a list of texts",
         "bad.yaml:19: code name 'A > B' contains '>', which separates codes in a path",
     ]
@@ -104,3 +104,101 @@ def test_read_errors(tmp_path):
         read_codebook(p)
     assert str(e.value).startswith(f"{p}:3: unknown key 'colour'")
     assert "(and 6 more problems)" in str(e.value)
+
+
+# -- exclusive: true ---------------------------------------------------------------------------------------------
+
+
+def test_exclusive_parsed_with_its_groups_and_kept_by_dict_and_yaml():
+    from coder.codebook import code_fields, to_yaml
+
+    book = read_codebook(DATA / "exclusive.yaml")
+    by = book.by_path()
+    assert by["Client talk"].exclusive and not by["Support"].exclusive
+    assert not by["Client talk > Change talk"].exclusive  # not inherited by the children
+    assert book.exclusive_groups() == [
+        ("Client talk", ("Client talk > Change talk", "Client talk > Sustain talk", "Client talk > Neutral"))
+    ]
+    assert read_codebook(DATA / "mini.yaml").exclusive_groups() == []
+    assert code_fields(by["Client talk"])["exclusive"] is True and code_fields(by["Support"])["exclusive"] is False
+    d = to_dict(book)
+    assert d["codes"][0]["exclusive"] is True and "exclusive" not in d["codes"][1]
+    back = parse_codebook(to_yaml(book))
+    assert back.hash == book.hash and back.exclusive_groups() == book.exclusive_groups()
+
+
+def test_exclusive_accepts_yaml_booleans():
+    head = "name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    exclusive: {}\n"
+    kids = "    children:\n      - name: B\n        definition: b\n      - name: C\n        definition: c\n"
+    for value, want in (("true", True), ("True", True), ("yes", True), ("false", False), ("no", False)):
+        assert parse_codebook(head.format(value) + kids).codes[0].exclusive is want, value
+    assert not parse_codebook(head.replace("    exclusive: {}\n", "") + kids).codes[0].exclusive
+
+
+def test_exclusive_problems_reported_with_lines():
+    text = """name: x
+version: "1"
+codes:
+  - name: Talk
+    definition: Client talk.
+    exclusive: true
+    children:
+      - name: Change
+        definition: For change.
+        exclusive: "yes"
+      - name: Sustain
+        definition: Against change.
+        exclusive: yes
+        children:
+          - name: Only
+            definition: The one child.
+  - name: Leaf
+    definition: No children.
+    exclusive: true
+  - name: List
+    definition: A list.
+    exclusive: [true]
+  - name: Empty
+    definition: No value.
+    exclusive:
+  - name: Number
+    definition: A number.
+    exclusive: 1
+    children: []
+"""
+    assert [str(p) for p in validate(text, "x.yaml")] == [
+        "x.yaml:10: 'exclusive' must be true or false (not 'yes')",
+        "x.yaml:13: code 'Sustain' is exclusive but has only one subcode; "
+        "'exclusive: true' needs at least two children to choose between",
+        "x.yaml:19: code 'Leaf' is exclusive but has no subcodes; "
+        "'exclusive: true' needs at least two children to choose between",
+        "x.yaml:22: 'exclusive' must be true or false",
+        "x.yaml:25: 'exclusive' must be true or false",
+        "x.yaml:28: 'exclusive' must be true or false (not '1')",
+    ]
+
+
+def test_codebook_validate_cli_reports_exclusive_problems(tmp_path):
+    from click.testing import CliRunner
+
+    from coder.cli import main
+
+    bad = write(tmp_path / "b.yaml", "name: x\nversion: 1\ncodes:\n  - name: A\n    definition: a\n    exclusive: on\n")
+    r = CliRunner().invoke(main, ["codebook", "validate", str(bad)])
+    assert r.exit_code == 1
+    assert f"{bad}:6: code 'A' is exclusive but has no subcodes;" in r.output
+    ok = CliRunner().invoke(main, ["codebook", "validate", str(DATA / "exclusive.yaml")])
+    assert ok.exit_code == 0 and "9 codes" in ok.output
+    shown = CliRunner().invoke(main, ["codebook", "show", "--file", str(DATA / "exclusive.yaml")]).output
+    assert "  Client talk  (exclusive: one subcode per unit)\n    Change talk\n" in shown
+    assert "  Support\n" in shown
+
+
+def test_hash_covers_exclusive_and_is_unchanged_without_it():
+    text = (DATA / "exclusive.yaml").read_text()
+    on = parse_codebook(text)
+    off = parse_codebook(text.replace("    exclusive: true\n", ""))
+    explicit_off = parse_codebook(text.replace("exclusive: true", "exclusive: false"))
+    assert on.hash != off.hash == explicit_off.hash
+    # a codebook that never says 'exclusive' keeps the hash it had before the key existed
+    assert read_codebook(DATA / "mini.yaml").hash == "bbd2cc811268619b"

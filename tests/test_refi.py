@@ -181,3 +181,64 @@ def test_guids_are_stable_and_valid():
     assert g == refi.guid("code", "A > B") != refi.guid("code", "A > C")
     assert g == g.upper() and len(g) == 36
     assert Path(refi.SCHEMA).exists()
+
+
+# -- exclusive: true ---------------------------------------------------------------------------------------------
+
+
+def test_description_layout_carries_exclusive():
+    c = code(definition="Client talk.\nExclusive: in a definition line", examples=("one",), exclusive=True)
+    text = refi.describe(c)
+    assert text.endswith("\nExamples:\n- one\nExclusive: yes (exactly one subcode applies per unit)")
+    assert "\n\\Exclusive: in a definition line\n" in text  # a definition line that reads as the heading
+    assert refi.parse_description(text) == {
+        "definition": c.definition,
+        "include": "",
+        "exclude": "",
+        "examples": ["one"],
+        "counterexamples": [],
+        "source": "",
+        "exclusive": True,
+    }
+    assert refi.parse_description(refi.describe(code(exclusive=True))) == {
+        **refi.parse_description("A definition."),
+        "exclusive": True,
+    }
+    assert "Exclusive" not in refi.describe(code()) and "exclusive" not in refi.parse_description(refi.describe(code()))
+    # another tool's text that merely starts a line with the word stays the definition
+    other = "Pick one.\nExclusive: maybe, ask the team"
+    assert refi.parse_description(other) == {**refi.parse_description(""), "definition": other}
+
+
+def test_qdc_round_trip_keeps_exclusive():
+    book = read_codebook(REPO / "tests" / "data" / "exclusive.yaml")
+    data = refi.codebook_xml(book)  # validated against the schema as it is written
+    codes, _ = refi.read_qdc(data, "talk.qdc")
+    flat = {}
+
+    def walk(cs, parent=None):
+        for c in cs:
+            path = c.name if parent is None else f"{parent} > {c.name}"
+            flat[path] = c.fields
+            walk(c.children, path)
+
+    walk(codes)
+    assert list(flat) == [c.path for c in book.codes]
+    assert {p for p, f in flat.items() if f.get("exclusive")} == {"Client talk"}
+    for c in book.codes:
+        assert flat[c.path]["definition"] == c.definition and flat[c.path]["examples"] == list(c.examples)
+
+
+def test_qdc_project_round_trip_keeps_exclusive(tmp_path):
+    from coder.app import Project
+
+    with Project(tmp_path / "a.db", create=True) as a:
+        a.load_codebook(REPO / "tests" / "data" / "exclusive.yaml")
+        qdc = tmp_path / "talk.qdc"
+        qdc.write_bytes(a.export_qdc())
+        before = a.codebook()
+    with Project(tmp_path / "b.db", create=True) as b:
+        b.import_refi(qdc)
+        after = b.codebook()
+    assert after.exclusive_groups() == before.exclusive_groups() != []
+    assert after.hash == before.hash  # GUIDs, added on export, are not part of the hash

@@ -58,3 +58,103 @@ def test_select_threshold_topk_and_specific_over_parent(profile):
     assert picks == [[(1, 1), (4, 2)], [(0, 1)], [], [(4, 1), (3, 2)]]
     per_code = np.array([0.95, 0.5, 0.5, 0.5, 0.5], dtype=np.float32)
     assert select(s[:2], profile, threshold=per_code, top_k=3) == [[(1, 1), (4, 2)], []]
+
+
+# -- exclusive: true ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def talk():
+    return read_codebook(DATA / "exclusive.yaml")
+
+
+def test_exclusive_ids_and_profile_groups(talk, profile):
+    from coder.suggest import exclusive_ids
+
+    # Client talk, Change talk, Desire, Ability, Sustain talk, Neutral, Support, Family, Friends
+    assert exclusive_ids(talk).tolist() == [-1, 0, -1, -1, 0, 0, -1, -1, -1]
+    assert build_profile(talk, HashEmbedder().embed).exclusive.tolist() == exclusive_ids(talk).tolist()
+    assert profile.exclusive is None  # mini.yaml has no exclusive code
+    assert exclusive_ids(read_codebook(DATA / "mini.yaml")).tolist() == [-1] * 5
+
+
+def test_select_one_child_per_exclusive_group(talk):
+    p = build_profile(talk, HashEmbedder().embed)
+    #               talk change desire ability sustain neutral support family friends
+    s = np.array(
+        [
+            [0.1, 0.6, 0.1, 0.1, 0.7, 0.55, 0.1, 0.8, 0.6],  # best child only; other groups untouched
+            [0.1, 0.6, 0.9, 0.1, 0.7, 0.1, 0.1, 0.1, 0.1],  # Sustain beats Change: Desire goes with Change
+            [0.1, 0.3, 0.6, 0.1, 0.2, 0.1, 0.1, 0.1, 0.1],  # Change in play through Desire, alone
+            [0.1, 0.4, 0.1, 0.6, 0.45, 0.52, 0.1, 0.1, 0.1],  # Neutral (0.52) beats Change (0.4, via Ability)
+            [0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1],  # the exclusive parent alone
+            [0.9, 0.6, 0.1, 0.1, 0.6, 0.1, 0.1, 0.1, 0.1],  # a tie goes to the first child; parent dropped
+            [0.1] * 9,
+        ],
+        dtype=np.float32,
+    )
+    want = [[(7, 1), (4, 2), (8, 3)], [(4, 1)], [(2, 1)], [(5, 1)], [(0, 1)], [(1, 1)], []]
+    assert select(s, p, threshold=0.5, top_k=9) == want
+    # the ancestor-matrix call shape takes the groups as an argument, and without them nothing changes
+    assert select(s, p.ancestors, threshold=0.5, top_k=9, exclusive=p.exclusive) == want
+    assert select(s, p.ancestors, threshold=0.5, top_k=9)[:2] == [
+        [(7, 1), (4, 2), (1, 3), (8, 4), (5, 5)],
+        [(2, 1), (4, 2)],
+    ]
+    # exclusivity comes before top_k: the dropped siblings do not take a place
+    assert select(s[:1], p, threshold=0.5, top_k=2) == [[(7, 1), (4, 2)]]
+    # an explicit argument wins over the profile's groups
+    assert select(s[:1], p, threshold=0.5, top_k=9, exclusive=np.full(9, -1)) == [
+        [(7, 1), (4, 2), (1, 3), (8, 4), (5, 5)]
+    ]
+
+
+NESTED = """name: nested
+version: "1"
+codes:
+  - name: Stage
+    definition: Stage of change.
+    exclusive: true
+    children:
+      - name: Early
+        definition: Early stage.
+        exclusive: true
+        children:
+          - {name: Precontemplation, definition: Not thinking about it.}
+          - {name: Contemplation, definition: Thinking about it.}
+      - name: Late
+        definition: Late stage.
+        children:
+          - {name: Action, definition: Doing it.}
+          - {name: Maintenance, definition: Keeping it up.}
+  - name: Other
+    definition: Something else.
+    children:
+      - {name: One, definition: One thing.}
+      - {name: Two, definition: Another.}
+"""
+
+
+def test_select_exclusive_groups_hold_on_random_scores(talk):
+    from coder.codebook import parse_codebook
+
+    rng = np.random.default_rng(7)
+    for book in (talk, parse_codebook(NESTED)):
+        p = build_profile(book, HashEmbedder().embed)
+        s = rng.uniform(0, 1, size=(400, len(p.paths))).astype(np.float32)
+        free = select(s, p.ancestors, threshold=0.6, top_k=len(p.paths))
+        picks = select(s, p, threshold=0.6, top_k=len(p.paths))
+        groups = book.exclusive_groups()
+        for row, got, was in zip(s, picks, free, strict=True):
+            paths = [p.paths[c] for c, _ in got]
+            assert set(paths) <= {p.paths[c] for c, _ in was}  # only ever drops
+            for _, kids in groups:  # at most one child's branch of each exclusive group
+                assert sum(any(x == k or x.startswith(k + " > ") for x in paths) for k in kids) <= 1
+            # codes outside every exclusive child's branch (the exclusive parents too) are as before
+            inside = [k for _, kids in groups for k in kids]
+
+            def outside(path, inside=inside):
+                return not any(path == k or path.startswith(k + " > ") for k in inside)
+
+            assert [x for x in paths if outside(x)] == [p.paths[c] for c, _ in was if outside(p.paths[c])]
+            assert (row[[c for c, _ in got]] >= 0.6).all()

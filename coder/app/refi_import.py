@@ -94,6 +94,8 @@ def _codebook_from(
                 d[k2] = list(f[k2])
         if f["source"]:
             d["source"] = f["source"]
+        if f.get("exclusive") and len(c.children) >= 2:  # a file edited elsewhere may have lost children
+            d["exclusive"] = True
         if c.guid:
             d["guid"] = c.guid
         kids: set[str] = set()

@@ -77,7 +77,8 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
     click.echo(f"{book.name} {book.version} ({len(book.codes)} codes, hash {book.hash})")
     for c in book.codes:
         pad = "  " * (c.depth + 1)
-        click.echo(f"{pad}{click.style(c.name, bold=c.depth == 0)}" + (f"  [{c.source}]" if c.source else ""))
+        mark = "  (exclusive: one subcode per unit)" if c.exclusive else ""
+        click.echo(f"{pad}{click.style(c.name, bold=c.depth == 0)}{mark}" + (f"  [{c.source}]" if c.source else ""))
 
 
 COMMANDS = (codebook,)

@@ -186,9 +186,16 @@ def m004_learned_per_coder(db: sqlite3.Connection) -> None:
     )
 
 
+def m005_calibrated(db: sqlite3.Connection) -> None:
+    """The codes whose probabilities a run calibrated on the coder's answers (a JSON list of code paths):
+    only those are shown as probabilities; the others show their similarity, "not yet calibrated"."""
+    run_script(db, "ALTER TABLE suggestion_runs ADD COLUMN calibrated TEXT NOT NULL DEFAULT '[]';")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
     m003_reconcile,
     m004_learned_per_coder,
+    m005_calibrated,
 ]

@@ -37,7 +37,7 @@ def test_help_lists_commands():
 
 
 def test_init_creates_then_opens(run, tmp_path):
-    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 4 migrations).\n"
+    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 5 migrations).\n"
     assert run("init").output.startswith("Opened existing project")
 
 
@@ -140,7 +140,9 @@ def test_suggest_show_export(project, tmp_path):
     out = tmp_path / "c.csv"
     r = project("export", "codings", "-o", str(out))
     lines = out.read_text().splitlines()
-    header = "document,participant,speaker,start,end,text,code,status,score,coder,suggester,model,learned_from"
+    header = (
+        "document,participant,speaker,start,end,text,code,status,score,coder,suggester,model,learned_from,probability"
+    )
     assert lines[0] == header
     assert r.output == f"Wrote {len(lines) - 1} rows to {out}.\n"
     jl = project("export", "codings", "--format", "jsonl").output.splitlines()

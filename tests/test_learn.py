@@ -47,8 +47,10 @@ ANIMALS = ["cat", "kitten", "hamster", "parrot", "rabbit", "goldfish", "tortoise
 OTHER = ["bus", "rain", "soup", "train", "movie", "phone", "shoes", "bread"]
 
 
-def test_learning_beats_similarity_where_similarity_is_weak(project, stored, embedder, blank_splitter, tmp_path):
-    # The codebook only knows dogs; the participant talks about other animals with shared words.
+def pets(project, stored, embedder, blank_splitter, tmp_path):
+    """A project where similarity is weak: the codebook only knows dogs; the participant talks about
+    other animals with shared words. Returns the participant sentences, the gold coding, and the
+    Pets F1 of a suggester on the last two thirds (the first third is for training)."""
     lines = []
     for i in range(48):
         a, o = ANIMALS[i % 8], OTHER[i % 8]
@@ -60,7 +62,6 @@ def test_learning_beats_similarity_where_similarity_is_weak(project, stored, emb
     project.suggest(embedder, threshold=0.3)
     segs = [s for t in project.document_view(project.document("t").id).turns for s in t.segments if s.coded]
     gold = {(s.id, "Pets") for s in segs if any(a in s.text for a in ANIMALS)}
-    train = segs[: len(segs) // 3]
     test_ids = [s.id for s in segs[len(segs) // 3 :]]
 
     def f1(suggester: str) -> float:
@@ -69,6 +70,12 @@ def test_learning_beats_similarity_where_similarity_is_weak(project, stored, emb
         g = {x for x in gold if x[0] in set(test_ids)}
         return ev.micro(ev.by_code(g, pred, test_ids, ["Pets"]))[2]
 
+    return segs, gold, f1
+
+
+def test_learning_beats_similarity_where_similarity_is_weak(project, stored, embedder, blank_splitter, tmp_path):
+    segs, gold, f1 = pets(project, stored, embedder, blank_splitter, tmp_path)
+    train = segs[: len(segs) // 3]
     before = f1("similarity.v1")
     ana = project.review("ana")
     for s in train:  # a reviewer codes the first third

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from coder.app import Answered
-from coder.app.learning import LearnResult, learn
+from coder.app.learning import LearnResult, learn_v1
 from coder.app.review import REASONS
 from coder.errors import InputError
 
@@ -209,7 +209,7 @@ def test_learned_suggestions_carry_a_codebook_example_as_evidence(suggested, sto
     ana = suggested.review("ana")
     for item in ana.pending()[:4]:
         ana.accept(item)
-    learn(stored, coder="ana", threshold=0.0)  # threshold 0: learned.v1 suggests for every sentence
+    learn_v1(stored, coder="ana", threshold=0.0)  # threshold 0: learned.v1 suggests for every sentence
     book = suggested.codebook()
     texts = {t for c in book.codes for t in (c.examples or ())} | {
         f"{c.name}: {c.definition}" + (f" {c.include}" if c.include else "") for c in book.codes

@@ -106,7 +106,7 @@ def test_status_and_learn(proj):
     out = proj("status").output
     assert "ana" in out and "est. unfound" in out
     learned = proj("suggest", "--learn").output
-    assert learned.startswith("learned.v1 for ana: prototypes of ") and "1 learned run in " in learned
+    assert learned.startswith("learned.v1 for ana: 4 codes learned from 4 decisions") and "1 learned run in " in learned
     assert "est. recall" in proj("status", "--coder", "ana").output
 
 
@@ -268,7 +268,7 @@ def test_reject_can_be_cancelled_and_c_with_own_code_accepts(proj):
     assert "Not rejected." in out and decisions(proj.path) == []
     first = proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output
     code = next(ln for ln in first.splitlines() if ln.startswith("Suggested: ")).split("Suggested: ")[1]
-    code = code.split("   score")[0]
+    code = code.split("   similarity")[0]
     name = code.split(" > ")[-1]
     out = proj("review", "--coder", "ana", "--learn-every", "0", input=f"c\n{name}\n1\nq\n").output
     assert "Saved. ana: 1 reviewed (1 accepted" in out
@@ -356,7 +356,7 @@ def test_code_names_resolve_in_any_case_and_errors_say_did_you_mean(proj):
     assert proj("quotes", "Familial relationship", code=1).output == wrong
     out = proj("review", "--coder", "ana", "--code", "familial relationships", input="q\n").output
     assert out.startswith("Reviewing as ana: ")
-    assert {ln.split("Suggested: ")[1].split("   score")[0] for ln in out.splitlines() if "Suggested: " in ln} == {
+    assert {ln.split("Suggested: ")[1].split("   similarity")[0] for ln in out.splitlines() if "Suggested: " in ln} == {
         "Familial relationships"
     }
     assert proj("quotes", "FAMILIAL relationships").output.startswith("Familial relationships: 1 quote\n")

@@ -11,65 +11,53 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from coder import learn as lr
+from coder import learn2 as l2
 from coder import suggest as sg
-from coder.app.common import current_codebook
-from coder.app.review import _paths
-from coder.embed import text_hash
+from coder.app import learning_v2
+from coder.app.training import LearnResult, setup, similarity_run
 from coder.errors import CoderError, ProjectError
-from coder.store import RunRow, Store
+from coder.store import Store
 from coder.types import PATH_SEP
 
 LEARN_EVERY = 25
+LEARNERS = (lr.LEARNER, l2.LEARNER)
+DEFAULT_LEARNER = lr.LEARNER
 
 
 def refit(store: Store, coder: str) -> LearnResult | str:
     """Re-fit the answering coder's own run during a review; returns the result, or why it was skipped
     (answers are saved either way). Other coders' runs and screens are untouched."""
+    current = store.learned_run(coder)
     try:
-        return learn(store, coder=coder)
+        return learn(store, coder=coder, learner=current.suggester if current is not None else DEFAULT_LEARNER)
     except (CoderError, sqlite3.OperationalError) as e:
         return f"learning skipped: {e}"
 
 
-def learn_all(store: Store, *, top_k: int = sg.DEFAULT_TOP_K) -> list[LearnResult]:
+def learn_all(store: Store, *, learner: str = DEFAULT_LEARNER, top_k: int = sg.DEFAULT_TOP_K) -> list[LearnResult]:
     """One learned run per coder who has standing decisions (people and ``consensus``), each from their own."""
-    _similarity_run(store)
+    similarity_run(store)
     with_answers = [c for c in store.coders() if store.standing_decisions(c)]
     if not with_answers:
         raise ProjectError("no decisions to learn from", path=store.path, hint="review some suggestions first")
-    return [learn(store, coder=c, top_k=top_k) for c in with_answers]
+    return [learn(store, coder=c, learner=learner, top_k=top_k) for c in with_answers]
 
 
-def _similarity_run(store: Store) -> RunRow:
-    run = store.active_run(sg.SUGGESTER)
-    if run is None:
-        raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
-    return run
+def learn(store: Store, *, coder: str, learner: str = DEFAULT_LEARNER, top_k: int = sg.DEFAULT_TOP_K) -> LearnResult:
+    """Fit ``coder``'s learned run with ``learner`` (learned.v1 or learned.v2) from their standing decisions
+    and re-score every participant segment; it replaces that coder's previous learned run only."""
+    if learner == lr.LEARNER:
+        return learn_v1(store, coder=coder, top_k=top_k)
+    if learner == l2.LEARNER:
+        return learning_v2.learn_v2(store, coder=coder, top_k=top_k)
+    raise ProjectError(f"no learner '{learner}'", path=store.path, hint=f"learners: {', '.join(LEARNERS)}")
 
 
-@dataclass(frozen=True)
-class LearnResult:
-    coder: str
-    """Whose decisions this run learned from."""
-    run_id: int
-    models: int
-    """Codes whose prototype moved (they have decisions)."""
-    decisions: int
-    prior_fitted: bool
-    suggestions: int
-    new_segments: int
-    """Segments learned.v1 suggests a code for that similarity.v1 did not."""
-    seconds: float
-    per_code: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (positives, negatives)
-
-
-def learn(
+def learn_v1(
     store: Store,
     *,
     coder: str,
@@ -78,44 +66,15 @@ def learn(
     beta: float = lr.BETA,
     gamma: float = lr.GAMMA,
 ) -> LearnResult:
-    """Fit ``coder``'s learned.v1 on their standing decisions and re-score every participant segment.
+    """learned.v1: Rocchio prototypes from ``coder``'s standing decisions; re-score every participant segment.
 
-    Uses only embeddings already in the project (no model is loaded). Registers a new active run of
-    ``learned.v1`` learned from ``coder`` beside ``similarity.v1`` (replacing that coder's previous one
-    only); every run stays recorded.
+    Uses only embeddings already in the project (no model is loaded).
     """
     t0 = time.perf_counter()
-    book = current_codebook(store)
-    sim_run = _similarity_run(store)
-    model_id = sim_run.model
-    paths = [c.path for c in book.codes]
-    if _paths(sim_run) != paths:
-        raise ProjectError(
-            "the codebook changed since the last 'coder suggest'",
-            path=store.path,
-            hint="run 'coder suggest' again, then learn",
-        )
+    st = setup(store, coder)
+    book, paths, profile, latest = st.book, st.paths, st.profile, st.latest
+    model_id = st.sim_run.model
 
-    def cached(texts: Sequence[str]) -> np.ndarray:
-        hashes = [text_hash(t) for t in texts]
-        got = store.get_embeddings(model_id, hashes)
-        if len(got) < len(set(hashes)):
-            raise ProjectError("codebook embeddings are missing", path=store.path, hint="run 'coder suggest' first")
-        return np.stack([got[h] for h in hashes])
-
-    profile = sg.build_profile(book, cached)
-    decisions = [d for d in store.decisions(coder=coder) if d.code_path in book.by_path()]
-    if not decisions and coder not in store.coders():
-        known = store.coders()
-        raise ProjectError(
-            f"no decisions by '{coder}' to learn from",
-            path=store.path,
-            hint=f"coders in this project: {', '.join(known)}" if known else "review some suggestions first",
-        )
-
-    latest: dict[tuple[int, str], str] = {}
-    for d in decisions:  # the coder's standing answer on each (sentence, code)
-        latest[(d.segment_id, d.code_path)] = d.answer
     accepted: dict[str, set[int]] = defaultdict(set)
     rejected: dict[str, set[int]] = defaultdict(set)
     for (seg, path), ans in latest.items():
@@ -147,7 +106,6 @@ def learn(
     ]
     prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
 
-    ancestors = profile.ancestors
     suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
     n_sugg = 0
     new_segments: set[int] = set()
@@ -162,13 +120,14 @@ def learn(
             code_paths=paths,
             learned_from=coder,
             decisions=len(latest),
+            calibrated=paths if prior.fitted else (),
         )
         n = 0
         for ids, vecs in store.iter_segment_embeddings(model_id):
             scores = vecs @ prototypes.T
             p = prior(scores).astype(np.float32)
             nearest = sg.score(vecs, profile, "max").nearest  # the codebook example shown as "why"
-            picks = sg.select(scores, ancestors, threshold=threshold, top_k=top_k)
+            picks = sg.select(scores, profile, threshold=threshold, top_k=top_k)  # its exclusive sets too
             rows = []
             for i, picked in enumerate(picks):
                 for c, rank in picked:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from coder import segment as seg
+from coder import suggest as sg
 from coder.app import (
     common,
     ingest,
@@ -194,13 +195,15 @@ class Project:
         """A similarity.v1 run (``threshold``, ``top_k``, ``method``, ``progress``)."""
         return suggesting.suggest(self._store, embedder, **options)
 
-    def learn(self, *, coder: str | None = None, top_k: int | None = None) -> list[learning.LearnResult]:
-        """Fit learned.v1 for one coder (a person, or ``consensus`` after reconciling), or one run for each
-        coder with decisions, each from their own decisions only; re-score."""
-        options = {"top_k": top_k} if top_k else {}
+    def learn(
+        self, *, coder: str | None = None, learner: str = learning.DEFAULT_LEARNER, top_k: int | None = None
+    ) -> list[learning.LearnResult]:
+        """Fit a learned run (``learner``: learned.v1 or learned.v2) for one coder (a person, or ``consensus``
+        after reconciling), or one for each coder with decisions, each from their own decisions only; re-score."""
+        k = top_k or sg.DEFAULT_TOP_K
         if coder is not None:
-            return [learning.learn(self._store, coder=coder, **options)]
-        return learning.learn_all(self._store, **options)
+            return [learning.learn(self._store, coder=coder, learner=learner, top_k=k)]
+        return learning.learn_all(self._store, learner=learner, top_k=k)
 
     # -- review ----------------------------------------------------------------------------------
 

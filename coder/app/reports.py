@@ -31,16 +31,31 @@ EXPORT_COLUMNS = (
     "suggester",
     "model",
     "learned_from",
+    "probability",
 )
 
 
 def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
-    """Write one row per active suggestion or decision; returns the number of rows."""
+    """Write one row per active suggestion or decision; returns the number of rows.
+
+    ``probability`` is a learned run's probability for a suggestion of a code it calibrated on its
+    coder's answers, and empty otherwise (a zero-shot score is a similarity, not a probability).
+    """
     n = 0
     writer = csv.writer(out) if fmt == "csv" else None
     if writer:
         writer.writerow(EXPORT_COLUMNS)
+    runs = {r.id: r for r in store.active_runs() if r.learned_from is not None and r.calibrated_codes()}
+    scores: dict[int, dict[int, Any]] = {}  # run id -> segment id -> probability row (read when first needed)
     for r in store.codings():
+        probability = None
+        run = runs.get(r.run_id) if r.status == "suggested" and r.run_id is not None else None
+        if run is not None and r.code_path in run.calibrated_codes():
+            if run.id not in scores:
+                scores[run.id] = dict(store.run_scores(run))
+            row = scores[run.id].get(r.segment_id)
+            if row is not None:
+                probability = round(float(row[json.loads(run.code_paths).index(r.code_path)]), 4)
         values = [
             r.document,
             r.participant,
@@ -55,6 +70,7 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
             r.suggester,
             r.model,
             r.learned_from,
+            probability,
         ]
         if writer:
             writer.writerow(["" if v is None else v for v in values])

@@ -51,6 +51,9 @@ class Item:
     segment_idx: int
     turn_idx: int
     text: str
+    calibrated: bool = False
+    """``probability`` was calibrated on this coder's answers for this code; otherwise it is only the
+    similarity mapped to 0–1, and faces show the similarity and say "not yet calibrated"."""
 
 
 def queue(
@@ -91,19 +94,18 @@ def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
     prior map of the similarity threshold. Nothing here reads another coder's run or answers.
     """
     few = {int(r.segment_id) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those
-    learned_run, learned_rows = store.active_scores(lr.LEARNER, learned_from=coder, segment_ids=few)
-    learned: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
-    learned_index = {p: i for i, p in enumerate(_paths(learned_run))} if learned_run is not None else {}
+    learned_run = store.learned_run(coder)
+    learned: dict[int, np.ndarray] = dict(store.run_scores(learned_run, segment_ids=few))
+    learned_index = {p: i for i, p in enumerate(_paths(learned_run))}
+    calibrated = learned_run.calibrated_codes() if learned_run is not None else frozenset()
     sim_run = store.active_run(sg.SUGGESTER)
     prior = lr.Prior(float(sim_run.threshold)) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
     by_prior = prior(np.array([float(r.score) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
     best: dict[tuple[int, str], Item] = {}
     for n, r in enumerate(rows):
         key = (r.segment_id, r.code_path)
-        if r.segment_id in learned and r.code_path in learned_index:
-            p = float(learned[r.segment_id][learned_index[r.code_path]])
-        else:
-            p = float(by_prior[n])
+        mine = r.segment_id in learned and r.code_path in learned_index
+        p = float(learned[r.segment_id][learned_index[r.code_path]]) if mine else float(by_prior[n])
         item = Item(
             r.id,
             r.segment_id,
@@ -119,11 +121,16 @@ def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
             r.segment_idx,
             r.turn_idx,
             r.text,
+            mine and r.code_path in calibrated,
         )
         old = best.get(key)
-        if old is None or (old.suggester != lr.LEARNER and item.suggester == lr.LEARNER):
+        if old is None or (not _learned(old.suggester) and _learned(item.suggester)):
             best[key] = item
     return list(best.values())
+
+
+def _learned(suggester: str) -> bool:
+    return suggester.startswith("learned.")
 
 
 def item_for(store: Store, coder: str, segment_id: int, code_path: str) -> Item | None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coder import learn as lr
 from coder import suggest as sg
 from coder.app import learning
 from coder.app.common import ProgressFn, current_codebook, noop
@@ -127,10 +126,12 @@ def suggest(
             store.add_suggestions(run_id, rows)
             n_segments += len(ids)
         run = store.finish_run(run_id, segments=n_segments, embedded=embedded)
-        retired = store.deactivate_runs(lr.LEARNER)  # scored under the previous run's codebook and documents
-    # each coder's learned run again, from the same decisions (no model needed; seconds)
+        retired = store.deactivate_learned_runs()  # scored under the previous run's codebook and documents
+    # each coder's learned run again, by the same learner from the same decisions (no model needed; seconds)
     relearned = tuple(
-        learning.learn(store, coder=r.learned_from, top_k=r.top_k) for r in retired if r.learned_from not in (None, "*")
+        learning.learn(store, coder=r.learned_from, learner=r.suggester, top_k=r.top_k)
+        for r in retired
+        if r.learned_from not in (None, "*")
     )
     return SuggestResult(
         run,

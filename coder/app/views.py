@@ -87,6 +87,7 @@ class Chip:
     """A suggestion (answered or not); False for a code the coder applied by hand."""
     score: float | None = None
     probability: float | None = None
+    """Shown only once calibrated on the coder's answers for this code (None before)."""
     reason: str | None = None
 
 
@@ -143,7 +144,8 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
         scores[key] = max(scores.get(key, float("-inf")), float(r.score))
     out: dict[int, list[Chip]] = defaultdict(list)
     for i in pending:
-        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, i.probability))
+        p = i.probability if i.calibrated else None  # shown only once calibrated on the coder's answers
+        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, p))
     name = next((d.name for d in store.documents() if d.id == document_id), None)
     if name is None:
         raise InputError(f"no document with id {document_id}", hint="open the documents list")
@@ -254,8 +256,8 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
     book = current_codebook(store)
     suggested_pairs = {(r.segment_id, r.code_path) for r in store.suggestions(for_coders=[coder])}
     suggested = Counter(path for _, path in suggested_pairs)
-    learned_run, learned_rows = store.active_scores(lr.LEARNER, learned_from=coder)
-    probs: dict[int, np.ndarray] = dict(learned_rows) if learned_run is not None else {}
+    learned_run = store.learned_run(coder)
+    probs: dict[int, np.ndarray] = dict(store.run_scores(learned_run))
     index = {p: i for i, p in enumerate(_paths(learned_run))}
     decided: dict[str, set[int]] = defaultdict(set)
     answered: dict[str, Counter[str]] = defaultdict(Counter)

@@ -216,7 +216,8 @@ def _show_item(session: ReviewSession, item: Item) -> None:
     echo_turns(where.turns)
     click.echo()
     click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
-    click.echo(f"   score {item.score:.2f} · p {item.probability:.2f} · {item.suggester}")
+    likely = f"p {item.probability:.2f}" if item.calibrated else "probability not yet calibrated"
+    click.echo(f"   similarity {item.score:.2f} · {likely} · {item.suggester}")
     echo_definition(session.codebook, item.code_path)
     click.echo(wrap(why_line(session.explain(item)), "  "))
 

@@ -42,6 +42,14 @@ if TYPE_CHECKING:
     help="Fit learned.v1 from the decisions so far, one run per coder, and re-score (no model needed).",
 )
 @click.option(
+    "--learner",
+    type=click.Choice(["learned.v1", "learned.v2"]),
+    default="learned.v1",
+    show_default=True,
+    help="With --learn: learned.v1 moves each code's prototype; learned.v2 fits a logistic model per code anchored "
+    "on the zero-shot score, with probabilities calibrated on your answers.",
+)
+@click.option(
     "--coder",
     default=None,
     metavar="NAME",
@@ -57,6 +65,7 @@ def suggest(
     batch_size: int,
     backend: str,
     learn: bool,
+    learner: str,
     coder: str | None,
 ) -> None:
     """Suggest codes for every participant segment by embedding similarity.
@@ -74,6 +83,7 @@ def suggest(
       coder suggest --model ~/models/my-sentence-model
       coder suggest --learn        # after some review: one learned.v1 run per coder
       coder suggest --learn --coder consensus   # after 'coder reconcile': pre-code the rest
+      coder suggest --learn --learner learned.v2 --coder ana
     """
     from coder import suggest as sg
 
@@ -81,7 +91,7 @@ def suggest(
     project = open_project(ctx)
     project.codebook()  # fail fast, before loading the model
     if learn:
-        results = project.learn(coder=coder, top_k=top_k or sg.DEFAULT_TOP_K)
+        results = project.learn(coder=coder, learner=learner, top_k=top_k or sg.DEFAULT_TOP_K)
         for res in results:
             _echo_learned(res)
         click.echo(
@@ -120,8 +130,8 @@ def _echo_suggested(r: SuggestResult, seconds: float) -> None:
 
 def _echo_learned(res: LearnResult) -> None:
     click.echo(
-        f"learned.v1 for {res.coder}: prototypes of {res.models} codes moved by {plural(res.decisions, 'decision')}"
-        f"{' (prior calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
+        f"{res.learner} for {res.coder}: {res.models} codes learned from {plural(res.decisions, 'decision')}"
+        f"{' (probabilities calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
         f"{res.new_segments} on sentences similarity.v1 did not suggest."
     )
 

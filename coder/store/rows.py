@@ -191,6 +191,13 @@ class RunRow(_Flags):
     """Whose decisions a learned run learned from (a coder, ``consensus``); None for a zero-shot run."""
     decisions: int
     """How many standing decisions it learned from (0 for a zero-shot run)."""
+    calibrated: str
+    """JSON list of the code paths whose probabilities were calibrated on the coder's answers."""
+
+    def calibrated_codes(self) -> frozenset[str]:
+        import json
+
+        return frozenset(json.loads(self.calibrated))
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +246,8 @@ class CodingRow:
     model: str | None
     learned_from: str | None
     decided_at: str | None
+    run_id: int | None
+    segment_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,12 +49,13 @@ class Runs(StoreBase):
         code_paths: Sequence[str],
         learned_from: str | None = None,
         decisions: int = 0,
+        calibrated: Sequence[str] = (),
     ) -> int:
         """Create a suggestion run (call inside :meth:`transaction`); a learned run names whose decisions it
         learned from, and how many."""
         cur = self.db.execute(
             "INSERT INTO suggestion_runs (suggester, model, codebook_hash, method, threshold, top_k, code_paths,"
-            " started_at, learned_from, decisions) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " started_at, learned_from, decisions, calibrated) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 suggester,
                 model,
@@ -66,6 +67,7 @@ class Runs(StoreBase):
                 now(),
                 learned_from,
                 decisions,
+                json.dumps(sorted(calibrated)),
             ),
         )
         return int(cur.lastrowid or 0)
@@ -90,7 +92,10 @@ class Runs(StoreBase):
         suggester, learned_from = self.db.execute(
             "SELECT suggester, learned_from FROM suggestion_runs WHERE id = ?", (run_id,)
         ).fetchone()
-        self._retire("suggester = ? AND learned_from IS ?", (suggester, learned_from))
+        if learned_from is None:
+            self._retire("suggester = ? AND learned_from IS NULL", (suggester,))
+        else:  # a coder has one learned run, whichever learner made it
+            self._retire("learned_from = ?", (learned_from,))
         self.db.execute(
             "UPDATE suggestion_runs SET active = 1, finished_at = ?, segments = ?, embedded = ? WHERE id = ?",
             (now(), segments, embedded, run_id),
@@ -100,15 +105,15 @@ class Runs(StoreBase):
 
     def _retire(self, where: str, args: Sequence[Any]) -> list[RunRow]:
         """Make the matching active runs inactive and drop their score matrices; returns them as they were."""
-        old = self._all(RunRow, _RUN + f" WHERE r.active = 1 AND {where.replace('suggester', 'r.suggester')}", args)
+        old = self._all(RunRow, _RUN + f" WHERE r.active = 1 AND {where}", args)
         for run in old:
             self.db.execute("UPDATE suggestion_runs SET active = 0 WHERE id = ?", (run.id,))
             self.db.execute("DELETE FROM segment_scores WHERE run_id = ?", (run.id,))
         return old
 
-    def deactivate_runs(self, suggester: str) -> list[RunRow]:
-        """Retire a suggester's active runs, every coder's (call inside a transaction); returns them."""
-        return self._retire("suggester = ?", (suggester,))
+    def deactivate_learned_runs(self) -> list[RunRow]:
+        """Retire every coder's active learned run (call inside a transaction); returns them."""
+        return self._retire("learned_from IS NOT NULL", ())
 
     # -- reading runs ---------------------------------------------------------------------------
 
@@ -142,14 +147,24 @@ class Runs(StoreBase):
             (suggester, learned_from),
         )
 
+    def learned_run(self, coder: str) -> RunRow | None:
+        """The coder's active learned run (of whichever learner), if any."""
+        return self._one(RunRow, _RUN + " WHERE r.learned_from = ? AND r.active = 1", (coder,))
+
     def active_scores(
         self, suggester: str, *, learned_from: str | None = None, segment_ids: Iterable[int] | None = None
     ) -> tuple[RunRow | None, Iterator[tuple[int, np.ndarray]]]:
         """An active run (as :meth:`active_run`) and its (segment id, score row) pairs (only these segments, if
         given)."""
         run = self.active_run(suggester, learned_from)
+        return run, self.run_scores(run, segment_ids=segment_ids)
+
+    def run_scores(
+        self, run: RunRow | None, *, segment_ids: Iterable[int] | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """A run's (segment id, score row) pairs (kept for active runs; only these segments, if given)."""
         if run is None:
-            return None, iter(())
+            return iter(())
         if segment_ids is not None:
             ids = sorted(set(segment_ids))
 
@@ -162,9 +177,9 @@ class Runs(StoreBase):
                         (run.id, *part),
                     )
 
-            return run, ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in chunks())
+            return ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in chunks())
         rows = self._tuples("SELECT segment_id, scores FROM segment_scores WHERE run_id = ?", (run.id,))
-        return run, ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in rows)
+        return ((int(r[0]), np.frombuffer(r[1], dtype="<f4")) for r in rows)
 
     def run_suggestions(self, run_id: int) -> list[tuple[int, str]]:
         """(segment id, code path) of every suggestion a run made."""
@@ -231,15 +246,17 @@ class Runs(StoreBase):
         """One row per active suggestion or decision, with everything an export needs."""
         for r in self._tuples(
             """SELECT d.name AS document, d.participant, t.speaker, s.start, s.end, s.text,
-                      x.code_path, x.status, x.score, x.coder, x.suggester, x.model, x.learned_from, x.decided_at
+                      x.code_path, x.status, x.score, x.coder, x.suggester, x.model, x.learned_from, x.decided_at,
+                      x.run_id, x.segment_id
                FROM (
                    SELECT g.segment_id, g.code_path, 'suggested' AS status, g.score, NULL AS coder,
-                          r.suggester, r.model, r.learned_from, r.finished_at AS decided_at, 0 AS kind, g.rank AS ord
+                          r.suggester, r.model, r.learned_from, r.finished_at AS decided_at, 0 AS kind, g.rank AS ord,
+                          r.id AS run_id
                    FROM suggestions g JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
                    UNION ALL
                    SELECT c.segment_id, c.code_path,
                           CASE c.answer WHEN 'accept' THEN 'accepted' ELSE 'rejected' END,
-                          g.score, c.coder, r.suggester, r.model, r.learned_from, c.decided_at, 1, c.id
+                          g.score, c.coder, r.suggester, r.model, r.learned_from, c.decided_at, 1, c.id, r.id
                    FROM decisions c LEFT JOIN suggestions g ON g.id = c.suggestion_id
                    LEFT JOIN suggestion_runs r ON r.id = g.run_id
                ) x

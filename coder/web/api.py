@@ -128,7 +128,8 @@ def explain() -> Any:
     if item is None:
         return jsonify({"ok": True, "kind": None})
     e = session.explain(item)
-    return jsonify({"ok": True, **asdict(e), "suggester": item.suggester, "probability": item.probability})
+    p = item.probability if item.calibrated else None  # a probability only once calibrated on the coder's answers
+    return jsonify({"ok": True, **asdict(e), "suggester": item.suggester, "probability": p})
 
 
 @bp.post("/answer")

@@ -229,6 +229,7 @@
     if (chip.score !== null && chip.score !== undefined) score = `similarity ${chip.score.toFixed(2)}`;
     if (chip.probability !== null && chip.probability !== undefined)
       score += ` · estimated ${Math.round(100 * chip.probability)}% likely`;
+    else if (chip.state === "pending") score += " · probability not yet calibrated";
     if (chip.reason) score += ` · reason: ${chip.reason}`;
     text("cur-score", score);
     text("cur-name", info.name || label(chip.code_path));

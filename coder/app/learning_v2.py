@@ -1,0 +1,147 @@
+"""learned.v2 in a project: training rows from one coder's answers and the codebook, one logistic model
+per code anchored on the zero-shot score (:mod:`coder.learn2`), every sentence re-scored.
+
+The run stores each sentence's probabilities (``segment_scores``), its suggestions (scored by their
+zero-shot similarity, with the nearest codebook example as evidence) and the codes whose
+probabilities are calibrated on the coder's answers. No model is loaded: every vector is already in
+the project.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from coder import learn2 as l2
+from coder import suggest as sg
+from coder.app.training import LearnResult, setup
+from coder.embed import text_hash
+from coder.store import Store
+from coder.types import PATH_SEP, Codebook
+
+
+def exclusive_groups(book: Codebook) -> list[tuple[int, list[int]]]:
+    """(parent index, children indices) of every code whose children are mutually exclusive."""
+    index = {c.path: i for i, c in enumerate(book.codes)}
+    return [(index[parent], [index[k] for k in kids]) for parent, kids in book.exclusive_groups()]
+
+
+def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: float = l2.SUGGEST_AT) -> LearnResult:
+    """Fit ``coder``'s learned.v2 from their standing decisions and the codebook; re-score every sentence."""
+    t0 = time.perf_counter()
+    st = setup(store, coder)
+    book, paths, profile, latest, sim = st.book, st.paths, st.profile, st.latest, st.sim_run
+    threshold = float(sim.threshold)
+    groups = exclusive_groups(book)
+    sibling_of: dict[int, list[int]] = defaultdict(list)
+    for _, kids in groups:
+        for k in kids:
+            sibling_of[k] = [x for x in kids if x != k]
+
+    seg_hash = store.segment_hashes()
+    vec = store.get_embeddings(sim.model, sorted({seg_hash[s] for s, _ in latest}))
+    segs = sorted({s for s, _ in latest if seg_hash[s] in vec})
+    x = np.stack([vec[seg_hash[s]] for s in segs]) if segs else np.zeros((0, profile.centroids.shape[1]))
+    s0 = sg.score(x, profile, sim.method).scores if segs else np.zeros((0, len(paths)))
+    row = {s: i for i, s in enumerate(segs)}
+
+    accepted: dict[str, set[int]] = defaultdict(set)
+    rejected: dict[str, set[int]] = defaultdict(set)
+    for (s, path), ans in latest.items():
+        if s in row:
+            (accepted if ans == "accept" else rejected)[path].add(s)
+
+    def branch(path: str) -> set[int]:  # accepted for the code or one of its subcodes
+        return {s for p, ss in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in ss}
+
+    # the codebook's own texts: examples for, counterexamples against (and a sibling's examples against)
+    ex_scores = sg.score(profile.exemplars, profile, sim.method).scores
+    bounds = [*profile.starts.tolist(), len(profile.texts)]
+    counter = {c.path: list(c.counterexamples) for c in book.codes}
+    counter_vecs = store.get_embeddings(
+        sim.model, sorted({text_hash(t) for ts in counter.values() for t in ts})
+    )  # cached by 'coder suggest'
+
+    examples = []
+    per_code: dict[str, tuple[int, int]] = {}
+    for j, path in enumerate(paths):
+        pos = branch(path)
+        neg = rejected.get(path, set()) - pos
+        for k in sibling_of.get(j, []):
+            neg |= branch(paths[k]) - pos
+        implicit = set(row) - pos - neg  # answered on, coded otherwise
+        idx = [row[s] for s in sorted(pos)] + [row[s] for s in sorted(neg)] + [row[s] for s in sorted(implicit)]
+        xs = [x[idx]]
+        ss = [s0[idx, j]]
+        ys = [np.r_[np.ones(len(pos), bool), np.zeros(len(neg) + len(implicit), bool)]]
+        ws = [np.r_[np.ones(len(pos) + len(neg)), np.full(len(implicit), l2.IMPLICIT_WEIGHT)]]
+        seeds = [(e, True) for e in range(bounds[j], bounds[j + 1])]
+        seeds += [(e, False) for k in sibling_of.get(j, []) for e in range(bounds[k], bounds[k + 1])]
+        if seeds:
+            e_idx = [e for e, _ in seeds]
+            xs.append(profile.exemplars[e_idx])
+            ss.append(ex_scores[e_idx, j])
+            ys.append(np.array([yes for _, yes in seeds], bool))
+            ws.append(np.full(len(seeds), l2.SEED_WEIGHT))
+        cv = [counter_vecs[h] for h in (text_hash(t) for t in counter[path]) if h in counter_vecs]
+        if cv:
+            cx = np.stack(cv)
+            xs.append(cx)
+            ss.append(sg.score(cx, profile, sim.method).scores[:, j])
+            ys.append(np.zeros(len(cv), bool))
+            ws.append(np.full(len(cv), l2.SEED_WEIGHT))
+        examples.append(
+            l2.Examples(
+                np.vstack(xs), np.concatenate(ss), np.concatenate(ys), np.concatenate(ws), len(pos), len(neg | implicit)
+            )
+        )
+        if pos or neg:
+            per_code[path] = (len(pos), len(neg | implicit))
+    model = l2.fit(examples, threshold)
+    calibrated = [p for p, ok in zip(paths, model.calibrated, strict=True) if ok]
+
+    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
+    n_sugg, n = 0, 0
+    new_segments: set[int] = set()
+    with store.transaction():
+        run_id = store.start_run(
+            suggester=l2.LEARNER,
+            model=sim.model,
+            codebook_hash=book.hash,
+            method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced)",
+            threshold=at,
+            top_k=top_k,
+            code_paths=paths,
+            learned_from=coder,
+            decisions=len(latest),
+            calibrated=calibrated,
+        )
+        for ids, vecs in store.iter_segment_embeddings(sim.model):
+            zero = sg.score(vecs, profile, sim.method)
+            p = model.proba(vecs, zero.scores)
+            rows = []
+            for i, picked in enumerate(l2.select(p, profile.ancestors, groups, at=at, top_k=top_k)):
+                for c, rank in picked:
+                    seg = int(ids[i])
+                    rows.append((seg, paths[c], float(zero.scores[i, c]), rank, profile.texts[int(zero.nearest[i, c])]))
+                    if seg not in suggested_before:
+                        new_segments.add(seg)
+            store.add_scores(run_id, ids, p.astype(np.float32))
+            store.add_suggestions(run_id, rows)
+            n_sugg += len(rows)
+            n += len(ids)
+        store.finish_run(run_id, segments=n, embedded=0)
+    return LearnResult(
+        coder,
+        run_id,
+        len(per_code),
+        len(latest),
+        bool(calibrated),
+        n_sugg,
+        len(new_segments),
+        time.perf_counter() - t0,
+        per_code,
+        l2.LEARNER,
+    )

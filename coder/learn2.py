@@ -1,0 +1,185 @@
+"""learned.v2: one regularised logistic model per code, anchored on the zero-shot score. Pure.
+
+For each code, the log-odds that a sentence deserves it are
+
+    logit p(x) = a · (s0(x) − t) / σ  +  b  +  w · x
+
+where ``s0`` is the sentence's zero-shot score (similarity.v1's cosine to the code's prototype),
+``t``/``σ`` the zero-shot threshold and slope, and ``x`` the sentence's embedding. The penalty
+pulls ``a`` toward 1 and ``b`` and ``w`` toward 0, so with no answers the model *is* the zero-shot
+score mapped to a probability, and a handful of answers can only move it a little: learning starts
+from zero-shot instead of replacing it. It is fitted by L-BFGS on
+
+* the coder's answers: a sentence accepted for the code or one of its subcodes is a positive;
+  one rejected for it is a negative; in a mutually exclusive set, a sentence accepted for a sibling
+  is a negative too; a sentence the coder answered on but did not give the code is a weaker
+  negative (:data:`IMPLICIT_WEIGHT`: the review offers every code for a sentence before moving on,
+  and agreement counts such a sentence as "not this code" too);
+* the codebook's own examples (positives) and counterexamples (negatives), at a lower weight.
+
+Positives and negatives are weighted to equal totals (class-balanced) when the code has both, so a
+code answered mostly "no" is not learned as "never". The same answers give the same model
+(deterministic optimiser, sorted inputs).
+
+A code's probabilities count as *calibrated* once the coder has given it at least
+:data:`MIN_CALIBRATION` positives and as many negatives; before that a face shows the similarity
+and says "not yet calibrated".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+LEARNER = "learned.v2"
+PRIOR_SCALE = 0.05
+"""σ: a zero-shot cosine 0.05 above the threshold maps to log-odds +1 before any answer."""
+SEED_WEIGHT = 0.5
+"""Weight of one codebook example or counterexample, against 1 for one of the coder's answers."""
+IMPLICIT_WEIGHT = 0.5
+"""Weight of a sentence the coder coded otherwise, as a negative for a code they did not give it."""
+L2_W = 1.0
+L2_A = 1.0
+L2_B = 0.1
+SUGGEST_AT = 0.5
+"""A code is suggested where its probability reaches this (one child per unit in an exclusive set)."""
+MIN_CALIBRATION = 8
+"""Answers of each kind (yes and no) a code needs before its probabilities are shown."""
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Training rows of one code: embeddings, zero-shot scores, labels and weights."""
+
+    x: np.ndarray  # (n, d) float64
+    s0: np.ndarray  # (n,)
+    y: np.ndarray  # (n,) bool
+    weight: np.ndarray  # (n,)
+    answers_yes: int
+    answers_no: int
+
+
+@dataclass(frozen=True)
+class CodeModel:
+    w: np.ndarray  # (d,)
+    a: float
+    b: float
+    calibrated: bool
+
+
+@dataclass(frozen=True)
+class Model:
+    """One :class:`CodeModel` per code, in score-column order, and the zero-shot anchor."""
+
+    codes: tuple[CodeModel, ...]
+    threshold: float
+    """t: the zero-shot threshold the prior is centred on."""
+
+    def logits(self, x: np.ndarray, s0: np.ndarray) -> np.ndarray:
+        """(n, C) log-odds for embeddings ``x`` (n, d) with zero-shot scores ``s0`` (n, C)."""
+        w = np.stack([c.w for c in self.codes])  # (C, d)
+        a = np.array([c.a for c in self.codes])
+        b = np.array([c.b for c in self.codes])
+        offset = (np.asarray(s0, dtype=np.float64) - self.threshold) / PRIOR_SCALE
+        return np.asarray(x, dtype=np.float64) @ w.T + a * offset + b
+
+    def proba(self, x: np.ndarray, s0: np.ndarray) -> np.ndarray:
+        return sigmoid(self.logits(x, s0))
+
+    @property
+    def calibrated(self) -> np.ndarray:
+        return np.array([c.calibrated for c in self.codes], dtype=bool)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Scale ``base`` weights so positives and negatives carry equal totals (when both are present)."""
+    w = np.asarray(base, dtype=np.float64).copy()
+    pos, neg = w[y].sum(), w[~y].sum()
+    if pos > 0 and neg > 0:
+        total = pos + neg
+        w[y] *= total / (2 * pos)
+        w[~y] *= total / (2 * neg)
+    return w
+
+
+def fit_code(
+    ex: Examples, threshold: float, *, l2_w: float = L2_W, l2_a: float = L2_A, l2_b: float = L2_B
+) -> CodeModel:
+    """Fit one code's model (L-BFGS; deterministic). With no rows, the zero-shot prior itself."""
+    d = ex.x.shape[1] if ex.x.ndim == 2 else 0
+    calibrated = ex.answers_yes >= MIN_CALIBRATION and ex.answers_no >= MIN_CALIBRATION
+    if len(ex.y) == 0:
+        return CodeModel(np.zeros(d), 1.0, 0.0, False)
+    from scipy.optimize import minimize
+
+    x = np.asarray(ex.x, dtype=np.float64)
+    offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / PRIOR_SCALE
+    y = ex.y.astype(np.float64)
+    sw = balanced_weights(ex.y, ex.weight)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, a, b = theta[:d], theta[d], theta[d + 1]
+        z = x @ w + a * offset + b
+        p = sigmoid(z)
+        # log(1 + e^z) - y z, stably
+        nll = float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)))
+        r = sw * (p - y)
+        grad = np.empty_like(theta)
+        grad[:d] = x.T @ r + l2_w * w
+        grad[d] = float(r @ offset) + l2_a * (a - 1.0)
+        grad[d + 1] = float(r.sum()) + l2_b * b
+        pen = 0.5 * (l2_w * float(w @ w) + l2_a * (a - 1.0) ** 2 + l2_b * b * b)
+        return nll + pen, grad
+
+    theta0 = np.zeros(d + 2)
+    theta0[d] = 1.0
+    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200})
+    theta = res.x
+    return CodeModel(theta[:d].copy(), float(theta[d]), float(theta[d + 1]), calibrated)
+
+
+def fit(examples: Sequence[Examples], threshold: float, **penalties: float) -> Model:
+    return Model(tuple(fit_code(e, threshold, **penalties) for e in examples), threshold)
+
+
+def select(
+    proba: np.ndarray,
+    ancestors: np.ndarray,
+    groups: Sequence[tuple[int, Sequence[int]]] = (),
+    *,
+    at: float = SUGGEST_AT,
+    top_k: int = 3,
+) -> list[list[tuple[int, int]]]:
+    """Per sentence, up to ``top_k`` (code index, rank) pairs whose probability reaches ``at``.
+
+    A code is dropped when one of its descendants also passes (the more specific is suggested).
+    ``groups`` are mutually exclusive sets as (parent index, member indices): exactly one member is
+    suggested, the likeliest, wherever the parent or any member passes; the others never are.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    passed = p >= at
+    forced = np.zeros_like(passed)
+    for parent, members in groups:
+        idx = np.asarray(members, dtype=np.int64)
+        applies = passed[:, idx].any(axis=1) | passed[:, parent]
+        best = idx[np.argmax(p[:, idx], axis=1)]
+        passed[:, idx] = False
+        rows = np.flatnonzero(applies)
+        passed[rows, best[rows]] = True
+        forced[rows, best[rows]] = True
+    if ancestors.any():
+        has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
+        passed &= ~has_descendant
+    masked = np.where(passed, p + forced, -np.inf)  # a set's pick ranks first: the set always applies
+    k = min(top_k, p.shape[1])
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    return [
+        [(int(c), r + 1) for r, c in enumerate(idx) if np.isfinite(row[c])]
+        for row, idx in zip(masked, order, strict=True)
+    ]

@@ -1,0 +1,120 @@
+"""learned.v2: the anchored logistic model (pure), and in a project: per coder, calibrated probabilities only
+once earned, exclusive sets, the export's probability column."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from coder import learn2 as l2
+from coder.errors import CoderError
+
+from .test_learn import pets
+
+
+def _examples(x, s0, y, weight=None, yes=0, no=0):
+    y = np.asarray(y, bool)
+    return l2.Examples(
+        np.asarray(x, float), np.asarray(s0, float), y, np.ones(len(y)) if weight is None else weight, yes, no
+    )
+
+
+def test_with_no_answers_the_model_is_the_zero_shot_prior():
+    m = l2.fit([_examples(np.zeros((0, 4)), [], [])], threshold=0.35)
+    s0 = np.array([[0.25], [0.35], [0.45]])
+    np.testing.assert_allclose(m.proba(np.ones((3, 4)), s0)[:, 0], l2.sigmoid((s0[:, 0] - 0.35) / l2.PRIOR_SCALE))
+    assert not m.calibrated.any()
+
+
+def test_a_few_answers_move_it_a_little_many_move_it_more_and_the_same_answers_give_the_same_model():
+    rng = np.random.default_rng(0)
+    d = 8
+    direction = np.eye(d)[0]
+
+    def data(n):
+        x = rng.normal(size=(n, d))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        y = x @ direction > 0  # what the coder answers: unrelated to the zero-shot score
+        return x, np.full(n, 0.35), y
+
+    x_test, s_test, y_test = data(400)
+    few = l2.fit_code(_examples(*data(4)), 0.35)
+    many_x, many_s, many_y = data(400)
+    many = l2.fit_code(_examples(many_x, many_s, many_y, yes=int(many_y.sum()), no=int((~many_y).sum())), 0.35)
+    again = l2.fit_code(_examples(many_x, many_s, many_y, yes=int(many_y.sum()), no=int((~many_y).sum())), 0.35)
+
+    def accuracy(cm):
+        return float(((l2.Model((cm,), 0.35).proba(x_test, s_test[:, None])[:, 0] >= 0.5) == y_test).mean())
+
+    assert np.linalg.norm(few.w) < np.linalg.norm(many.w)
+    assert accuracy(many) > 0.85 and accuracy(many) > accuracy(few)
+    np.testing.assert_array_equal(many.w, again.w)
+    assert many.calibrated and not few.calibrated
+
+
+def test_balanced_weights_give_each_class_the_same_total():
+    y = np.array([True, False, False, False])
+    w = l2.balanced_weights(y, np.array([1.0, 1.0, 1.0, 0.5]))
+    assert w[y].sum() == pytest.approx(w[~y].sum()) and w.sum() == pytest.approx(3.5)
+    np.testing.assert_array_equal(l2.balanced_weights(y[:1], np.ones(1)), np.ones(1))  # one class: unchanged
+
+
+def test_select_picks_one_child_of_an_exclusive_set_and_the_most_specific_code():
+    # codes: 0 = Talk (exclusive parent), 1 = Change, 2 = Sustain, 3 = Other theme, 4 = its child
+    anc = np.zeros((5, 5), bool)
+    anc[1, 0] = anc[2, 0] = anc[4, 3] = True
+    p = np.array(
+        [
+            [0.9, 0.7, 0.6, 0.1, 0.1],  # both children pass: only the likelier
+            [0.2, 0.3, 0.4, 0.8, 0.6],  # no child passes nor the parent: none; the child beats its parent
+            [0.7, 0.1, 0.2, 0.1, 0.1],  # the parent applies: its likeliest child is suggested even below 0.5
+        ]
+    )
+    picks = l2.select(p, anc, [(0, [1, 2])], at=0.5)
+    assert picks == [[(1, 1)], [(4, 1)], [(2, 1)]]
+
+
+def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_path):
+    segs, gold, f1 = pets(project, stored, embedder, blank_splitter, tmp_path)
+    train = segs[: len(segs) // 3]
+    ana = project.review("ana")
+    for s in train[:4]:  # a handful of answers: probabilities are not calibrated yet
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    [few] = project.learn(coder="ana", learner="learned.v2")
+    assert few.coder == "ana" and not few.prior_fitted
+    assert stored.learned_run("ana").suggester == "learned.v2" and stored.learned_run("ana").calibrated_codes() == set()
+    assert all(not i.calibrated for i in project.review("ana").pending())
+    assert all(c.probability is None for cs in project.chips("ana", project.document("t").id).values() for c in cs)
+    for s in train[4:]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    [res] = project.learn(coder="ana", learner="learned.v2")
+    assert res.decisions == len(train) and stored.learned_run("ana").calibrated_codes() == {"Pets", "Work"}
+    assert f1("learned.v2") > f1("similarity.v1") + 0.2
+    shown = [i for i in project.review("ana").pending() if i.suggester == "learned.v2"]
+    assert shown and all(i.calibrated and 0 <= i.probability <= 1 for i in shown)
+    # one learned run per coder: v2 replaced nothing of anyone else's, and v1 again replaces v2
+    project.learn(coder="ana", learner="learned.v1")
+    assert [r.suggester for r in stored.active_runs() if r.learned_from == "ana"] == ["learned.v1"]
+    [v2] = project.learn(coder="ana", learner="learned.v2")
+    assert v2.run_id != res.run_id
+    # the export says the probability where it is calibrated, and leaves it empty elsewhere
+    out = io.StringIO()
+    project.export_codings(out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    learned = [r for r in rows if r["suggester"] == "learned.v2" and r["status"] == "suggested"]
+    assert learned and all(0 <= float(r["probability"]) <= 1 for r in learned)
+    assert all(r["probability"] == "" for r in rows if r["suggester"] == "similarity.v1")
+
+
+def test_a_new_suggest_refits_with_the_same_learner(precoded, embedder):
+    ana = precoded.review("ana")
+    for item in ana.pending()[:3]:
+        ana.accept(item)
+    precoded.learn(coder="ana", learner="learned.v2")
+    res = precoded.suggest(embedder, threshold=0.2)
+    assert [(r.coder, r.run_id > 0) for r in res.relearned] == [("ana", True)]
+    with pytest.raises(CoderError, match=r"no learner 'learned\.v9'"):
+        precoded.learn(coder="ana", learner="learned.v9")

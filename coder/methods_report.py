@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from coder.agreement import Summary
 
 FORMATS = ("text", "md")
-LEARNED = "learned.v1"
+LEARNED = "learned."
+"""The prefix of every learned suggester (learned.v1, learned.v2)."""
+_LEARNER_WORDS = {
+    "learned.v1": "moved each code's prototype toward the sentences a coder had accepted for it and away from "
+    "those they had rejected",
+    "learned.v2": "fitted, for each code a coder had answered at least eight times each way, a logistic model on "
+    "the sentence embeddings anchored on the zero-shot score and trained on that coder's accepted, rejected and "
+    "hand-coded sentences and the codebook's examples (codes with fewer answers kept their zero-shot score)",
+}
 POOLED = "*"
 """``learned_from`` of a learned run fitted on every coder's decisions at once (older versions)."""
 
@@ -174,7 +182,7 @@ class MethodsReport:
 
     @property
     def learned_runs(self) -> tuple[Run, ...]:
-        return tuple(r for r in self.runs if r.suggester == LEARNED)
+        return tuple(r for r in self.runs if r.suggester.startswith(LEARNED))
 
     @property
     def zero_shot(self) -> Run | None:
@@ -291,10 +299,19 @@ def _suggestions(r: MethodsReport) -> str:
         runs = [
             f"run {x.id}, learned from {_whose(x)}" + ("" if same else f" (threshold {x.threshold:g})") for x in learned
         ]
+        kinds = sorted({x.suggester for x in learned})
+        how = "; ".join(f"{k} {_LEARNER_WORDS.get(k, 'learned from the coder’s answers')}" for k in kinds)
         out += (
-            f"As coding went on, the learned suggester ({LEARNED}) moved each code's prototype toward the sentences "
-            "a coder had accepted for it and away from those they had rejected"
-            + (f", and suggested codes scoring at least {learned[0].threshold:g}" if same else "")
+            f"As coding went on, each coder's learned suggester ({', '.join(kinds)}) was fitted from that coder's "
+            f"answers only: {how}"
+            + (
+                f", and suggested codes scoring at least {learned[0].threshold:g}"
+                if same and kinds == ["learned.v1"]
+                else ", each code suggested from the probability cut with the best F1 on that coder's answers "
+                "(0.5 until the code was learned)"
+                if kinds == ["learned.v2"]
+                else ""
+            )
             + f"; {_count(len(learned), 'learned run')} {'was' if len(learned) == 1 else 'were'} active at the time "
             f"of this report ({'; '.join(runs)})."
         )

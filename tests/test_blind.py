@@ -120,7 +120,7 @@ def _ben_on_the_page(path: Path) -> list[object]:
 def _ben_in_reports(path: Path) -> list[object]:
     with Project(path) as p:
         agree = p.agree(["ben", "machine"], n_boot=200)
-        own = p.agree(["ben", "machine:learned.v1:ben"], n_boot=200)
+        own = p.agree(["ben", "machine:learned.v2:ben"], n_boot=200)
         return [
             p.status(["ben"], all_codes=True),
             p.tally(coders=["ben"], include_suggested=True),
@@ -147,10 +147,10 @@ def test_the_second_coder_sees_the_same_whatever_the_first_did(copies):
     # and ben did work that learning used: his answers in both, his own runs fitted from them only
     with Store(a) as sa, Store(b) as sb:
         assert len(sa.decisions(coder="ben")) == len(sb.decisions(coder="ben")) > 20
-        ra, rb = sa.active_run("learned.v1", "ben"), sb.active_run("learned.v1", "ben")
+        ra, rb = sa.active_run("learned.v2", "ben"), sb.active_run("learned.v2", "ben")
         assert ra is not None and rb is not None and ra.decisions == rb.decisions
-        assert sa.active_run("learned.v1", "ana") is not None and sb.active_run("learned.v1", "ana") is None
-    assert "Why: " in terminal[0][0] and "learned.v1" in terminal[0][0]  # ben was shown his own learned run
+        assert sa.active_run("learned.v2", "ana") is not None and sb.active_run("learned.v2", "ana") is None
+    assert "Why: " in terminal[0][0] and "learned.v2" in terminal[0][0]  # ben was shown his own learned run
 
 
 def test_the_same_decisions_give_the_same_run(copies):
@@ -162,9 +162,9 @@ def test_the_same_decisions_give_the_same_run(copies):
 
     def run_of(path: Path) -> tuple[object, ...]:
         with Store(path) as s:
-            run = s.active_run("learned.v1", "ben")
+            run = s.active_run("learned.v2", "ben")
             assert run is not None
-            _, scores = s.active_scores("learned.v1", learned_from="ben")
+            _, scores = s.active_scores("learned.v2", learned_from="ben")
             suggestions = sorted(
                 (r.segment_id, r.code_path, round(r.score, 6), r.rank, r.evidence)
                 for r in s.suggestions(for_coders=["ben"])

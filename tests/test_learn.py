@@ -80,7 +80,7 @@ def test_learning_beats_similarity_where_similarity_is_weak(project, stored, emb
     ana = project.review("ana")
     for s in train:  # a reviewer codes the first third
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
-    [res] = project.learn(coder="ana")
+    [res] = project.learn(coder="ana", learner="learned.v1")
     assert res.coder == "ana" and res.models >= 1 and res.decisions == len(train)
     after = f1("learned.v1")
     assert after > before + 0.2, (before, after)

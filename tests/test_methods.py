@@ -230,13 +230,13 @@ def test_coding_is_blind_until_someone_answers_another_coders_model(two, stored)
     assert f"learned from ana's {spoken(learned.decisions)} decisions" in text
     assert "one learned run was active" in text
     assert "no bootstrap interval" in text
-    theirs = next(i for i in rv.queue(stored, "ana") if i.suggester == "learned.v1")
+    theirs = next(i for i in rv.queue(stored, "ana") if i.suggester == "learned.v2")
     rv.answer(stored, "ben", theirs, "accept")  # e.g. a shared screen, or a project from an older version
     report = two.methods(n_boot=0)
     text = " ".join(mr.paragraphs(report))
     assert "Coding was blind" not in text
     assert (
-        "Coding was not fully blind: ben answered 1 suggestion(s) of learned.v1 learned from ana's decisions: "
+        "Coding was not fully blind: ben answered 1 suggestion(s) of learned.v2 learned from ana's decisions: "
         "ben's coding was not blind to them." in text
     )
     assert "Disagreements between coders have not been reconciled." in text

@@ -260,7 +260,7 @@ def test_learn_needs_suggestions_then_fits_on_decisions(project, embedder, blank
     project.suggest(embedder, threshold=0.2)
     project.code_sentence("ana", project.sentence("sample", 8), PRAYER)
     project.code_sentence("ana", project.sentence("sample", 9), SCRIPTURE)
-    [r] = project.learn(coder="ana", top_k=1)
+    [r] = project.learn(coder="ana", learner="learned.v1", top_k=1)
     assert r.decisions == 2 and r.per_code == {FAITH: (2, 0), PRAYER: (1, 0), SCRIPTURE: (1, 0)}  # parents too
     assert r.models == 3 and r.suggestions > 0
 

@@ -130,44 +130,44 @@ def test_machine_is_a_coder(coded, stored, embedder):
         assert row.coded_by[1] == len(machine.get(row.code, ()))
     assert r.machines == {"machine": describe_run(stored.active_run("similarity.v1"))}
     assert "zero-shot" in r.machines["machine"] and not r.warnings
-    with pytest.raises(CoderError, match=r"no learned run for 'machine:learned\.v1'"):
-        coded.agree(["ana", "machine:learned.v1"])
+    with pytest.raises(CoderError, match=r"no learned run for 'machine:learned\.v2'"):
+        coded.agree(["ana", "machine:learned.v2"])
 
 
 def test_the_machine_names_its_run_and_whose_decisions_it_learned(coded, stored, embedder):
     coded.suggest(embedder, threshold=0.1)
     [ana] = coded.learn(coder="ana")
-    r = coded.agree(["ben", "machine:learned.v1"], n_boot=0)  # the only learned run
-    run = stored.active_run("learned.v1", "ana")
-    assert r.machines == {"machine:learned.v1": describe_run(run)}
-    assert f"learned from ana's {ana.decisions} decisions" in r.machines["machine:learned.v1"]
-    assert f"run {run.id}," in r.machines["machine:learned.v1"]
+    r = coded.agree(["ben", "machine:learned.v2"], n_boot=0)  # the only learned run
+    run = stored.active_run("learned.v2", "ana")
+    assert r.machines == {"machine:learned.v2": describe_run(run)}
+    assert f"learned from ana's {ana.decisions} decisions" in r.machines["machine:learned.v2"]
+    assert f"run {run.id}," in r.machines["machine:learned.v2"]
     assert not r.warnings  # ben never saw ana's run
     # compared with the coder it learned from, the figure is flagged
-    mine = coded.agree(["ana", "machine:learned.v1:ana"], n_boot=0)
+    mine = coded.agree(["ana", "machine:learned.v2:ana"], n_boot=0)
     assert any("learned from ana's decisions" in w and "not independent" in w for w in mine.warnings)
     coded.learn(coder="ben")
-    with pytest.raises(CoderError, match=r"ambiguous.*machine:learned\.v1:ana, machine:learned\.v1:ben"):
-        coded.agree(["ana", "machine:learned.v1"])
+    with pytest.raises(CoderError, match=r"ambiguous.*machine:learned\.v2:ana, machine:learned\.v2:ben"):
+        coded.agree(["ana", "machine:learned.v2"])
     with pytest.raises(CoderError, match=r"no learned run of 'zoe'.*learned runs here"):
-        coded.agree(["ana", "machine:learned.v1:zoe"])
+        coded.agree(["ana", "machine:learned.v2:zoe"])
     assert (
-        coded.agree(["ana", "machine:learned.v1:ben"], n_boot=0)
-        .machines["machine:learned.v1:ben"]
-        .startswith("learned.v1 run ")
+        coded.agree(["ana", "machine:learned.v2:ben"], n_boot=0)
+        .machines["machine:learned.v2:ben"]
+        .startswith("learned.v2 run ")
     )
 
 
 def test_a_person_who_answered_another_coders_model_is_flagged(coded, stored, embedder):
     coded.suggest(embedder, threshold=0.1)
     coded.learn(coder="ana")
-    theirs = [i for i in rv.queue(stored, "ana") if i.suggester == "learned.v1"]
+    theirs = [i for i in rv.queue(stored, "ana") if i.suggester == "learned.v2"]
     assert theirs and rv.queue(stored, "ben")  # ben's own queue never shows them
-    assert not any(i.suggester == "learned.v1" for i in rv.queue(stored, "ben"))
+    assert not any(i.suggester == "learned.v2" for i in rv.queue(stored, "ben"))
     rv.answer(stored, "ben", theirs[0], "accept")  # e.g. a shared screen, or a project from an older version
     r = coded.agree(["ana", "ben"], n_boot=0)
     assert [w for w in r.warnings if "not blind" in w] == [
-        "ben answered 1 suggestion(s) of learned.v1 learned from ana's decisions: ben's coding was not blind to them"
+        "ben answered 1 suggestion(s) of learned.v2 learned from ana's decisions: ben's coding was not blind to them"
     ]
 
 

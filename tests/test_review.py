@@ -187,7 +187,7 @@ def test_stale_codes_retired_and_learned_runs_refitted_on_the_new_codebook(sugge
     [before] = suggested.learn(coder="ana")
     assert [(r.suggester, r.learned_from) for r in stored.active_runs()] == [
         ("similarity.v1", None),
-        ("learned.v1", "ana"),
+        ("learned.v2", "ana"),
     ]
     renamed = write(
         tmp_path / "v2.yaml",
@@ -199,10 +199,10 @@ def test_stale_codes_retired_and_learned_runs_refitted_on_the_new_codebook(sugge
     [again] = res.relearned  # ana's run, fitted again from the same decision on the new scores
     assert again.coder == "ana" and again.decisions == before.decisions == 1
     runs = stored.active_runs()
-    assert [(r.suggester, r.learned_from) for r in runs] == [("similarity.v1", None), ("learned.v1", "ana")]
+    assert [(r.suggester, r.learned_from) for r in runs] == [("similarity.v1", None), ("learned.v2", "ana")]
     assert json.loads(runs[1].code_paths) == json.loads(runs[0].code_paths)
     assert "Education" in json.loads(runs[1].code_paths)
-    assert stored.active_run("learned.v1", "ana").id == again.run_id != before.run_id
+    assert stored.learned_run("ana").id == again.run_id != before.run_id
 
 
 def test_learned_suggestions_carry_a_codebook_example_as_evidence(suggested, stored):
@@ -296,7 +296,7 @@ def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
     ana.accept(items[0])
     suggested.review("consensus").accept(items[0])
     assert isinstance(ana.learn(), LearnResult)
-    first = stored.active_run("learned.v1", "ana")
+    first = stored.learned_run("ana")
     assert first is not None and first.decisions == 1
     ben = suggested.review("ben", learn_every=1)
     ben.reject(items[1])
@@ -306,7 +306,7 @@ def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
     ana.accept(items[2])
     out = ana.learn()  # others answered too: ana still re-fits, from her answers only
     assert isinstance(out, LearnResult) and out.coder == "ana" and out.decisions == 2
-    assert stored.active_run("learned.v1", "ana").id == out.run_id != first.id
-    assert stored.active_run("learned.v1", "ben").id == ben_run.run_id  # ben's run untouched
+    assert stored.learned_run("ana").id == out.run_id != first.id
+    assert stored.learned_run("ben").id == ben_run.run_id  # ben's run untouched
     assert suggested.review("ben").pending() == ben_queue
-    assert stored.active_run("learned.v1", "consensus") is None  # nobody asked for one
+    assert stored.learned_run("consensus") is None  # nobody asked for one

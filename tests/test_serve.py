@@ -255,10 +255,10 @@ def test_learning_every_n_answers(project):
         out.append(r.get_json()["learned"])
         if len(out) == 2:  # the re-fit runs beside the requests, so the page never waits for it
             app.extensions["coder_web"].reviews.join(timeout=60)
-    assert out[0] is None and out[1] == "re-fitting your learned.v1 from your answers"
-    assert out[2].startswith("your learned.v1 updated from 2 decisions")  # told with the next answer
+    assert out[0] is None and out[1] == "re-fitting your learned model from your answers"
+    assert out[2].startswith("your learned.v2 updated from 2 decisions")  # told with the next answer
     with Store(project) as s:
-        assert s.active_run("learned.v1", "ana") is not None
+        assert s.learned_run("ana") is not None
 
 
 def test_documents_status_tally_and_agreement_pages(client, project):
@@ -370,12 +370,12 @@ def test_learning_waits_for_nobody_and_stays_blind(project):
         app.extensions["coder_web"].reviews.join(timeout=60)
         return r.get_json()["learned"]
 
-    assert answer("ana", items[0]) == "re-fitting your learned.v1 from your answers"
+    assert answer("ana", items[0]) == "re-fitting your learned model from your answers"
     assert answer("ben", items[1]).startswith("re-fitting")
     told = answer("ben", items[2])  # the outcome of ben's first re-fit comes with his next answer
-    assert told.startswith("your learned.v1 updated from 1 decision;")  # ana's answers never count for ben
+    assert told.startswith("your learned.v2 updated from 1 decision;")  # ana's answers never count for ben
     with Store(project) as s:
-        ana, ben = s.active_run("learned.v1", "ana"), s.active_run("learned.v1", "ben")
+        ana, ben = s.learned_run("ana"), s.learned_run("ben")
         assert (ana.decisions, ben.decisions) == (1, 2) and ana.id < ben.id
 
 

@@ -1,5 +1,6 @@
-"""learned.v1: prototypes moved by one coder's decisions (Rocchio) and a score → probability map
-calibrated on them; ``refit`` is the re-fit a review session asks for every N answers.
+"""Learning from one coder's decisions: ``learn`` fits learned.v2 (:mod:`coder.app.learning_v2`, the
+default) or learned.v1 (prototypes moved by the decisions, Rocchio, with a score → probability map
+calibrated on them); ``refit`` is the re-fit a review session asks for every N answers.
 
 Each coder has their own learned run, fitted from the codebook and their own standing decisions
 only (``consensus`` too, once reconciled): what one coder is suggested never depends on another's
@@ -25,7 +26,7 @@ from coder.types import PATH_SEP
 
 LEARN_EVERY = 25
 LEARNERS = (lr.LEARNER, l2.LEARNER)
-DEFAULT_LEARNER = lr.LEARNER
+DEFAULT_LEARNER = l2.LEARNER
 
 
 def refit(store: Store, coder: str) -> LearnResult | str:

@@ -28,9 +28,12 @@ def exclusive_groups(book: Codebook) -> list[tuple[int, list[int]]]:
     return [(index[parent], [index[k] for k in kids]) for parent, kids in book.exclusive_groups()]
 
 
-def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: float = l2.SUGGEST_AT) -> LearnResult:
-    """Fit ``coder``'s learned.v2 from their standing decisions and the codebook; re-score every sentence."""
+def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: float | None = None) -> LearnResult:
+    """Fit ``coder``'s learned.v2 from their standing decisions and the codebook; re-score every sentence
+    (suggesting codes whose probability reaches ``at``, by default :data:`coder.learn2.SUGGEST_AT`)."""
     t0 = time.perf_counter()
+    at_given = at
+    at = l2.SUGGEST_AT if at is None else at
     st = setup(store, coder)
     book, paths, profile, latest, sim = st.book, st.paths, st.profile, st.latest, st.sim_run
     threshold = float(sim.threshold)
@@ -94,7 +97,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
             ws.append(np.full(len(cv), l2.SEED_WEIGHT))
         examples.append(
             l2.Examples(
-                np.vstack(xs), np.concatenate(ss), np.concatenate(ys), np.concatenate(ws), len(pos), len(neg | implicit)
+                np.vstack(xs),
+                np.concatenate(ss),
+                np.concatenate(ys),
+                np.concatenate(ws),
+                len(pos),
+                len(neg | implicit),
             )
         )
         if pos or neg:
@@ -122,7 +130,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
             zero = sg.score(vecs, profile, sim.method)
             p = model.proba(vecs, zero.scores)
             rows = []
-            for i, picked in enumerate(l2.select(p, profile.ancestors, groups, at=at, top_k=top_k)):
+            cuts = model.cuts if at_given is None else at
+            for i, picked in enumerate(l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k)):
                 for c, rank in picked:
                     seg = int(ids[i])
                     rows.append((seg, paths[c], float(zero.scores[i, c]), rank, profile.texts[int(zero.nearest[i, c])]))

@@ -3,11 +3,11 @@
 This module turns the decisions in a project into reliability data (coders × units) for
 ``coder.agreement`` and back into reconciliation items. A *coder* is a person's name, ``consensus``
 (written by ``coder reconcile``), or the machine: ``machine`` (the zero-shot similarity.v1 run),
-``machine:learned.v1:NAME`` (the run learned from NAME's decisions; ``machine:learned.v1`` when only
-one coder has one). The machine's codings are its run's suggestions, already cut at its threshold,
-and every report names the exact run: which suggester, zero-shot or learned from whom and from how
-many decisions. A person who answered suggestions of a run learned from someone else did not code
-blind, and their agreement says so.
+``machine:learned.v2:NAME`` (the learned.v2 run learned from NAME's decisions; ``machine:learned.v2``
+when only one coder has one; likewise learned.v1). The machine's codings are its run's suggestions,
+already cut at its threshold, and every report names the exact run: which suggester, zero-shot or
+learned from whom and from how many decisions. A person who answered suggestions of a run learned
+from someone else did not code blind, and their agreement says so.
 
 Which units count: only units every chosen coder reviewed. With ``coverage='documents'`` (the
 default) a person reviewed every participant sentence of each document in which they made at least
@@ -25,7 +25,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from coder import agreement as ag
-from coder import learn as lr
 from coder import suggest as sg
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError, InputError
@@ -64,20 +63,20 @@ def machine_run(store: Store, name: str) -> RunRow:
     """The active run a machine coder name stands for (see the module docstring)."""
     suggester, _, whose = name.partition(":")[2].partition(":")
     suggester = suggester or sg.SUGGESTER
-    if suggester != lr.LEARNER:
+    if not suggester.startswith("learned."):
         run = store.active_run(suggester) if not whose else None
         if run is None:
             raise InputError(
                 f"no active run of suggester '{suggester}' to compare as '{name}'",
                 hint="run 'coder suggest' first"
                 if suggester == sg.SUGGESTER
-                else "use 'machine' or 'machine:learned.v1:NAME'",
+                else "use 'machine' or 'machine:learned.v2:NAME'",
             )
         return run
-    learned = [r for r in store.active_runs() if r.suggester == lr.LEARNER]
-    options = ", ".join(f"{MACHINE}:{lr.LEARNER}:{r.learned_from}" for r in learned)
+    learned = [r for r in store.active_runs() if r.suggester == suggester]
+    options = ", ".join(f"{MACHINE}:{r.suggester}:{r.learned_from}" for r in learned)
     if whose:
-        run = store.active_run(lr.LEARNER, whose)
+        run = store.active_run(suggester, whose)
         if run is None:
             raise InputError(
                 f"no learned run of '{whose}' to compare as '{name}'",

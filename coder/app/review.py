@@ -88,9 +88,9 @@ def queue(
 
 
 def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
-    """Suggestion rows as review items, one per (segment, code): the coder's own learned.v1's when it has one.
+    """Suggestion rows as review items, one per (segment, code): the coder's own learned run's when it has one.
 
-    The probability is the coder's learned.v1's calibrated one where it scored the segment, else the
+    The probability is the coder's learned run's where it scored the segment, else the
     prior map of the similarity threshold. Nothing here reads another coder's run or answers.
     """
     few = {int(r.segment_id) for r in rows} if len(rows) <= 500 else None  # a document's worth: fetch only those

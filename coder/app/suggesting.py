@@ -90,7 +90,7 @@ def suggest(
     cached = _cached_embed(store, embedder)
     profile = sg.build_profile(book, cached)
     counter = [t for c in book.codes for t in c.counterexamples]
-    if counter:  # seed negatives for learned.v1, which must never need the model
+    if counter:  # seed negatives for learned.v2, which must never need the model
         cached(counter)
     t_codebook = time.perf_counter() - t0 - t_embed
     per_code: Counter[str] = Counter()

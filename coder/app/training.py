@@ -35,7 +35,7 @@ class LearnResult:
     prior_fitted: bool
     suggestions: int
     new_segments: int
-    """Segments learned.v1 suggests a code for that similarity.v1 did not."""
+    """Segments the learned run suggests a code for that similarity.v1 did not."""
     seconds: float
     per_code: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (positives, negatives)
     learner: str = "learned.v1"

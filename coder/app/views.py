@@ -219,7 +219,7 @@ class StatusRow:
     """Every standing rejection by the coder."""
     pending: int
     expected_unfound: float | None
-    """Segments that probably deserve the code but the coder has not found (from their learned.v1 probabilities)."""
+    """Segments that probably deserve the code but the coder has not found (from their learned run's probabilities)."""
     found: int = 0
     """Segments accepted for the code or any of its subcodes."""
     added: int = 0

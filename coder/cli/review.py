@@ -51,7 +51,7 @@ REVIEW_HELP = """  a  accept the suggested code
     help="Stop after N answers that still stand (an undo gives one back).",
 )
 @learn_every_option(
-    "Re-fit your own learned.v1 after every N answers (0 = never); it learns from your answers only, "
+    "Re-fit your own learned model after every N answers (0 = never); it learns from your answers only, "
     "so other coders' suggestions never change."
 )
 @click.pass_context
@@ -201,7 +201,7 @@ def _learn(session: ReviewSession) -> None:
         click.secho(f"({res})", dim=True)
     else:
         click.secho(
-            f"your learned.v1 updated from {plural(res.decisions, 'decision')} ({res.models} codes moved); "
+            f"your {res.learner} updated from {plural(res.decisions, 'decision')} ({res.models} codes learned); "
             f"{res.new_segments} segments newly suggested.",
             dim=True,
         )
@@ -273,7 +273,7 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
 
     "by hand" counts sentences the coder gave the code where it was not suggested. "est. unfound" is
     the expected number of sentences that deserve the code but that the coder has not accepted yet,
-    from their own learned.v1's calibrated probabilities (run 'coder suggest --learn'). Each coder's
+    from their own learned run's probabilities (run 'coder suggest --learn'). Each coder's
     rows count only the suggestions they see and their own answers.
 
     \b

@@ -22,7 +22,7 @@ from coder.cli._common import coder_option, learn_every_option
     help="Open the page as this coder (env CODER_NAME); otherwise the page asks. Others can open it under their names."
 )
 @learn_every_option(
-    "Re-fit the answering coder's own learned.v1 in the background after every N of their answers "
+    "Re-fit the answering coder's own learned model in the background after every N of their answers "
     "(0 = never; other coders' runs are untouched)."
 )
 @click.option(

@@ -1,4 +1,4 @@
-"""coder suggest: similarity.v1 from the model, or learned.v1 from the decisions so far."""
+"""coder suggest: similarity.v1 from the model, or a learned run per coder from the decisions so far."""
 
 from __future__ import annotations
 
@@ -39,15 +39,15 @@ if TYPE_CHECKING:
 @click.option(
     "--learn",
     is_flag=True,
-    help="Fit learned.v1 from the decisions so far, one run per coder, and re-score (no model needed).",
+    help="Fit a learned run from the decisions so far, one per coder, and re-score (no model needed).",
 )
 @click.option(
     "--learner",
-    type=click.Choice(["learned.v1", "learned.v2"]),
-    default="learned.v1",
+    type=click.Choice(["learned.v2", "learned.v1"]),
+    default="learned.v2",
     show_default=True,
-    help="With --learn: learned.v1 moves each code's prototype; learned.v2 fits a logistic model per code anchored "
-    "on the zero-shot score, with probabilities calibrated on your answers.",
+    help="With --learn: learned.v2 fits a logistic model per code anchored on the zero-shot score, with "
+    "probabilities calibrated on your answers; learned.v1 (older) moves each code's prototype.",
 )
 @click.option(
     "--coder",
@@ -72,7 +72,7 @@ def suggest(
 
     Embeddings are cached in the project: after a codebook edit only the codes are embedded again.
 
-    With --learn, each coder gets their own learned.v1 run, fitted from the codebook and their own
+    With --learn, each coder gets their own learned run (learned.v2 by default), fitted from the codebook and their own
     answers only: what one coder is suggested never depends on another's answers (blind double
     coding). 'coder review' and the page re-fit the answering coder's run as they go.
 
@@ -83,7 +83,7 @@ def suggest(
       coder suggest --model ~/models/my-sentence-model
       coder suggest --learn        # after some review: one learned.v1 run per coder
       coder suggest --learn --coder consensus   # after 'coder reconcile': pre-code the rest
-      coder suggest --learn --learner learned.v2 --coder ana
+      coder suggest --learn --learner learned.v1 --coder ana   # the older learner
     """
     from coder import suggest as sg
 

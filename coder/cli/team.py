@@ -34,7 +34,7 @@ COVERAGE_OPTION = click.option(
     multiple=True,
     required=True,
     metavar="NAME",
-    help="A coder to compare (repeat, two or more): a name, 'consensus', 'machine' or 'machine:learned.v1'.",
+    help="A coder to compare (repeat, two or more): a name, 'consensus', 'machine' or 'machine:learned.v2:NAME'.",
 )
 @click.option(
     "--unit",
@@ -65,12 +65,14 @@ def agree(ctx: click.Context, coders: tuple[str, ...], fmt: str | None, output: 
     with a bootstrap 95% interval, Gwet's AC1, prevalence and a verdict.
 
     Only units every chosen coder reviewed count; the report says how many were left out. The
-    machine is a coder too: its suggestions above threshold.
+    machine is a coder too: 'machine' is the zero-shot run's suggestions, 'machine:learned.v2:ana'
+    those of the run learned from ana's decisions; the report names the exact run.
 
     \b
     Examples:
       coder agree --coder ana --coder ben
       coder agree --coder ana --coder machine --unit participant --depth 1
+      coder agree --coder ben --coder machine:learned.v2:ben
       coder agree --coder ana --coder ben --coder chloe --format md -o agreement.md
       coder agree --coder ana --coder ben --disagreements --format csv -o to-discuss.csv
     """

@@ -2,7 +2,7 @@
 
 Each request builds a :class:`~coder.app.ReviewSession` over the coder's :class:`~coder.app.ReviewState`
 (one coder's answers are taken one at a time, so two tabs cannot interleave the count). When an
-answer says ``learn_due``, that coder's learned.v1 is re-fitted in a thread on its own project connection: the
+answer says ``learn_due``, that coder's learned run is re-fitted in a thread on its own project connection: the
 answer is already stored and the page must not wait for the re-fit (seconds on a big project). One
 re-fit at a time per coder; its outcome comes back with that coder's next answer.
 """
@@ -18,8 +18,8 @@ from coder.errors import CoderError
 
 log = logging.getLogger(__name__)
 
-STARTED = "re-fitting your learned.v1 from your answers"
-BUSY = "your learned.v1 is already re-fitting"
+STARTED = "re-fitting your learned model from your answers"
+BUSY = "your learned model is already re-fitting"
 
 
 class Reviews:
@@ -74,8 +74,9 @@ class Reviews:
             log.exception("coder serve: re-fit for %s failed", coder)
             result = f"learning failed ({type(e).__name__}); your answers are saved"
         if not isinstance(result, str):
+            n = result.decisions
             result = (
-                f"your learned.v1 updated from {result.decisions} decision{'' if result.decisions == 1 else 's'}; "
+                f"your {result.learner} updated from {n} decision{'' if n == 1 else 's'}; "
                 f"{result.new_segments} sentences newly suggested"
             )
         with self._lock:

@@ -2,7 +2,7 @@
 
 - Demo corpus: the reference coding vs similarity.v1 at its default threshold.
 - AnnoMI (../shared/benchmarks/annomi-dev): the experts' client-talk labels vs the machine after a
-  simulated reviewer (answering from those labels, learned.v1 re-fitted every 50 decisions) has
+  simulated reviewer (answering from those labels, the default learner re-fitted every 50 decisions) has
   seen 0 %, 10 % and 20 % of the utterances. The expert labels are entered as coder ``expert`` on
   the held-out half of the transcripts only (the half nobody reviews), so ``coder agree`` counts
   exactly those utterances and the learner is never scored on what it was shown.
@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from coder.app.learning import DEFAULT_LEARNER  # noqa: E402
 from coder.embed import set_offline_env  # noqa: E402
 
 set_offline_env()
@@ -110,7 +111,8 @@ def annomi_section(embedder, quick: bool) -> list[str]:
                 )
                 seen = target
             # similarity.v1 does not learn: its figures are those at 0 %
-            arms = [("machine:learned.v1", "learned.v1")] if pct else [("machine", "similarity.v1")]
+            learner = DEFAULT_LEARNER
+            arms = [(f"machine:{learner}", learner)] if pct else [("machine", "similarity.v1")]
             for coder, name in arms:
                 r = project.agree(["expert", coder])
                 lines.append(_line(f"{name}, {pct} % seen", r))

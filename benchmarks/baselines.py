@@ -12,7 +12,7 @@ Methods:
 - TF-IDF: cosine between the sentence's TF-IDF vector and the mean of the code's exemplar vectors
   (NVivo's text-pattern autocoding works on word overlap of this kind);
 - similarity.v1 centroid / max (sentence embeddings);
-- learned.v1 after the simulated reviewer has seen 10 % and 20 % of the sentences.
+- the default learner after the simulated reviewer has seen 10 % and 20 % of the sentences.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from coder.app.learning import DEFAULT_LEARNER  # noqa: E402
 from coder.embed import set_offline_env  # noqa: E402
 
 set_offline_env()
@@ -159,12 +160,12 @@ def run(c: Corpus, project: Project, embedder, learned: dict[int, set[tuple[int,
             d = sg.DEFAULT_THRESHOLD
             out.append(Result(name, f"{d:g} (default)", evaluate(c, predict(c, sc[name], d, c.held), c.held)))
     for pct, pred in sorted(learned.items()):
-        out.append(Result(f"learned.v1 after {pct} %", "its own (0.45)", evaluate(c, pred, c.held)))
+        out.append(Result(f"{DEFAULT_LEARNER} after {pct} %", "its own", evaluate(c, pred, c.held)))
     return out
 
 
 def learned_runs(project: Project, gold, c: Corpus, pcts=(10, 20)) -> dict[int, set[tuple[int, str]]]:
-    """learned.v1's suggestions after the simulated reviewer has seen each share of the sentences (the
+    """The default learner's suggestions after the simulated reviewer has seen each share of the sentences (the
     project is fresh: no one has reviewed it yet)."""
     import simulate
 

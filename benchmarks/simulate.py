@@ -3,7 +3,7 @@
 The reviewer works through `coder review`'s queue (document order, or uncertain-first) and answers
 each item from the gold coding: accept when the gold has that code on that sentence, reject
 otherwise; when a sentence she reviews has gold codes nobody suggested, she adds them with `c`,
-as a careful coder would. Every `learn_every` decisions learned.v1 is re-fitted (when enabled).
+as a careful coder would. Every `learn_every` decisions the reviewer's learned run is re-fitted (when enabled).
 
 The documents are split in two: the reviewer works on one half only, and agreement is always
 measured on the other half, which nobody reviews (exact-code micro F1 and Cohen's κ, the mean over
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from coder import evaluate as ev
-from coder import learn as lr
 from coder import suggest as sg
 from coder.app import Project
 from coder.app.views import ViewSegment
@@ -42,11 +41,12 @@ class Point:
 
 
 def machine_codings(project: Project, use_learned: bool) -> set[tuple[int, str]]:
-    """The (sentence, code) pairs the machine suggests now: learned.v1's when asked and fitted, else similarity.v1's."""
+    """The (sentence, code) pairs the machine suggests now: the simulated reviewer's learned run's when asked
+    and fitted (whichever learner), else similarity.v1's."""
     with Store(project.path) as store:  # every suggestion with its suggester: below what Project reports
-        learned = any(r.suggester == lr.LEARNER for r in store.active_runs())
-        want = lr.LEARNER if use_learned and learned else sg.SUGGESTER
-        return {(r.segment_id, r.code_path) for r in store.suggestions() if r.suggester == want}
+        run = store.learned_run(SIM) if use_learned else None
+        want = run.suggester if run is not None else sg.SUGGESTER
+        return {(r.segment_id, r.code_path) for r in store.suggestions(for_coders=[SIM]) if r.suggester == want}
 
 
 def agreement(
@@ -132,7 +132,7 @@ def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:
 
 def fresh_copy(path: Path, to: Path) -> Project:
     """A project on a copy of a closed project file: each arm starts from the same suggestions, with no
-    decisions by the simulated reviewer and no learned.v1 run."""
+    decisions by the simulated reviewer and no learned run."""
     shutil.copyfile(path, to)
     return Project(to)
 

@@ -18,7 +18,8 @@ from zero-shot instead of replacing it. It is fitted by L-BFGS on
 * the codebook's own examples (positives) and counterexamples (negatives), at a lower weight.
 
 Positives and negatives are weighted to equal totals (class-balanced) when the code has both, so a
-code answered mostly "no" is not learned as "never". The same answers give the same model
+code answered mostly "no" is not learned as "never"; the odds that balancing adds are taken back out
+of the intercept afterwards, so the probabilities are not inflated for rare codes. The same answers give the same model
 (deterministic optimiser, sorted inputs).
 
 A code is learned only once the coder has given it at least :data:`MIN_CALIBRATION` positives and
@@ -139,6 +140,9 @@ def fit_code(
     offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / scale
     y = ex.y.astype(np.float64)
     sw = balanced_weights(ex.y, ex.weight)
+    base = np.asarray(ex.weight, dtype=np.float64)
+    # balancing multiplies the odds by neg/pos: taken back out of the intercept, so probabilities stay calibrated
+    shift = float(np.log(base[~ex.y].sum() / base[ex.y].sum())) if ex.y.any() and not ex.y.all() else 0.0
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, a, b = theta[:d], theta[d], theta[d + 1]
@@ -158,15 +162,13 @@ def fit_code(
     theta0[d] = 1.0
     res = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200})
     theta = res.x
-    cut = SUGGEST_AT
-    if calibrated:
-        answers = np.asarray(ex.weight) >= 1.0  # the coder's own explicit answers, not seeds or implicit rows
-        z = x[answers] @ theta[:d] + theta[d] * offset[answers] + theta[d + 1]
-        cut = best_cut(sigmoid(z), ex.y[answers])
-    return CodeModel(theta[:d].copy(), float(theta[d]), float(theta[d + 1]), calibrated, cut)
+    b = float(theta[d + 1]) - shift
+    answers = base >= 1.0  # the coder's own explicit answers, not seeds or implicit rows
+    z = x[answers] @ theta[:d] + theta[d] * offset[answers] + b
+    return CodeModel(theta[:d].copy(), float(theta[d]), b, calibrated, best_cut(sigmoid(z), ex.y[answers]))
 
 
-CUTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+CUTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def best_cut(p: np.ndarray, y: np.ndarray) -> float:

@@ -56,7 +56,12 @@ def describe_run(run: RunRow) -> str:
         how = f"learned from {run.decisions} decisions of all coders pooled"
     else:
         how = f"learned from {run.learned_from}'s {run.decisions} decisions"
-    return f"{run.suggester} run {run.id}, {how}; model {run.model}, threshold {run.threshold:g}, top {run.top_k}"
+    cut = (
+        f"probability cut per code chosen on the coder's answers ({run.threshold:g} until a code is learned)"
+        if run.suggester == "learned.v2"
+        else f"threshold {run.threshold:g}"
+    )
+    return f"{run.suggester} run {run.id}, {how}; model {run.model}, {cut}, top {run.top_k}"
 
 
 def machine_run(store: Store, name: str) -> RunRow:

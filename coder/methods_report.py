@@ -307,8 +307,7 @@ def _suggestions(r: MethodsReport) -> str:
             + (
                 f", and suggested codes scoring at least {learned[0].threshold:g}"
                 if same and kinds == ["learned.v1"]
-                else ", each code suggested from the probability cut with the best F1 on that coder's answers "
-                "(0.5 until the code was learned)"
+                else ", each code suggested from a probability of 0.5 or a higher cut chosen on that coder's answers"
                 if kinds == ["learned.v2"]
                 else ""
             )

@@ -118,3 +118,18 @@ def test_a_new_suggest_refits_with_the_same_learner(precoded, embedder):
     assert [(r.coder, r.run_id > 0) for r in res.relearned] == [("ana", True)]
     with pytest.raises(CoderError, match=r"no learner 'learned\.v9'"):
         precoded.learn(coder="ana", learner="learned.v9")
+
+
+def test_a_code_keeps_its_zero_shot_score_when_learning_does_not_beat_it():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 6))
+    s0 = rng.uniform(0.2, 0.5, size=120)
+    y = s0 >= 0.35  # the zero-shot score already says it all: nothing for the model to add
+    model = l2.fit_code(_examples(x, s0, y, yes=int(y.sum()), no=int((~y).sum())), 0.35)
+    assert not model.calibrated and (model.w == 0).all() and (model.a, model.b, model.cut) == (1.0, 0.0, 0.5)
+
+
+def test_the_cut_is_never_below_one_half():
+    p = np.array([0.2, 0.3, 0.35, 0.9])
+    assert l2.best_cut(p, np.array([True, True, True, True])) == 0.5  # a lower cut would fit these answers better
+    assert l2.best_cut(np.array([0.55, 0.65, 0.9]), np.array([False, True, True])) == 0.6

@@ -75,11 +75,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
         for k in sibling_of.get(j, []):
             neg |= branch(paths[k]) - pos
         implicit = set(row) - pos - neg  # answered on, coded otherwise
-        idx = [row[s] for s in sorted(pos)] + [row[s] for s in sorted(neg)] + [row[s] for s in sorted(implicit)]
+        mine = sorted(pos | neg | implicit)  # in document order: cross-validation holds out stretches of it
+        idx = [row[s] for s in mine]
         xs = [x[idx]]
         ss = [s0[idx, j]]
-        ys = [np.r_[np.ones(len(pos), bool), np.zeros(len(neg) + len(implicit), bool)]]
-        ws = [np.r_[np.ones(len(pos) + len(neg)), np.full(len(implicit), l2.IMPLICIT_WEIGHT)]]
+        ys = [np.array([s in pos for s in mine], bool)]
+        ws = [np.array([l2.IMPLICIT_WEIGHT if s in implicit else 1.0 for s in mine])]
         seeds = [(e, True) for e in range(bounds[j], bounds[j + 1])]
         seeds += [(e, False) for k in sibling_of.get(j, []) for e in range(bounds[k], bounds[k + 1])]
         if seeds:
@@ -103,6 +104,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
                 np.concatenate(ws),
                 len(pos),
                 len(neg | implicit),
+                len(idx),
             )
         )
         if pos or neg:

@@ -42,5 +42,13 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
+# learning curves and calibration of the suggesters (~40 min; QUICK=1 or bench-quality-quick: < 5 min)
+.PHONY: bench-quality bench-quality-quick
+bench-quality: $(STAMP)
+	$(PY) benchmarks/curves.py $(if $(QUICK),--quick)
+
+bench-quality-quick: $(STAMP)
+	$(PY) benchmarks/curves.py --quick
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

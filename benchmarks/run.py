@@ -463,7 +463,10 @@ def main() -> None:
     discussion = HERE / "DISCUSSION.md"
     if discussion.exists():  # written by hand from a run's figures; re-read it after a re-run
         sections.append(discussion.read_text(encoding="utf-8"))
-    args.output.write_text(header + "\n".join(sections), encoding="utf-8")
+    import results_sections
+
+    owned = results_sections.kept(args.output)  # sections other scripts own (`make bench-quality`) stay
+    args.output.write_text(header + "\n".join(sections) + ("\n" + owned if owned else ""), encoding="utf-8")
     print(f"wrote {args.output}")
 
 

@@ -112,7 +112,9 @@ def measure(db: Path, *, answers: int = 30, learn: bool = False) -> dict[str, st
         out["theme frequencies page"] = ms([c.get("/tally" + q) for _ in range(3)])
         out["agreement page (ana vs machine, 1,000 resamples)"] = ms([c.get("/agree" + q) for _ in range(2)])
         if learned is not None:
-            out["re-fit of learned.v1 (background, from the answer that starts it)"] = f"{1000 * learned:.0f}"
+            out["re-fit of the coder's learned run (background, from the answer that starts it)"] = (
+                f"{1000 * learned:.0f}"
+            )
     finally:
         server.shutdown()
     return out
@@ -189,8 +191,8 @@ def section(quick: bool = False, smoke: bool = False) -> str:
         "## The review page: latency per request\n",
         "`coder serve` on 127.0.0.1, requests over HTTP from the same machine (median milliseconds; "
         "answers: 30 accepts in the document with the most suggestions). Each request opens the project "
-        "file, does its work and closes it. On the demo project the last accept also starts a re-fit of "
-        "learned.v1 in a background thread, as the page does every 25 answers (here after 30); that answer "
+        "file, does its work and closes it. On the demo project the last accept also starts a re-fit of the "
+        "coder's learned run in a background thread, as the page does every 25 answers (here after 30); that answer "
         "does not wait for it.\n",
         "| | " + " | ".join(names) + " |",
         "| --- |" + " ---: |" * len(names),

@@ -255,19 +255,25 @@ def select(
 
     A code is dropped when one of its descendants also passes (the more specific is suggested).
     ``groups`` are mutually exclusive sets as (parent index, member indices): exactly one member is
-    suggested, the likeliest, wherever the parent or any member passes; the others never are.
+    suggested, the likeliest, wherever the parent or any member (itself or through a subcode) passes;
+    the others and their subcodes never are.
     """
     p = np.asarray(proba, dtype=np.float64)
     passed = p >= np.asarray(at)
     forced = np.zeros_like(passed)
     for parent, members in groups:
         idx = np.asarray(members, dtype=np.int64)
-        applies = passed[:, idx].any(axis=1) | passed[:, parent]
-        best = idx[np.argmax(p[:, idx], axis=1)]
-        passed[:, idx] = False
+        below = [np.flatnonzero(ancestors[:, m]) for m in idx]  # each member's subcodes
+        hit = np.stack([passed[:, m] | passed[:, d].any(axis=1) for m, d in zip(idx, below, strict=True)], axis=1)
+        applies = hit.any(axis=1) | passed[:, parent]
+        best = np.argmax(p[:, idx], axis=1)
+        for j, (m, d) in enumerate(zip(idx, below, strict=True)):  # the others, with their subcodes, are out
+            lose = applies & (best != j)
+            passed[np.ix_(lose, d)] = False
+            passed[:, m] = False
         rows = np.flatnonzero(applies)
-        passed[rows, best[rows]] = True
-        forced[rows, best[rows]] = True
+        passed[rows, idx[best[rows]]] = True
+        forced[rows, idx[best[rows]]] = True
     if ancestors.any():
         has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
         passed &= ~has_descendant

@@ -133,3 +133,13 @@ def test_the_cut_is_never_below_one_half():
     p = np.array([0.2, 0.3, 0.35, 0.9])
     assert l2.best_cut(p, np.array([True, True, True, True])) == 0.5  # a lower cut would fit these answers better
     assert l2.best_cut(np.array([0.55, 0.65, 0.9]), np.array([False, True, True])) == 0.6
+
+
+def test_a_losing_child_of_an_exclusive_set_takes_its_subcodes_with_it():
+    # 0 = Stage (exclusive), 1 = Early, 2 = Late, 3 = Late > Detail
+    anc = np.zeros((4, 4), bool)
+    anc[1, 0] = anc[2, 0] = anc[3, 0] = anc[3, 2] = True
+    p = np.array([[0.1, 0.9, 0.3, 0.8]])  # Early wins; Late's subcode passed on its own
+    assert l2.select(p, anc, [(0, [1, 2])], at=0.5) == [[(1, 1)]]
+    p = np.array([[0.1, 0.2, 0.4, 0.8]])  # Late wins through its subcode, which is kept as the more specific
+    assert l2.select(p, anc, [(0, [1, 2])], at=0.5) == [[(3, 1)]]

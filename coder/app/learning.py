@@ -19,7 +19,7 @@ from coder import learn as lr
 from coder import learn2 as l2
 from coder import suggest as sg
 from coder.app import learning_v2
-from coder.app.training import LearnResult, setup, similarity_run
+from coder.app.training import LearnResult, setup, similarity_run, write_run
 from coder.errors import CoderError, ProjectError
 from coder.store import Store
 from coder.types import PATH_SEP
@@ -73,7 +73,7 @@ def learn_v1(
     """
     t0 = time.perf_counter()
     st = setup(store, coder)
-    book, paths, profile, latest = st.book, st.paths, st.profile, st.latest
+    paths, profile, latest = st.paths, st.profile, st.latest
     model_id = st.sim_run.model
 
     accepted: dict[str, set[int]] = defaultdict(set)
@@ -107,47 +107,31 @@ def learn_v1(
     ]
     prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
 
-    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
-    n_sugg = 0
-    new_segments: set[int] = set()
-    with store.transaction():
-        run_id = store.start_run(
-            suggester=lr.LEARNER,
-            model=model_id,
-            codebook_hash=book.hash,
-            method=f"rocchio(beta={beta:g},gamma={gamma:g})",
-            threshold=threshold,
-            top_k=top_k,
-            code_paths=paths,
-            learned_from=coder,
-            decisions=len(latest),
-            calibrated=paths if prior.fitted else (),
-        )
-        n = 0
-        for ids, vecs in store.iter_segment_embeddings(model_id):
-            scores = vecs @ prototypes.T
-            p = prior(scores).astype(np.float32)
-            nearest = sg.score(vecs, profile, "max").nearest  # the codebook example shown as "why"
-            picks = sg.select(scores, profile, threshold=threshold, top_k=top_k)  # its exclusive sets too
-            rows = []
-            for i, picked in enumerate(picks):
-                for c, rank in picked:
-                    rows.append((int(ids[i]), paths[c], float(scores[i, c]), rank, profile.texts[int(nearest[i, c])]))
-                    if int(ids[i]) not in suggested_before:
-                        new_segments.add(int(ids[i]))
-            store.add_scores(run_id, ids, p)
-            store.add_suggestions(run_id, rows)
-            n_sugg += len(rows)
-            n += len(ids)
-        store.finish_run(run_id, segments=n, embedded=0)
+    def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
+        scores = vecs @ prototypes.T
+        nearest = sg.score(vecs, profile, "max").nearest  # the codebook example shown as "why"
+        picks = sg.select(scores, profile, threshold=threshold, top_k=top_k)  # its exclusive sets too
+        return prior(scores), picks, scores, nearest
+
+    out = write_run(
+        store,
+        st,
+        coder=coder,
+        suggester=lr.LEARNER,
+        method=f"rocchio(beta={beta:g},gamma={gamma:g})",
+        threshold=threshold,
+        top_k=top_k,
+        calibrated=paths if prior.fitted else (),
+        score=score,
+    )
     return LearnResult(
         coder,
-        run_id,
+        out.run_id,
         len(per_code),
         len(latest),
         prior.fitted,
-        n_sugg,
-        len(new_segments),
+        out.suggestions,
+        out.new_segments,
         time.perf_counter() - t0,
         per_code,
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from coder import learn2 as l2
 from coder import suggest as sg
-from coder.app.training import LearnResult, setup
+from coder.app.training import LearnResult, setup, write_run
 from coder.embed import text_hash
 from coder.store import Store
 from coder.types import PATH_SEP, Codebook
@@ -112,46 +112,32 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
     model = l2.fit(examples, threshold)
     calibrated = [p for p, ok in zip(paths, model.calibrated, strict=True) if ok]
 
-    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
-    n_sugg, n = 0, 0
-    new_segments: set[int] = set()
-    with store.transaction():
-        run_id = store.start_run(
-            suggester=l2.LEARNER,
-            model=sim.model,
-            codebook_hash=book.hash,
-            method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced)",
-            threshold=at,
-            top_k=top_k,
-            code_paths=paths,
-            learned_from=coder,
-            decisions=len(latest),
-            calibrated=calibrated,
-        )
-        for ids, vecs in store.iter_segment_embeddings(sim.model):
-            zero = sg.score(vecs, profile, sim.method)
-            p = model.proba(vecs, zero.scores)
-            rows = []
-            cuts = model.cuts if at_given is None else at
-            for i, picked in enumerate(l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k)):
-                for c, rank in picked:
-                    seg = int(ids[i])
-                    rows.append((seg, paths[c], float(zero.scores[i, c]), rank, profile.texts[int(zero.nearest[i, c])]))
-                    if seg not in suggested_before:
-                        new_segments.add(seg)
-            store.add_scores(run_id, ids, p.astype(np.float32))
-            store.add_suggestions(run_id, rows)
-            n_sugg += len(rows)
-            n += len(ids)
-        store.finish_run(run_id, segments=n, embedded=0)
+    cuts = model.cuts if at_given is None else at
+
+    def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
+        zero = sg.score(vecs, profile, sim.method)
+        p = model.proba(vecs, zero.scores)
+        return p, l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k), zero.scores, zero.nearest
+
+    out = write_run(
+        store,
+        st,
+        coder=coder,
+        suggester=l2.LEARNER,
+        method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced)",
+        threshold=at,
+        top_k=top_k,
+        calibrated=calibrated,
+        score=score,
+    )
     return LearnResult(
         coder,
-        run_id,
+        out.run_id,
         len(per_code),
         len(latest),
         bool(calibrated),
-        n_sugg,
-        len(new_segments),
+        out.suggestions,
+        out.new_segments,
         time.perf_counter() - t0,
         per_code,
         l2.LEARNER,

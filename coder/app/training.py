@@ -87,3 +87,64 @@ def setup(store: Store, coder: str) -> Setup:
     for d in decisions:  # the coder's standing answer on each (sentence, code)
         latest[(d.segment_id, d.code_path)] = d.answer
     return Setup(book, sim_run, paths, profile, dict(sorted(latest.items())), cached)
+
+
+Scorer = Callable[[np.ndarray], tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]]
+"""Embeddings of a batch of sentences → (probabilities (n, C), the picks per sentence as (code, rank), the score
+each suggestion records (n, C), the index of each code's nearest codebook text (n, C))."""
+
+
+@dataclass(frozen=True)
+class Written:
+    run_id: int
+    suggestions: int
+    new_segments: int
+    """Sentences the run suggests a code for that similarity.v1 did not."""
+
+
+def write_run(
+    store: Store,
+    st: Setup,
+    *,
+    coder: str,
+    suggester: str,
+    method: str,
+    threshold: float,
+    top_k: int,
+    calibrated: Sequence[str],
+    score: Scorer,
+) -> Written:
+    """Score every participant sentence with ``score`` and store the coder's learned run in one transaction
+    (it replaces that coder's previous learned run only)."""
+    paths, profile = st.paths, st.profile
+    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
+    n_sugg, n = 0, 0
+    new_segments: set[int] = set()
+    with store.transaction():
+        run_id = store.start_run(
+            suggester=suggester,
+            model=st.sim_run.model,
+            codebook_hash=st.book.hash,
+            method=method,
+            threshold=threshold,
+            top_k=top_k,
+            code_paths=paths,
+            learned_from=coder,
+            decisions=len(st.latest),
+            calibrated=calibrated,
+        )
+        for ids, vecs in store.iter_segment_embeddings(st.sim_run.model):
+            probs, picks, shown, nearest = score(vecs)
+            rows = []
+            for i, picked in enumerate(picks):
+                seg = int(ids[i])
+                for c, rank in picked:
+                    rows.append((seg, paths[c], float(shown[i, c]), rank, profile.texts[int(nearest[i, c])]))
+                if picked and seg not in suggested_before:
+                    new_segments.add(seg)
+            store.add_scores(run_id, ids, np.asarray(probs, dtype=np.float32))
+            store.add_suggestions(run_id, rows)
+            n_sugg += len(rows)
+            n += len(ids)
+        store.finish_run(run_id, segments=n, embedded=0)
+    return Written(run_id, n_sugg, len(new_segments))

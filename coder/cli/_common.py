@@ -61,6 +61,27 @@ def format_option(
     )
 
 
+def agreement_options(unit_help: str, boot_help: str) -> Callable[[F], F]:
+    """``--unit``, ``--bootstrap`` and ``--seed``: how agreement is measured (agree, report methods)."""
+
+    def apply(f: F) -> F:
+        f = click.option(
+            "--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals)."
+        )(f)
+        f = click.option(
+            "--bootstrap", "n_boot", type=click.IntRange(0, 100_000), default=1000, show_default=True, help=boot_help
+        )(f)
+        return click.option(
+            "--unit",
+            type=click.Choice(["segment", "turn", "document", "participant"]),
+            default="segment",
+            show_default=True,
+            help=unit_help,
+        )(f)
+
+    return apply
+
+
 def coder_option(*decls: str, help: str = "Who is coding (env CODER_NAME; or 'coder config coder NAME').") -> Any:
     """A person's name, from the option or the CODER_NAME environment variable."""
     return click.option(*(decls or ("--coder",)), envvar="CODER_NAME", default=None, metavar="NAME", help=help)

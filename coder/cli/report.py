@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from coder.cli._common import atomic_file, format_option, open_project, output_option, write_text
+from coder.cli._common import agreement_options, atomic_file, format_option, open_project, output_option, write_text
 
 METHODS_FORMATS = ("text", "md", "docx")
 
@@ -23,22 +23,10 @@ def report() -> None:
 
 
 @report.command()
-@click.option(
-    "--unit",
-    type=click.Choice(["segment", "turn", "document", "participant"]),
-    default="segment",
-    show_default=True,
-    help="What agreement counts a code present or absent in: a sentence, a speaker turn, a document or a participant.",
+@agreement_options(
+    "What agreement counts a code present or absent in: a sentence, a speaker turn, a document or a participant.",
+    "Bootstrap resamples for α's 95% interval (0 = none).",
 )
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    type=click.IntRange(0, 100_000),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples for α's 95% interval (0 = none).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same interval).")
 @format_option(METHODS_FORMATS, "text, md or docx (default: from -o's extension, else text).")
 @output_option("Write to FILE (.txt, .md or .docx) instead of standard output.")
 @click.pass_context

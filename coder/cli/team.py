@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coder.cli._common import coder_option, format_option, open_project, output_option, write_text
+from coder.cli._common import agreement_options, coder_option, format_option, open_project, output_option, write_text
 from coder.cli._terminal import echo_definition, echo_turns, read_command, read_line, rule
 
 if TYPE_CHECKING:
@@ -36,26 +36,14 @@ COVERAGE_OPTION = click.option(
     metavar="NAME",
     help="A coder to compare (repeat, two or more): a name, 'consensus', 'machine' or 'machine:learned.v2:NAME'.",
 )
-@click.option(
-    "--unit",
-    type=click.Choice(["segment", "turn", "document", "participant"]),
-    default="segment",
-    show_default=True,
-    help="What a code is present or absent in: a sentence, a speaker turn, a document or a participant.",
+@agreement_options(
+    "What a code is present or absent in: a sentence, a speaker turn, a document or a participant.",
+    "Bootstrap resamples for the 95% intervals (0 = none).",
 )
 @COVERAGE_OPTION
 @click.option("--depth", type=click.IntRange(1), default=None, help="Compare codes cut to this depth (1 = categories).")
 @click.option("--reliable", type=click.FloatRange(-1, 1), default=0.800, show_default=True, help="α for 'reliable'.")
 @click.option("--tentative", type=click.FloatRange(-1, 1), default=0.667, show_default=True, help="α for 'tentative'.")
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    type=click.IntRange(0, 100_000),
-    default=1000,
-    show_default=True,
-    help="Bootstrap resamples for the 95% intervals (0 = none).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed (same seed, same intervals).")
 @click.option("--disagreements", is_flag=True, help="Also list each disagreement, for a reconciliation meeting.")
 @format_option(AGREE_FORMATS, "text, md, csv, json or html (default: from -o's extension, else text).")
 @output_option()

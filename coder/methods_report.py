@@ -21,9 +21,11 @@ LEARNED = "learned."
 _LEARNER_WORDS = {
     "learned.v1": "moved each code's prototype toward the sentences a coder had accepted for it and away from "
     "those they had rejected",
-    "learned.v2": "fitted, for each code a coder had answered at least eight times each way, a logistic model on "
-    "the sentence embeddings anchored on the zero-shot score and trained on that coder's accepted, rejected and "
-    "hand-coded sentences and the codebook's examples (codes with fewer answers kept their zero-shot score)",
+    "learned.v2": "fitted, for each code a coder had answered at least eight times each way (a sentence coded "
+    "otherwise counting as a no), a logistic model on the sentence embeddings anchored on the zero-shot score and "
+    "trained on that coder's answers and the codebook's examples; a code kept its zero-shot score when it had fewer "
+    "answers or when the model did not beat the zero-shot suggestions on the coder's answers held out a third at a "
+    "time",
 }
 POOLED = "*"
 """``learned_from`` of a learned run fitted on every coder's decisions at once (older versions)."""

@@ -88,11 +88,16 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
     assert stored.learned_run("ana").suggester == "learned.v2" and stored.learned_run("ana").calibrated_codes() == set()
     assert all(not i.calibrated for i in project.review("ana").pending())
     assert all(c.probability is None for cs in project.chips("ana", project.document("t").id).values() for c in cs)
+    assert all(r.expected_unfound is None for r in project.status(["ana"], all_codes=True))  # no estimate yet
     for s in train[4:]:
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.decisions == len(train) and stored.learned_run("ana").calibrated_codes() == {"Pets", "Work"}
     assert f1("learned.v2") > f1("similarity.v1") + 0.2
+    assert {r.code: r.expected_unfound is not None for r in project.status(["ana"], all_codes=True)} == {
+        "Pets": True,
+        "Work": True,
+    }
     shown = [i for i in project.review("ana").pending() if i.suggester == "learned.v2"]
     assert shown and all(i.calibrated and 0 <= i.probability <= 1 for i in shown)
     # one learned run per coder: v2 replaced nothing of anyone else's, and v1 again replaces v2

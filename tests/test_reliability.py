@@ -11,7 +11,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from coder import agreement as ag
 from coder.app import review as rv
-from coder.app.reliability import describe_run
+from coder.app.reliability import blindness, describe_run
 from coder.errors import CoderError
 
 from .conftest import DATA, write
@@ -149,7 +149,7 @@ def test_the_machine_names_its_run_and_whose_decisions_it_learned(coded, stored,
     coded.learn(coder="ben")
     with pytest.raises(CoderError, match=r"ambiguous.*machine:learned\.v2:ana, machine:learned\.v2:ben"):
         coded.agree(["ana", "machine:learned.v2"])
-    with pytest.raises(CoderError, match=r"no learned run of 'zoe'.*learned runs here"):
+    with pytest.raises(CoderError, match=r"no learned\.v2 run learned from 'zoe'.*learned runs here"):
         coded.agree(["ana", "machine:learned.v2:zoe"])
     assert (
         coded.agree(["ana", "machine:learned.v2:ben"], n_boot=0)
@@ -168,6 +168,45 @@ def test_a_person_who_answered_another_coders_model_is_flagged(coded, stored, em
     r = coded.agree(["ana", "ben"], n_boot=0)
     assert [w for w in r.warnings if "not blind" in w] == [
         "ben answered 1 suggestion(s) of learned.v2 learned from ana's decisions: ben's coding was not blind to them"
+    ]
+
+
+def test_machine_names_that_cannot_be_met_say_what_would(coded, embedder):
+    coded.suggest(embedder, threshold=0.1)
+    coded.learn(coder="ana", learner="learned.v1")
+    with pytest.raises(CoderError, match=r"zero-shot run learns from nobody.*machine:learned\.v2:ana"):
+        coded.agree(["ben", "machine:similarity.v1:ana"])
+    with pytest.raises(CoderError, match=r"ana's learned run is learned\.v1: use 'machine:learned\.v1:ana'"):
+        coded.agree(["ben", "machine:learned.v2:ana"])
+
+
+def test_a_pooled_run_from_an_older_project_is_not_held_against_its_only_coder(
+    project, stored, embedder, blank_splitter
+):
+    """Before m004 a learned run pooled everyone's answers (marked '*'); with one person it was hers alone."""
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    project.suggest(embedder, threshold=0.2)
+    item = project.review("ana").next()
+    with stored.transaction():
+        run = stored.start_run(
+            suggester="learned.v1",
+            model="m",
+            codebook_hash="h",
+            method="rocchio",
+            threshold=0.45,
+            top_k=3,
+            code_paths=[item.code_path],
+            learned_from="*",
+            decisions=3,
+        )
+        stored.add_suggestions(run, [(item.segment_id, item.code_path, 0.5, 1, "e")])
+        sid = stored.db.execute("SELECT id FROM suggestions WHERE run_id = ?", (run,)).fetchone()[0]
+    stored.decide(segment_id=item.segment_id, code_path=item.code_path, coder="ana", answer="accept", suggestion_id=sid)
+    assert blindness(stored, ["ana"]) == []
+    stored.decide(segment_id=item.segment_id, code_path=item.code_path, coder="ben", answer="reject")
+    assert [w.split(":")[0] for w in blindness(stored, ["ana", "ben"])] == [
+        "ana answered 1 suggestion(s) of learned.v1 learned from all coders' decisions pooled"
     ]
 
 

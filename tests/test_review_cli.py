@@ -105,8 +105,10 @@ def test_status_and_learn(proj):
     assert [a for _, _, a, _ in standing(proj.path)] == ["accept", "reject", "accept", "reject"]
     out = proj("status").output
     assert "ana" in out and "est. unfound" in out
-    learned = proj("suggest", "--learn").output
-    assert learned.startswith("learned.v2 for ana: 4 codes learned from 4 decisions") and "1 learned run in " in learned
+    learned = proj("suggest", "--learn").output  # four answers: no code learned yet, each keeps its zero-shot score
+    assert learned.startswith("learned.v2 for ana: 0 codes learned from 4 decisions") and "1 learned run in " in learned
+    older = proj("suggest", "--learn", "--learner", "learned.v1").output
+    assert older.startswith("learned.v1 for ana: 4 codes learned from 4 decisions")
     assert "est. recall" in proj("status", "--coder", "ana").output
 
 

@@ -28,12 +28,10 @@ def exclusive_groups(book: Codebook) -> list[tuple[int, list[int]]]:
     return [(index[parent], [index[k] for k in kids]) for parent, kids in book.exclusive_groups()]
 
 
-def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: float | None = None) -> LearnResult:
+def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> LearnResult:
     """Fit ``coder``'s learned.v2 from their standing decisions and the codebook; re-score every sentence
-    (suggesting codes whose probability reaches ``at``, by default :data:`coder.learn2.SUGGEST_AT`)."""
+    (each code suggested from its own cut, :data:`coder.learn2.SUGGEST_AT` until it is learned)."""
     t0 = time.perf_counter()
-    at_given = at
-    at = l2.SUGGEST_AT if at is None else at
     st = setup(store, coder)
     book, paths, profile, latest, sim = st.book, st.paths, st.profile, st.latest, st.sim_run
     threshold = float(sim.threshold)
@@ -75,7 +73,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
         for k in sibling_of.get(j, []):
             neg |= branch(paths[k]) - pos
         implicit = set(row) - pos - neg  # answered on, coded otherwise
-        mine = sorted(pos | neg | implicit)  # in document order: cross-validation holds out stretches of it
+        mine = sorted(pos | neg | implicit)  # in import order (document by document): held out in stretches
         idx = [row[s] for s in mine]
         xs = [x[idx]]
         ss = [s0[idx, j]]
@@ -112,7 +110,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
     model = l2.fit(examples, threshold)
     calibrated = [p for p, ok in zip(paths, model.calibrated, strict=True) if ok]
 
-    cuts = model.cuts if at_given is None else at
+    cuts = model.cuts
 
     def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         zero = sg.score(vecs, profile, sim.method)
@@ -125,7 +123,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
         coder=coder,
         suggester=l2.LEARNER,
         method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced)",
-        threshold=at,
+        threshold=l2.SUGGEST_AT,
         top_k=top_k,
         calibrated=calibrated,
         score=score,
@@ -133,7 +131,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K, at: flo
     return LearnResult(
         coder,
         out.run_id,
-        len(per_code),
+        len(calibrated),  # the codes actually learned (the others keep their zero-shot score)
         len(latest),
         bool(calibrated),
         out.suggestions,

@@ -69,13 +69,16 @@ def machine_run(store: Store, name: str) -> RunRow:
     suggester, _, whose = name.partition(":")[2].partition(":")
     suggester = suggester or sg.SUGGESTER
     if not suggester.startswith("learned."):
-        run = store.active_run(suggester) if not whose else None
+        if whose:
+            raise InputError(
+                f"'{name}': a zero-shot run learns from nobody, so it takes no ':{whose}'",
+                hint=f"use '{MACHINE}', or '{MACHINE}:learned.v2:{whose}' for the run learned from {whose}'s decisions",
+            )
+        run = store.active_run(suggester)
         if run is None:
             raise InputError(
                 f"no active run of suggester '{suggester}' to compare as '{name}'",
-                hint="run 'coder suggest' first"
-                if suggester == sg.SUGGESTER
-                else "use 'machine' or 'machine:learned.v2:NAME'",
+                hint="run 'coder suggest' first" if suggester == sg.SUGGESTER else f"use '{MACHINE}'",
             )
         return run
     learned = [r for r in store.active_runs() if r.suggester == suggester]
@@ -83,9 +86,12 @@ def machine_run(store: Store, name: str) -> RunRow:
     if whose:
         run = store.active_run(suggester, whose)
         if run is None:
+            theirs = store.learned_run(whose)
             raise InputError(
-                f"no learned run of '{whose}' to compare as '{name}'",
-                hint=f"learned runs here: {options}"
+                f"no {suggester} run learned from '{whose}' to compare as '{name}'",
+                hint=f"{whose}'s learned run is {theirs.suggester}: use '{MACHINE}:{theirs.suggester}:{whose}'"
+                if theirs is not None
+                else f"learned runs here: {options}"
                 if learned
                 else f"run 'coder suggest --learn --coder {whose}' first",
             )
@@ -101,8 +107,11 @@ def machine_run(store: Store, name: str) -> RunRow:
 def blindness(store: Store, coders: Sequence[str]) -> list[str]:
     """Why each named person's coding was not blind: answers to suggestions learned from someone else's decisions."""
     out = []
+    people = [c for c in store.coders() if c != CONSENSUS]
     for a in store.answer_sources():
         if a.coder not in coders or a.coder == CONSENSUS or a.learned_from in (None, a.coder):
+            continue
+        if a.learned_from == "*" and people == [a.coder]:  # a pooled run from before m004, with one person in it
             continue
         whose = "all coders' decisions pooled" if a.learned_from == "*" else f"{a.learned_from}'s decisions"
         out.append(

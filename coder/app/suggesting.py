@@ -3,6 +3,7 @@ against every code, store the run in one transaction."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from coder import suggest as sg
 from coder.app import learning
 from coder.app.common import ProgressFn, current_codebook, noop
 from coder.embed import Embedder, normalise, text_hash
-from coder.errors import ProjectError
+from coder.errors import CoderError, ProjectError
 from coder.store import RunRow, Store
 
 
@@ -28,8 +29,8 @@ class SuggestResult:
     embed_seconds: float
     codebook_seconds: float
     """Time spent embedding the codebook's exemplar texts (zero when cached)."""
-    relearned: tuple[learning.LearnResult, ...] = ()
-    """The coders' learned runs, re-fitted on the new scores from the same decisions."""
+    relearned: tuple[learning.LearnResult | str, ...] = ()
+    """The coders' learned runs, re-fitted on the new scores from the same decisions (or why one was not)."""
 
 
 def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -128,11 +129,14 @@ def suggest(
         run = store.finish_run(run_id, segments=n_segments, embedded=embedded)
         retired = store.deactivate_learned_runs()  # scored under the previous run's codebook and documents
     # each coder's learned run again, by the same learner from the same decisions (no model needed; seconds)
-    relearned = tuple(
-        learning.learn(store, coder=r.learned_from, learner=r.suggester, top_k=r.top_k)
-        for r in retired
-        if r.learned_from not in (None, "*")
-    )
+    relearned: list[learning.LearnResult | str] = []
+    for r in retired:
+        if r.learned_from in (None, "*"):
+            continue
+        try:
+            relearned.append(learning.learn(store, coder=r.learned_from, learner=r.suggester, top_k=r.top_k))
+        except (CoderError, sqlite3.OperationalError) as e:  # the new suggestions are saved either way
+            relearned.append(f"{r.learned_from}'s {r.suggester} not re-fitted ({e}); run 'coder suggest --learn'")
     return SuggestResult(
         run,
         sum(per_code.values()),
@@ -140,5 +144,5 @@ def suggest(
         time.perf_counter() - t0,
         t_embed,
         t_codebook,
-        relearned,
+        tuple(relearned),
     )

@@ -30,7 +30,7 @@ class LearnResult:
     """Whose decisions this run learned from."""
     run_id: int
     models: int
-    """Codes whose prototype moved (they have decisions)."""
+    """Codes learned from the answers: learned.v1's moved prototypes; learned.v2's codes that passed its gates."""
     decisions: int
     prior_fitted: bool
     suggestions: int

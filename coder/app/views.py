@@ -258,6 +258,7 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
     suggested = Counter(path for _, path in suggested_pairs)
     learned_run = store.learned_run(coder)
     probs: dict[int, np.ndarray] = dict(store.run_scores(learned_run))
+    calibrated = learned_run.calibrated_codes() if learned_run is not None else frozenset()
     index = {p: i for i, p in enumerate(_paths(learned_run))}
     decided: dict[str, set[int]] = defaultdict(set)
     answered: dict[str, Counter[str]] = defaultdict(Counter)
@@ -281,7 +282,7 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
         n = answered[c.path]
         unfound = None
         found = branch_accepted[c.path]
-        if mat is not None and c.path in index:
+        if mat is not None and c.path in index and c.path in calibrated:  # an estimate only from calibrated ones
             reviewed = np.isin(ids, list(decided[c.path] | found))
             unfound = lr.expected_unfound(mat[:, index[c.path]], reviewed)
         mine.append(

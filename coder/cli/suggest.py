@@ -81,7 +81,7 @@ def suggest(
       coder suggest
       coder suggest --threshold 0.5 --top-k 2
       coder suggest --model ~/models/my-sentence-model
-      coder suggest --learn        # after some review: one learned.v1 run per coder
+      coder suggest --learn        # after some review: one learned run per coder
       coder suggest --learn --coder consensus   # after 'coder reconcile': pre-code the rest
       coder suggest --learn --learner learned.v1 --coder ana   # the older learner
     """
@@ -124,7 +124,10 @@ def _echo_suggested(r: SuggestResult, seconds: float) -> None:
         + f"; {r.suggestions} suggestions in {seconds:.1f}s. Model: {run.model}."
     )
     for res in r.relearned:
-        _echo_learned(res)
+        if isinstance(res, str):
+            click.secho(res, fg="yellow")
+        else:
+            _echo_learned(res)
     click.echo("Next: coder show DOCUMENT, or coder export codings -o codings.csv")
 
 

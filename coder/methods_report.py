@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from coder.agreement import Summary
+from coder.report import docx_table
 
 FORMATS = ("text", "md")
 LEARNED = "learned."
@@ -558,12 +559,5 @@ def write_docx(r: MethodsReport, path: str) -> None:
         line.paragraph_format.space_after = Pt(0)
     for title, header, rows in tables(r):
         document.add_paragraph().add_run(title).bold = True
-        table = document.add_table(rows=1, cols=len(header))
-        table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, header, strict=True):
-            cell.text = ""
-            cell.paragraphs[0].add_run(text).bold = True
-        for row in rows:
-            for cell, text in zip(table.add_row().cells, row, strict=True):
-                cell.text = text
+        docx_table(document, header, rows)
     document.save(path)

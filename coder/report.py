@@ -511,6 +511,21 @@ def grid_tex(header: list[str], rows: list[list[str]], *, title: str, notes: lis
     return "\n".join([*lines, "\\end{table}", ""])
 
 
+def docx_table(document: Any, header: list[str], rows: list[list[str]], *, bold_top: bool = False) -> None:
+    """A grid table with a bold header row in a python-docx document (``bold_top``: first cells that are not
+    indented, the top-level codes, in bold too)."""
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for row in rows:
+        cells = table.add_row().cells
+        cells[0].paragraphs[0].add_run(row[0]).bold = bold_top and not row[0].startswith(" ")
+        for cell, text in zip(cells[1:], row[1:], strict=True):
+            cell.text = text
+
+
 def write_grid_docx(
     header: list[str], rows: list[list[str]], path: str, *, title: str, notes: list[str] | None = None
 ) -> None:
@@ -519,17 +534,7 @@ def write_grid_docx(
 
     document = docx.Document()
     document.add_paragraph().add_run(title).bold = True
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = ""
-        cell.paragraphs[0].add_run(text).bold = True
-    for row in rows:
-        cells = table.add_row().cells
-        top = not row[0].startswith(" ")  # a top-level row (not indented) is set in bold
-        cells[0].paragraphs[0].add_run(row[0]).bold = top
-        for cell, text in zip(cells[1:], row[1:], strict=True):
-            cell.text = text
+    docx_table(document, header, rows, bold_top=True)
     for n in notes or []:
         document.add_paragraph().add_run(n).font.size = Pt(9)
     document.save(path)

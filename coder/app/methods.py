@@ -58,11 +58,6 @@ def methods(store: Store, *, unit: str = "segment", n_boot: int = 1000, seed: in
 
 def _corpus(store: Store) -> Corpus:
     docs = store.documents()
-    how: Counter[tuple[str, str]] = Counter()
-    for d in docs:
-        row = store.document_by_name(d.name)
-        if row is not None:
-            how[(row.unit, row.splitter)] += 1
     formats = Counter(d.format for d in docs)
     return Corpus(
         documents=len(docs),
@@ -71,7 +66,7 @@ def _corpus(store: Store) -> Corpus:
         sentences=sum(d.coded_segments for d in docs),
         context=sum(d.segments - d.coded_segments for d in docs),
         formats=tuple(sorted(formats.items(), key=lambda kv: (-kv[1], kv[0]))),
-        segmentation=tuple(Segmentation(u, s, n) for (u, s), n in sorted(how.items(), key=lambda kv: (-kv[1], kv[0]))),
+        segmentation=tuple(Segmentation(u, s, n) for u, s, n in store.segmentation()),
     )
 
 

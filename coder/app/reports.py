@@ -45,17 +45,21 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
     writer = csv.writer(out) if fmt == "csv" else None
     if writer:
         writer.writerow(EXPORT_COLUMNS)
-    runs = {r.id: r for r in store.active_runs() if r.learned_from is not None and r.calibrated_codes()}
+    # per learned run with calibrated codes: those codes' columns in its score rows
+    runs = {r.id: r for r in store.active_runs() if r.learned_from is not None and r.calibrated != "[]"}
+    columns = {
+        r.id: {p: i for i, p in enumerate(json.loads(r.code_paths)) if p in r.calibrated_codes()} for r in runs.values()
+    }
     scores: dict[int, dict[int, Any]] = {}  # run id -> segment id -> probability row (read when first needed)
     for r in store.codings():
         probability = None
-        run = runs.get(r.run_id) if r.status == "suggested" and r.run_id is not None else None
-        if run is not None and r.code_path in run.calibrated_codes():
-            if run.id not in scores:
-                scores[run.id] = dict(store.run_scores(run))
-            row = scores[run.id].get(r.segment_id)
+        column = columns.get(r.run_id, {}).get(r.code_path) if r.status == "suggested" and r.run_id else None
+        if column is not None and r.run_id is not None:
+            if r.run_id not in scores:
+                scores[r.run_id] = dict(store.run_scores(runs[r.run_id]))
+            row = scores[r.run_id].get(r.segment_id)
             if row is not None:
-                probability = round(float(row[json.loads(run.code_paths).index(r.code_path)]), 4)
+                probability = round(float(row[column]), 4)
         values = [
             r.document,
             r.participant,

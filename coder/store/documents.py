@@ -30,6 +30,16 @@ class Documents(StoreBase):
     def document_by_hash(self, content_hash: str) -> DocumentRow | None:
         return self._one(DocumentRow, _DOCUMENT + " WHERE d.content_hash = ?", (content_hash,))
 
+    def segmentation(self) -> list[tuple[str, str, int]]:
+        """(unit, splitter, documents) for each way the documents were cut into units, most documents first."""
+        return [
+            (r[0], r[1], int(r[2]))
+            for r in self._tuples(
+                "SELECT unit, splitter, COUNT(*) AS n FROM documents GROUP BY unit, splitter"
+                " ORDER BY n DESC, unit, splitter"
+            )
+        ]
+
     def document_text(self, document_id: int) -> str:
         return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()[0])
 

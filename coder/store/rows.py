@@ -7,6 +7,7 @@ are a table's own columns.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 
 _NAMES: dict[type, tuple[str, ...]] = {}
@@ -195,8 +196,6 @@ class RunRow(_Flags):
     """JSON list of the code paths whose probabilities were calibrated on the coder's answers."""
 
     def calibrated_codes(self) -> frozenset[str]:
-        import json
-
         return frozenset(json.loads(self.calibrated))
 
 

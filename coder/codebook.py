@@ -6,6 +6,7 @@ codebook in one pass. Format::
     name: resilience
     version: "1.0"
     description: ...
+    exclusive: true             # optional: exactly one top-level code applies to every unit
     codes:
       - name: Spirituality / faith
         definition: ...
@@ -32,7 +33,7 @@ import yaml
 from coder.errors import CodebookError, InputError, Problem
 from coder.types import PATH_SEP, Code, Codebook
 
-TOP_KEYS = {"name", "version", "description", "codes", "references"}
+TOP_KEYS = {"name", "version", "description", "codes", "references", "exclusive"}
 CODE_KEYS = {
     "name",
     "definition",
@@ -100,6 +101,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     version = _scalar(top, "version", problem, root, required=True)
     description = _scalar(top, "description", problem, root) or ""
     references = tuple(_string_list(top, "references", problem))
+    exclusive = _boolean(top, "exclusive", problem)
 
     codes: list[Code] = []
     if "codes" not in top:
@@ -110,15 +112,19 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
             problem(cnode, "'codes' must be a non-empty list of codes")
         else:
             _walk(cnode, None, 0, codes, problem, ancestors=(), stack=frozenset({id(cnode)}))
+            if exclusive and sum(c.parent is None for c in codes) < 2:
+                problem(
+                    top["exclusive"][0],
+                    "the codebook is exclusive but has only one top-level code; "
+                    "'exclusive: true' needs at least two codes to choose between",
+                )
 
     if problems:
         raise CodebookError(problems)
-    digest = hashlib.sha256(
-        json.dumps(
-            {"name": name, "version": version, "codes": [_hashed_fields(c) for c in codes]},
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
+    hashed: dict[str, Any] = {"name": name, "version": version, "codes": [_hashed_fields(c) for c in codes]}
+    if exclusive:  # only when used: a codebook without the key keeps the hash it had before the key existed
+        hashed["exclusive"] = True
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()
     return Codebook(
         name=name or "",
         version=version or "",
@@ -127,6 +133,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
         hash=digest[:16],
         source=source,
         references=references,
+        exclusive=exclusive,
     )
 
 
@@ -332,6 +339,7 @@ def to_dict(cb: Codebook) -> dict[str, Any]:
         "version": cb.version,
         "hash": cb.hash,
         "description": cb.description,
+        **({"exclusive": True} if cb.exclusive else {}),
         "codes": [node(c) for c in cb.children(None)],
     }
 
@@ -360,5 +368,7 @@ def to_yaml(cb: Codebook) -> str:
         data["description"] = cb.description
     if cb.references:
         data["references"] = list(cb.references)
+    if cb.exclusive:
+        data["exclusive"] = True
     data["codes"] = [node(c) for c in cb.children(None)]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

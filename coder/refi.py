@@ -60,27 +60,31 @@ def code_guid(code: Code) -> str:
 
 
 def origin_of(book: Codebook) -> str:
-    """``origin`` names the tool; coder adds the codebook's name and version (REFI has no field for them)."""
+    """``origin`` names the tool; coder adds the codebook's name and version, and ``exclusive`` for an
+    exclusive codebook (REFI has no field for them)."""
     import json
 
     from coder import __version__
 
     name, version = json.dumps(book.name, ensure_ascii=False), json.dumps(book.version, ensure_ascii=False)
-    return xml_safe(f"coder {__version__} (codebook {name} version {version})")
+    flag = " exclusive" if book.exclusive else ""
+    return xml_safe(f"coder {__version__} (codebook {name} version {version}{flag})")
 
 
-ORIGIN = re.compile(r'codebook (?P<name>"(?:[^"\\]|\\.)*") version (?P<version>"(?:[^"\\]|\\.)*")\)$')
+ORIGIN = re.compile(
+    r'codebook (?P<name>"(?:[^"\\]|\\.)*") version (?P<version>"(?:[^"\\]|\\.)*")(?P<exclusive> exclusive)?\)$'
+)
 
 
-def codebook_name(origin: str) -> tuple[str, str] | None:
-    """The codebook name and version coder wrote into ``origin``, if it did."""
+def codebook_name(origin: str) -> tuple[str, str, bool] | None:
+    """The codebook name, version and whether it is exclusive, as coder wrote them into ``origin``, if it did."""
     import json
 
     m = ORIGIN.search(origin or "")
     if m is None:
         return None
     try:
-        return json.loads(m.group("name")), json.loads(m.group("version"))
+        return json.loads(m.group("name")), json.loads(m.group("version")), bool(m.group("exclusive"))
     except ValueError:
         return None
 

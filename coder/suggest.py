@@ -6,8 +6,14 @@ cosine to the normalised mean of the exemplars (``centroid``), the cosine to the
 exemplar (``max``), or the mean of the two (``blend``). The nearest exemplar is kept as the
 *evidence* a reviewer sees ("closest to: …").
 
-Among the children of an ``exclusive`` code at most one is suggested for a segment: the
-best-scoring child whose branch (the child or one of its subcodes) passes the threshold.
+The children of an ``exclusive`` code are one mutually exclusive set (and so are the top-level codes
+of an ``exclusive`` codebook): wherever the set applies, exactly one of its members is suggested.
+A nested set applies where its parent or any member's branch (the member or one of its subcodes)
+passes the threshold; a codebook's top-level set applies to every unit. The member suggested is the
+best-scoring one whose branch passes, or the best-scoring member when none does. Measured: taking
+one of change / sustain / neutral talk for every AnnoMI client utterance, instead of leaving those
+below the threshold without a suggestion, raised κ with the experts from 0.11 to 0.25 (therapist
+behaviour: 0.26 to 0.40; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -84,14 +90,16 @@ def ancestor_matrix(codebook: Codebook) -> np.ndarray:
 
 
 def exclusive_ids(codebook: Codebook) -> np.ndarray:
-    """(C,) int, codebook order: the index of a code's parent when that parent is ``exclusive``, else -1.
+    """(C,) int, codebook order: the index of a code's parent when that parent is ``exclusive``; C (the number
+    of codes) for a top-level code of an ``exclusive`` codebook; else -1.
 
-    Codes with the same id are one mutually exclusive group.
+    Codes with the same id are one mutually exclusive group; the group's id is its parent's index (C: none).
     """
     index = {c.path: i for i, c in enumerate(codebook.codes)}
     by_path = codebook.by_path()
+    root = len(codebook.codes) if codebook.exclusive else -1
     return np.array(
-        [index[c.parent] if c.parent is not None and by_path[c.parent].exclusive else -1 for c in codebook.codes],
+        [root if c.parent is None else index[c.parent] if by_path[c.parent].exclusive else -1 for c in codebook.codes],
         dtype=np.int64,
     )
 
@@ -137,22 +145,22 @@ def select(
     suggested and tallies roll it up to the parent. ``threshold`` may be one value per code.
     ``profile`` may be a :class:`CodeProfile` or just its ancestor matrix.
 
-    ``exclusive`` (see :func:`exclusive_ids`; by default the profile's) makes each group of
-    mutually exclusive siblings give at most one suggestion: among the siblings whose branch
-    passes (the sibling or one of its descendants), the one with the highest own score is kept
-    and the others are dropped with all their descendants. Ties go to the first in codebook order.
+    ``exclusive`` (see :func:`exclusive_ids`; by default the profile's) makes each mutually exclusive set
+    give exactly one suggestion wherever it applies (see the module's docstring): that member ranks first,
+    and the others are dropped with all their descendants.
     """
     ancestors = profile if isinstance(profile, np.ndarray) else profile.ancestors
     if exclusive is None and not isinstance(profile, np.ndarray):
         exclusive = profile.exclusive
     passed = scores >= threshold
+    forced = np.zeros_like(passed)
     if exclusive is not None and (exclusive >= 0).any():
-        passed &= ~_exclusive_losers(scores, passed, ancestors, exclusive)
+        passed, forced = _one_per_set(scores, passed, ancestors, exclusive)
     if ancestors.any():
         # has_descendant[n, a] = some descendant of a passed for segment n
         has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
         passed &= ~has_descendant
-    masked = np.where(passed, scores, -np.inf)
+    masked = np.where(passed, scores + 2.0 * forced, -np.inf)  # a set's pick ranks first (cosines are ≤ 1)
     k = min(top_k, scores.shape[1])
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
     out: list[list[tuple[int, int]]] = []
@@ -162,17 +170,31 @@ def select(
     return out
 
 
-def _exclusive_losers(scores: np.ndarray, passed: np.ndarray, ancestors: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(n, C) bool: codes dropped because a sibling in their exclusive group (or an ancestor's group) won."""
+def _one_per_set(
+    scores: np.ndarray, passed: np.ndarray, ancestors: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(passed, picked): ``passed`` with exactly one member of each exclusive set where the set applies (the
+    others dropped with their branches), and which (segment, code) cells a set picked.
+
+    Sets are taken outer first (a parent's index comes before its children's), so a member dropped by an
+    outer set does not make an inner set apply.
+    """
+    passed = passed.copy()
+    picked = np.zeros_like(passed)
+    n_codes = len(groups)
     anc = ancestors.astype(np.int32)
-    # in_play[n, c] = c or one of its descendants passed for segment n
-    in_play = passed | ((passed.astype(np.int32) @ anc) > 0)
-    losers = np.zeros_like(passed)
-    for g in np.unique(groups[groups >= 0]):
+    branch = np.eye(n_codes, dtype=np.int32) + anc.T  # branch[c, j]: j is c or a descendant of c
+    for g in sorted(np.unique(groups[groups >= 0]), key=lambda g: -1 if g == n_codes else g):
         members = np.flatnonzero(groups == g)
-        key = np.where(in_play[:, members], scores[:, members], -np.inf)
-        winner = members[key.argmax(axis=1)]  # the first of equal scores; meaningless where none is in play
-        losers[:, members] = in_play[:, members] & (members[None, :] != winner[:, None])
-    # a dropped code takes its whole branch with it: branch[c, j] = j is c or a descendant of c
-    branch = np.eye(len(groups), dtype=np.int32) + anc.T
-    return (losers.astype(np.int32) @ branch) > 0
+        in_play = (passed.astype(np.int32) @ branch.T)[:, members] > 0  # the member or a subcode passed
+        applies = np.ones(len(scores), dtype=bool) if g == n_codes else passed[:, g] | in_play.any(axis=1)
+        key = scores[:, members] + 2.0 * in_play  # a member whose branch passed wins over one whose did not
+        winner = members[key.argmax(axis=1)]  # ties: the first in codebook order
+        lose = applies[:, None] & (members[None, :] != winner[:, None])
+        losers = np.zeros_like(passed)
+        losers[:, members] = lose
+        passed &= ~((losers.astype(np.int32) @ branch) > 0)
+        rows = np.flatnonzero(applies)
+        passed[rows, winner[rows]] = True
+        picked[rows, winner[rows]] = True
+    return passed, picked

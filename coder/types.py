@@ -90,6 +90,8 @@ class Codebook:
     hash: str
     source: str = ""
     references: tuple[str, ...] = ()
+    exclusive: bool = False
+    """True when exactly one top-level code applies to every unit (the whole codebook is one exclusive set)."""
 
     def by_path(self) -> dict[str, Code]:
         return {c.path: c for c in self.codes}
@@ -101,9 +103,12 @@ class Codebook:
         parents = {c.parent for c in self.codes}
         return [c for c in self.codes if c.path not in parents]
 
-    def exclusive_groups(self) -> list[tuple[str, tuple[str, ...]]]:
-        """(parent path, its children's paths) for each ``exclusive`` code, both in codebook order."""
-        return [(c.path, tuple(k.path for k in self.children(c.path))) for c in self.codes if c.exclusive]
+    def exclusive_groups(self) -> list[tuple[str | None, tuple[str, ...]]]:
+        """(parent path, its children's paths) for each mutually exclusive set, in codebook order: first the
+        top-level codes (parent None) when the codebook is ``exclusive``, then the children of each
+        ``exclusive`` code."""
+        top = [(None, tuple(c.path for c in self.children(None)))] if self.exclusive else []
+        return top + [(c.path, tuple(k.path for k in self.children(c.path))) for c in self.codes if c.exclusive]
 
 
 @dataclass(frozen=True)

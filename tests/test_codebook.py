@@ -62,7 +62,7 @@ codes:
 def test_every_problem_reported_with_lines():
     problems = validate(BAD, source="bad.yaml")
     assert [str(p) for p in problems] == [
-        "bad.yaml:3: unknown key 'colour' (allowed: codes, description, name, references, version)",
+        "bad.yaml:3: unknown key 'colour' (allowed: codes, description, exclusive, name, references, version)",
         "bad.yaml:10: duplicate code name 'prayer' among siblings (first at line 8)",
         "bad.yaml:12: code 'Family' has no definition",
         "bad.yaml:13: empty 'name'",
@@ -202,3 +202,26 @@ def test_hash_covers_exclusive_and_is_unchanged_without_it():
     assert on.hash != off.hash == explicit_off.hash
     # a codebook that never says 'exclusive' keeps the hash it had before the key existed
     assert read_codebook(DATA / "mini.yaml").hash == "bbd2cc811268619b"
+
+
+def test_exclusive_codebook_key_is_validated_hashed_and_written_back():
+    from coder.codebook import to_dict, to_yaml
+
+    head = 'name: t\nversion: "1"\nexclusive: {}\ncodes:\n'
+    two = "  - {name: A, definition: a.}\n  - {name: B, definition: b.}\n"
+    book = parse_codebook(head.format("true") + two)
+    assert book.exclusive and not book.codes[0].exclusive
+    again = parse_codebook(to_yaml(book))  # written back and read again: the same codebook (lines aside)
+    assert again.exclusive and again.hash == book.hash
+    assert to_dict(book)["exclusive"] is True
+    plain = parse_codebook(head.replace("exclusive: {}\n", "") + two)
+    assert not plain.exclusive and "exclusive" not in to_yaml(plain) and "exclusive" not in to_dict(plain)
+    assert parse_codebook(head.format("false") + two).hash == plain.hash != book.hash  # hashed only when used
+    problems = validate(head.format("true") + "  - {name: A, definition: a.}\n", source="one.yaml")
+    assert [str(p) for p in problems] == [
+        "one.yaml:3: the codebook is exclusive but has only one top-level code; "
+        "'exclusive: true' needs at least two codes to choose between"
+    ]
+    assert [str(p) for p in validate(head.format("maybe") + two, source="m.yaml")] == [
+        "m.yaml:3: 'exclusive' must be true or false (not 'maybe')"
+    ]

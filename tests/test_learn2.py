@@ -75,6 +75,10 @@ def test_select_picks_one_child_of_an_exclusive_set_and_the_most_specific_code()
     )
     picks = l2.select(p, anc, [(0, [1, 2])], at=0.5)
     assert picks == [[(1, 1)], [(4, 1)], [(2, 1)]]
+    # the top-level set of an exclusive codebook (parent -1) applies to every sentence, even where nothing passes
+    top = np.zeros((3, 3), bool)
+    q = np.array([[0.1, 0.3, 0.2], [0.6, 0.7, 0.1], [0.9, 0.1, 0.1]])
+    assert l2.select(q, top, [(-1, [0, 1, 2])], at=0.5) == [[(1, 1)], [(1, 1)], [(0, 1)]]
 
 
 def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_path):
@@ -148,3 +152,94 @@ def test_a_losing_child_of_an_exclusive_set_takes_its_subcodes_with_it():
     assert l2.select(p, anc, [(0, [1, 2])], at=0.5) == [[(1, 1)]]
     p = np.array([[0.1, 0.2, 0.4, 0.8]])  # Late wins through its subcode, which is kept as the more specific
     assert l2.select(p, anc, [(0, [1, 2])], at=0.5) == [[(3, 1)]]
+
+
+def test_exclusive_groups_of_a_project_codebook_name_the_top_level_set():
+    from coder.app.learning_v2 import exclusive_groups
+    from coder.codebook import parse_codebook
+
+    book = parse_codebook(
+        'name: w\nversion: "1"\nexclusive: true\ncodes:\n  - {name: A, definition: a.}\n'
+        "  - name: B\n    definition: b.\n    exclusive: true\n    children:\n"
+        "      - {name: C, definition: c.}\n      - {name: D, definition: d.}\n"
+    )
+    assert exclusive_groups(book) == [(-1, [0, 1]), (1, [2, 3])]
+
+
+def _three_classes(n, rng, d=6):
+    """Sentences of three members; the zero-shot scores confuse members 0 and 2, the vectors do not."""
+    y = np.arange(n) % 3
+    x = rng.normal(scale=0.3, size=(n, d))
+    x[np.arange(n), y] += 1.0
+    s0 = np.full((n, 3), 0.3) + rng.normal(scale=0.01, size=(n, 3))
+    s0[y == 1, 1] += 0.1
+    s0[y == 2, 0] += 0.1  # zero-shot says member 0 where the coder says 2
+    s0[y == 0, 0] += 0.1
+    return x, s0, y
+
+
+def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
+    rng = np.random.default_rng(4)
+    x, s0, y = _three_classes(300, rng)
+    few = l2.fit_group(l2.GroupExamples(x[:12], s0[:12], y[:12], np.ones(12), 12), 0.35)
+    assert not few.learned  # 4 sentences per member: fewer than MIN_CALIBRATION
+    ex = l2.GroupExamples(x, s0, y, np.ones(300), 300)
+    gm = l2.fit_group(ex, 0.35)
+    again = l2.fit_group(ex, 0.35)
+    np.testing.assert_array_equal(gm.w, again.w)  # the same answers give the same model
+    assert gm.learned
+    xt, st, yt = _three_classes(300, np.random.default_rng(5))
+    p = gm.proba(xt, st, 0.35)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert (p.argmax(axis=1) == yt).mean() > 0.9 > (st.argmax(axis=1) == yt).mean()
+    # the zero-shot argmax already right: nothing to learn, the set keeps it
+    s_right = np.full((300, 3), 0.3)
+    s_right[np.arange(300), y] += 0.2
+    kept = l2.fit_group(l2.GroupExamples(rng.normal(size=(300, 6)), s_right, y, np.ones(300), 300), 0.35)
+    assert not kept.learned
+
+
+def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities():
+    rng = np.random.default_rng(6)
+    x, s0, y = _three_classes(600, rng)
+    keep = (y != 1) | (np.arange(600) % 10 == 1)  # member 1 is rare
+    ex = l2.GroupExamples(x[keep], s0[keep], y[keep], np.ones(int(keep.sum())), int(keep.sum()))
+    gm = l2.fit_group(ex, 0.35)
+    assert gm.learned and gm.balance[1] > 0 > gm.balance[0]  # balancing raised the rare member's odds
+    shown, pick = gm.proba(x, s0, 0.35), gm.pick(x, s0, 0.35)
+    np.testing.assert_allclose(
+        np.log(pick / shown) - np.log(pick / shown)[:, :1],
+        (gm.balance - gm.balance[0])[None, :].repeat(600, 0),
+        atol=1e-9,
+    )
+
+
+def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_as_a_set(
+    project, stored, embedder, blank_splitter, tmp_path
+):
+    from .test_learn import PETS, write
+
+    segs, gold, f1 = pets(project, stored, embedder, blank_splitter, tmp_path)
+    project.load_codebook(write(tmp_path / "both.yaml", PETS.replace("codes:\n", "exclusive: true\ncodes:\n", 1)))
+    project.suggest(embedder, threshold=0.3)
+    zero = {}
+    for r in stored.suggestions():
+        if r.suggester == "similarity.v1":
+            zero.setdefault(r.segment_id, []).append(r.code_path)
+    assert all(len(zero.get(s.id, [])) == 1 for s in segs)  # every sentence: exactly one of the two
+    before = f1("similarity.v1")
+    ana = project.review("ana")
+    for s in segs[: len(segs) // 3]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    [res] = project.learn(coder="ana", learner="learned.v2")
+    run = stored.learned_run("ana")
+    assert run.calibrated_codes() == {"Pets", "Work"}  # the set was learned, so both are calibrated
+    rows = dict(stored.run_scores(run))
+    assert len(rows) == len(segs)
+    np.testing.assert_allclose([float(np.sum(p)) for p in rows.values()], 1.0)  # one distribution per sentence
+    learned = {}
+    for r in stored.suggestions(for_coders=["ana"]):
+        if r.suggester == "learned.v2":
+            learned.setdefault(r.segment_id, []).append(r.code_path)
+    assert all(len(learned.get(s.id, [])) == 1 for s in segs)
+    assert f1("learned.v2") > before

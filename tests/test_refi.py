@@ -67,7 +67,7 @@ def test_qdc_validates_reads_back_and_keeps_guids():
     root = refi.parse_xml(data, "x.qdc")
     refi.validate_codebook(root, "x.qdc")
     codes, origin = refi.read_qdc(data, "x.qdc")
-    assert refi.codebook_name(origin) == (book.name, book.version)
+    assert refi.codebook_name(origin) == (book.name, book.version, False)
     flat = []
 
     def walk(cs, parent=None):
@@ -242,3 +242,25 @@ def test_qdc_project_round_trip_keeps_exclusive(tmp_path):
         after = b.codebook()
     assert after.exclusive_groups() == before.exclusive_groups() != []
     assert after.hash == before.hash  # GUIDs, added on export, are not part of the hash
+
+
+def test_qdc_project_round_trip_keeps_an_exclusive_codebook(tmp_path):
+    from coder.app import Project
+
+    src = tmp_path / "whole.yaml"
+    src.write_text(
+        'name: whole\nversion: "1"\nexclusive: true\ncodes:\n'
+        "  - {name: Change, definition: For change.}\n  - {name: Sustain, definition: Against.}\n",
+        encoding="utf-8",
+    )
+    with Project(tmp_path / "a.db", create=True) as a:
+        a.load_codebook(src)
+        before = a.codebook()
+        qdc = tmp_path / "whole.qdc"
+        qdc.write_bytes(a.export_qdc())
+    assert refi.codebook_name(refi.read_qdc(qdc.read_bytes(), "whole.qdc")[1]) == ("whole", "1", True)
+    with Project(tmp_path / "b.db", create=True) as b:
+        b.import_refi(qdc)
+        after = b.codebook()
+    assert after.exclusive and after.exclusive_groups() == before.exclusive_groups() == [(None, ("Change", "Sustain"))]
+    assert after.hash == before.hash

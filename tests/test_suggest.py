@@ -93,7 +93,8 @@ def test_select_one_child_per_exclusive_group(talk):
         ],
         dtype=np.float32,
     )
-    want = [[(7, 1), (4, 2), (8, 3)], [(4, 1)], [(2, 1)], [(5, 1)], [(0, 1)], [(1, 1)], []]
+    # the set's pick ranks first; where only the parent passes, its best child is picked (a tie: the first)
+    want = [[(4, 1), (7, 2), (8, 3)], [(4, 1)], [(2, 1)], [(5, 1)], [(1, 1)], [(1, 1)], []]
     assert select(s, p, threshold=0.5, top_k=9) == want
     # the ancestor-matrix call shape takes the groups as an argument, and without them nothing changes
     assert select(s, p.ancestors, threshold=0.5, top_k=9, exclusive=p.exclusive) == want
@@ -102,11 +103,48 @@ def test_select_one_child_per_exclusive_group(talk):
         [(2, 1), (4, 2)],
     ]
     # exclusivity comes before top_k: the dropped siblings do not take a place
-    assert select(s[:1], p, threshold=0.5, top_k=2) == [[(7, 1), (4, 2)]]
+    assert select(s[:1], p, threshold=0.5, top_k=2) == [[(4, 1), (7, 2)]]
     # an explicit argument wins over the profile's groups
     assert select(s[:1], p, threshold=0.5, top_k=9, exclusive=np.full(9, -1)) == [
         [(7, 1), (4, 2), (1, 3), (8, 4), (5, 5)]
     ]
+
+
+WHOLE = """name: whole
+version: "1"
+exclusive: true
+codes:
+  - {name: Change, definition: For change.}
+  - name: Sustain
+    definition: Against change.
+    children:
+      - {name: Doubt, definition: Doubts about changing.}
+  - {name: Neutral, definition: Neither.}
+"""
+
+
+def test_exclusive_codebook_gives_every_unit_one_top_level_code():
+    from coder.codebook import parse_codebook
+    from coder.suggest import exclusive_ids
+
+    book = parse_codebook(WHOLE)
+    assert book.exclusive and book.exclusive_groups() == [(None, ("Change", "Sustain", "Neutral"))]
+    assert exclusive_ids(book).tolist() == [4, 4, -1, 4]  # group id 4 = the number of codes: no parent
+    p = build_profile(book, HashEmbedder().embed)
+    #               change sustain doubt neutral
+    s = np.array(
+        [
+            [0.1, 0.2, 0.1, 0.3],  # none passes: the best is suggested all the same
+            [0.1, 0.3, 0.7, 0.2],  # only Sustain's branch passes, through Doubt: Doubt, the more specific
+            [0.6, 0.1, 0.7, 0.2],  # both branches pass: the higher own score (Change 0.6, Sustain 0.1)
+            [0.6, 0.1, 0.1, 0.8],  # both pass: the best
+        ],
+        dtype=np.float32,
+    )
+    assert select(s, p, threshold=0.5, top_k=3) == [[(3, 1)], [(2, 1)], [(0, 1)], [(3, 1)]]
+    r = np.random.default_rng(3).uniform(0, 1, size=(300, 4)).astype(np.float32)
+    assert all(len(got) == 1 for got in select(r, p, threshold=0.5, top_k=3))  # one branch on every unit
+    assert all(len(got) == 1 for got in select(r, p, threshold=2.0, top_k=3))  # even where nothing passes
 
 
 NESTED = """name: nested
@@ -147,14 +185,33 @@ def test_select_exclusive_groups_hold_on_random_scores(talk):
         groups = book.exclusive_groups()
         for row, got, was in zip(s, picks, free, strict=True):
             paths = [p.paths[c] for c, _ in got]
-            assert set(paths) <= {p.paths[c] for c, _ in was}  # only ever drops
-            for _, kids in groups:  # at most one child's branch of each exclusive group
-                assert sum(any(x == k or x.startswith(k + " > ") for x in paths) for k in kids) <= 1
-            # codes outside every exclusive child's branch (the exclusive parents too) are as before
             inside = [k for _, kids in groups for k in kids]
 
             def outside(path, inside=inside):
                 return not any(path == k or path.startswith(k + " > ") for k in inside)
 
-            assert [x for x in paths if outside(x)] == [p.paths[c] for c, _ in was if outside(p.paths[c])]
-            assert (row[[c for c, _ in got]] >= 0.6).all()
+            def branch_of(path, kids):
+                return [k for k in kids if path == k or path.startswith(k + " > ")]
+
+            # only a set's pick may be added, and only where its parent or a member's branch passed
+            for x in set(paths) - {p.paths[c] for c, _ in was}:
+                parent, kids = next((g, kids) for g, kids in groups if x in kids)  # a member of some set
+                assert (
+                    row[p.paths.index(parent)] >= 0.6
+                    or any(branch_of(p.paths[c], kids) for c, _ in was)
+                    or parent in inside  # the parent was itself an outer set's pick: its own set applies in turn
+                )
+            for parent, kids in groups:  # exactly one member's branch where the parent survives and applies
+                n = sum(bool([x for x in paths if branch_of(x, [k])]) for k in kids)
+                assert n <= 1
+                if n == 0 and parent not in inside:  # an outermost set with no pick: nothing of it passed
+                    assert row[p.paths.index(parent)] < 0.6
+                    assert not any(branch_of(p.paths[c], kids) for c, _ in was)
+            # codes outside every exclusive child's branch (the exclusive parents too) are as before, less a
+            # parent whose set picked a child (the more specific code is suggested)
+            picked_parents = {g for g, kids in groups if any(branch_of(x, kids) for x in paths)}
+            assert [x for x in paths if outside(x)] == [
+                p.paths[c] for c, _ in was if outside(p.paths[c]) and p.paths[c] not in picked_parents
+            ]
+            forced = {c for c, _ in got if p.paths[c] in inside and p.paths[c] not in {p.paths[k] for k, _ in was}}
+            assert (row[[c for c, _ in got if c not in forced]] >= 0.6).all()

@@ -1,5 +1,6 @@
 """learned.v2 in a project: training rows from one coder's answers and the codebook, one logistic model
-per code anchored on the zero-shot score (:mod:`coder.learn2`), every sentence re-scored.
+per code anchored on the zero-shot score (:mod:`coder.learn2`), one multiclass model per mutually
+exclusive set that picks its member, every sentence re-scored.
 
 The run stores each sentence's probabilities (``segment_scores``), its suggestions (scored by their
 zero-shot similarity, with the nearest codebook example as evidence) and the codes whose
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,9 +25,42 @@ from coder.types import PATH_SEP, Codebook
 
 
 def exclusive_groups(book: Codebook) -> list[tuple[int, list[int]]]:
-    """(parent index, children indices) of every code whose children are mutually exclusive."""
+    """(parent index, children indices) of every mutually exclusive set; -1 for the top-level codes of an
+    exclusive codebook."""
     index = {c.path: i for i, c in enumerate(book.codes)}
-    return [(index[parent], [index[k] for k in kids]) for parent, kids in book.exclusive_groups()]
+    return [
+        (-1 if parent is None else index[parent], [index[k] for k in kids]) for parent, kids in book.exclusive_groups()
+    ]
+
+
+def _group_examples(
+    kids: list[int],
+    x: np.ndarray,
+    s0: np.ndarray,
+    row: dict[int, int],
+    branch: Callable[[str], set[int]],
+    profile: sg.CodeProfile,
+    ex_scores: np.ndarray,
+    bounds: list[int],
+) -> l2.GroupExamples:
+    """One exclusive set's rows: the coder's sentences put in exactly one member's branch (in document order),
+    then each member's codebook examples."""
+    paths = profile.paths
+    member: dict[int, int] = {}
+    for c, k in enumerate(kids):
+        for seg in branch(paths[k]):
+            member[seg] = c if seg not in member else -1  # in two members' branches: not a clean example
+    mine = sorted(s for s, c in member.items() if c >= 0 and s in row)
+    idx = [row[s] for s in mine]
+    e_idx = [e for k in kids for e in range(bounds[k], bounds[k + 1])]
+    e_cls = [c for c, k in enumerate(kids) for _ in range(bounds[k], bounds[k + 1])]
+    return l2.GroupExamples(
+        np.vstack([x[idx], profile.exemplars[e_idx]]),
+        np.vstack([s0[np.ix_(idx, kids)], ex_scores[np.ix_(e_idx, kids)]]),
+        np.array([member[s] for s in mine] + e_cls, dtype=np.int64),
+        np.concatenate([np.ones(len(idx)), np.full(len(e_idx), l2.SEED_WEIGHT)]),
+        len(idx),
+    )
 
 
 def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> LearnResult:
@@ -108,14 +143,30 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         if pos or neg:
             per_code[path] = (len(pos), len(neg | implicit))
     model = l2.fit(examples, threshold)
-    calibrated = [p for p, ok in zip(paths, model.calibrated, strict=True) if ok]
+    sets = [
+        (parent, kids, l2.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold))
+        for parent, kids in groups
+    ]
+    ok = model.calibrated.copy()
+    for parent, kids, gm in sets:
+        if parent < 0:  # a codebook-wide set is scored by its own model only: calibrated once that is learned
+            ok[kids] = gm.learned
+    calibrated = [p for p, yes in zip(paths, ok, strict=True) if yes]
 
     cuts = model.cuts
 
     def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         zero = sg.score(vecs, profile, sim.method)
         p = model.proba(vecs, zero.scores)
-        return p, l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k), zero.scores, zero.nearest
+        rank = zero.scores.astype(np.float64)  # a set's pick: by zero-shot score until the set is learned
+        for parent, kids, gm in sets:
+            if parent < 0:
+                zs = zero.scores[:, kids]
+                p[:, kids] = gm.proba(vecs, zs, threshold) if gm.learned else l2.sigmoid((zs - threshold) / model.scale)
+            if gm.learned:
+                rank[:, kids] = gm.pick(vecs, zero.scores[:, kids], threshold)
+        picks = l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k, rank=rank)
+        return p, picks, zero.scores, zero.nearest
 
     out = write_run(
         store,

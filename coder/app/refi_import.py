@@ -103,9 +103,12 @@ def _codebook_from(
             d["children"] = [node(x, path, kids, (*ancestors, name.casefold())) for x in c.children]
         return d
 
-    name, version = refi.codebook_name(origin) or (fallback_name, "1")
+    name, version, exclusive = refi.codebook_name(origin) or (fallback_name, "1", False)
     top: set[str] = set()
-    data = {"name": name, "version": version, "codes": [node(c, None, top, ()) for c in codes]}
+    data: dict[str, Any] = {"name": name, "version": version}
+    if exclusive and len(codes) >= 2:  # a file edited elsewhere may have lost top-level codes
+        data["exclusive"] = True
+    data["codes"] = [node(c, None, top, ()) for c in codes]
     if fixes["definition"]:
         warnings.append(f"{fixes['definition']} code(s) had no description; their definition says so, write one")
     if fixes["name"]:

@@ -75,6 +75,8 @@ def codebook_show(ctx: click.Context, fmt: str, file: Path | None) -> None:
         click.echo(json.dumps(cbm.to_dict(book), indent=2, ensure_ascii=False))
         return
     click.echo(f"{book.name} {book.version} ({len(book.codes)} codes, hash {book.hash})")
+    if book.exclusive:
+        click.echo("  exclusive: one top-level code per unit")
     for c in book.codes:
         pad = "  " * (c.depth + 1)
         mark = "  (exclusive: one subcode per unit)" if c.exclusive else ""

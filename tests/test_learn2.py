@@ -232,6 +232,7 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
     for s in segs[: len(segs) // 3]:
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [res] = project.learn(coder="ana", learner="learned.v2")
+    assert res.coder == "ana" and res.models == 2  # both codes learned, as one set
     run = stored.learned_run("ana")
     assert run.calibrated_codes() == {"Pets", "Work"}  # the set was learned, so both are calibrated
     rows = dict(stored.run_scores(run))
@@ -243,3 +244,43 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
             learned.setdefault(r.segment_id, []).append(r.code_path)
     assert all(len(learned.get(s.id, [])) == 1 for s in segs)
     assert f1("learned.v2") > before
+
+
+def test_order_uncertain_offers_likely_codes_nobody_suggested(
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
+):
+    from coder.app import review as rv
+
+    segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    ana = project.review("ana")
+    for s in segs[: len(segs) // 3]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    project.learn(coder="ana", learner="learned.v2")
+    assert not [i for i in project.review("ana").pending() if not i.suggested]  # document order: suggestions only
+    monkeypatch.setattr(rv, "NEAR_MISS", 0.02)  # a low bar, so this small project has near misses to show
+    queue = project.review("ana", order="uncertain").pending()
+    near = [i for i in queue if not i.suggested]
+    assert near, "no near miss to test"
+    run = stored.learned_run("ana")
+    scores = dict(stored.run_scores(run))
+    paths = rv._paths(run)
+    suggested = {(i.segment_id, i.code_path) for i in queue if i.suggested}
+    answered = {(d.segment_id, d.code_path) for d in stored.decisions(coder="ana")}
+    for i in near:
+        assert i.calibrated and i.suggestion_id is None and i.evidence
+        assert i.probability == pytest.approx(float(scores[i.segment_id][paths.index(i.code_path)]))
+        assert i.probability >= 0.02 and (i.segment_id, i.code_path) not in suggested | answered
+    assert [abs(i.probability - 0.5) for i in queue] == sorted(abs(i.probability - 0.5) for i in queue)
+    # answering one: accept codes the sentence by hand, reject says "not this code"; neither comes back
+    session = project.review("ana", order="uncertain")
+    first = next(i for i in session.pending() if not i.suggested)
+    session.accept(first)
+    second = next(i for i in session.pending() if not i.suggested and i.segment_id != first.segment_id)
+    session.reject(second)
+    rows = {(d.segment_id, d.code_path): (d.answer, d.suggestion_id) for d in stored.decisions(coder="ana")}
+    assert rows[(first.segment_id, first.code_path)] == ("accept", None)
+    assert rows[(second.segment_id, second.code_path)] == ("reject", None)
+    again = {(i.segment_id, i.code_path) for i in project.review("ana", order="uncertain").pending()}
+    assert not {(first.segment_id, first.code_path), (second.segment_id, second.code_path)} & again
+    # only codes calibrated for this coder: another coder with no learned run is offered none
+    assert not [i for i in project.review("ben", order="uncertain").pending() if not i.suggested]

@@ -383,3 +383,13 @@ def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
         ["total", "0", "0", "0", "1"],
     ]
     assert out[4].startswith("Spirituality / faith ") and out[5].startswith("  Reading scripture ")
+
+
+def test_review_no_code_key_rejects_the_sentence_and_undo_takes_it_back(proj):
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="n\nu\nn\nq\n").output
+    assert "[n]o code" in out and "No code: every suggestion on this sentence rejected." in out
+    assert "Undone: no code (" in out or "Undone: reject " in out  # one suggestion on it: a plain reject
+    rows = decisions(proj.path, "ana")
+    standing = [r for r in rows if not r[4]]
+    assert standing and {(r[2], r[3]) for r in standing} == {("reject", "no code applies")}
+    assert all(r[4] for r in rows[: len(rows) - len(standing)])  # the first answer, undone, kept in the trail

@@ -445,3 +445,19 @@ def test_an_accept_takes_no_reason_and_answers_name_a_suggestion(client, project
     assert post(client, "/api/answer", {**body, "reason": "because", "answer": "reject"}).status_code == 400
     with Store(project) as s:
         assert s.decisions() == []
+
+
+def test_no_code_on_the_page_rejects_the_sentence_and_one_undo_takes_it_back(client, project):
+    did = doc_id(project, "sample.txt")
+    items = pending(project, document="sample.txt")
+    seg = next(s for s in {i.segment_id for i in items} if sum(i.segment_id == s for i in items) >= 2)
+    on = sorted(i.code_path for i in items if i.segment_id == seg)
+    r = post(client, "/api/no-code", {"segment_id": seg})
+    assert r.status_code == 200 and r.get_json()["rejected"] == len(on)
+    assert {c["state"] for c in r.get_json()["chips"][str(seg)] if c["suggested"]} == {"rejected"}
+    with Store(project) as s:
+        assert sorted((d.code_path, d.reason) for d in s.decisions(coder="ana")) == [(c, "no code applies") for c in on]
+    assert post(client, "/api/no-code", {"segment_id": seg}).status_code == 409  # nothing left pending on it
+    undone = post(client, "/api/undo", {"document_id": did}).get_json()["undone"]
+    assert undone["segment_id"] == seg and 1 + len(undone["also"]) == len(on)
+    assert len(pending(project, "ana", "sample.txt")) == len(items)

@@ -193,6 +193,26 @@ def test_keyboard_review_is_stored_and_survives_a_reload(page, server, project):
     assert shot.stat().st_size > 20_000
 
 
+def test_no_code_key_rejects_the_sentence_and_undo_brings_it_back(page, server, project):
+    doc = open_doc(page, server, "P06.txt")
+    with Project(project) as p:
+        pending = p.review("ana", document_id=doc).pending()
+    seg = next(s for s in dict.fromkeys(i.segment_id for i in pending) if sum(i.segment_id == s for i in pending) >= 2)
+    on = {(seg, i.code_path) for i in pending if i.segment_id == seg}
+    page.locator(f"#s{seg} .chip").first.click()
+    page.keyboard.press("x")
+    status_says(page, f"Saved: no code on this sentence ({len(on)} suggestions rejected)")
+    stored = standing(project, "ana", doc)
+    assert {k for k in stored if k[0] == seg} == on and {v for v in stored.values()} == {
+        ("reject", "no code applies", None)
+    }
+    assert page.locator(f"#s{seg} .chip.rejected").count() == len(on)
+    page.keyboard.press("u")
+    status_says(page, f"Undone: no code ({len(on)} rejections)")
+    assert standing(project, "ana", doc) == {}
+    assert page.locator(f"#s{seg} .chip.pending").count() == len(on)
+
+
 def test_a_transcript_cannot_run_script(page, server):
     open_doc(page, server, "P66.txt")
     text = page.locator("#transcript").inner_text()

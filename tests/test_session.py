@@ -152,3 +152,48 @@ def test_status_keeps_every_answer_after_suggest_runs_again(reviewing, embedder)
     assert totals() == (1, 2, 1)
     reviewing.suggest(embedder, threshold=0.99)  # almost nothing suggested now
     assert totals() == (1, 2, 1)
+
+
+def test_no_code_rejects_every_suggestion_on_the_sentence_and_one_undo_takes_them_back(reviewing):
+    from coder.app.review import NO_CODE
+    from coder.store import Store
+
+    stored = Store(reviewing.path)
+
+    s = reviewing.review("ana")
+    by_sentence: dict[int, list] = {}
+    for i in s.pending():
+        by_sentence.setdefault(i.segment_id, []).append(i)
+    seg, items = next((k, v) for k, v in by_sentence.items() if len(v) >= 2)
+    s.skip(items[-1])  # a skipped suggestion on the sentence is answered too
+    done = s.no_code(items[0])
+    assert done.answer == "no code" and done.count == len(items) and done.sentence_done
+    assert s.state.answered == len(items)
+    assert not any(i.segment_id == seg for i in s.pending())
+    rows = [r for r in stored.decisions(coder="ana") if r.segment_id == seg]
+    assert sorted(r.code_path for r in rows) == sorted(i.code_path for i in items)
+    assert {(r.answer, r.reason) for r in rows} == {("reject", NO_CODE)}
+    assert s.progress().rejected == len(items)
+    undone = s.undo()
+    assert undone is not None and 1 + len(undone.also) == len(items)
+    assert s.state.answered == 0 and not [r for r in stored.decisions(coder="ana") if r.segment_id == seg]
+    assert {i.code_path for i in s.pending() if i.segment_id == seg} == {i.code_path for i in items}
+    # ben's suggestions on the sentence are his own: untouched
+    assert {i.code_path for i in reviewing.review("ben").pending() if i.segment_id == seg} == {
+        i.code_path for i in items
+    }
+    stored.close()
+
+
+def test_an_undo_after_no_code_takes_back_only_that_sentence(reviewing):
+    from coder.store import Store
+
+    stored = Store(reviewing.path)
+    s = reviewing.review("ana")
+    first = s.next()
+    s.accept(first)
+    later = next(i for i in s.pending() if i.segment_id != first.segment_id)
+    s.no_code(later)
+    s.undo()
+    assert [(r.segment_id, r.answer) for r in stored.decisions(coder="ana")] == [(first.segment_id, "accept")]
+    stored.close()

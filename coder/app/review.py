@@ -22,7 +22,7 @@ from coder.embed import text_hash
 from coder.errors import InputError
 from coder.store import Store
 from coder.store.rows import PendingRow, RunRow
-from coder.types import Codebook
+from coder.types import PATH_SEP, Code, Codebook
 
 ORDERS = ("document", "score", "uncertain")
 
@@ -33,11 +33,19 @@ REASONS = {
     "3": "too vague",
     "4": "other",
 }
+NO_CODE = "no code applies"
+"""The reason every rejection of a "no code" answer carries: none of the codebook's codes fits the sentence."""
+
+
+NEAR_MISS = 0.35
+"""``--order uncertain`` also offers a code nobody suggested on a sentence where the coder's learned model,
+calibrated for that code, gives it at least this probability (about one chance in three)."""
 
 
 @dataclass(frozen=True)
 class Item:
-    suggestion_id: int
+    suggestion_id: int | None
+    """None for a near miss: a code not suggested on the sentence (see :data:`NEAR_MISS`)."""
     segment_id: int
     code_path: str
     score: float
@@ -54,6 +62,11 @@ class Item:
     calibrated: bool = False
     """``probability`` was calibrated on this coder's answers for this code; otherwise it is only the
     similarity mapped to 0–1, and faces show the similarity and say "not yet calibrated"."""
+
+    @property
+    def suggested(self) -> bool:
+        """False for a near miss, which ``--order uncertain`` shows though it was not suggested."""
+        return self.suggestion_id is not None
 
 
 def queue(
@@ -81,6 +94,7 @@ def queue(
     if order == "score":
         items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx, i.code_path))
     elif order == "uncertain":
+        items += near_misses(store, coder, book, document_id=doc_id, code=code, pending=items)
         items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx, i.code_path))
     else:
         items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability, i.code_path))
@@ -127,6 +141,84 @@ def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
         if old is None or (not _learned(old.suggester) and _learned(item.suggester)):
             best[key] = item
     return list(best.values())
+
+
+def near_misses(
+    store: Store,
+    coder: str,
+    book: Codebook,
+    *,
+    document_id: int | None = None,
+    code: str | None = None,
+    pending: Sequence[Item] = (),
+) -> list[Item]:
+    """Codes nobody suggested on a sentence that the coder's learned model, calibrated for the code, still
+    gives at least :data:`NEAR_MISS` (under the cut it suggests from, or the losing member of an exclusive
+    set), where the coder has not answered that code on that sentence. Answering one is answering the
+    model where it is least sure: accept codes the sentence, reject says it is not this code."""
+    run = store.learned_run(coder)
+    calibrated = run.calibrated_codes() if run is not None else frozenset()
+    current = book.by_path()
+    paths = _paths(run)
+    cols = [
+        (j, p)
+        for j, p in enumerate(paths)
+        if p in calibrated and p in current and (code is None or p == code or p.startswith(code + PATH_SEP))
+    ]
+    if run is None or not cols:
+        return []
+    segs = {s.id: s for s in store.segments(document_id, coded_only=True)}
+    taken = {(i.segment_id, i.code_path) for i in pending}
+    taken |= {(d.segment_id, d.code_path) for d in store.decisions(coder=coder)}
+    found = [
+        (seg, p, float(row[j]))
+        for seg, row in store.run_scores(run, segment_ids=segs if document_id is not None else None)
+        if seg in segs
+        for j, p in cols
+        if row[j] >= NEAR_MISS and (seg, p) not in taken
+    ]
+    if not found:
+        return []
+    sim_run = store.active_run(sg.SUGGESTER)
+    sim_cols = {p: j for j, p in enumerate(_paths(sim_run))}
+    sims = dict(store.run_scores(sim_run, segment_ids={seg for seg, _, _ in found}))
+    doc_ids = {d.name: d.id for d in store.documents()}
+    out = []
+    for seg, path, prob in found:
+        s = segs[seg]
+        row = sims.get(seg)
+        similarity = float(row[sim_cols[path]]) if row is not None and path in sim_cols else float("nan")
+        out.append(
+            Item(
+                None,
+                seg,
+                path,
+                similarity,
+                prob,
+                run.suggester,
+                run.model,
+                _nearest_example(store, run.model, current[path], s.text),
+                s.document,
+                doc_ids[s.document],
+                s.participant,
+                s.idx,
+                s.turn,
+                s.text,
+                True,
+            )
+        )
+    return out
+
+
+def _nearest_example(store: Store, model: str, code: Code, text: str) -> str:
+    """The code's exemplar text (description or example) closest to ``text``, as a suggestion's evidence."""
+    texts = sg.exemplar_texts(code.name, code.definition, code.include, code.examples)
+    vecs = store.get_embeddings(model, [text_hash(t) for t in [text, *texts]])
+    me = vecs.get(text_hash(text))
+    if me is None:
+        return texts[0]
+    scored = [(float(me @ vecs[text_hash(t)]), t) for t in texts if text_hash(t) in vecs]
+    return max(scored)[1] if scored else texts[0]
 
 
 def _learned(suggester: str) -> bool:
@@ -185,23 +277,57 @@ def apply_code(store: Store, coder: str, segment_id: int, code: str, *, note: st
     return path
 
 
+def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
+    """ "No code applies" to one sentence: reject each of its pending suggestions ``items``, with the reason
+    :data:`NO_CODE`, all in one transaction (one undo takes them all back). Returns the decision ids."""
+    if len({i.segment_id for i in items}) > 1:
+        raise ValueError("a 'no code' answer is about one sentence")
+    book_hash = _codebook_hash(store)
+
+    def go() -> list[int]:
+        return [
+            store.record_decision(
+                segment_id=i.segment_id,
+                code_path=i.code_path,
+                coder=coder,
+                answer="reject",
+                reason=NO_CODE,
+                suggestion_id=i.suggestion_id,
+                codebook_hash=book_hash,
+            ).decision_id
+            for i in items
+        ]
+
+    ids: list[int] = store.write(go)
+    return ids
+
+
 @dataclass(frozen=True)
 class Undone:
     decision_id: int
     segment_id: int
     code_path: str
     answer: str
+    also: tuple[tuple[int, str], ...] = ()
+    """(decision id, code) of the other rejections that one "no code" answer recorded, withdrawn with it."""
 
 
 def undo(store: Store, coder: str) -> Undone | None:
-    """Withdraw the coder's latest standing decision (kept in the audit trail as undone)."""
+    """Withdraw the coder's latest standing decision (kept in the audit trail as undone); for a "no code"
+    answer, every rejection it recorded on the sentence."""
 
     def go() -> Undone | None:
         row = store.last_decision(coder)
         if row is None:
             return None
         store.mark_undone(row.id)
-        return Undone(row.id, row.segment_id, row.code_path, row.answer)
+        also: list[tuple[int, str]] = []
+        if row.reason == NO_CODE:  # the same answer: same sentence, same reason, same moment
+            for other in store.decisions_on(coder, row.segment_id):
+                if other.reason == NO_CODE and other.decided_at == row.decided_at:
+                    store.mark_undone(other.id)
+                    also.append((other.id, other.code_path))
+        return Undone(row.id, row.segment_id, row.code_path, row.answer, tuple(also))
 
     result: Undone | None = store.write(go)
     return result

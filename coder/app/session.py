@@ -36,11 +36,14 @@ class Answered:
     decision_id: int
     item: rv.Item
     answer: str
+    """``accept``, ``reject``, or ``no code`` (every suggestion on the sentence rejected as :data:`rv.NO_CODE`)."""
     sentence_done: bool
     """No suggestion is left pending on this sentence for this coder: the last chance to add a code here."""
     learn_due: bool
     """``learn_every`` answers since the last re-fit: the face calls :meth:`ReviewSession.learn` (or in the
     background)."""
+    count: int = 1
+    """Decisions this answer recorded: one, or one per suggestion on the sentence for ``no code``."""
 
 
 class ReviewSession:
@@ -132,6 +135,30 @@ class ReviewSession:
         self.state.since_learn = 0
         return True
 
+    def no_code(self, item: rv.Item) -> Answered:
+        """No code of the codebook applies to ``item``'s sentence: every suggestion pending on it for this
+        coder (skipped ones too) is rejected as :data:`rv.NO_CODE`, in one step that one undo takes back."""
+        if self._pending is None:
+            self._queue()
+        assert self._pending is not None
+        on = [
+            i
+            for i in self._pending
+            if i.segment_id == item.segment_id and (i.segment_id, i.code_path) not in self._done
+        ]
+        if not any(i.code_path == item.code_path for i in on):
+            on.append(item)
+        ids = rv.no_code(self._store, self.coder, on)
+        due = False
+        for i in on:
+            key = (i.segment_id, i.code_path)
+            self._done.add(key)
+            self.state.skipped.discard(key)
+            due = self._tick() or due
+        self.state.answered += len(on)
+        self.state.mine.extend(ids)
+        return Answered(ids[-1], item, "no code", True, due, len(ids))
+
     def skip(self, item: rv.Item) -> None:
         """Not now: shown again in the next session."""
         self.state.skipped.add((item.segment_id, item.code_path))
@@ -141,10 +168,11 @@ class ReviewSession:
         undone = rv.undo(self._store, self.coder)
         if undone is None:
             return None
-        if undone.decision_id in self.state.mine:
-            self.state.mine.remove(undone.decision_id)
-            self.state.answered = max(0, self.state.answered - 1)
-        self.state.skipped.discard((undone.segment_id, undone.code_path))
+        for decision_id, code_path in ((undone.decision_id, undone.code_path), *undone.also):
+            if decision_id in self.state.mine:
+                self.state.mine.remove(decision_id)
+                self.state.answered = max(0, self.state.answered - 1)
+            self.state.skipped.discard((undone.segment_id, code_path))
         self._pending = None
         return undone
 

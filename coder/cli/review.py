@@ -20,11 +20,12 @@ if TYPE_CHECKING:
     from coder.app.review import Explanation, Item, Undone
     from coder.app.views import StatusRow
 
-KEYS = "[a]ccept [r]eject [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > "
+KEYS = "[a]ccept [r]eject [n]o code [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > "
 REASON = "Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none · x cancel > "
 SENTENCE_DONE = "No more suggestions on this sentence. [c] add a code to it · Enter to go on > "
 REVIEW_HELP = """  a  accept the suggested code
   r  reject it (then choose a reason: 1 exclusion criterion, 2 wrong code, 3 too vague, 4 other; Enter = none)
+  n  no code applies to this sentence: reject every suggestion on it (one undo takes them all back)
   s  skip for now (shown again next session)
   u  undo your last answer and show that item again
   c  apply a different or additional code to this sentence (search the codebook)
@@ -42,7 +43,7 @@ REVIEW_HELP = """  a  accept the suggested code
     type=click.Choice(["document", "score", "uncertain"]),
     default="document",
     show_default=True,
-    help="uncertain = the suggestions the model is least sure of first (active learning).",
+    help="uncertain = what the model is least sure of first, near misses included (active learning).",
 )
 @click.option(
     "--limit",
@@ -66,9 +67,13 @@ def review(
 ) -> None:
     """Accept or reject suggestions one by one, with single keys. Resumable at any point.
 
-    Keys: a accept · r reject · s skip · u undo · c other code · m memo · ? help · q quit.
+    Keys: a accept · r reject · n no code · s skip · u undo · c other code · m memo · ? help · q quit.
     Each answer is saved before the next item is shown. After the last suggestion on a sentence,
     coder offers to add another code to that sentence (c) before moving on (Enter).
+
+    --order uncertain puts first what your learned model is least sure of, and also offers codes
+    that were not suggested on a sentence where the model, calibrated on your answers for that code,
+    still gives them a probability of 0.35 or more ("Not suggested, but possible").
 
     \b
     Examples:
@@ -111,7 +116,7 @@ def _loop(session: ReviewSession, limit: int | None) -> None:
             return
         prefer = None
         if isinstance(outcome, Answered):
-            if outcome.sentence_done and not _after_sentence(session, item.segment_id):
+            if outcome.sentence_done and outcome.answer != "no code" and not _after_sentence(session, item.segment_id):
                 return
             if outcome.learn_due:
                 _learn(session)
@@ -122,20 +127,27 @@ def _loop(session: ReviewSession, limit: int | None) -> None:
 def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
     """Keys on one item until it is answered, skipped ("skip"), an answer undone, or "quit"."""
     while True:
-        key = read_command(KEYS, "arsucmq", REVIEW_HELP)
+        key = read_command(KEYS, "arnsucmq", REVIEW_HELP)
         if key == "a":
             return session.accept(item)
         if key == "r":
             rejected = _reject(session, item)
             if rejected is not None:
                 return rejected
+        elif key == "n":
+            answered = session.no_code(item)
+            click.echo("No code: every suggestion on this sentence rejected.")
+            return answered
         elif key == "s":
             session.skip(item)
             return "skip"
         elif key == "u":
             undone = session.undo()
             if undone is not None:
-                click.echo(f"Undone: {undone.answer} {undone.code_path}")
+                if undone.also:
+                    click.echo(f"Undone: no code ({1 + len(undone.also)} rejections)")
+                else:
+                    click.echo(f"Undone: {undone.answer} {undone.code_path}")
                 return undone
             click.echo("Nothing to undo.")
         elif key == "c":
@@ -215,9 +227,13 @@ def _show_item(session: ReviewSession, item: Item) -> None:
     click.secho(f"    [{p.reviewed} reviewed · {p.remaining} remaining · {p.acceptance:.0%} accepted]", dim=True)
     echo_turns(where.turns)
     click.echo()
-    click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
-    likely = f"p {item.probability:.2f}" if item.calibrated else "probability not yet calibrated"
-    click.echo(f"   similarity {item.score:.2f} · {likely} · {item.suggester}")
+    if item.suggested:
+        click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
+        likely = f"p {item.probability:.2f}" if item.calibrated else "probability not yet calibrated"
+        click.echo(f"   similarity {item.score:.2f} · {likely} · {item.suggester}")
+    else:
+        click.secho(f"Not suggested, but possible: {item.code_path}", fg="yellow", bold=True, nl=False)
+        click.echo(f"   p {item.probability:.2f} · {item.suggester} (a: code it · r: not this code)")
     echo_definition(session.codebook, item.code_path)
     click.echo(wrap(why_line(session.explain(item)), "  "))
 

@@ -133,6 +133,14 @@ class Decisions(StoreBase):
             DecisionRow, _DECISION + " WHERE c.coder = ? AND c.undone_at IS NULL ORDER BY c.id DESC LIMIT 1", (coder,)
         )
 
+    def decisions_on(self, coder: str, segment_id: int) -> list[DecisionRow]:
+        """The coder's standing decisions on one sentence, oldest first."""
+        return self._all(
+            DecisionRow,
+            _DECISION + " WHERE c.coder = ? AND c.segment_id = ? AND c.undone_at IS NULL ORDER BY c.id",
+            (coder, segment_id),
+        )
+
     def find_decision(self, coder: str, segment_id: int, code_path: str) -> DecisionRow | None:
         """The coder's standing decision on (segment, code)."""
         return self._one(

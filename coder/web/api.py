@@ -164,6 +164,25 @@ def answer() -> Any:
     return jsonify({**doc_state(name, at.document_id), "decision_id": done.decision_id, "learned": learned})
 
 
+@bp.post("/no-code")
+def no_code() -> Any:
+    """No code applies to a sentence: every suggestion pending on it for this coder is rejected, in one step."""
+    name = coder()
+    at = codable(need(body(), "segment_id", int))
+    reviews = settings().reviews
+    with reviews.answering(name):
+        session = review(name, at.document_id)
+        item = next((i for i in session.pending() if i.segment_id == at.id), None)
+        if item is None:
+            raise Failure(
+                409, "no suggestion is pending on this sentence for you (answered already, or re-run): reload"
+            )
+        done = session.no_code(item)
+    learned = reviews.after_answer(name, done.learn_due)
+    state = doc_state(name, at.document_id)
+    return jsonify({**state, "decision_id": done.decision_id, "learned": learned, "rejected": done.count})
+
+
 @bp.post("/code")
 def code() -> Any:
     data = body()

@@ -220,6 +220,7 @@
     body.hidden = !chip;
     document.getElementById("btn-accept").disabled = !chip || !chip.suggested;
     document.getElementById("btn-reject").disabled = !chip || !chip.suggested;
+    document.getElementById("btn-no-code").disabled = !focus || !pendingOn(focus.seg);
     if (!chip) return;
     const info = codebook[chip.code_path] || {};
     const state = document.getElementById("cur-state");
@@ -357,6 +358,29 @@
     );
   }
 
+  function pendingOn(seg) {
+    return (chips[seg] || []).some((c) => c.suggested && c.state === "pending");
+  }
+
+  function noCode() {
+    const seg = focus && focus.seg;
+    if (!seg || !pendingOn(seg)) {
+      say("Choose a sentence with suggestions first (j / k, or click a sentence).");
+      return Promise.resolve(false);
+    }
+    return save(
+      "no-code",
+      { segment_id: seg },
+      (state) => {
+        focus = { seg, code: null };
+        say(`Saved: no code on this sentence (${state.rejected} suggestion${state.rejected === 1 ? "" : "s"} rejected)` +
+          (state.learned ? ` · ${state.learned}` : ""));
+        nextPending();
+      },
+      { seg },
+    );
+  }
+
   function undo() {
     save("undo", { document_id: docId }, (state) => {
       const u = state.undone;
@@ -364,11 +388,12 @@
         say("Nothing to undo.");
         return;
       }
+      const what = u.also && u.also.length ? `no code (${u.also.length + 1} rejections)` : `${u.answer} ${label(u.code_path)}`;
       if (u.document_id === docId) {
         setFocus({ seg: u.segment_id, code: chipOf({ seg: u.segment_id, code: u.code_path }) ? u.code_path : null });
-        say(`Undone: ${u.answer} ${label(u.code_path)}`);
+        say(`Undone: ${what}`);
       } else {
-        say(`Undone: ${u.answer} ${label(u.code_path)} in ${u.document}`);
+        say(`Undone: ${what} in ${u.document}`);
       }
     });
   }
@@ -607,6 +632,7 @@
       case "k": move(-1); break;
       case "a": answer("accept", null, null); break;
       case "r": startReject(); break;
+      case "x": noCode(); break;
       case "u": undo(); break;
       case "c": startSearch(); break;
       case "m": startMemo(); break;

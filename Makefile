@@ -42,10 +42,12 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
-# learning curves and calibration of the suggesters (~40 min; QUICK=1 or bench-quality-quick: < 5 min)
+# learning curves and calibration of the suggesters, then the results-sections check (~40 min;
+# QUICK=1 or bench-quality-quick: < 5 min, curves only)
 .PHONY: bench-quality bench-quality-quick
 bench-quality: $(STAMP)
 	$(PY) benchmarks/curves.py $(if $(QUICK),--quick)
+	$(PY) benchmarks/results_check.py --write
 
 bench-quality-quick: $(STAMP)
 	$(PY) benchmarks/curves.py --quick

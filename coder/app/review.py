@@ -183,8 +183,9 @@ def near_misses(
     sim_cols = {p: j for j, p in enumerate(_paths(sim_run))}
     sims = dict(store.run_scores(sim_run, segment_ids={seg for seg, _, _ in found}))
     doc_ids = {d.name: d.id for d in store.documents()}
+    evidence = _nearest_examples(store, run.model, [(segs[seg].text, current[path]) for seg, path, _ in found])
     out = []
-    for seg, path, prob in found:
+    for (seg, path, prob), example in zip(found, evidence, strict=True):
         s = segs[seg]
         row = sims.get(seg)
         similarity = float(row[sim_cols[path]]) if row is not None and path in sim_cols else float("nan")
@@ -197,7 +198,7 @@ def near_misses(
                 prob,
                 run.suggester,
                 run.model,
-                _nearest_example(store, run.model, current[path], s.text),
+                example,
                 s.document,
                 doc_ids[s.document],
                 s.participant,
@@ -210,15 +211,20 @@ def near_misses(
     return out
 
 
-def _nearest_example(store: Store, model: str, code: Code, text: str) -> str:
-    """The code's exemplar text (description or example) closest to ``text``, as a suggestion's evidence."""
-    texts = sg.exemplar_texts(code.name, code.definition, code.include, code.examples)
-    vecs = store.get_embeddings(model, [text_hash(t) for t in [text, *texts]])
-    me = vecs.get(text_hash(text))
-    if me is None:
-        return texts[0]
-    scored = [(float(me @ vecs[text_hash(t)]), t) for t in texts if text_hash(t) in vecs]
-    return max(scored)[1] if scored else texts[0]
+def _nearest_examples(store: Store, model: str, pairs: Sequence[tuple[str, Code]]) -> list[str]:
+    """For each (sentence, code), the code's exemplar text (description or example) closest to the sentence,
+    as a suggestion's evidence (the first exemplar where vectors are missing). One read of the vectors."""
+    texts = {c.path: sg.exemplar_texts(c.name, c.definition, c.include, c.examples) for _, c in pairs}
+    wanted = {text_hash(t) for t, _ in pairs} | {text_hash(t) for ts in texts.values() for t in ts}
+    vecs = store.get_embeddings(model, sorted(wanted))
+    out = []
+    for sentence, code in pairs:
+        me = vecs.get(text_hash(sentence))
+        scored = [
+            (float(me @ vecs[text_hash(t)]), t) for t in texts[code.path] if me is not None and text_hash(t) in vecs
+        ]
+        out.append(max(scored)[1] if scored else texts[code.path][0])
+    return out
 
 
 def _learned(suggester: str) -> bool:
@@ -279,9 +285,18 @@ def apply_code(store: Store, coder: str, segment_id: int, code: str, *, note: st
 
 def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
     """ "No code applies" to one sentence: reject each of its pending suggestions ``items``, with the reason
-    :data:`NO_CODE`, all in one transaction (one undo takes them all back). Returns the decision ids."""
+    :data:`NO_CODE`, all in one transaction (one undo takes them all back). Returns the decision ids.
+    Refused (InputError) when the coder has coded the sentence already."""
     if len({i.segment_id for i in items}) > 1:
         raise ValueError("a 'no code' answer is about one sentence")
+    coded = sorted(
+        d.code_path for i in items[:1] for d in store.decisions_on(coder, i.segment_id) if d.answer == "accept"
+    )
+    if coded:
+        raise InputError(
+            f"you coded this sentence '{coded[0]}'" + (f" and {len(coded) - 1} more" if len(coded) > 1 else ""),
+            hint="'no code' would contradict it: reject the other suggestions one by one, or undo that code first",
+        )
     book_hash = _codebook_hash(store)
 
     def go() -> list[int]:

@@ -13,6 +13,7 @@ import click
 
 from coder.cli._common import coder_option, learn_every_option, open_project, plural, wrap
 from coder.cli._terminal import echo_definition, echo_turns, read_command, read_key, read_line, rule
+from coder.errors import InputError
 from coder.types import PATH_SEP
 
 if TYPE_CHECKING:
@@ -135,7 +136,11 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
             if rejected is not None:
                 return rejected
         elif key == "n":
-            answered = session.no_code(item)
+            try:
+                answered = session.no_code(item)
+            except InputError as e:
+                click.secho(str(e), fg="yellow")
+                continue
             click.echo("No code: every suggestion on this sentence rejected.")
             return answered
         elif key == "s":

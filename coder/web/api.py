@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, request
 from coder.app.review import REASONS
 from coder.app.session import Answered
 from coder.app.views import StatusRow
+from coder.errors import InputError
 from coder.types import PATH_SEP
 from coder.web.context import body, coder, need, project, review, settings
 from coder.web.errors import Failure
@@ -177,7 +178,10 @@ def no_code() -> Any:
             raise Failure(
                 409, "no suggestion is pending on this sentence for you (answered already, or re-run): reload"
             )
-        done = session.no_code(item)
+        try:
+            done = session.no_code(item)
+        except InputError as e:
+            raise Failure(409, str(e)) from None
     learned = reviews.after_answer(name, done.learn_due)
     state = doc_state(name, at.document_id)
     return jsonify({**state, "decision_id": done.decision_id, "learned": learned, "rejected": done.count})

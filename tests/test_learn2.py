@@ -284,3 +284,21 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
     assert not {(first.segment_id, first.code_path), (second.segment_id, second.code_path)} & again
     # only codes calibrated for this coder: another coder with no learned run is offered none
     assert not [i for i in project.review("ben", order="uncertain").pending() if not i.suggested]
+
+
+def test_a_code_is_learned_only_if_no_held_out_third_of_the_answers_does_worse(monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 150
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = x[:, 0] > 0
+    y[100:] = x[100:, 0] > 0.5  # the last third of the answers follows a stricter rule ...
+    s0 = np.full(n, 0.35) + np.where(x[:, 0] > 0.5, 0.02, -0.02)  # ... which zero-shot already gets right
+    ex = _examples(x, s0, y, yes=int(y.sum()), no=int((~y).sum()))
+    learned, zero, worse = l2._cross_validated(
+        x, (s0 - 0.35) / l2.PRIOR_SCALE, ex, np.ones(n, bool), (l2.L2_W, l2.L2_A, l2.L2_B)
+    )
+    assert learned > zero and worse  # better over all three thirds, worse on one
+    assert not l2.fit_code(ex, 0.35).calibrated
+    monkeypatch.setattr(l2, "EVERY_FOLD", False)
+    assert l2.fit_code(ex, 0.35).calibrated  # the pooled win alone would have let it through

@@ -334,10 +334,13 @@ def section(
         + "; ".join(f"{name}: {how}" for name, how in settings.items())
         + "); this script chooses nothing, on either half. similarity.v1's and learned.v1's defaults were chosen "
         "on the demo corpus (benchmarks/NOTES.md), partly on documents that are held out here, so their demo "
-        "figures are not a clean test. learned.v2's gates (a code learned only after 8 yes and 8 no answers and "
-        "only if it beats zero-shot on the coder's held-out answers; no cut below 0.5) were chosen after seeing "
-        "this script's quick runs on the demo and AnnoMI client talk, whose held-out halves overlap these: its "
-        "figures there are not a clean test either (AnnoMI therapist and NHS were not looked at for them). "
+        "figures are not a clean test. learned.v2's gates (a code, or an exclusive set, learned only after 8 "
+        "answers each way and only if it beats zero-shot on the coder's answers held out a third at a time, over "
+        "all three and on none worse; no cut below 0.5) were chosen after seeing this script's runs, the last "
+        "rule after a full run where the demo fell to 0.168 and one AnnoMI client order to 0.159; the exclusive "
+        "sets' multiclass model and its balanced pick were compared on the AnnoMI held-out halves "
+        "(benchmarks/NOTES.md). So no learned.v2 figure here is a clean test: read them as what the shipped "
+        "settings do on these data, not as an estimate for new data. "
         "similarity.v1 never reads "
         'decisions, so its κ is one number per data set ("fixed"). Cells: mean ± sample sd over review orders '
         "(n); every run is shown, none is dropped, and the plot draws each one.\n",

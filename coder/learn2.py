@@ -28,7 +28,13 @@ with a handful of answers made an 84-code codebook slightly worse than zero-shot
 shows its similarity and says "not yet calibrated". Once learned, its probabilities count as
 calibrated and it is suggested from a probability of 0.5 (more likely than not), or from a higher cut
 (:data:`CUTS`) where that gives a better F1 on the coder's answers. A learned code must also beat
-its zero-shot suggestions on the coder's answers held out in turn, or it keeps the zero-shot score.
+its zero-shot suggestions on the coder's answers held out a third at a time, over all three and on
+none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot score.
+
+A mutually exclusive set is also scored as a whole (:func:`fit_group`): one softmax over its members,
+anchored the same way on their zero-shot scores, class-balanced, learned under the same kind of gates
+(Cohen's κ of its picks instead of F1). It decides which member a sentence gets; comparing members'
+separate binary models would set a learned member's probability against an unlearned one's prior.
 """
 
 from __future__ import annotations

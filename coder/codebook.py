@@ -76,6 +76,64 @@ def validate(text: str, source: str = "<codebook>") -> list[Problem]:
     return []
 
 
+def plain_yaml_error(e: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """(line, what is wrong in plain words) for a YAML syntax error, instead of the parser's jargon."""
+    problem = str(getattr(e, "problem", None) or str(e).splitlines()[0])
+    context = str(getattr(e, "context", None) or "")
+    mark = getattr(e, "problem_mark", None)
+    opened = getattr(e, "context_mark", None)  # where a quote or bracket that never closed began
+    line = mark.line + 1 if mark is not None else None
+    lines = text.splitlines()
+    src = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    before = src[: mark.column] if mark is not None else ""
+    started = opened.line + 1 if opened is not None else line
+    if "'\\t'" in problem or "tab" in problem:
+        return line, "a tab character; indent with spaces"
+    if problem.startswith("expected <block end>"):
+        if "<block sequence start>" in problem:
+            return line, "this list item ('-') is indented differently from the items above it"
+        return line, "this line is indented differently from the lines above it"
+    if problem == "mapping values are not allowed here":
+        if ": " in before.strip() or before.lstrip().startswith("- ") and ": " in before:
+            return line, (
+                "a second ': ' on this line; put the text after the first ':' in quotes, e.g. "
+                'definition: "Faith: prayer and church"'
+            )
+        return line, "this line is indented more than the line above it; line its key up with the keys above"
+    if "end of stream" in problem and "quoted" in context:
+        return started, "a quote opened on this line is never closed"
+    if "could not find expected ':'" in problem:
+        return started, "this line has no ':' after its key (or a quote on it is never closed)"
+    if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem or "flow" in context:
+        upto = mark.line if mark is not None else len(lines) - 1
+        for opener, closer in (("[", "]"), ("{", "}")):
+            at = _unclosed(lines, upto, opener, closer)
+            if at is not None:
+                return at, f"a '{opener}' opened on this line is never closed with '{closer}'"
+    if "undefined alias" in problem:
+        return line, "a value starting with '*' is read as a reference to an anchor; put the text in quotes"
+    if "unknown escape character" in problem:
+        return line, "a backslash inside double quotes; use single quotes, or write two backslashes"
+    if "cannot start any token" in problem:
+        char = problem.split("'")[1] if problem.count("'") >= 2 else "this character"
+        return line, f"a value cannot start with {char!r}; put the text in quotes"
+    if "while scanning an alias" in context or "while scanning an anchor" in context:
+        return line, "a value starting with '*' or '&' needs quotes"
+    return line, f"this is not valid YAML here ({problem}); check the indentation and quotes on this line"
+
+
+def _unclosed(lines: list[str], upto: int, opener: str, closer: str) -> int | None:
+    """The 1-based line of the last ``opener`` not closed by line ``upto`` (0-based), if any."""
+    depth, last = 0, None
+    for i, ln in enumerate(lines[: upto + 1]):
+        for ch in ln:
+            if ch == opener:
+                depth, last = depth + 1, i + 1
+            elif ch == closer and depth:
+                depth -= 1
+    return last if depth else None
+
+
 def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     problems: list[Problem] = []
 
@@ -86,10 +144,8 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise CodebookError([Problem(source, line, f"bad YAML: {what}")]) from None
+        line, what = plain_yaml_error(e, text)
+        raise CodebookError([Problem(source, line, what)]) from None
     if not isinstance(root, yaml.MappingNode):
         raise CodebookError([Problem(source, 1, "a codebook is a YAML mapping with 'name', 'version' and 'codes'")])
 

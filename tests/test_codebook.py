@@ -73,8 +73,36 @@ def test_every_problem_reported_with_lines():
     ]
 
 
+YAML_MISTAKES = [
+    # (codebook text, the line and plain words a researcher is shown)
+    (
+        "name: x\ncodes:\n  - name: A\n    definition: a\n   include: b\n",
+        5,
+        "indented differently from the lines above",
+    ),
+    ("name: x\ncodes:\n  - name: A\n    definition: a\n      examples: [x]\n", 5, "indented more than the line above"),
+    ("name: x\ncodes:\n  - name: A\n    definition: a\n - name: B\n", 5, "list item ('-') is indented differently"),
+    ("name: x\ncodes:\n\t- name: A\n", 3, "a tab character; indent with spaces"),
+    ("name: x\ncodes:\n  - name: A\n    definition: Faith: prayer\n", 4, "a second ': ' on this line; put the text"),
+    ('name: x\ncodes:\n  - name: "A\n    definition: a\n', 3, "a quote opened on this line is never closed"),
+    ("name: x\ncodes: [\n", 2, "a '[' opened on this line is never closed with ']'"),
+    ("name: x\ncodes:\n  - name: A\n    examples: [one, two\n    source: b\n", 4, "a '[' opened on this line"),
+    ("name: x\ncodes: {a: 1\n", 2, "a '{' opened on this line is never closed with '}'"),
+    ("name: x\ncodes\n  - name: A\n", 2, "this line has no ':' after its key"),
+    ("name: x\ndescription: *everyone\ncodes: []\n", 2, "a value starting with '*'"),
+    ('name: x\ndescription: "a \\q b"\ncodes: []\n', 2, "a backslash inside double quotes"),
+    ("name: x\ndescription: `a`\ncodes: []\n", 2, "a value cannot start with '`'; put the text in quotes"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), YAML_MISTAKES)
+def test_yaml_mistakes_are_said_in_plain_words_with_their_line(text, line, words):
+    [problem] = validate(text, "c.yaml")
+    assert str(problem).startswith(f"c.yaml:{line}: ") and words in str(problem), str(problem)
+    assert "<block" not in str(problem) and "expected" not in str(problem)  # no parser jargon
+
+
 def test_bad_yaml_and_not_a_mapping():
-    assert str(validate("name: x\ncodes: [\n", "c.yaml")[0]).startswith("c.yaml:3: bad YAML")
     assert str(validate("- a\n- b\n", "c.yaml")[0]) == (
         "c.yaml:1: a codebook is a YAML mapping with 'name', 'version' and 'codes'"
     )

@@ -94,7 +94,7 @@ def plain_yaml_error(e: yaml.YAMLError, text: str) -> tuple[int | None, str]:
             return line, "this list item ('-') is indented differently from the items above it"
         return line, "this line is indented differently from the lines above it"
     if problem == "mapping values are not allowed here":
-        if ": " in before.strip() or before.lstrip().startswith("- ") and ": " in before:
+        if ": " in before:
             return line, (
                 "a second ': ' on this line; put the text after the first ':' in quotes, e.g. "
                 'definition: "Faith: prayer and church"'

@@ -120,6 +120,26 @@ def _header(r: AgreeResult) -> list[str]:
     return [*(c[:12] for c in r.coders), "agree", kappa, "α [95% CI]", "AC1", "prev.", "verdict"]
 
 
+def grid(r: AgreeResult) -> tuple[list[str], list[list[str]]]:
+    """The table as (header, rows) for Word and Excel: codes indented four spaces a level, so a writer can set
+    the top-level codes in bold; an ancestor without a row of its own is a row of empty cells."""
+    header = ["Code", *_header(r)]
+    rows = []
+    for label, cells in _table_rows(r):
+        name = label.lstrip(" ")
+        rows.append(["    " * ((len(label) - len(name)) // 2) + name, *(cells or [""] * (len(header) - 1))])
+    return header, rows
+
+
+def disagreement_grid(r: AgreeResult) -> tuple[list[str], list[list[str]]]:
+    """Each disagreement as a row (the CSV's columns), for Word and Excel."""
+    rows = [
+        [d.unit, d.document, d.participant, d.text, d.code, "; ".join(d.coded_by), "; ".join(d.not_coded_by)]
+        for d in r.disagreements
+    ]
+    return list(DISAGREEMENT_FIELDS), rows
+
+
 def render(r: AgreeResult, fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps(as_dict(r), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -282,10 +302,7 @@ def render_disagreements(r: AgreeResult, fmt: str = "text") -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(DISAGREEMENT_FIELDS)
-        for d in ds:
-            w.writerow(
-                [d.unit, d.document, d.participant, d.text, d.code, "; ".join(d.coded_by), "; ".join(d.not_coded_by)]
-            )
+        w.writerows(disagreement_grid(r)[1])
         return buf.getvalue()
     if fmt not in ("text", "md"):
         raise ValueError(f"format must be one of {FORMATS}")

@@ -6,7 +6,8 @@ import csv
 import html
 import io
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from coder.tally import RULES, CrossRow, CrossTab, TallyRow
@@ -527,8 +528,15 @@ def docx_table(document: Any, header: list[str], rows: list[list[str]], *, bold_
 
 
 def write_grid_docx(
-    header: list[str], rows: list[list[str]], path: str, *, title: str, notes: list[str] | None = None
+    header: list[str],
+    rows: list[list[str]],
+    path: str,
+    *,
+    title: str,
+    notes: list[str] | None = None,
+    more: Sequence[tuple[str, list[str], list[list[str]]]] = (),
 ) -> None:
+    """A Word document: a title, the table, its notes, then each of ``more`` (title, header, rows) tables."""
     import docx
     from docx.shared import Pt
 
@@ -537,12 +545,24 @@ def write_grid_docx(
     docx_table(document, header, rows, bold_top=True)
     for n in notes or []:
         document.add_paragraph().add_run(n).font.size = Pt(9)
+    for more_title, more_header, more_rows in more:
+        document.add_paragraph().add_run(more_title).bold = True
+        docx_table(document, more_header, more_rows)
     document.save(path)
 
 
 def write_grid_xlsx(
-    header: list[str], rows: list[list[str]], path: str, *, title: str, sheet: str, notes: list[str] | None = None
+    header: list[str],
+    rows: list[list[str]],
+    path: str,
+    *,
+    title: str,
+    sheet: str,
+    notes: list[str] | None = None,
+    more: Sequence[tuple[str, list[str], list[list[str]]]] = (),
 ) -> None:
+    """A workbook: the table on sheet ``sheet`` (numbers as numbers), then each of ``more`` (sheet name, header,
+    rows) on a sheet of its own."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -555,9 +575,26 @@ def write_grid_xlsx(
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([int(c) if c.isdigit() else c for c in row])
+        ws.append([_number(c) for c in row])
     ws.append([])
     for n in notes or []:
         ws.append([n])
     ws.column_dimensions["A"].width = 48
+    for name, more_header, more_rows in more:
+        extra = wb.create_sheet(name[:31])
+        extra.append(more_header)
+        for cell in extra[1]:
+            cell.font = Font(bold=True)
+        for row in more_rows:
+            extra.append([_number(c) for c in row])
     wb.save(path)
+
+
+def _number(cell: str) -> int | float | str:
+    """A table cell as Excel should hold it: whole numbers and decimals as numbers, anything else as text."""
+    text = cell.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d*\.\d+", text):
+        return float(text)
+    return cell

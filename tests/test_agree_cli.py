@@ -90,6 +90,41 @@ def test_agree_disagreements_list(proj):
     assert "“I read my Bible when I can't sleep.”" in text
 
 
+def test_agree_writes_word_and_excel_tables(proj, tmp_path):
+    import docx
+    import openpyxl
+
+    data = json.loads(proj("agree", "--coder", "ana", "--coder", "ben", "--format", "json").output)
+    alpha = {c["code"]: c["alpha"] for c in data["codes"]}
+    r = proj("agree", "--coder", "ana", "--coder", "ben", "-o", str(tmp_path / "a.docx"))
+    assert "Wrote the agreement report (10 units, 3 codes)" in r.output
+    doc = docx.Document(str(tmp_path / "a.docx"))
+    assert doc.paragraphs[0].text.startswith("Agreement of ana and ben")
+    [table] = doc.tables
+    header = [c.text for c in table.rows[0].cells]
+    assert header[:3] == ["Code", "ana", "ben"] and "α [95% CI]" in header
+    cells = {row.cells[0].text.strip(): [c.text for c in row.cells] for row in table.rows[1:]}
+    assert "Familial relationships" in cells and cells["Familial relationships"][header.index("α [95% CI]")].startswith(
+        f"{alpha['Familial relationships']:.3f}"
+    )
+    assert any("Prayer" in k for k in cells)  # subcodes under their parent's heading row
+    assert any(p.text.startswith("Units:") or "units" in p.text for p in doc.paragraphs[1:])  # the notes follow
+
+    proj("agree", "--coder", "ana", "--coder", "ben", "--disagreements", "-o", str(tmp_path / "a.xlsx"))
+    wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert wb.sheetnames == ["agreement", "disagreements"]
+    ws = wb["agreement"]
+    assert ws["A1"].value.startswith("Agreement of ana and ben") and ws["A2"].value == "Code"
+    rows = {str(r[0]).strip(): r for r in ws.iter_rows(min_row=3, values_only=True) if r[0]}
+    assert isinstance(rows["Familial relationships"][1], int)  # counts are numbers Excel can sum
+    d = list(wb["disagreements"].iter_rows(values_only=True))
+    assert d[0][:5] == ("unit", "document", "participant", "text", "code") and len(d) == 3
+    assert {row[4] for row in d[1:]} == {SCRIPTURE, PRAYER}
+
+    bad = proj("agree", "--coder", "ana", "--coder", "ben", "--format", "xlsx", code=2)
+    assert "--format xlsx writes a file: add -o FILE.xlsx" in bad.output
+
+
 def test_agree_errors(proj):
     r = proj("agree", "--coder", "ana", "--coder", "zoe", code=1)
     assert r.output.strip() == "Error: no decisions by 'zoe' — coders in this project: ana, ben (or 'machine')"

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from coder.app.reliability import AgreeResult, ReconcileItem
     from coder.types import Codebook
 
-AGREE_FORMATS = ("text", "md", "csv", "json", "html")
+AGREE_FORMATS = ("text", "md", "csv", "json", "html", "docx", "xlsx")
+FILE_ONLY = ("docx", "xlsx")
 COVERAGE_OPTION = click.option(
     "--coverage",
     type=click.Choice(["documents", "decided"]),
@@ -45,7 +46,7 @@ COVERAGE_OPTION = click.option(
 @click.option("--reliable", type=click.FloatRange(-1, 1), default=0.800, show_default=True, help="α for 'reliable'.")
 @click.option("--tentative", type=click.FloatRange(-1, 1), default=0.667, show_default=True, help="α for 'tentative'.")
 @click.option("--disagreements", is_flag=True, help="Also list each disagreement, for a reconciliation meeting.")
-@format_option(AGREE_FORMATS, "text, md, csv, json or html (default: from -o's extension, else text).")
+@format_option(AGREE_FORMATS, "text, md, csv, json, html, docx or xlsx (default: from -o's extension, else text).")
 @output_option()
 @click.pass_context
 def agree(ctx: click.Context, coders: tuple[str, ...], fmt: str | None, output: Path | None, **options: Any) -> None:
@@ -63,14 +64,21 @@ def agree(ctx: click.Context, coders: tuple[str, ...], fmt: str | None, output: 
       coder agree --coder ben --coder machine:learned.v2:ben
       coder agree --coder ana --coder ben --coder chloe --format md -o agreement.md
       coder agree --coder ana --coder ben --disagreements --format csv -o to-discuss.csv
+      coder agree --coder ana --coder ben -o agreement.docx     # a Word table; also .xlsx
     """
     if fmt is None:
         ext = output.suffix.lower().lstrip(".") if output is not None else "text"
         fmt = {"txt": "text", "markdown": "md", "htm": "html"}.get(ext, ext)
         if fmt not in AGREE_FORMATS:
             raise click.UsageError(f"cannot tell the format from '{output}'; pass --format {'|'.join(AGREE_FORMATS)}")
+    if fmt in FILE_ONLY and output is None:
+        raise click.UsageError(f"--format {fmt} writes a file: add -o FILE.{fmt}")
     result = open_project(ctx).agree(coders, **options)  # unit, coverage, depth, thresholds, bootstrap
-    write_text(output, _agreement_text(result, fmt, disagreements=options["disagreements"]))
+    if fmt in FILE_ONLY:
+        assert output is not None
+        _write_office(result, fmt, output, disagreements=options["disagreements"])
+    else:
+        write_text(output, _agreement_text(result, fmt, disagreements=options["disagreements"]))
     if output is not None:
         listed = options["disagreements"] and fmt == "csv"
         what = f"{len(result.disagreements)} disagreements" if listed else "agreement report"
@@ -78,6 +86,32 @@ def agree(ctx: click.Context, coders: tuple[str, ...], fmt: str | None, output: 
     for w in result.warnings:
         if output is not None or fmt not in ("text", "md"):  # text and md carry them inside
             click.secho(f"Warning: {w}", fg="yellow", err=True)
+
+
+def _write_office(result: AgreeResult, fmt: str, output: Path, *, disagreements: bool) -> None:
+    """The agreement table (and with --disagreements, each disagreement) as a Word table or an Excel workbook."""
+    from coder import agreement_report as ar
+    from coder import report
+    from coder.cli._common import atomic_file
+
+    header, rows = ar.grid(result)
+    more = []
+    if disagreements:
+        d_header, d_rows = ar.disagreement_grid(result)
+        name = f"{len(d_rows):,} disagreements" if fmt == "docx" else "disagreements"
+        more.append((name, d_header, d_rows))
+    title, notes = ar.title(result), ar.notes(result)
+    if fmt == "docx":
+        atomic_file(
+            output, lambda path: report.write_grid_docx(header, rows, path, title=title, notes=notes, more=more)
+        )
+    else:
+        atomic_file(
+            output,
+            lambda path: report.write_grid_xlsx(
+                header, rows, path, title=title, sheet="agreement", notes=notes, more=more
+            ),
+        )
 
 
 def _agreement_text(result: AgreeResult, fmt: str, *, disagreements: bool) -> str:

@@ -549,3 +549,76 @@ def test_unreviewed_suggestions_do_not_come_back_as_decisions(study, tmp_path, e
     with Project(tmp_path / "f.db", create=True) as fresh:
         r = fresh.import_refi(out, splitter=lambda: blank_splitter)
         assert r.unreviewed > 0 and "coder-machine" not in fresh.coders()
+
+
+# -- a REFI import never drops a coding ---------------------------------------------------------------------------
+
+COMMENTS = (  # an exported comment table: one line reads like a speaker label, the rest do not
+    "Comments exported from survey\n"
+    "10:14 AM, Ward 7: The staff were kind and listened to me.\n"
+    "Staff response: Thank you for the feedback.\n"
+    "10:20 AM, Ward 7: Parking was impossible and nobody helped.\n"
+    "Reviewer: escalate to estates\n"
+)
+
+
+def _source(name: str, guid: str, text: str, picks: list[tuple[str, str, str]]) -> tuple[str, dict[str, bytes]]:
+    """A TextSource with one selection per (guid, exact text, code guid)."""
+    sels = "".join(selection(g, text.index(part), text.index(part) + len(part), code) for g, part, code in picks)
+    src = f'<TextSource guid="{guid}" name="{name}" plainTextPath="internal://{guid}.txt">{sels}</TextSource>'
+    return src, {f"{guid}.txt": text.encode("utf-8")}
+
+
+def test_a_source_without_interview_structure_keeps_every_coding(tmp_path, blank_splitter):
+    picks = [
+        (GUIDS[6], "The staff were kind and listened to me.", GUIDS[2]),
+        (GUIDS[7], "Parking was impossible and nobody helped.", GUIDS[0]),
+        (GUIDS[4], "Thank you for the feedback.", GUIDS[1]),
+    ]
+    src, files = _source("comments", GUIDS[5], COMMENTS, picks)
+    path = qdpx(tmp_path / "nvivo.qdpx", project_xml(src), files)
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        rows = {(d.text, d.code_path) for d in decisions_in(project)}
+    assert (r.codings_found, r.codings_kept) == (3, 3)
+    assert (r.codings_found, r.codings_kept, r.on_context) == (3, 3, 0)
+    assert {(t.split(": ")[-1], c) for t, c in rows} == {
+        ("The staff were kind and listened to me.", "Family"),
+        ("Parking was impossible and nobody helped.", "Faith"),
+        ("Thank you for the feedback.", "Faith > Prayer"),
+    }
+    assert any("comments': its speaker labels did not fit its codings" in w and "line by line" in w for w in r.warnings)
+
+
+def test_codings_on_interviewer_speech_are_kept_and_counted(tmp_path, blank_splitter):
+    text = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
+    picks = [(GUIDS[6], "How do you cope with the nights?", GUIDS[0]), (GUIDS[7], "I pray.", GUIDS[1])]
+    src, files = _source("Interview 1", GUIDS[5], text, picks)
+    path = qdpx(tmp_path / "i.qdpx", project_xml(src), files)
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        rows = {(d.text, d.code_path) for d in decisions_in(project)}
+        roles = {
+            s.text: s.coded for t in project.document_view(project.document("Interview 1").id).turns for s in t.segments
+        }
+    assert (r.codings_found, r.codings_kept, r.on_context) == (2, 2, 1)
+    assert rows == {("How do you cope with the nights?", "Faith"), ("I pray.", "Faith > Prayer")}
+    assert roles["How do you cope with the nights?"] is False  # still the interviewer's: kept as it was coded
+    assert not any("line by line" in w for w in r.warnings)  # most codings are on participant speech
+
+
+def test_a_coding_no_unit_can_hold_refuses_the_import_with_the_list(tmp_path, blank_splitter):
+    text = "Interviewer: Hello.\n\n\n\nP1: I pray every night.\n"
+    gap = text.index("\n\n\n") + 1
+    src = (
+        f'<TextSource guid="{GUIDS[5]}" name="gappy" plainTextPath="internal://{GUIDS[5]}.txt">'
+        + selection(GUIDS[6], gap, gap + 2, GUIDS[2])  # only blank lines
+        + "</TextSource>"
+    )
+    path = qdpx(tmp_path / "g.qdpx", project_xml(src), {f"{GUIDS[5]}.txt": text.encode("utf-8")})
+    with Project(tmp_path / "p.db", create=True) as project:
+        before = project.counts()
+        with pytest.raises(CoderError, match=r"1 coding\(s\) would be lost") as e:
+            project.import_refi(path, splitter=lambda: blank_splitter)
+        assert f"source 'gappy' characters {gap}–{gap + 2}" in str(e.value) and "nothing was imported" in str(e.value)
+        assert project.counts() == before

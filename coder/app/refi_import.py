@@ -49,7 +49,9 @@ class ImportResult:
     memos: int = 0
     attributes: int = 0
     coders: list[str] = field(default_factory=list)
-    skipped_selections: int = 0  # on interviewer speech only
+    codings_found: int = 0  # the file's codings on text (coder-machine's unreviewed suggestions not counted)
+    codings_kept: int = 0  # of those, placed on at least one unit (every one, or the import is refused)
+    on_context: int = 0  # of those kept, placed on interviewer speech (kept: the researcher made them)
     unreviewed: int = 0  # codings by coder-machine (unreviewed suggestions), not imported as decisions
     warnings: list[str] = field(default_factory=list)
 
@@ -161,8 +163,13 @@ def _transcript(text: str, *, name: str, participant: str | None, where: str, op
             raise
     # no speaker labels (a field note, an essay answer): each line is a turn of the participant's;
     # no participant speech (an interview guide): the same lines, as context only
-    who = opts.participant or Path(name).stem
-    role = PARTICIPANT if no_turns else "interviewer"
+    return _by_line(text, name=name, who=opts.participant or Path(name).stem, where=where, context=not no_turns)
+
+
+def _by_line(text: str, *, name: str, who: str, where: str, context: bool = False) -> Transcript:
+    """Each non-empty line a turn: the participant's (``who``), or context only."""
+    role = "interviewer" if context else PARTICIPANT
+    no_turns = not context
     turns: list[Turn] = []
     pos = 0
     for line in text.split("\n"):
@@ -309,7 +316,9 @@ def import_qdpx(
     split = None
     fresh = []
     unchanged = []
+    lost: list[str] = []
     by_text: dict[str, _Seen] = {}  # sources of this file already planned, by their text
+    planned: dict[str, list[tuple[int, int, int, bool]]] = {}  # a planned document's spans, by name
     for s, t, to_text in prepared:
         old = store.document_by_name(t.name) or store.document_by_text(t.text) or by_text.get(t.text)
         if old is not None and old.name != t.name and old.text == t.text:
@@ -324,12 +333,46 @@ def import_qdpx(
         if old is None and unit == "sentence" and split is None:
             split = splitter() if callable(splitter) and not hasattr(splitter, "split") else splitter
             split = split or seg.load_splitter()
-        segments = seg.segment(t, split, unit=unit) if old is None else None
+        segments = None
         if old is None:
+            segments = seg.segment(t, split, unit=unit)
+            spans = [(x.start, x.end, x.index, x.coded) for x in segments]
+            placed = _place(s, spans, to_text, users, t.text)
+            if placed.lost or placed.on_context * 2 > placed.codings:
+                # the speaker labels found do not fit the coding (timestamps or headings read as speakers,
+                # coded text outside every turn): read the source line by line as the participant's instead
+                who = participant_of.get(s.guid) or options.participant or Path(t.name).stem
+                alt = _by_line(t.text, name=t.name, who=who, where=t.source)
+                alt_segments = seg.segment(alt, split, unit=unit)
+                alt_spans = [(x.start, x.end, x.index, x.coded) for x in alt_segments]
+                alt_placed = _place(s, alt_spans, to_text, users, alt.text)
+                if len(alt_placed.lost) < len(placed.lost) or (
+                    len(alt_placed.lost) == len(placed.lost) and alt_placed.on_context < placed.on_context
+                ):
+                    warnings.append(
+                        f"source '{t.name}': its speaker labels did not fit its codings "
+                        f"({placed.on_context} of {placed.codings} on interviewer speech, {len(placed.lost)} outside "
+                        "every turn); imported line by line as the participant's speech"
+                    )
+                    t, segments, spans, placed = alt, alt_segments, alt_spans, alt_placed
             by_text[t.text] = _Seen(None, t.name, t.text)
-        fresh.append((s, t, to_text, segments, old))
+            planned[t.name] = spans
+        else:
+            spans = planned.get(old.name) or [
+                (r.start, r.end, r.idx, r.coded) for r in store.segments(old.id, coded_only=False)
+            ]
+            placed = _place(s, spans, to_text, users, t.text)
+        lost += [f"source '{t.name}' {x}" for x in placed.lost]
+        fresh.append((s, t, segments, old, placed))
         if old is not None and old.name == t.name:
             unchanged.append(t.name)
+    if lost:
+        shown = "; ".join(lost[:10]) + (f"; and {len(lost) - 10} more" if len(lost) > 10 else "")
+        raise InputError(
+            f"{len(lost)} coding(s) would be lost, on text that is in no unit: {shown}",
+            path=where,
+            hint="nothing was imported; please report this with the file, or export the sources as plain text",
+        )
 
     result = ImportResult(book, False, unchanged=unchanged, warnings=warnings)
     splitter_name = getattr(split, "name", "turn") if split is not None else "turn"
@@ -341,7 +384,7 @@ def import_qdpx(
             )
         coders: set[str] = set()
         ids: dict[str, int] = {}
-        for s, t, to_text, segments, old in fresh:
+        for s, t, segments, old, placed in fresh:
             if old is not None:
                 doc_id = old.id if old.id is not None else ids[old.name]
             else:
@@ -351,12 +394,13 @@ def import_qdpx(
                 )
                 result.documents.append(t.name)
                 ids[t.name] = doc_id
-            spans = [(r.start, r.end, r.id) for r in store.segments(doc_id, coded_only=True)]
-            for sel in s.selections:
-                start, end = to_text(sel.start), to_text(sel.end)
-                targets = _covered(spans, start, end)
+            seg_id = {r.idx: r.id for r in store.segments(doc_id, coded_only=False)}
+            result.codings_found += placed.codings
+            result.codings_kept += placed.codings - len(placed.lost)
+            result.on_context += placed.on_context
+            for sel, where_to in zip(s.selections, placed.targets, strict=True):
+                targets = [seg_id[i] for i in where_to]
                 if not targets:
-                    result.skipped_selections += 1
                     continue
                 for c in sel.codings:
                     who = users.get(c.user_guid or "", "") if c.user_guid else "imported"
@@ -365,9 +409,9 @@ def import_qdpx(
                         continue
                     when = _time(c.created)
                     memo = "\n\n".join(proj.notes[g].text for g in c.note_guids if g in proj.notes) or None
-                    for seg_id in targets:
+                    for target in targets:
                         r = store.record_decision(
-                            segment_id=seg_id,
+                            segment_id=target,
                             code_path=guid_path[c.code_guid],
                             coder=who,
                             answer="accept",
@@ -385,9 +429,9 @@ def import_qdpx(
                     if note is None:
                         continue
                     who = users.get(note.user_guid or "", "imported")
-                    for seg_id in targets:
-                        if not any(m.text == note.text and m.coder == who for m in store.memos(seg_id)):
-                            store.add_memo(seg_id, who, note.text, created_at=_time(note.created))
+                    for target in targets:
+                        if not any(m.text == note.text and m.coder == who for m in store.memos(target)):
+                            store.add_memo(target, who, note.text, created_at=_time(note.created))
                             result.memos += 1
         rows = [(c.name, k, v) for c in proj.cases if c.name for k, v in c.values.items()]
         if rows:
@@ -407,6 +451,44 @@ def import_qdpx(
             f"{result.unreviewed} coding(s) by {MACHINE_USER} (unreviewed suggestions) were not imported"
         )
     return result
+
+
+@dataclass
+class _Placed:
+    """Where a source's selections go: per selection, the units (segment indices) it codes."""
+
+    targets: list[list[int]]
+    codings: int  # codings on the source's selections, coder-machine's unreviewed suggestions aside
+    on_context: int  # of those, placed on interviewer speech or context only
+    lost: list[str]  # the selections with codings that no unit would hold, described for the researcher
+
+
+def _place(
+    source: Any,
+    spans: list[tuple[int, int, int, bool]],
+    to_text: Callable[[int], int],
+    users: dict[str, str],
+    text: str,
+) -> _Placed:
+    """Participant units a selection covers (see :func:`_covered`); where it covers none, the interviewer or
+    context units it covers, so that a coding the researcher made on them is kept."""
+    coded = [(a, b, i) for a, b, i, c in spans if c]
+    every = [(a, b, i) for a, b, i, _ in spans]
+    context = {i for _, _, i, c in spans if not c}
+    out = _Placed([], 0, 0, [])
+    for sel in source.selections:
+        start, end = to_text(sel.start), to_text(sel.end)
+        targets = _covered(coded, start, end) or _covered(every, start, end)
+        out.targets.append(targets)
+        mine = [c for c in sel.codings if users.get(c.user_guid or "", "") != MACHINE_USER]
+        out.codings += len(mine)
+        if mine and not targets:
+            excerpt = " ".join(text[start:end].split())
+            excerpt = excerpt if len(excerpt) <= 50 else excerpt[:49] + "…"
+            out.lost.append(f"characters {sel.start}–{sel.end} “{excerpt}” ({len(mine)} coding(s))")
+        elif mine and all(i in context for i in targets):
+            out.on_context += len(mine)
+    return out
 
 
 def _covered(spans: list[tuple[int, int, int]], start: int, end: int) -> list[int]:

@@ -162,11 +162,10 @@ def _echo_refi(r: Any, *, whole_project: bool) -> None:
             f"  {r.decisions} coding(s) as accepted decisions"
             + (f" by {', '.join(r.coders)}" if r.coders else "")
             + f"; {r.memos} memo(s); {r.attributes} participant attribute value(s)"
-            + (
-                f"; {r.skipped_selections} selection(s) on interviewer speech only, skipped"
-                if r.skipped_selections
-                else ""
-            )
+        )
+        click.echo(
+            f"  codings   {r.codings_found} found in the file, {r.codings_kept} kept"
+            + (f" ({r.on_context} on interviewer speech)" if r.on_context else "")
         )
     if r.codebook is not None:
         state = "now the current codebook" if r.codebook_changed else "already current"

@@ -1,7 +1,8 @@
 """Split a transcript's turns into coding units with character offsets into the document text.
 
 Speaker turns come first (from :mod:`coder.transcripts`); sentences are found *inside* each
-turn, so a sentence never spans two speakers. Offsets are Python string indices into
+turn, so a sentence never spans two speakers, and a cut the splitter makes where a punctuated turn
+has no sentence-final punctuation is merged back (:func:`whole_sentences`). Offsets are Python string indices into
 ``Transcript.text``; ``text[seg.start:seg.end] == seg.text`` always holds.
 """
 
@@ -65,6 +66,70 @@ def load_splitter(pipeline: str = DEFAULT_PIPELINE) -> SpacySplitter:
     return SpacySplitter(nlp)
 
 
+_FINAL = re.compile(r"(?:[.!?…]|\.\.\.)[\"'”’)\]]*$")
+"""A piece that ends a sentence: final punctuation, perhaps inside closing quotes or brackets."""
+_ELLIPSIS = re.compile(r"(?:…|\.\.\.)[\"'”’)\]]*$")
+_TRAILING_NOTES = re.compile(r"(?:\s*\[[^\]]*\])+\s*$")
+_LEADING_NOTES = re.compile(r"(?:\[[^\]]*\]\s*)+")
+_PUNCTUATED = re.compile(r"[.!?…][\"'”’)\]]*(?:\s|$)")
+_FIRST_LETTER = re.compile(r"[^\W\d_]")
+SHORT_START = 4
+"""A piece of this many words or fewer ending in "..." is a false start of the sentence that follows."""
+
+
+def whole_sentences(speech: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge a splitter's cuts that do not end a sentence, where the speech is punctuated.
+
+    Parsers cut spoken sentences before "and", "but" and "so" ("I get home" | "and I sit in the car…").
+    In a punctuated turn a piece ends a sentence only where it ends with ``.``, ``!``, ``?`` or ``…``
+    (inside closing quotes or brackets, before trailing annotations such as ``[laughs]``) and the next
+    piece starts with a capital letter; a "..." after a false start of :data:`SHORT_START` words or
+    fewer ("I think... I think the hardest part") does not end one either. Any other cut is merged into
+    the next piece. Annotations that open a piece ("[laughs] And then…") go with the sentence before
+    them, as do pieces of annotations only, and a cut inside an annotation moves to its end. An
+    unpunctuated turn (auto-captions) keeps the splitter's
+    cuts. Offsets are the splitter's (a cut may move past an annotation), so ``speech[start:end]`` is exact.
+    """
+    if len(spans) < 2 or not _PUNCTUATED.search(speech):
+        return list(spans)
+    out: list[tuple[int, int]] = []
+    for start, end in _outside_brackets(speech, spans):
+        if out:
+            lead = _LEADING_NOTES.match(speech, start) if start < end else None
+            if lead is not None and lead.end() > start:  # "[laughs] And then…": the note closes the sentence before
+                out[-1] = (out[-1][0], min(lead.end(), end))
+                start = min(lead.end(), end)
+            if not _has_words(speech[start:end]) or not _ends_sentence(
+                speech[out[-1][0] : out[-1][1]], speech[start:end]
+            ):
+                out[-1] = (out[-1][0], end)
+                continue
+        out.append((start, end))
+    return out
+
+
+def _outside_brackets(speech: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cuts moved out of annotations: a rule-based splitter cuts "[" from "laughs]" after a full stop."""
+    out = [tuple(x) for x in spans]
+    for i in range(1, len(out)):
+        (a, b), (c, d) = out[i - 1], out[i]
+        if speech[a:b].count("[") > speech[a:b].count("]") and "]" in speech[c:d]:
+            cut = speech.index("]", c) + 1
+            out[i - 1], out[i] = (a, cut), (cut, d)
+    return [(a, b) for a, b in out]
+
+
+def _ends_sentence(piece: str, following: str) -> bool:
+    """Whether ``piece`` ends a sentence, given the piece that follows it."""
+    body = _TRAILING_NOTES.sub("", piece).rstrip()
+    if not _FINAL.search(body):
+        return False
+    first = _FIRST_LETTER.search(following)
+    if first is not None and first.group().islower():  # "at 9.15 a.m. | and I got there": one sentence
+        return False
+    return not (_ELLIPSIS.search(body) and len(body.split()) <= SHORT_START)
+
+
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in _ANNOTATION.sub("", text))
 
@@ -104,7 +169,10 @@ def segment(
     if unit == "sentence":
         if splitter is None:
             raise ValueError("sentence units need a splitter")
-        spans_per_turn = splitter.split([transcript.speech(t) for t in turns])
+        speeches = [transcript.speech(t) for t in turns]
+        spans_per_turn = [
+            whole_sentences(sp, cuts) for sp, cuts in zip(speeches, splitter.split(speeches), strict=True)
+        ]
     else:
         spans_per_turn = [[(0, t.end - t.speech_start)] for t in turns]
     segments: list[Segment] = []

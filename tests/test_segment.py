@@ -74,3 +74,81 @@ def test_parser_keeps_restarts_and_laughs_whole(real_splitter):
     texts = [s.text for s in segment(t, real_splitter)]
     assert not any(x.strip() in ("[", "laughs]") for x in texts)
     assert any(x.startswith("[laughs]") or "[laughs]" in x for x in texts)
+
+
+def _pieces(text: str, cuts: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each cut piece, in order, as a splitter would give them."""
+    out, pos = [], 0
+    for piece in cuts:
+        start = text.index(piece, pos)
+        out.append((start, start + len(piece)))
+        pos = start + len(piece)
+    return out
+
+
+WHOLE = [
+    # (speech, the splitter's pieces, the units after merging)
+    (
+        "I get home and I sit in the car for twenty minutes because I can't face going in.",
+        ["I get home", "and I sit in the car for twenty minutes because I can't face going in."],
+        ["I get home and I sit in the car for twenty minutes because I can't face going in."],
+    ),
+    (
+        "My sister says I should talk to someone but I don't want to. Twelve hours and I never get a break.",
+        ["My sister says I should talk to someone", "but I don't want to.", "Twelve hours", "and I never get a break."],
+        ["My sister says I should talk to someone but I don't want to.", "Twelve hours and I never get a break."],
+    ),
+    (  # an annotation that opens a piece closes the sentence before it; alone, it joins that sentence
+        "That was hard. [laughs] And then she left. [pause]",
+        ["That was hard.", "[laughs] And then she left.", "[pause]"],
+        ["That was hard. [laughs]", "And then she left. [pause]"],
+    ),
+    (  # a short false start ending in "..." belongs to the sentence it restarts; a long one ends a sentence
+        "I think... I think the hardest part was the waiting. And the receptionist gave me this look... Then I left.",
+        [
+            "I think...",
+            "I think the hardest part was the waiting.",
+            "And the receptionist gave me this look...",
+            "Then I left.",
+        ],
+        [
+            "I think... I think the hardest part was the waiting.",
+            "And the receptionist gave me this look...",
+            "Then I left.",
+        ],
+    ),
+    (  # a lower-case start continues the sentence: an abbreviation did not end it
+        "The appointment was at 9.15 a.m. and I got there at nine. Dr. Patel was late.",
+        ["The appointment was at 9.15 a.m.", "and I got there at nine.", "Dr. Patel was late."],
+        ["The appointment was at 9.15 a.m. and I got there at nine.", "Dr. Patel was late."],
+    ),
+    (  # no final punctuation anywhere (auto-captions): the splitter's cuts stand
+        "yeah so I went there and then I left",
+        ["yeah", "so I went there", "and then I left"],
+        ["yeah", "so I went there", "and then I left"],
+    ),
+    (  # quotes and questions end sentences
+        'She said "Go home." Who would I even call? Nobody!',
+        ['She said "Go home."', "Who would I even call?", "Nobody!"],
+        ['She said "Go home."', "Who would I even call?", "Nobody!"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("speech", "cuts", "want"), WHOLE)
+def test_whole_sentences_merges_cuts_that_do_not_end_a_sentence(speech, cuts, want):
+    from coder.segment import whole_sentences
+
+    got = whole_sentences(speech, _pieces(speech, cuts))
+    assert [speech[a:b].strip() for a, b in got] == want
+    assert all(a < b for a, b in got) and all(x[1] <= y[0] for x, y in zip(got, got[1:], strict=False))
+
+
+def test_segments_of_a_punctuated_turn_are_whole_sentences_with_exact_offsets(blank_splitter):
+    from coder.transcripts import parse_text
+
+    text = "Interviewer: And after?\nP01: Twelve hours; and I never get a break. [laughs] So I quit.\n"
+    t = parse_text(text, name="t.txt", fmt="txt", source="t.txt", data=text.encode())
+    units = [s for s in segment(t, blank_splitter) if s.coded]
+    assert [u.text for u in units] == ["Twelve hours; and I never get a break. [laughs]", "So I quit."]
+    assert all(text[u.start : u.end] == u.text for u in units)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,7 @@ def test_whole_sentences_merges_cuts_that_do_not_end_a_sentence(speech, cuts, wa
 
     got = whole_sentences(speech, _pieces(speech, cuts))
     assert [speech[a:b].strip() for a, b in got] == want
-    assert all(a < b for a, b in got) and all(x[1] <= y[0] for x, y in zip(got, got[1:], strict=False))
+    assert all(a < b for a, b in got) and all(x[1] <= y[0] for x, y in pairwise(got))
 
 
 def test_segments_of_a_punctuated_turn_are_whole_sentences_with_exact_offsets(blank_splitter):

@@ -32,7 +32,12 @@ def copies(tmp_path, embedder, blank_splitter):
     base = tmp_path / "base" / "study.db"
     base.parent.mkdir()
     with Project(base, create=True) as p:
-        p.import_files(files[:4], splitter=blank_splitter, attributes=participants)
+        p.import_files(files[:4], splitter=blank_splitter)
+        ids = {d.participant for d in p.documents()}  # attributes only for the participants imported
+        lines = participants.read_text(encoding="utf-8").splitlines()
+        mine = tmp_path / "participants.csv"
+        mine.write_text("\n".join([lines[0], *(ln for ln in lines[1:] if ln.split(",")[0] in ids)]) + "\n")
+        p.import_files([], attributes=mine)
         p.load_codebook(codebook)
         p.suggest(embedder, threshold=0.25)
     paths = []

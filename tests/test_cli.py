@@ -89,7 +89,13 @@ def test_import_csv_options_and_missing_column(run, tmp_path):
 
 def test_import_attributes_only(run):
     run("init")
-    r = run("import", "--attributes", str(REPO / "corpora" / "demo" / "participants.csv"))
+    csv_path = str(REPO / "corpora" / "demo" / "participants.csv")
+    refused = run("import", "--attributes", csv_path, code=1)  # nobody to attach them to yet
+    assert "12 rows refused" in refused.output and "row 2: participant 'P01' is not in this project" in refused.output
+    from coder.app import Project
+
+    run("import", *(str(f) for f in Project.demo_inputs()[0]), "--pipeline", "blank")
+    r = run("import", "--attributes", csv_path)
     assert "attributes: 84 values stored" in r.output
 
 

@@ -70,14 +70,15 @@ def test_failed_import_leaves_project_unchanged(project, blank_splitter, tmp_pat
         importing(project, [good, bad], blank_splitter)
     assert table_counts(project) == before
     # attributes errors roll back too
-    attrs = write(tmp_path / "a.csv", "participant,age\nP01,30\nP01,31\n")
-    with pytest.raises(InputError, match=r"a.csv: row 3: participant 'P01' appears twice"):
+    attrs = write(tmp_path / "a.csv", "participant,age\ngood,30\ngood,31\n")  # good.txt's participant: 'good'
+    with pytest.raises(InputError, match=r"a.csv: row 3: participant 'good' appears twice"):
         importing(project, [good], blank_splitter, attributes=attrs)
     assert table_counts(project) == before
 
 
 def test_attributes_attach(project, stored, blank_splitter):
-    r = importing(project, [DATA / "sample.txt"], blank_splitter, attributes=REPO / "corpora/demo/participants.csv")
+    files, participants, _ = Project.demo_inputs()
+    r = importing(project, files, blank_splitter, attributes=participants)
     assert r.attributes > 0
     assert stored.attributes()["P03"]["ethnicity"] == "White"
 

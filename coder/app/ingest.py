@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +13,12 @@ from coder import codebook as cb
 from coder import segment as seg
 from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
-from coder.errors import InputError, ProjectError
+from coder.errors import InputError, ManyProblems, ProjectError
 from coder.store import DocumentInfo, Store
 from coder.transcripts import ReadOptions, decode, read_file
 from coder.types import Codebook, Transcript
+
+DELIMITERS = (",", ";", "\t")
 
 
 @dataclass(frozen=True)
@@ -24,50 +26,244 @@ class ImportResult:
     imported: list[DocumentInfo]
     unchanged: list[str]
     attributes: int = 0
+    """Attribute values written: new ones, and changed ones under ``update_attributes``."""
+    attributes_unchanged: int = 0
+    """Attribute values in the file that were already stored with the same value."""
+    attribute_changes: list[AttributeChange] = field(default_factory=list)
 
 
-def read_attributes(path: str | Path) -> list[tuple[str, str, str]]:
-    """(participant, attribute, value) rows from a CSV whose first column (or 'participant') names the participant."""
+@dataclass(frozen=True)
+class AttributeRow:
+    """One participant's row of an attributes file: its non-empty values by attribute name."""
+
+    row: int
+    participant: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """A stored attribute value replaced under ``update_attributes``."""
+
+    participant: str
+    attribute: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.attribute}: '{self.old}' → '{self.new}'"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One refused row of an attributes file."""
+
+    path: str
+    row: int
+    message: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: row {self.row}: {self.message}"
+
+
+@dataclass(frozen=True)
+class AttributesFile:
+    """What :func:`read_attributes` found: the good rows, and every row it refuses."""
+
+    path: Path
+    column: str
+    rows: list[AttributeRow]
+    problems: list[RowProblem]
+
+
+class AttributeRowsRefused(ManyProblems, InputError):
+    """Rows of an attributes file were refused; every one is listed and nothing was stored."""
+
+    problems: list[RowProblem]
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.row)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        hints = ["nothing was stored", *dict.fromkeys(p.hint for p in self.problems)]  # in order, once each
+        super().__init__(
+            first.message + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""),
+            path=first.path,
+            row=first.row,
+            hint="; ".join(hints),
+        )
+
+    def headline(self) -> str:
+        rows = len({p.row for p in self.problems})
+        return f"{rows} row{'s' * (rows > 1)} refused in {self.path}"
+
+    def details(self) -> str:
+        todo = dict.fromkeys(p.hint for p in self.problems)
+        return "\n".join([super().details(), "Nothing was stored. What to do:", *(f"  {t}" for t in todo)])
+
+
+def _delimiter(text: str, path: Path) -> str:
+    """',' ';' or tab: the only one that splits the header, else csv.Sniffer's pick among those that do."""
+    header = text.split("\n", 1)[0]
+    widths = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
+    candidates = [d for d in DELIMITERS if widths[d] > 1]
+    if not candidates:
+        raise InputError(
+            "only one column found (tried ',', ';' and tab as separators)",
+            path=path,
+            row=1,
+            hint="the file needs a 'participant' column and at least one attribute column, "
+            "separated by commas, semicolons or tabs",
+        )
+    if len(candidates) > 1:
+        try:
+            return csv.Sniffer().sniff(text[:65536], delimiters="".join(candidates)).delimiter
+        except csv.Error:  # too few rows to tell: the separator that gives the header the most columns
+            return max(candidates, key=lambda d: widths[d])
+    return candidates[0]
+
+
+def _participant_column(header: list[str], wanted: str | None, path: Path) -> int:
+    """The index of the participant column: 'participant', or the one --participant-column names."""
+    name = (wanted or "participant").strip()
+    found = [i for i, c in enumerate(header) if c.lower() == name.lower()]
+    if len(found) == 1:
+        return found[0]
+    columns = ", ".join(f"'{c}'" for c in header)
+    if found:
+        raise InputError(
+            f"{len(found)} columns are named '{name}'",
+            path=path,
+            row=1,
+            hint="rename all but one of them",
+        )
+    if wanted:
+        hint = "pass --participant-column with one of those names"
+    else:
+        hint = "name the participant column 'participant', or pass --participant-column with its name"
+    raise InputError(
+        f"no column '{name}' for the participant ids; the columns are: {columns}", path=path, row=1, hint=hint
+    )
+
+
+def read_attributes(path: str | Path, *, participant_column: str | None = None) -> AttributesFile:
+    """Read a participants' attributes CSV (',' ';' or tab separated, with or without a BOM).
+
+    The participant column is named 'participant' (any case) or ``participant_column``; every other
+    column is an attribute, and empty cells give no value. The header's faults raise
+    :class:`InputError`; bad rows are collected in ``problems`` (see :func:`check_attributes`).
+    """
     p = Path(path)
     try:
         text = decode(p.read_bytes(), p)
     except FileNotFoundError:
         raise InputError("attributes file not found", path=p, hint="check the path") from None
-    reader = csv.DictReader(io.StringIO(text))
-    cols = reader.fieldnames or []
-    if not cols:
-        raise InputError(
-            "no header row",
-            path=p,
-            row=1,
-            hint="start with a header like 'participant,age_group,…'",
-        )
-    key = next((c for c in cols if c.strip().lower() in ("participant", "participant_id", "id")), cols[0])
-    rows: list[tuple[str, str, str]] = []
+    if not text.strip():
+        raise InputError("the file is empty", path=p, hint="start with a header like 'participant,age_group,…'")
+    if not text.split("\n", 1)[0].strip():
+        raise InputError("the first line is empty", path=p, row=1, hint="start with the header row")
+    records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text, p)))
+    names = [c.strip() for c in records[0]]
+    key = _participant_column(names, participant_column, p)
+    for i, c in enumerate(names):
+        if c and names.index(c) != i:
+            raise InputError(f"two columns are named '{c}'", path=p, row=1, hint="rename one of them")
+    rows: list[AttributeRow] = []
+    problems: list[RowProblem] = []
     seen: dict[str, int] = {}
-    for row_no, row in enumerate(reader, start=2):
-        pid = (row.get(key) or "").strip()
+
+    def refuse(row_no: int, message: str, hint: str) -> None:
+        problems.append(RowProblem(str(p), row_no, message, hint))
+
+    for row_no, record in enumerate(records[1:], start=2):
+        cells = [c.strip() for c in record]
+        if not any(cells):
+            continue  # a blank line, or a row of empty cells (Excel leaves them)
+        extra = [c for c in cells[len(names) :] if c]
+        if extra:
+            refuse(
+                row_no,
+                f"more values than header columns ({', '.join(repr(c) for c in extra)} past the last column)",
+                "check the separators on those rows, or put values that contain one in double quotes",
+            )
+        values = {n: c for n, c in zip(names, cells, strict=False) if c}
+        pid = values.pop(names[key], "")
+        nameless = values.pop("", None)
+        if nameless is not None:
+            refuse(row_no, f"a value ({nameless!r}) in a column with no name", "give every column a name in the header")
         if not pid:
-            raise InputError(f"empty '{key}'", path=p, row=row_no, hint="give every row a participant id")
+            refuse(row_no, f"no participant id in column '{names[key]}'", "give every row a participant id")
+            continue
         if pid in seen:
-            raise InputError(
-                f"participant '{pid}' appears twice (first in row {seen[pid]})",
-                path=p,
-                row=row_no,
-                hint="keep one row per participant",
+            refuse(
+                row_no, f"participant '{pid}' appears twice (first in row {seen[pid]})", "keep one row per participant"
             )
+            continue
         seen[pid] = row_no
-        if None in row:
-            raise InputError(
-                "more values than header columns",
-                path=p,
-                row=row_no,
-                hint="check the commas on that row",
+        rows.append(AttributeRow(row_no, pid, values))
+    return AttributesFile(p, names[key], rows, problems)
+
+
+def _some(names: Iterable[str], most: int = 8) -> str:
+    ordered = sorted(names)
+    if len(ordered) <= most:
+        return ", ".join(ordered)
+    return f"{', '.join(ordered[: most - 1])}, … {ordered[-1]} ({len(ordered)} in all)"
+
+
+def check_attributes(
+    found: AttributesFile,
+    participants: Iterable[str],
+    stored: dict[str, dict[str, str]],
+    *,
+    update: bool = False,
+) -> tuple[list[tuple[str, str, str]], list[AttributeChange], int]:
+    """The (participant, attribute, value) rows to write, the changes among them and how many values
+    are already stored as they are; or :class:`AttributeRowsRefused` listing EVERY bad row.
+
+    Refused: the rows :func:`read_attributes` refused, participants not in ``participants``, and values
+    that differ from ``stored`` ones (unless ``update``).
+    """
+    known = set(participants)
+    problems = list(found.problems)
+    if known:
+        unknown_hint = f"participants in this project: {_some(known)}; correct the ids, or import their transcripts"
+    else:
+        unknown_hint = "this project has no transcripts yet: import them first, or in the same command"
+    writes: list[tuple[str, str, str]] = []
+    changes: list[AttributeChange] = []
+    same = 0
+    for r in found.rows:
+        if r.participant not in known:
+            problems.append(
+                RowProblem(
+                    str(found.path), r.row, f"participant '{r.participant}' is not in this project", unknown_hint
+                )
             )
-        for c in cols:
-            if c != key and (row.get(c) or "").strip():
-                rows.append((pid, c.strip(), (row[c] or "").strip()))
-    return rows
+            continue
+        had = stored.get(r.participant, {})
+        for name, value in r.values.items():
+            old = had.get(name)
+            if old == value:
+                same += 1
+                continue
+            if old is not None and not update:
+                problems.append(
+                    RowProblem(
+                        str(found.path),
+                        r.row,
+                        f"'{name}' for {r.participant} is '{value}' here but '{old}' is stored",
+                        "to replace stored values, import again with --update-attributes",
+                    )
+                )
+                continue
+            if old is not None:
+                changes.append(AttributeChange(r.participant, name, old, value))
+            writes.append((r.participant, name, value))
+    if problems:
+        raise AttributeRowsRefused(problems)
+    return writes, changes, same
 
 
 def import_files(
@@ -78,19 +274,23 @@ def import_files(
     unit: str = "sentence",
     splitter: seg.SentenceSplitter | Callable[[], seg.SentenceSplitter] | None = None,
     attributes: str | Path | None = None,
+    participant_column: str | None = None,
+    update_attributes: bool = False,
     progress: ProgressFn = noop,
 ) -> ImportResult:
     """Read, segment and store transcripts in ONE transaction: any error leaves the project unchanged.
 
     A file already imported with the same content is skipped; one imported under the same name
-    with different content is an error (nothing is silently duplicated or replaced).
+    with different content is an error (nothing is silently duplicated or replaced). Attributes
+    may name only participants of the project or of these files, and may change a stored value
+    only with ``update_attributes`` (see :func:`check_attributes`).
     """
     options = options or ReadOptions()
     transcripts: list[Transcript] = []
     for path in paths:
         transcripts.extend(read_file(Path(path), options))
         progress(1)
-    attr_rows = read_attributes(attributes) if attributes else []
+    found = read_attributes(attributes, participant_column=participant_column) if attributes else None
 
     fresh: list[Transcript] = []
     unchanged: list[str] = []
@@ -119,6 +319,15 @@ def import_files(
             continue
         fresh.append(t)
 
+    attr_rows: list[tuple[str, str, str]] = []
+    changes: list[AttributeChange] = []
+    already = 0
+    if found is not None:  # checked before segmenting: a refused row costs no waiting
+        participants = {d.participant for d in store.documents()} | {t.participant for t in fresh}
+        attr_rows, changes, already = check_attributes(
+            found, participants, store.attributes(), update=update_attributes
+        )
+
     split: seg.SentenceSplitter | None = None
     splitter_name = "turn"
     if fresh and unit == "sentence":
@@ -142,7 +351,7 @@ def import_files(
         if attr_rows:
             store.set_attributes(attr_rows)
     stored = {d.id: d for d in store.documents()} if ids else {}
-    return ImportResult([stored[i] for i in ids], unchanged, len(attr_rows))
+    return ImportResult([stored[i] for i in ids], unchanged, len(attr_rows), already, changes)
 
 
 @dataclass(frozen=True)

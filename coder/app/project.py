@@ -136,10 +136,20 @@ class Project:
         unit: str = "sentence",
         splitter: Splitter = None,
         attributes: str | Path | None = None,
+        participant_column: str | None = None,
+        update_attributes: bool = False,
         progress: common.ProgressFn = common.noop,
     ) -> ingest.ImportResult:
         return ingest.import_files(
-            self._store, paths, options=options, unit=unit, splitter=splitter, attributes=attributes, progress=progress
+            self._store,
+            paths,
+            options=options,
+            unit=unit,
+            splitter=splitter,
+            attributes=attributes,
+            participant_column=participant_column,
+            update_attributes=update_attributes,
+            progress=progress,
         )
 
     def import_refi(

@@ -66,13 +66,22 @@ def init(ctx: click.Context) -> None:
     type=click.Path(path_type=Path),
     default=None,
     metavar="CSV",
-    help="Participant attributes CSV (first column = participant id).",
+    help="Participant attributes CSV (',' ';' or tab separated): a 'participant' column, one row per participant.",
+)
+@click.option(
+    "--update-attributes",
+    is_flag=True,
+    help="Let --attributes replace stored values (each change is listed); without it a differing value is refused.",
 )
 @click.option("--document-column", default=None, help="CSV: column naming the document (one per value).")
 @click.option("--speaker-column", default=None, help="CSV: column naming the speaker.")
 @click.option("--text-column", default="text", show_default=True, help="CSV: column with the words.")
 @click.option("--timestamp-column", default=None, help="CSV: column with a time (seconds or HH:MM:SS).")
-@click.option("--participant-column", default=None, help="CSV: column with the participant id.")
+@click.option(
+    "--participant-column",
+    default=None,
+    help="CSV and --attributes CSV: column with the participant id (attributes default: 'participant').",
+)
 @click.option(
     "--pipeline",
     default=PIPELINE,
@@ -88,6 +97,7 @@ def import_(
     interviewers: tuple[str, ...],
     participant: str | None,
     attributes: Path | None,
+    update_attributes: bool,
     pipeline: str,
     **columns: str | None,
 ) -> None:
@@ -106,6 +116,8 @@ def import_(
       coder import notes.txt --speaker-pattern '^(?P<speaker>[A-Z]{2,3})>\\s*'
       coder import survey.csv --document-column respondent --text-column answer
       coder import --attributes participants.csv
+      coder import --attributes people.csv --participant-column id
+      coder import --attributes participants.csv --update-attributes
     """
     from coder.transcripts import DEFAULT_INTERVIEWERS, DEFAULT_SPEAKER_PATTERN, ReadOptions
 
@@ -114,6 +126,8 @@ def import_(
     refi = [f for f in files if f.suffix.lower() in (".qdc", ".qdpx")]
     if refi and (len(files) != 1 or attributes is not None):
         raise click.UsageError("import a .qdc or .qdpx file on its own")
+    if update_attributes and attributes is None:
+        raise click.UsageError("--update-attributes needs --attributes CSV")
     options = ReadOptions(
         speaker_pattern=speaker_pattern or DEFAULT_SPEAKER_PATTERN,
         interviewers=DEFAULT_INTERVIEWERS | {i.strip().lower() for i in interviewers},
@@ -133,7 +147,14 @@ def import_(
     else:
         with progress("Reading", len(files), enabled=len(files) > 20) as bar:
             result = project.import_files(
-                files, options=options, unit=unit, splitter=splitter, attributes=attributes, progress=bar
+                files,
+                options=options,
+                unit=unit,
+                splitter=splitter,
+                attributes=attributes,
+                participant_column=columns["participant_column"],
+                update_attributes=update_attributes,
+                progress=bar,
             )
         _echo_imported(result, unit)
     echo_counts(project)
@@ -147,8 +168,11 @@ def _echo_imported(result: Any, unit: str) -> None:
         )
     for name in result.unchanged:
         click.echo(f"  unchanged {name} (already imported)")
-    if result.attributes:
-        click.echo(f"  attributes: {result.attributes} values stored")
+    if result.attributes or result.attributes_unchanged:
+        same = f" ({result.attributes_unchanged} already stored as they are)" if result.attributes_unchanged else ""
+        click.echo(f"  attributes: {plural(result.attributes, 'value')} stored{same}")
+    for change in result.attribute_changes:
+        click.echo(f"  changed   {change}")
 
 
 def _echo_refi(r: Any, *, whole_project: bool) -> None:

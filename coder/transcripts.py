@@ -13,7 +13,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coder.errors import InputError
@@ -21,17 +21,78 @@ from coder.types import INTERVIEWER, PARTICIPANT, Transcript, Turn
 
 FORMATS = ("txt", "md", "docx", "vtt", "srt", "csv")
 
-# A speaker label at the start of a line: "Interviewer:", "I:", "P03:", "Participant 3:",
-# "Q:", "**P09:**", "Dr. Moss:", optionally after a "[00:01:02]" timestamp.
-DEFAULT_SPEAKER_PATTERN = (
-    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?[ \t]+)?"
-    r"(?:\*\*|__)?(?P<speaker>[A-Z][\w.'\-]*(?: (?:[A-Z][\w.'\-]*|\d+)){0,2})(?:\*\*|__)?"
-    r"[ \t]*:(?:\*\*|__)?[ \t]*"
+# A time as exports write it: 0:03, 1:02:03, 00:01:02.3, 00:01:02,300, MAXQDA/f4's 00:01:02-3.
+_STAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,-]\d{1,3})?"
+_WRAPPED = rf"\[{_STAMP}\]|\({_STAMP}\)|#{_STAMP}#"
+_CAP = "A-ZÀ-ÖØ-Þ"
+_NAME = rf"[{_CAP}][\w.'\-]*(?: (?:[{_CAP}][\w.'\-]*|\d+)){{0,2}}"
+_ROLE_WORD = r"(?i:interviewer|interviewee|participant|respondent|moderator|facilitator|researcher)(?: \d+)?"
+# A name with its role said beside it: "Jane Smith (Interviewer)", "Jane - Interviewer", "Interviewer - Jane",
+# or a capitalised note or pronouns in brackets ("Jane Smith (Guest)", "Jane Smith (she/her)"), so that a
+# sentence such as "Well (sort of): no" stays words; a bracketed time is not part of the label.
+_LABEL = (
+    rf"(?:{_ROLE_WORD}[ \t]+[-–|][ \t]+)?{_NAME}"
+    rf"(?:[ \t]+[-–|][ \t]+{_ROLE_WORD})?(?:[ \t]*\((?:[{_CAP}][^()\n:]{{0,39}}|[a-z]+/[a-z]+(?:/[a-z]+)?)\))?"
 )
 
+# A speaker label at the start of a line: "Interviewer:", "I:", "P03:", "Participant 3:", "Q:", "**P09:**",
+# "Dr. Moss:", "Jane Smith (Interviewer):"; optionally after a time ("[00:01:02] Jane:" as Descript and Trint
+# write it, "0:01:02.3 Interviewer:" or "0:00.0 - 0:12.5 Interviewer:" as NVivo does, "#00:01:02-3# I:" as
+# f4/MAXQDA do), with a time before the colon ("Interviewer (00:00:03):" as Rev writes it) or right after it
+# ("Jane: [00:00:03] …"). A digit right after the colon makes it a time ("Monday 9:00"), not a label.
+DEFAULT_SPEAKER_PATTERN = (
+    rf"^[ \t]*(?:(?P<t1>{_WRAPPED}|{_STAMP})(?:[ \t]*[-–][ \t]*(?P<t1e>{_STAMP}))?[ \t]*(?:[-–][ \t]*)?)?"
+    rf"(?:\*\*|__)?(?P<speaker>{_LABEL})(?:[ \t]*(?P<t2>\({_STAMP}\)|\[{_STAMP}\]))?(?:\*\*|__)?"
+    rf"[ \t]*:(?!\d)(?:\*\*|__)?[ \t]*(?:(?P<t3>\[{_STAMP}\]|#{_STAMP}#)[ \t]*)?"
+)
+
+# A line that is only a speaker and a time, the words on the lines below: Otter ("Speaker 1  0:03"),
+# Trint ("[00:00:03] Jane Smith"), "Jane Smith [00:00:03]", "00:00:03 - Jane Smith".
+_HEADER_LINE = re.compile(
+    rf"^[ \t]*(?:\*\*|__)?(?:"
+    rf"(?P<s1>{_LABEL})(?:\*\*|__)?[ \t]*(?:[-–|][ \t]*)?(?P<t1>\[{_STAMP}\]|\({_STAMP}\)|{_STAMP})"
+    rf"|(?P<t2>\[{_STAMP}\]|\({_STAMP}\)|{_STAMP})[ \t]*(?:[-–|][ \t]*)?(?:\*\*|__)?(?P<s2>{_LABEL})"
+    rf")(?:\*\*|__)?[ \t]*$"
+)
+
+# A time inside the words (f4/MAXQDA end each paragraph with "#00:01:02-3#"; Trint and Descript can start
+# one with "[00:01:02]"): it ends the words before it, and any words after it go on as the same speaker's.
+_MARKER = re.compile(rf"#{_STAMP}#|\[{_STAMP}\]")
+_MARKER_LINE = re.compile(rf"[ \t]*#{_STAMP}#")
+
 DEFAULT_INTERVIEWERS = frozenset({"interviewer", "int", "i", "q", "facilitator", "moderator", "researcher", "question"})
+PARTICIPANT_WORDS = frozenset({"participant", "respondent", "interviewee", "p", "r", "a", "b", "answer"})
 
 HEADER_KEYS = {"participant", "participant id", "participant_id", "id", "pid"}
+
+
+def _base_label(label: str) -> str:
+    """'Interviewer 2' → 'interviewer', 'P01' → 'p', 'Int.' → 'int'."""
+    return re.sub(r"[\s_#.-]*\d*\.?$", "", label.strip().lower()) or label.strip().lower()
+
+
+def role_word(word: str) -> str | None:
+    """The role a label names by itself ('Interviewer 2', 'Int.', 'Q' / 'Respondent', 'P01', 'A'), else None."""
+    w = {word.strip().lower(), _base_label(word)}
+    return INTERVIEWER if w & DEFAULT_INTERVIEWERS else PARTICIPANT if w & PARTICIPANT_WORDS else None
+
+
+_ROLE_SPLITS = (
+    re.compile(r"^(?P<name>.*?)[ \t]*[(\[](?P<role>[^()\[\]]+)[)\]]$"),  # Jane Smith (Interviewer)
+    re.compile(r"^(?P<name>.+?)[ \t]+[-–—|][ \t]+(?P<role>[^-–—|]+)$"),  # Jane Smith - Interviewer
+    re.compile(r"^(?P<role>[^-–—|]+?)[ \t]+[-–—|][ \t]+(?P<name>.+)$"),  # Interviewer - Jane Smith
+)
+
+
+def split_role(label: str) -> tuple[str, str | None]:
+    """A speaker label's name and the role written beside it, if any: 'Jane Smith (Interviewer)' →
+    ('Jane Smith', 'interviewer'). A bracket that names no role stays part of the name."""
+    label = label.strip()
+    for rx in _ROLE_SPLITS:
+        m = rx.match(label)
+        if m and (role := role_word(m["role"])):
+            return m["name"].strip() or m["role"].strip(), role
+    return label, None
 
 
 @dataclass(frozen=True)
@@ -48,9 +109,15 @@ class ReadOptions:
     participant_column: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
-    def role(self, speaker: str) -> str:
+    def role(self, speaker: str, said: str | None = None) -> str:
+        """Names given with --interviewer first, then a role written beside the name (``said``), then the label
+        (Interviewer 2, Int, I, Q, Moderator, …). Any other speaker, such as Otter's 'Speaker 1', is a participant."""
         s = speaker.strip().lower()
-        if s in self.interviewers or s.startswith("interviewer"):
+        if s in self.interviewers - DEFAULT_INTERVIEWERS:
+            return INTERVIEWER
+        if said is not None:
+            return said
+        if s in self.interviewers or _base_label(s) in self.interviewers or s.startswith("interviewer"):
             return INTERVIEWER
         return PARTICIPANT
 
@@ -63,11 +130,8 @@ def detect_format(path: Path) -> str:
         return "md"
     if ext in FORMATS:
         return ext
-    raise InputError(
-        f"unsupported file type '.{ext}'",
-        path=path,
-        hint=f"use one of: {', '.join('.' + f for f in FORMATS)}",
-    )
+    hint = f"use one of: {', '.join('.' + f for f in FORMATS)}"
+    raise InputError(f"unsupported file type '.{ext}'", path=path, hint=hint)
 
 
 def read_file(path: Path, options: ReadOptions | None = None) -> list[Transcript]:
@@ -100,11 +164,8 @@ def decode(data: bytes, path: str | Path, *, newlines: bool = True) -> str:
     """Decode UTF-8 (with or without a BOM) and normalise newlines (unless ``newlines=False``, for text
     whose positions count CRLF as two characters); refuse binary files."""
     if b"\x00" in data[:8192]:
-        raise InputError(
-            "looks like a binary file, not text",
-            path=path,
-            hint="export the transcript as .txt, .docx, .vtt, .srt or .csv",
-        )
+        hint = "export the transcript as .txt, .docx, .vtt, .srt or .csv"
+        raise InputError("looks like a binary file, not text", path=path, hint=hint)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -130,11 +191,8 @@ def _compile(pattern: str, path: str) -> re.Pattern[str]:
     except re.error as e:
         raise InputError(f"bad --speaker-pattern: {e}", path=path, hint="fix the regular expression") from None
     if "speaker" not in rx.groupindex:
-        raise InputError(
-            "--speaker-pattern has no (?P<speaker>...) group",
-            path=path,
-            hint="name the group that captures the speaker, e.g. '^(?P<speaker>[A-Z]+):\\s*'",
-        )
+        hint = "name the group that captures the speaker, e.g. '^(?P<speaker>[A-Z]+):\\s*'"
+        raise InputError("--speaker-pattern has no (?P<speaker>...) group", path=path, hint=hint)
     return rx
 
 
@@ -170,22 +228,32 @@ def parse_text(
 ) -> Transcript:
     """Split a plain-text transcript into speaker turns.
 
-    Lines before the first speaker label are the header (``# participant: P03`` sets the
-    participant). A line without a label continues the turn above it. Lines starting with
-    ``#`` never start a turn.
+    The layout with more lines wins: labels that start the words (``DEFAULT_SPEAKER_PATTERN``) or lines of
+    only a speaker and a time, the words below (``_HEADER_LINE``); a custom ``--speaker-pattern`` is the only
+    layout tried. Times become the turns' times, never part of their words (see ``_pieces``).
+
+    Lines before the first speaker label are the header (``# participant: P03`` sets the participant). A line
+    without a label continues the turn above it. Lines starting with ``#`` (but for ``#00:01:02-3#``) never
+    start a turn.
     """
     options = options or ReadOptions()
     rx = _compile(options.speaker_pattern, source or name)
-    starts: list[tuple[int, int, str]] = []  # (line start, speech start, speaker)
+    layouts: tuple[list[_Start], list[_Start]] = ([], [])  # labelled lines, speaker-and-time lines
+    header_only = options.speaker_pattern == DEFAULT_SPEAKER_PATTERN
     pos = 0
-    header_lines: list[str] = []
     for line in text.split("\n"):
-        m = None if line.lstrip().startswith("#") else rx.match(line)
-        if m and m.group("speaker") and m.group("speaker").strip():
-            starts.append((pos, pos + m.end(), m.group("speaker").strip()))
-        elif not starts:
-            header_lines.append(line)
+        if not line.lstrip().startswith("#") or _MARKER_LINE.match(line):
+            m = rx.match(line)
+            if m and m.group("speaker") and m.group("speaker").strip():
+                times = [m.groupdict().get(g) for g in ("t1", "t2", "t3")]
+                until = _first_time([m.groupdict().get("t1e")])
+                layouts[0].append(_Start(pos, pos + m.end(), m.group("speaker"), _first_time(times), until))
+            h = _HEADER_LINE.match(line) if header_only else None
+            if h:
+                spk, ts = (h["s1"], h["t1"]) if h["s1"] else (h["s2"], h["t2"])
+                layouts[1].append(_Start(pos, pos + len(line), spk, _first_time([ts])))
         pos += len(line) + 1
+    starts = layouts[1] if len(layouts[1]) > len(layouts[0]) else layouts[0]
     if not starts:
         raise InputError(
             "no speaker turns found",
@@ -193,14 +261,58 @@ def parse_text(
             hint="label each turn at the start of a line, e.g. 'Interviewer: …' and 'P01: …', "
             "or describe your labels with --speaker-pattern",
         )
+    header_lines = text[: starts[0].line].split("\n")
     turns: list[Turn] = []
-    for i, (start, speech_start, speaker) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        end = start + len(text[start:end].rstrip())
-        speech_start = min(speech_start, end)
-        turns.append(Turn(i, speaker, options.role(speaker), start, end, speech_start))
+    for i, st in enumerate(starts):
+        end = starts[i + 1].line if i + 1 < len(starts) else len(text)
+        speaker, said = split_role(st.speaker)
+        turns.extend(_pieces(text, st, end, speaker, options.role(speaker, said)))
     meta = _header_metadata(header_lines)
     return _finish(text, turns, name=name, fmt=fmt, source=source, data=data, meta=meta, options=options)
+
+
+@dataclass(frozen=True)
+class _Start:
+    line: int  # where the label's line starts
+    speech: int  # where the words may start
+    speaker: str  # the label as written, role and all
+    time: float | None
+    until: float | None = None  # the end of a written time range
+
+
+def _time(stamp: str) -> float:
+    """Seconds in '1:02:03', '[00:01:02.5]', '#00:01:02-3#', '12.5'; ValueError for anything else."""
+    stamp = stamp.strip("[]()# \t")
+    if re.fullmatch(r"\d+(?:\.\d+)?", stamp):
+        return float(stamp)
+    if not (m := re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,-](\d{1,3}))?", stamp)):
+        raise ValueError(stamp)
+    h, mi, sec, frac = m.groups()
+    return _seconds(h, mi, sec, frac or "0")
+
+
+def _first_time(stamps: Iterable[str | None]) -> float | None:
+    return next((_time(s) for s in stamps if s), None)
+
+
+def _skip_space(text: str, pos: int, end: int) -> int:
+    return end - len(text[pos:end].lstrip())
+
+
+def _pieces(text: str, st: _Start, end: int, speaker: str, role: str) -> list[Turn]:
+    """One turn from a label to the next, cut at any time written inside the words so that no time is
+    ever part of them: the words before a time end there (it is their ``time_end``), the words after it
+    go on as a turn of the same speaker (it is their ``time_start``)."""
+    end = st.line + len(text[st.line : end].rstrip())
+    out: list[Turn] = []
+    start, speech, t0, t1 = st.line, _skip_space(text, min(st.speech, end), end), st.time, st.until
+    for m in _MARKER.finditer(text, speech, end):
+        stamp = _time(m.group())
+        stop = max(speech, start + len(text[start : m.start()].rstrip()))
+        out.append(Turn(0, speaker, role, start, stop, speech, t0, stamp))
+        start, speech, t0, t1 = m.start(), _skip_space(text, m.end(), end), stamp, None
+    out.append(Turn(0, speaker, role, start, end, min(speech, end), t0, t1))
+    return out
 
 
 def _finish(
@@ -214,17 +326,11 @@ def _finish(
     meta: dict[str, str],
     options: ReadOptions,
 ) -> Transcript:
-    kept = [t for t in turns if text[t.speech_start : t.end].strip()]
-    kept = [
-        Turn(i, t.speaker, t.role, t.start, t.end, t.speech_start, t.time_start, t.time_end) for i, t in enumerate(kept)
-    ]
+    kept = [replace(t, index=i) for i, t in enumerate(t for t in turns if text[t.speech_start : t.end].strip())]
     if not any(t.role == PARTICIPANT for t in kept):
-        seen = sorted({t.speaker for t in kept})
-        raise InputError(
-            f"no participant turns (speakers found: {', '.join(seen) or 'none'})",
-            path=source or name,
-            hint="check the labels; pass --interviewer NAME only for interviewer speakers",
-        )
+        seen = ", ".join(sorted({t.speaker for t in kept})) or "none"
+        hint = "check the labels; pass --interviewer NAME only for interviewer speakers"
+        raise InputError(f"no participant turns (speakers found: {seen})", path=source or name, hint=hint)
     return Transcript(
         name=name,
         text=text,
@@ -245,18 +351,10 @@ def read_docx(path: Path, data: bytes, options: ReadOptions) -> Transcript:
         import docx  # python-docx
 
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise InputError(
-            f"not a readable .docx file ({type(e).__name__})",
-            path=path,
-            hint="open it in Word or LibreOffice and save it again as .docx",
-        ) from None
     except Exception as e:  # python-docx raises assorted errors on damaged parts
-        raise InputError(
-            f"not a readable .docx file ({e})",
-            path=path,
-            hint="open it in Word or LibreOffice and save it again as .docx",
-        ) from None
+        why = type(e).__name__ if isinstance(e, (zipfile.BadZipFile, KeyError, ValueError)) else e
+        hint = "open it in Word or LibreOffice and save it again as .docx"
+        raise InputError(f"not a readable .docx file ({why})", path=path, hint=hint) from None
     text = "\n".join(p.text for p in document.paragraphs)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0b", "\n")
     if not text.strip():
@@ -281,6 +379,7 @@ class _Cue:
     end: float
     speaker: str | None
     text: str
+    said: str | None = None  # a role written beside the speaker's name
 
 
 def _build_from_cues(
@@ -293,21 +392,23 @@ def _build_from_cues(
     meta: dict[str, str],
     options: ReadOptions,
 ) -> Transcript:
-    """Merge consecutive cues of one speaker into turns and write them as ``Speaker: text`` lines."""
+    """Merge consecutive cues of one speaker into turns and write them as ``Speaker: text`` lines.
+
+    A role written with the name (``<v Jane Smith (Interviewer)>``, ``Jane Smith - Interviewer: …``) sets
+    the turn's role and is left out of the speaker's name.
+    """
     if not cues:
         raise InputError("no caption cues found", path=source or name, hint="check that it is a subtitle file")
     merged: list[list[_Cue]] = []
     speaker: str | None = None
     for cue in cues:
         if cue.speaker is None:
-            cue.speaker = speaker
+            cue.speaker, cue.said = speaker, merged[-1][0].said if merged else None
+        else:
+            cue.speaker, cue.said = split_role(cue.speaker)
         if cue.speaker is None:
-            raise InputError(
-                "caption has no speaker",
-                path=source or name,
-                line=cue.line,
-                hint="mark speakers with <v Name> tags or a 'Name:' prefix",
-            )
+            hint = "mark speakers with <v Name> tags or a 'Name:' prefix"
+            raise InputError("caption has no speaker", path=source or name, line=cue.line, hint=hint)
         if merged and merged[-1][0].speaker == cue.speaker:
             merged[-1].append(cue)
         else:
@@ -320,18 +421,8 @@ def _build_from_cues(
         spk = group[0].speaker or ""
         words = " ".join(c.text for c in group if c.text)
         line = f"{spk}: {words}"
-        turns.append(
-            Turn(
-                i,
-                spk,
-                options.role(spk),
-                pos,
-                pos + len(line),
-                pos + len(spk) + 2,
-                group[0].start,
-                group[-1].end,
-            )
-        )
+        role = options.role(spk, next((c.said for c in group if c.said), None))
+        turns.append(Turn(i, spk, role, pos, pos + len(line), pos + len(spk) + 2, group[0].start, group[-1].end))
         parts.append(line)
         pos += len(line) + 1
     text = "\n".join(parts) + "\n"
@@ -340,10 +431,8 @@ def _build_from_cues(
 
 def _cue_text(lines: list[str], rx: re.Pattern[str]) -> tuple[str | None, str]:
     raw = " ".join(s.strip() for s in lines if s.strip())
-    speaker = None
     m = _VOICE.search(raw)
-    if m:
-        speaker = m.group(1).strip()
+    speaker = m.group(1).strip() if m else None
     words = _TAG.sub("", raw).strip()
     if speaker is None:
         lm = rx.match(words)
@@ -413,14 +502,9 @@ def _parse_captions(
         g = m.groups()
         spk, words = _cue_text(block[timing_at + 1 :], rx)
         cues.append(_Cue(start_line, _seconds(*g[:4]), _seconds(*g[4:]), spk, words))
+    meta = _header_metadata(meta_lines)
     return _build_from_cues(
-        cues,
-        name=name,
-        fmt=fmt,
-        source=source,
-        data=data or text.encode(),
-        meta=_header_metadata(meta_lines),
-        options=options,
+        cues, name=name, fmt=fmt, source=source, data=data or text.encode(), meta=meta, options=options
     )
 
 
@@ -438,17 +522,6 @@ def _blocks(lines: list[str]) -> Iterable[tuple[int, list[str]]]:
             block = []
     if block:
         yield first, block
-
-
-def _parse_time(value: str) -> float:
-    value = value.strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
-    m = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?", value)
-    if not m:
-        raise ValueError(value)
-    h, mi, s, ms = m.groups()
-    return _seconds(h, mi, s, ms or "0")
 
 
 def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | None = None) -> list[Transcript]:
@@ -470,12 +543,8 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
     }
     for flag, col in wanted.items():
         if col is not None and col not in columns:
-            raise InputError(
-                f"no column '{col}' (named by {flag}); the columns are: {', '.join(columns) or 'none'}",
-                path=path,
-                row=1,
-                hint=f"pass {flag} with one of those names",
-            )
+            msg = f"no column '{col}' (named by {flag}); the columns are: {', '.join(columns) or 'none'}"
+            raise InputError(msg, path=path, row=1, hint=f"pass {flag} with one of those names")
     docs: dict[str, list[tuple[int, dict[str, str]]]] = {}
     try:
         for row_no, row in enumerate(reader, start=2):
@@ -484,26 +553,14 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
                 continue
             key = (row.get(options.document_column) or "").strip() if options.document_column else ""
             if options.document_column and not key:
-                raise InputError(
-                    f"empty '{options.document_column}' value",
-                    path=path,
-                    row=row_no,
-                    hint="fill in the document for every row with text",
-                )
+                hint = "fill in the document for every row with text"
+                raise InputError(f"empty '{options.document_column}' value", path=path, row=row_no, hint=hint)
             docs.setdefault(key, []).append((row_no, row))
     except csv.Error as e:
-        raise InputError(
-            f"malformed CSV ({e})",
-            path=path,
-            row=reader.line_num,
-            hint="check the quoting on that row",
-        ) from None
+        hint = "check the quoting on that row"
+        raise InputError(f"malformed CSV ({e})", path=path, row=reader.line_num, hint=hint) from None
     if not docs:
-        raise InputError(
-            f"no rows with text in column '{options.text_column}'",
-            path=path,
-            hint="check --text-column",
-        )
+        raise InputError(f"no rows with text in column '{options.text_column}'", path=path, hint="check --text-column")
     stem = Path(name).stem
     out: list[Transcript] = []
     for key, rows in docs.items():
@@ -513,20 +570,16 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
         for i, (row_no, row) in enumerate(rows):
             words = re.sub(r"\s+", " ", (row.get(options.text_column) or "").strip())
             spk = (row.get(options.speaker_column) or "").strip() if options.speaker_column else ""
-            spk = spk or (key or stem)
+            spk, said = split_role(spk or (key or stem))
             ts = None
             if options.timestamp_column and (row.get(options.timestamp_column) or "").strip():
                 try:
-                    ts = _parse_time(row[options.timestamp_column])
+                    ts = _time(row[options.timestamp_column])
                 except ValueError:
-                    raise InputError(
-                        f"bad timestamp '{row[options.timestamp_column]}'",
-                        path=path,
-                        row=row_no,
-                        hint="use seconds (12.5) or HH:MM:SS",
-                    ) from None
+                    bad, hint = row[options.timestamp_column], "use seconds (12.5) or HH:MM:SS"
+                    raise InputError(f"bad timestamp '{bad}'", path=path, row=row_no, hint=hint) from None
             line = f"{spk}: {words}"
-            role = options.role(spk) if options.speaker_column else PARTICIPANT
+            role = options.role(spk, said) if options.speaker_column else PARTICIPANT
             turns.append(Turn(i, spk, role, pos, pos + len(line), pos + len(spk) + 2, ts, None))
             parts.append(line)
             pos += len(line) + 1
@@ -540,15 +593,6 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
             meta["participant"] = key
         doc_name = f"{name}#{key}" if key else name
         out.append(
-            _finish(
-                doc_text,
-                turns,
-                name=doc_name,
-                fmt="csv",
-                source=source,
-                data=None,
-                meta=meta,
-                options=options,
-            )
+            _finish(doc_text, turns, name=doc_name, fmt="csv", source=source, data=None, meta=meta, options=options)
         )
     return out

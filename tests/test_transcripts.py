@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from coder.errors import InputError
-from coder.transcripts import ReadOptions, parse_text, read_file
+from coder.transcripts import DEFAULT_INTERVIEWERS, ReadOptions, parse_text, parse_vtt, read_file
 from coder.types import INTERVIEWER, PARTICIPANT
 
 from .conftest import DATA, write
@@ -256,3 +258,178 @@ def test_bad_speaker_pattern(tmp_path):
     p = write(tmp_path / "a.txt", "A: b\n")
     assert "--speaker-pattern has no (?P<speaker>...) group" in err(p, ReadOptions(speaker_pattern="^x"))
     assert "bad --speaker-pattern" in err(p, ReadOptions(speaker_pattern="(("))
+
+
+# -- exports of transcription tools: each file under tests/data/formats/ is a synthetic transcript --------
+
+FORMATS = DATA / "formats"
+STAMP = re.compile(r"\d:\d\d")
+
+
+def no_times_in_speech(t):
+    """A time the tool wrote (0:03, [00:00:03], #00:01:02-3#) is never part of the words."""
+    for turn in t.turns:
+        assert not STAMP.search(t.speech(turn).replace("7:30", "")), t.speech(turn)
+
+
+def test_otter_speaker_and_time_on_own_line():
+    t = read_file(FORMATS / "otter.txt")[0]
+    assert t.participant == "P21"
+    assert len(t.turns) == 8
+    assert [x.speaker for x in t.turns[:2]] == ["Speaker 1", "Marisol Vega"]
+    # 'Speaker 1' says no role, so it is a participant until named with --interviewer
+    assert {x.role for x in t.turns} == {PARTICIPANT}
+    assert t.speech(t.turns[3]) == (
+        "My mother lives with us, and that helps a lot. She does breakfast and the school run.\n"
+        "At 7:30 we all eat together before I leave, that's the one rule we keep."
+    )
+    assert [x.time_start for x in t.turns[-2:]] == [3612.0, 3615.0]  # 1:00:12 is h:mm:ss
+    no_times_in_speech(t)
+    named = read_file(FORMATS / "otter.txt", ReadOptions(interviewers=DEFAULT_INTERVIEWERS | {"speaker 1"}))[0]
+    assert speakers(named)[:2] == [("Speaker 1", INTERVIEWER), ("Marisol Vega", PARTICIPANT)]
+
+
+def test_rev_time_before_the_colon_words_on_same_or_next_line():
+    t = read_file(FORMATS / "rev.txt")[0]
+    assert len(t.turns) == 8
+    assert speakers(t)[:2] == [("Interviewer", INTERVIEWER), ("Tomás Ferreira", PARTICIPANT)]
+    assert t.speech(t.turns[0]) == "Okay, we're recording. Can you tell me what you do for a living?"
+    assert t.speech(t.turns[4]) == "Do your kids help out?"
+    assert [x.time_start for x in t.turns[:2]] == [3.0, 8.0]
+    assert t.turns[6].time_start == 3723.0
+    no_times_in_speech(t)
+
+
+def test_trint_time_and_speaker_line_and_paragraph_times():
+    t = read_file(FORMATS / "trint.txt")[0]
+    assert speakers(t)[:2] == [("Interviewer", INTERVIEWER), ("Priya Nair", PARTICIPANT)]
+    # "[00:00:51]" starting a paragraph ends the words before it; the rest is the same speaker's next turn
+    assert len(t.turns) == 7
+    before, after = t.turns[3], t.turns[4]
+    assert t.speech(before) == "We have a shared calendar on the fridge. Whoever is home cooks."
+    assert t.speech(after) == "It sounds organised but it took us a year of fights to get there."
+    assert (before.speaker, before.time_start, before.time_end) == ("Priya Nair", 38.0, 51.0)
+    assert (after.speaker, after.time_start) == ("Priya Nair", 51.0)
+    no_times_in_speech(t)
+
+
+def test_descript_time_speaker_colon():
+    t = read_file(FORMATS / "descript.txt")[0]
+    assert len(t.turns) == 7
+    assert speakers(t)[:2] == [("Moderator", INTERVIEWER), ("Grace Liu", PARTICIPANT)]
+    assert t.speech(t.turns[6]) == "Some days. I miss the students, not the paperwork."
+    assert t.turns[6].time_start == 51.0
+    no_times_in_speech(t)
+
+
+def test_maxqda_f4_times_at_paragraph_ends():
+    t = read_file(FORMATS / "maxqda.txt")[0]
+    assert t.participant == "P26"
+    assert len(t.turns) == 8
+    assert speakers(t)[:2] == [("I", INTERVIEWER), ("B", PARTICIPANT)]
+    assert t.speech(t.turns[0]) == "Could you describe your work at the moment?"
+    assert t.turns[0].time_end == 5.2
+    # a second paragraph of B's without a label, each paragraph closed by its time
+    assert [t.speech(x) for x in t.turns[3:5]] == [
+        "It fits well. My wife works afternoons at the pharmacy, so I take over when she leaves.",
+        "We hardly see each other on weekdays, which is the price.",
+    ]
+    assert (t.turns[4].speaker, t.turns[4].time_start, t.turns[4].time_end) == ("B", 31.4, 40.0)
+    # the time may also open the paragraph
+    assert (t.turns[5].speaker, t.turns[5].time_start) == ("I", 41.5)
+    assert t.speech(t.turns[5]) == "Do you talk about changing that?"
+    no_times_in_speech(t)
+
+
+def test_nvivo_times_and_time_ranges():
+    t = read_file(FORMATS / "nvivo.txt")[0]
+    assert len(t.turns) == 7
+    assert speakers(t)[:2] == [("Interviewer", INTERVIEWER), ("Respondent", PARTICIPANT)]
+    assert [x.time_start for x in t.turns[:4]] == [1.5, 4.0, 15.0, 18.0]
+    assert (t.turns[5].time_start, t.turns[5].time_end) == (36.0, 52.2)
+    assert t.speech(t.turns[5]) == "My nephew, two days a week. It feels like paying back what my uncle gave me."
+    no_times_in_speech(t)
+
+
+def test_teams_role_in_voice_tag():
+    t = read_file(FORMATS / "teams.vtt")[0]
+    assert t.participant == "P28"
+    assert len(t.turns) == 6
+    assert speakers(t)[:2] == [("Dana Reyes", INTERVIEWER), ("Samuel Okafor", PARTICIPANT)]
+    assert t.speech(t.turns[3]) == (
+        "I'm an accountant, fully remote since the pandemic. My desk is in the spare room. "
+        "My twins think I live in there, to be honest."
+    )
+    assert (t.turns[3].time_start, t.turns[3].time_end) == (17.2, 31.6)
+    assert t.text.splitlines()[0] == "Dana Reyes: Thanks for joining the call. Can you hear me all right?"
+
+
+def test_zoom_names_with_role():
+    t = read_file(FORMATS / "zoom.vtt")[0]
+    assert len(t.turns) == 5
+    assert speakers(t)[:2] == [("Lena Park", INTERVIEWER), ("Ahmed Hassan", PARTICIPANT)]
+    assert t.speech(t.turns[3]) == "The youngest hates the night weeks. She waits up even when she shouldn't."
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("Interviewer 2", ("Interviewer 2", INTERVIEWER)),
+        ("Int", ("Int", INTERVIEWER)),
+        ("Facilitator", ("Facilitator", INTERVIEWER)),
+        ("Researcher", ("Researcher", INTERVIEWER)),
+        ("Q1", ("Q1", INTERVIEWER)),
+        ("Respondent", ("Respondent", PARTICIPANT)),
+        ("Interviewee", ("Interviewee", PARTICIPANT)),
+        ("P01", ("P01", PARTICIPANT)),
+        ("Jane Smith (Interviewer)", ("Jane Smith", INTERVIEWER)),
+        ("Interviewer - Jane", ("Jane", INTERVIEWER)),
+        ("Jane Smith - Interviewer", ("Jane Smith", INTERVIEWER)),
+        ("Ivan Petrov (Participant)", ("Ivan Petrov", PARTICIPANT)),
+        ("Ivan Petrov (Guest)", ("Ivan Petrov (Guest)", PARTICIPANT)),
+        ("Ivan Petrov (he/him)", ("Ivan Petrov (he/him)", PARTICIPANT)),
+    ],
+)
+def test_roles_from_labels(label, expected):
+    t = parse_text(f"{label}: Some words.\nMara: Hello.\n", name="x.txt")
+    assert speakers(t)[0] == expected
+    assert t.speech(t.turns[0]) == "Some words."
+
+
+def test_role_in_voice_tag_and_interviewer_option_wins():
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Interviewer>Hi.\n\n"
+        "00:00:02.000 --> 00:00:03.000\n<v Dana (Participant)>Hello.\n\n"
+        "00:00:03.000 --> 00:00:04.000\n<v Rosa>Hey.\n"
+    )
+    t = parse_vtt(vtt, name="a.vtt")
+    assert speakers(t) == [("Interviewer", INTERVIEWER), ("Dana", PARTICIPANT), ("Rosa", PARTICIPANT)]
+    # a name given with --interviewer counts more than a role written in the file
+    t = parse_vtt(vtt, name="a.vtt", options=ReadOptions(interviewers=DEFAULT_INTERVIEWERS | {"dana"}))
+    assert [x.role for x in t.turns] == [INTERVIEWER, INTERVIEWER, PARTICIPANT]
+
+
+def test_label_layout_wins_over_a_stray_time_line():
+    """A line such as 'Monday 9:00' inside labelled turns is words, not an Otter-style speaker line."""
+    t = parse_text("Interviewer: When?\nP01: Every week on\nMonday 9:00\nInterviewer: Why?\nP01: Habit.\n", name="x")
+    assert len(t.turns) == 4
+    assert t.speech(t.turns[1]) == "Every week on\nMonday 9:00"
+
+
+def test_custom_pattern_reads_only_its_own_labels():
+    opts = ReadOptions(speaker_pattern=r"^(?P<speaker>[A-Z]+)>\s*")
+    t = parse_text("DANA> Hi.\nSpeaker 1  0:03\nROSA> Well.\n", name="x.txt", options=opts)
+    assert [x.speaker for x in t.turns] == ["DANA", "ROSA"]
+    assert t.speech(t.turns[0]) == "Hi.\nSpeaker 1  0:03"
+
+
+def test_otter_docx(tmp_path):
+    import docx
+
+    d = docx.Document()
+    for line in ("Speaker 1  0:03", "How is work?", "Ana Ruiz  0:06", "Long, but fine.", "I like my team."):
+        d.add_paragraph(line)
+    d.save(tmp_path / "otter.docx")
+    t = read_file(tmp_path / "otter.docx", ReadOptions(interviewers=DEFAULT_INTERVIEWERS | {"speaker 1"}))[0]
+    assert speakers(t) == [("Speaker 1", INTERVIEWER), ("Ana Ruiz", PARTICIPANT)]
+    assert t.speech(t.turns[1]) == "Long, but fine.\nI like my team."

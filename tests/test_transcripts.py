@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from coder.captions import parse_vtt
 from coder.errors import InputError
-from coder.transcripts import DEFAULT_INTERVIEWERS, ReadOptions, parse_text, parse_vtt, read_file
+from coder.transcripts import DEFAULT_INTERVIEWERS, ReadOptions, parse_text, read_file
 from coder.types import INTERVIEWER, PARTICIPANT
 
 from .conftest import DATA, write

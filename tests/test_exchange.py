@@ -622,3 +622,37 @@ def test_a_coding_no_unit_can_hold_refuses_the_import_with_the_list(tmp_path, bl
             project.import_refi(path, splitter=lambda: blank_splitter)
         assert f"source 'gappy' characters {gap}–{gap + 2}" in str(e.value) and "nothing was imported" in str(e.value)
         assert project.counts() == before
+
+
+def test_a_real_interview_keeps_its_structure_when_only_a_question_is_coded(tmp_path, blank_splitter):
+    text = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
+    src, files = _source("Interview 2", GUIDS[5], text, [(GUIDS[6], "How do you cope with the nights?", GUIDS[0])])
+    path = qdpx(tmp_path / "q.qdpx", project_xml(src), files)
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        coded = [s.text for s in coded_sentences(project, "Interview 2")]
+    assert (r.codings_found, r.codings_kept, r.on_context) == (1, 1, 1)
+    assert coded == ["I pray.", "My sister calls."]  # the question is still the interviewer's
+    assert not any("line by line" in w for w in r.warnings)
+
+
+def test_a_source_whose_codings_mostly_fall_on_interviewer_speech_is_read_line_by_line(tmp_path, blank_splitter):
+    comments = [f"Comment number {i} says the ward was cold at night." for i in range(12)]
+    text = "".join(f"Q: {c}\n" for c in comments) + "A: noted\n"  # 'Q:' read as the interviewer's label
+    sels = "".join(
+        f'<PlainTextSelection guid="{i:08X}-1111-4000-8000-000000000000" startPosition="{text.index(c)}" '
+        f'endPosition="{text.index(c) + len(c)}"><Coding guid="{i:08X}-2222-4000-8000-000000000000" '
+        f'creatingUser="{GUIDS[3]}" creationDateTime="2025-03-01T10:00:00Z"><CodeRef targetGUID="{GUIDS[2]}"/>'
+        "</Coding></PlainTextSelection>"
+        for i, c in enumerate(comments)
+    )
+    src = f'<TextSource guid="{GUIDS[5]}" name="table" plainTextPath="internal://{GUIDS[5]}.txt">{sels}</TextSource>'
+    path = qdpx(tmp_path / "t.qdpx", project_xml(src), {f"{GUIDS[5]}.txt": text.encode("utf-8")})
+    with Project(tmp_path / "p.db", create=True) as project:
+        r = project.import_refi(path, splitter=lambda: blank_splitter)
+        coded = {s.text for s in coded_sentences(project, "table")}
+    assert (r.codings_found, r.codings_kept, r.on_context) == (12, 12, 0)
+    assert all(any(c in t for t in coded) for c in comments)  # every coded comment is participant speech now
+    assert any(
+        "table': its speaker labels did not fit its codings (12 of 12 on interviewer speech" in w for w in r.warnings
+    )

@@ -338,7 +338,7 @@ def import_qdpx(
             segments = seg.segment(t, split, unit=unit)
             spans = [(x.start, x.end, x.index, x.coded) for x in segments]
             placed = _place(s, spans, to_text, users, t.text)
-            if placed.lost or placed.on_context * 2 > placed.codings:
+            if placed.lost or (placed.codings >= MISFIT_CODINGS and placed.on_context * 2 > placed.codings):
                 # the speaker labels found do not fit the coding (timestamps or headings read as speakers,
                 # coded text outside every turn): read the source line by line as the participant's instead
                 who = participant_of.get(s.guid) or options.participant or Path(t.name).stem
@@ -451,6 +451,12 @@ def import_qdpx(
             f"{result.unreviewed} coding(s) by {MACHINE_USER} (unreviewed suggestions) were not imported"
         )
     return result
+
+
+MISFIT_CODINGS = 10
+"""A source with at least this many codings, most of them on interviewer speech, is taken to have been
+misread (timestamps or headings taken for speakers) and is read line by line instead. Fewer codings on
+questions (a researcher coding the interview guide) leave a real interview's structure alone."""
 
 
 @dataclass

@@ -17,7 +17,11 @@ codebook in one pass. Format::
         source: ...             # optional: the study it comes from
         guid: ...               # optional: its REFI-QDA GUID (kept from .qdc/.qdpx imports)
         exclusive: true         # optional: exactly one child applies per unit (needs two or more)
+        formerly: [...]         # optional: its old names (or old paths 'A > B'); their decisions follow it
         children: [...]         # optional: subcodes, any depth
+
+``formerly`` is how a codebook evolves without orphaning codings: a renamed code lists its old name,
+a code that merges others lists each of theirs (see :mod:`coder.codebook_evolution`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ CODE_KEYS = {
     "source",
     "guid",
     "exclusive",
+    "formerly",
     "children",
 }
 TEXT_KEYS = ("definition", "include", "exclude", "source", "guid")
@@ -167,7 +172,9 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
         if not isinstance(cnode, yaml.SequenceNode) or not cnode.value:
             problem(cnode, "'codes' must be a non-empty list of codes")
         else:
-            _walk(cnode, None, 0, codes, problem, ancestors=(), stack=frozenset({id(cnode)}))
+            claims: list[tuple[str, str, int]] = []
+            _walk(cnode, None, 0, codes, problem, ancestors=(), stack=frozenset({id(cnode)}), claims=claims)
+            problems.extend(_claim_problems(claims, codes, source))
             if exclusive and sum(c.parent is None for c in codes) < 2:
                 problem(
                     top["exclusive"][0],
@@ -193,8 +200,88 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     )
 
 
+def _claim_problems(claims: list[tuple[str, str, int]], codes: list[Code], source: str) -> list[Problem]:
+    """Old paths (from ``formerly``) that are still codes here, or that two codes claim."""
+    lines = {c.path: c.line for c in codes}
+    owner: dict[str, tuple[str, int]] = {}
+    out: list[Problem] = []
+    for old, path, line in claims:
+        if old in lines:
+            out.append(
+                Problem(
+                    source,
+                    line,
+                    f"'formerly' of '{path}' names '{old}', which is still a code in this codebook (line "
+                    f"{lines[old]}); remove it from 'formerly', or remove or rename that code",
+                )
+            )
+        elif old in owner and owner[old][0] == path:
+            out.append(Problem(source, line, f"'formerly' of '{path}' lists '{old}' twice; keep one"))
+        elif old in owner:
+            first, at = owner[old]
+            out.append(
+                Problem(
+                    source,
+                    line,
+                    f"two codes claim the old path '{old}': '{first}' (line {at}) and '{path}' (line {line}); "
+                    "keep it under one code (to split a code, give it to neither and recode its codings)",
+                )
+            )
+        else:
+            owner[old] = (path, line)
+    return out
+
+
+def _formerly(m: dict[str, tuple[yaml.Node, yaml.Node]], parent: str | None, problem: Any) -> list[tuple[str, int]]:
+    """(full old path, line) for each entry of a code's ``formerly``: a bare name is an old name under the
+    same parent, a value with '>' a whole old path ('> Name' a top-level code: see :func:`formerly_entries`)."""
+    if "formerly" not in m:
+        return []
+    knode, node = m["formerly"]
+    if isinstance(node, yaml.SequenceNode):
+        items = list(node.value)
+    elif isinstance(node, yaml.ScalarNode):
+        items = [node]
+    else:
+        problem(node, "'formerly' must be a code's old name or path, or a list of them")
+        return []
+    out = []
+    for item in items:
+        at = knode if item is node else item  # an empty value has no line of its own
+        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            problem(
+                at, "empty entry in 'formerly'; write the code's old name (or old path 'Parent > Name'), or remove it"
+            )
+            continue
+        value = str(item.value).strip()
+        names = [x.strip() for x in value.removeprefix(">").split(">")]  # '> Name': a top-level code
+        if not all(names):
+            problem(at, f"'formerly' entry '{value}' has an empty name in its path")
+            continue
+        if len(names) == 1 and parent is not None and not value.startswith(">"):
+            names.insert(0, parent)
+        out.append((PATH_SEP.join(names), at.start_mark.line + 1))
+    return out
+
+
+def formerly_entries(c: Code) -> list[str]:
+    """A code's old paths as ``formerly`` is written: an old name under the same parent bare, as a researcher
+    would, another path whole, and under a subcode an old top-level code as ``> Name``."""
+    prefix = "" if c.parent is None else c.parent + PATH_SEP
+    out = []
+    for old in c.formerly:
+        if c.parent is not None and old.startswith(prefix) and PATH_SEP not in old[len(prefix) :]:
+            out.append(old[len(prefix) :])
+        elif c.parent is not None and PATH_SEP not in old:
+            out.append(f"> {old}")
+        else:
+            out.append(old)
+    return out
+
+
 def code_fields(c: Code) -> dict[str, Any]:
-    """A code's path, definition, criteria, examples, source and ``exclusive`` (what the codebook hash covers)."""
+    """A code's path, definition, criteria, examples, source, ``exclusive`` and ``formerly`` (what the codebook
+    hash covers)."""
     return {
         "path": c.path,
         "definition": c.definition,
@@ -204,13 +291,15 @@ def code_fields(c: Code) -> dict[str, Any]:
         "counterexamples": list(c.counterexamples),
         "source": c.source,
         "exclusive": c.exclusive,
+        "formerly": list(c.formerly),
     }
 
 
 def _hashed_fields(c: Code) -> dict[str, Any]:
     d = code_fields(c)
-    if not d["exclusive"]:
-        del d["exclusive"]  # so a codebook that does not use it keeps the hash it had before the key existed
+    for key in ("exclusive", "formerly"):
+        if not d[key]:
+            del d[key]  # so a codebook that does not use it keeps the hash it had before the key existed
     return d
 
 
@@ -288,8 +377,10 @@ def _walk(
     ancestors: tuple[str, ...],
     stack: frozenset[int] = frozenset(),
     guids: dict[str, int] | None = None,
+    claims: list[tuple[str, str, int]] | None = None,
 ) -> None:
     guids = {} if guids is None else guids
+    claims = [] if claims is None else claims
     seen: dict[str, int] = {}
     for node in seq.value:
         if not isinstance(node, yaml.MappingNode):
@@ -331,6 +422,8 @@ def _walk(
         examples, counterexamples = (tuple(_string_list(m, k, problem)) for k in LIST_KEYS)
         exclusive = _boolean(m, "exclusive", problem)
         path = name if parent is None else f"{parent}{PATH_SEP}{name}"
+        formerly = _formerly(m, parent, problem)
+        claims.extend((old, path, at) for old, at in formerly)
         out.append(
             Code(
                 path=path,
@@ -346,6 +439,7 @@ def _walk(
                 line=line,
                 guid=guid,
                 exclusive=exclusive,
+                formerly=tuple(dict.fromkeys(old for old, _ in formerly)),
             )
         )
         child = m["children"][1] if "children" in m else None
@@ -367,7 +461,7 @@ def _walk(
                 f"code '{name}' contains itself (a cycle made with a YAML alias)",
             )
         else:
-            _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)}, guids)
+            _walk(child, path, depth + 1, out, problem, (*ancestors, name), stack | {id(child)}, guids, claims)
 
 
 def to_dict(cb: Codebook) -> dict[str, Any]:
@@ -385,6 +479,8 @@ def to_dict(cb: Codebook) -> dict[str, Any]:
             d["guid"] = c.guid
         if c.exclusive:
             d["exclusive"] = True
+        if c.formerly:
+            d["formerly"] = list(c.formerly)
         kids = cb.children(c.path)
         if kids:
             d["children"] = [node(k) for k in kids]
@@ -414,6 +510,8 @@ def to_yaml(cb: Codebook) -> str:
         for k in ("source", "guid", "exclusive"):
             if getattr(c, k):
                 d[k] = getattr(c, k)
+        if c.formerly:
+            d["formerly"] = formerly_entries(c)
         kids = cb.children(c.path)
         if kids:
             d["children"] = [node(k) for k in kids]

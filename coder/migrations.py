@@ -192,10 +192,31 @@ def m005_calibrated(db: sqlite3.Connection) -> None:
     run_script(db, "ALTER TABLE suggestion_runs ADD COLUMN calibrated TEXT NOT NULL DEFAULT '[]';")
 
 
+def m006_code_renames(db: sqlite3.Connection) -> None:
+    """The audit trail of codebook evolution: each old code path whose decisions a codebook's ``formerly`` moved to
+    a new path, how many, and how many standing duplicates that made (merges) were marked undone."""
+    run_script(
+        db,
+        """
+        CREATE TABLE code_renames (
+            id                INTEGER PRIMARY KEY,
+            old_path          TEXT NOT NULL,
+            new_path          TEXT NOT NULL,
+            decisions_moved   INTEGER NOT NULL,
+            duplicates_undone INTEGER NOT NULL DEFAULT 0,
+            codebook_hash     TEXT NOT NULL,
+            renamed_at        TEXT NOT NULL
+        );
+        CREATE INDEX decisions_code ON decisions(code_path);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
     m003_reconcile,
     m004_learned_per_coder,
     m005_calibrated,
+    m006_code_renames,
 ]

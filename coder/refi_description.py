@@ -1,25 +1,27 @@
-"""The REFI-QDA code ``Description`` layout, pure: coder's definition, criteria, examples, source and
-``exclusive`` in the one text field QDA-XML has for them, written so that other tools show readable
+"""The REFI-QDA code ``Description`` layout, pure: coder's definition, criteria, examples, source,
+``exclusive`` and ``formerly`` in the one text field QDA-XML has for them, written so that other tools show readable
 text and coder reads back the same fields."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from coder.codebook import formerly_entries
 from coder.types import Code
 
-HEADINGS = ("Include:", "Exclude:", "Examples:", "Counterexamples:", "Source:", "Exclusive:")
+HEADINGS = ("Include:", "Exclude:", "Examples:", "Counterexamples:", "Source:", "Exclusive:", "Formerly:")
 EXCLUSIVE = "Exclusive: yes (exactly one subcode applies per unit)"
 
 
 def describe(code: Code) -> str:
-    """Definition, criteria, examples, source and ``exclusive`` as readable text that :func:`parse_description`
-    inverts.
+    """Definition, criteria, examples, source, ``exclusive`` and ``formerly`` as readable text that
+    :func:`parse_description` inverts.
 
     Layout: the definition; then ``Include: …``, ``Exclude: …``, ``Examples:`` and
     ``Counterexamples:`` with one ``- example`` per line, ``Source: …``, and for an exclusive code
-    the line :data:`EXCLUSIVE`. Continuation lines of a value are indented two spaces; a definition
-    line that would read as a heading starts with a backslash.
+    the line :data:`EXCLUSIVE`, and ``Formerly: a; b`` with the code's old names or paths as
+    ``formerly`` writes them. Continuation lines of a value are indented two spaces; a definition line
+    that would read as a heading starts with a backslash.
     """
 
     def block(text: str) -> list[str]:
@@ -46,12 +48,15 @@ def describe(code: Code) -> str:
         sections.append([f"Source: {first}", *rest])
     if code.exclusive:
         sections.append([EXCLUSIVE])
+    if code.formerly:
+        sections.append([f"Formerly: {'; '.join(formerly_entries(code))}"])  # as the YAML writes them
     return "\n".join(out + [""] + [line for s in sections for line in s]) if sections else "\n".join(out)
 
 
 def parse_description(text: str) -> dict[str, Any]:
     """definition, include, exclude, examples, counterexamples, source from a Description, and
-    ``exclusive: True`` when it has the :data:`EXCLUSIVE` line (the key is absent otherwise).
+    ``exclusive: True`` when it has the :data:`EXCLUSIVE` line and ``formerly`` (a list of old paths) when it
+    has a ``Formerly:`` line (each key is absent otherwise).
 
     Text that does not follow the layout (e.g. from another tool) becomes the definition as it is.
     """
@@ -82,6 +87,9 @@ def parse_description(text: str) -> dict[str, Any]:
             if line.split(":", 1)[1].split()[:1] != ["yes"]:  # not ours: a definition line from another tool
                 return {**parse_description(""), "definition": text.strip()}
             out["exclusive"] = True
+            current, target = None, None
+        elif line.startswith("Formerly:"):
+            out["formerly"] = [x.strip() for x in line.split(":", 1)[1].split(";") if x.strip()]
             current, target = None, None
         elif line.startswith(("Include:", "Exclude:", "Source:")):
             current = line.split(":", 1)[0].lower()

@@ -77,6 +77,9 @@ class Code:
     guid: str = ""  # REFI-QDA GUID, kept when a codebook comes from another tool
     exclusive: bool = False
     """True when exactly one of the code's children applies to a unit (mutually exclusive subcodes)."""
+    formerly: tuple[str, ...] = ()
+    """Full paths this code had in earlier versions (renamed, or several merged into it): on load, the
+    decisions made under them move to this code."""
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def test_every_problem_reported_with_lines():
         "bad.yaml:12: code 'Family' has no definition",
         "bad.yaml:13: empty 'name'",
         "bad.yaml:18: unknown key 'colour' (allowed: children, counterexamples, definition, examples, exclude, "
-        "exclusive, guid, include, name, source)",
+        "exclusive, formerly, guid, include, name, source)",
         "bad.yaml:17: 'examples' must be a list of texts",
         "bad.yaml:19: code name 'A > B' contains '>', which separates codes in a path",
     ]
@@ -253,3 +253,126 @@ def test_exclusive_codebook_key_is_validated_hashed_and_written_back():
     assert [str(p) for p in validate(head.format("maybe") + two, source="m.yaml")] == [
         "m.yaml:3: 'exclusive' must be true or false (not 'maybe')"
     ]
+
+
+# -- formerly: codebook evolution ------------------------------------------------------------------------------
+
+EVOLVED = """name: t
+version: "2"
+codes:
+  - name: Faith
+    definition: f.
+    formerly: Spirituality
+    children:
+      - name: Praying
+        definition: p.
+        formerly: [Prayer, Old > Meditation]
+  - name: Kin
+    definition: k.
+    formerly: [Family, Relatives]
+"""
+
+
+def test_formerly_is_read_as_full_old_paths_and_written_back():
+    from coder.codebook import to_dict, to_yaml
+
+    book = parse_codebook(EVOLVED)
+    by = book.by_path()
+    assert by["Faith"].formerly == ("Spirituality",)
+    assert by["Faith > Praying"].formerly == ("Faith > Prayer", "Old > Meditation")  # a bare name: same parent
+    assert by["Kin"].formerly == ("Family", "Relatives")
+    again = parse_codebook(to_yaml(book))
+    assert again.hash == book.hash and [c.formerly for c in again.codes] == [c.formerly for c in book.codes]
+    assert "formerly:\n    - Prayer\n    - Old > Meditation\n" in to_yaml(book)
+    assert to_dict(book)["codes"][1]["formerly"] == ["Family", "Relatives"]
+    assert parse_codebook(EVOLVED.replace("Old > Meditation", "Old>Meditation")).hash == book.hash
+    # under a subcode, an old top-level code is written '> Name' (a bare name would mean a sibling)
+    top = parse_codebook(EVOLVED.replace("[Prayer, Old > Meditation]", "['> Prayer']"))
+    assert top.by_path()["Faith > Praying"].formerly == ("Prayer",)
+    assert "formerly:\n    - '> Prayer'\n" in to_yaml(top) and parse_codebook(to_yaml(top)).hash == top.hash
+
+
+def test_formerly_is_hashed_only_when_used():
+    plain = parse_codebook('name: t\nversion: "1"\ncodes:\n  - {name: A, definition: a.}\n')
+    empty = parse_codebook('name: t\nversion: "1"\ncodes:\n  - {name: A, definition: a., formerly: []}\n')
+    used = parse_codebook('name: t\nversion: "1"\ncodes:\n  - {name: A, definition: a., formerly: B}\n')
+    assert plain.hash == empty.hash != used.hash
+    assert read_codebook(DATA / "mini.yaml").hash == "bbd2cc811268619b"  # codebooks without the key keep theirs
+
+
+def test_formerly_problems_name_both_codes_and_lines():
+    text = """name: t
+version: "1"
+codes:
+  - name: A
+    definition: a.
+    formerly: [X, ""]
+  - name: B
+    definition: b.
+    formerly: X
+  - name: C
+    definition: c.
+    formerly: [A, Q > ]
+  - name: D
+    definition: d.
+    formerly:
+  - name: E
+    definition: e.
+    formerly: [Z, Z]
+"""
+    assert [str(p) for p in validate(text, source="f.yaml")] == [
+        "f.yaml:6: empty entry in 'formerly'; write the code's old name (or old path 'Parent > Name'), or remove it",
+        "f.yaml:12: 'formerly' entry 'Q >' has an empty name in its path",
+        "f.yaml:15: empty entry in 'formerly'; write the code's old name (or old path 'Parent > Name'), or remove it",
+        "f.yaml:9: two codes claim the old path 'X': 'A' (line 6) and 'B' (line 9); keep it under one code "
+        "(to split a code, give it to neither and recode its codings)",
+        "f.yaml:12: 'formerly' of 'C' names 'A', which is still a code in this codebook (line 4); "
+        "remove it from 'formerly', or remove or rename that code",
+        "f.yaml:18: 'formerly' of 'E' lists 'Z' twice; keep one",
+    ]
+
+
+def test_moves_follow_renamed_parents_and_leave_orphans():
+    from coder.codebook_evolution import moves
+
+    book = parse_codebook(EVOLVED)
+    assert moves(book, ["Spirituality", "Spirituality > Prayer", "Old > Meditation", "Family", "Gone", "Kin"]) == {
+        "Spirituality": "Faith",
+        "Spirituality > Prayer": "Faith > Praying",  # the parent's rename, then the child's
+        "Old > Meditation": "Faith > Praying",
+        "Family": "Kin",
+    }
+    assert moves(book, ["Spirituality > Unknown"]) == {}  # would land on no code: not moved, orphaned
+
+
+def test_diff_lists_added_renamed_merged_dropped_and_changed():
+    from coder.codebook_evolution import diff
+
+    old = parse_codebook(
+        """name: t
+version: "1"
+codes:
+  - name: Spirituality
+    definition: f.
+    children:
+      - {name: Prayer, definition: p.}
+  - {name: Family, definition: k.}
+  - {name: Relatives, definition: r.}
+  - {name: School, definition: s.}
+"""
+    )
+    d = diff(old, parse_codebook(EVOLVED + "  - {name: Work, definition: w.}\n"), also=["Gone"])
+    assert d.added == ("Work",)
+    assert d.renamed == (("Spirituality", "Faith"), ("Spirituality > Prayer", "Faith > Praying"))
+    assert d.merged == ((("Family", "Relatives"), "Kin"),)
+    assert d.dropped == ("School", "Gone")
+    assert d.changed == ()
+    assert d.moved() == {
+        "Spirituality": "Faith",
+        "Spirituality > Prayer": "Faith > Praying",
+        "Family": "Kin",
+        "Relatives": "Kin",
+    }
+    edited = diff(old, parse_codebook(EVOLVED.replace("definition: p.", "definition: praying.")))
+    assert edited.changed == (("Faith > Praying", ("definition",)),)
+    assert diff(old, old) == diff(old, old, also=()) and diff(old, old).added == ()

@@ -140,11 +140,13 @@ def test_codebook_reload_keeps_decisions(project, stored, blank_splitter, tmp_pa
         tmp_path / "v2.yaml",
         (DATA / "mini.yaml").read_text().replace("name: Education and educational goals", "name: Education"),
     )
-    r = project.load_codebook(v2)
+    with pytest.raises(InputError, match="would orphan 1 decision"):
+        project.load_codebook(v2)  # refused: nothing a researcher made is dropped silently
+    r = project.load_codebook(v2, orphan_ok=True)
     assert r.changed and r.orphaned == {EDUCATION: 1}
     assert project.counts().decisions == 2
     assert len(stored.codebook_versions()) == 2
-    assert project.load_codebook(v2).changed is False
+    assert project.load_codebook(v2, orphan_ok=True).changed is False
 
 
 def test_resolve_code_by_path_or_name_in_any_case(project):

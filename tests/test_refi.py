@@ -264,3 +264,50 @@ def test_qdc_project_round_trip_keeps_an_exclusive_codebook(tmp_path):
         after = b.codebook()
     assert after.exclusive and after.exclusive_groups() == before.exclusive_groups() == [(None, ("Change", "Sustain"))]
     assert after.hash == before.hash
+
+
+# -- formerly ---------------------------------------------------------------------------------------------------
+
+
+def test_description_layout_carries_formerly():
+    c = code(definition="Kin.\nFormerly: a definition line", formerly=("Family", "Old > Relatives"), exclusive=True)
+    text = refi.describe(c)
+    assert text.endswith("\nFormerly: Family; Old > Relatives")
+    assert "\n\\Formerly: a definition line" in text  # a definition line that reads as the heading
+    back = refi.parse_description(text)
+    assert back["formerly"] == ["Family", "Old > Relatives"] and back["definition"] == c.definition
+    assert back["exclusive"] is True
+    assert "Formerly" not in refi.describe(code()) and "formerly" not in refi.parse_description(refi.describe(code()))
+    child = Code(path="P > x", name="x", definition="d.", parent="P", formerly=("Top", "P > Old"))
+    assert refi.parse_description(refi.describe(child))["formerly"] == ["> Top", "Old"]  # as the YAML writes them
+
+
+def test_qdc_keeps_formerly_in_the_description():
+    from coder.codebook import parse_codebook
+
+    book = parse_codebook(
+        'name: t\nversion: "2"\ncodes:\n  - name: Kin\n    definition: k.\n    formerly: [Family, Relatives]\n'
+    )
+    codes, _ = refi.read_qdc(refi.codebook_xml(book), "t.qdc")
+    assert codes[0].fields["formerly"] == ["Family", "Relatives"]
+
+
+def test_qdc_project_round_trip_keeps_formerly(tmp_path):
+    from coder.app import Project
+
+    src = tmp_path / "renamed.yaml"
+    src.write_text(
+        'name: r\nversion: "2"\ncodes:\n  - name: Kin\n    definition: Family.\n    formerly: [Family, Relatives]\n'
+        "  - {name: Work, definition: Jobs.}\n",
+        encoding="utf-8",
+    )
+    with Project(tmp_path / "a.db", create=True) as a:
+        a.load_codebook(src)
+        before = a.codebook()
+        qdc = tmp_path / "r.qdc"
+        qdc.write_bytes(a.export_qdc())
+    with Project(tmp_path / "b.db", create=True) as b:
+        b.import_refi(qdc)
+        after = b.codebook()
+    assert after.by_path()["Kin"].formerly == before.by_path()["Kin"].formerly == ("Family", "Relatives")
+    assert after.hash == before.hash

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder import codebook as cb
+from coder import codebook_evolution as evolution
 from coder import segment as seg
 from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
 from coder.errors import InputError, ManyProblems, ProjectError
-from coder.store import DocumentInfo, Store
+from coder.store import CodeRename, DocumentInfo, Store
 from coder.transcripts import ReadOptions, decode, read_file
 from coder.types import Codebook, Transcript
 
@@ -359,24 +360,92 @@ class CodebookLoadResult:
     codebook: Codebook
     changed: bool
     orphaned: dict[str, int] = field(default_factory=dict)
-    """Codes with decisions that the new version no longer has (path -> number of decisions)."""
+    """Codes with standing decisions that the new version has no code for (path -> number of decisions);
+    only under ``orphan_ok``, since a load that would orphan decisions is refused otherwise."""
+    renamed: list[CodeRename] = field(default_factory=list)
+    """Old paths whose decisions (standing and undone) moved to a new path, as recorded in the audit trail."""
+    merged: int = 0
+    """Standing decisions a merge made duplicate, marked undone (an accept kept over a reject, else the newest)."""
 
 
-def load_codebook(store: Store, path: str | Path) -> CodebookLoadResult:
-    """Validate a codebook file and make it the project's current codebook.
+LIST_CODINGS = "coder export codings --code '{path}'"
+"""How a researcher lists one code's codings (to recode them when a code is split)."""
 
-    Decisions refer to codes by path, so decisions made under an older version keep applying
-    to every code whose path is unchanged; those whose code is gone are reported.
+
+class CodingsWouldBeOrphaned(ManyProblems, InputError):
+    """A codebook would leave standing decisions on codes it no longer has; each path is listed."""
+
+    def __init__(self, path: str | Path, orphaned: dict[str, int]) -> None:
+        self.orphaned = orphaned
+        self.problems = [
+            f"  '{p}': {n} decision{'s' * (n != 1)} (list them: {LIST_CODINGS.format(path=p)})"
+            for p, n in sorted(orphaned.items())
+        ]
+        n = sum(orphaned.values())
+        super().__init__(
+            f"loading this codebook would orphan {n} decision{'s' * (n != 1)} on {len(orphaned)} code(s) it no "
+            f"longer has ({', '.join(sorted(orphaned))})",
+            path=path,
+            hint=f"nothing was changed; {ORPHAN_HINT}",
+        )
+
+    def headline(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def details(self) -> str:
+        return "\n".join([*map(str, self.problems), f"Nothing was changed. To load it: {ORPHAN_HINT}."])
+
+
+ORPHAN_HINT = (
+    "add 'formerly: <old name>' to the code that replaces each one (two old names under one code merge "
+    "them); to split a code, list its decisions, recode them under the new codes, then load with --orphan-ok"
+)
+
+
+def load_codebook(store: Store, path: str | Path, *, orphan_ok: bool = False) -> CodebookLoadResult:
+    """Validate a codebook file and make it the project's current codebook, in ONE transaction.
+
+    Decisions refer to codes by path: those on a code whose path is unchanged keep applying; those on
+    an old path a code claims with ``formerly`` (or under one: ``Old > Child``) move to the new path,
+    history included, and each move is recorded (:meth:`Store.code_renames`). A load that would leave
+    standing decisions on no code is refused (:class:`CodingsWouldBeOrphaned`) unless ``orphan_ok``.
     """
     book = cb.read_codebook(path)
     text = Path(path).read_text(encoding="utf-8-sig")
-    changed = store.save_codebook(
-        name=book.name, version=book.version, hash=book.hash, source=str(path), yaml_text=text
-    )
     paths = {c.path for c in book.codes}
-    used = store.decision_code_counts()
-    orphaned = {p: n for p, n in used.items() if p not in paths}
-    return CodebookLoadResult(book, changed, orphaned)
+    with store.transaction():
+        moves = evolution.moves(book, store.decision_code_counts())
+        standing = store.standing_code_counts()
+        orphaned = {p: n for p, n in standing.items() if moves.get(p, p) not in paths}
+        if orphaned and not orphan_ok:
+            raise CodingsWouldBeOrphaned(path, orphaned)
+        changed = store.save_codebook(
+            name=book.name, version=book.version, hash=book.hash, source=str(path), yaml_text=text
+        )
+        renamed = store.move_decisions(moves, codebook_hash=book.hash) if moves else []
+    return CodebookLoadResult(book, changed, orphaned, renamed, sum(r.duplicates_undone for r in renamed))
+
+
+@dataclass(frozen=True)
+class CodebookDiffResult:
+    """:func:`coder.codebook_evolution.diff` of two codebook files, with the project's standing decisions
+    per old path (empty when there is no project, or it has none)."""
+
+    old: Codebook
+    new: Codebook
+    diff: evolution.CodebookDiff
+    decisions: dict[str, int] = field(default_factory=dict)
+
+    def count(self, *paths: str) -> int:
+        return sum(self.decisions.get(p, 0) for p in paths)
+
+
+def diff_codebooks(store: Store | None, old: str | Path, new: str | Path) -> CodebookDiffResult:
+    """What loading ``new`` over ``old`` would add, rename, merge and drop; paths the project has standing
+    decisions on are compared too, so a dropped path with decisions is never missed."""
+    before, after = cb.read_codebook(old), cb.read_codebook(new)
+    decisions = dict(store.standing_code_counts()) if store is not None else {}
+    return CodebookDiffResult(before, after, evolution.diff(before, after, also=decisions), decisions)
 
 
 def demo_inputs() -> tuple[list[Path], Path, Path]:

@@ -181,8 +181,17 @@ class Project:
             )
         return Sentence(row.id, row.document, row.participant, number, row.text)
 
-    def load_codebook(self, path: str | Path) -> ingest.CodebookLoadResult:
-        return ingest.load_codebook(self._store, path)
+    def load_codebook(self, path: str | Path, *, orphan_ok: bool = False) -> ingest.CodebookLoadResult:
+        return ingest.load_codebook(self._store, path, orphan_ok=orphan_ok)
+
+    def diff_codebooks(self, old: str | Path, new: str | Path) -> ingest.CodebookDiffResult:
+        """What loading ``new`` over ``old`` would change, with this project's decisions per code."""
+        return ingest.diff_codebooks(self._store, old, new)
+
+    @staticmethod
+    def diff_codebook_files(old: str | Path, new: str | Path) -> ingest.CodebookDiffResult:
+        """What loading ``new`` over ``old`` would change (no project: no decision counts)."""
+        return ingest.diff_codebooks(None, old, new)
 
     def codebook(self) -> Codebook:
         """The current codebook (an error says how to load one)."""
@@ -291,8 +300,8 @@ class Project:
         """The facts of a methods section, from the audit trail (``unit``, ``n_boot``, ``seed`` for agreement)."""
         return methods.methods(self._store, **options)
 
-    def export_codings(self, out: TextIO, fmt: str = "csv") -> int:
-        return reports.export_codings(self._store, out, fmt)
+    def export_codings(self, out: TextIO, fmt: str = "csv", *, code: str | None = None) -> int:
+        return reports.export_codings(self._store, out, fmt, code=code)
 
     def export_qdc(self) -> bytes:
         return refi_export.export_qdc(self._store)

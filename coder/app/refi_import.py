@@ -98,6 +98,8 @@ def _codebook_from(
             d["source"] = f["source"]
         if f.get("exclusive") and len(c.children) >= 2:  # a file edited elsewhere may have lost children
             d["exclusive"] = True
+        if f.get("formerly"):
+            d["formerly"] = list(f["formerly"])
         if c.guid:
             d["guid"] = c.guid
         kids: set[str] = set()

@@ -15,7 +15,7 @@ from coder import tally as tl
 from coder.app.common import current_codebook, find_document, require_coders, resolve_code
 from coder.errors import InputError
 from coder.store import SegmentRow, Store
-from coder.types import Codebook
+from coder.types import PATH_SEP, Codebook
 
 EXPORT_COLUMNS = (
     "document",
@@ -35,8 +35,11 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
+def export_codings(store: Store, out: TextIO, fmt: str = "csv", *, code: str | None = None) -> int:
     """Write one row per active suggestion or decision; returns the number of rows.
+
+    ``code``: only rows of this code path and the codes under it (matched as written, so a path the
+    current codebook no longer has, e.g. a code being split, can still be listed).
 
     ``probability`` is a learned run's probability for a suggestion of a code it calibrated on its
     coder's answers, and empty otherwise (a zero-shot score is a similarity, not a probability).
@@ -52,6 +55,8 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv") -> int:
     }
     scores: dict[int, dict[int, Any]] = {}  # run id -> segment id -> probability row (read when first needed)
     for r in store.codings():
+        if code is not None and r.code_path != code and not r.code_path.startswith(code + PATH_SEP):
+            continue
         probability = None
         column = columns.get(r.run_id, {}).get(r.code_path) if r.status == "suggested" and r.run_id else None
         if column is not None and r.run_id is not None:

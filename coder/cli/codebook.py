@@ -36,24 +36,94 @@ def codebook_validate(file: Path) -> None:
 
 @codebook.command("load")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--orphan-ok",
+    is_flag=True,
+    help="Load even if decisions on codes this version no longer has would be orphaned (they are listed).",
+)
 @click.pass_context
-def codebook_load(ctx: click.Context, file: Path) -> None:
+def codebook_load(ctx: click.Context, file: Path, orphan_ok: bool) -> None:
     """Validate a codebook and make it the project's current codebook.
 
-    Loading a new version keeps earlier decisions: codes are matched by their path.
+    Loading a new version keeps earlier decisions: codes are matched by their path, and a code's
+    'formerly:' list moves the decisions of its old names (or merges several) to it. A version that
+    would orphan decisions is refused unless --orphan-ok.
 
     \b
-    Example:
+    Examples:
       coder codebook load codebooks/resilience.yaml
+      coder codebook load v2.yaml --orphan-ok
     """
-    r = open_project(ctx).load_codebook(file)
+    r = open_project(ctx).load_codebook(file, orphan_ok=orphan_ok)
     state = "Loaded" if r.changed else "Already current:"
     click.echo(
         f"{state} codebook '{r.codebook.name}' version {r.codebook.version} "
         f"({len(r.codebook.codes)} codes, hash {r.codebook.hash})."
     )
+    for m in r.renamed:
+        click.echo(f"  renamed: '{m.old_path}' → '{m.new_path}' ({_n(m.decisions_moved)})")
+    if r.merged:
+        click.echo(
+            f"  merged: {_n(r.merged)} duplicated by a merge marked undone (an accept kept over a reject, "
+            "else the newest; still in the audit trail)"
+        )
     for path, n in sorted(r.orphaned.items()):
-        click.secho(f"  note: {n} decision(s) refer to '{path}', which this version no longer has", fg="yellow")
+        click.secho(
+            f"  note: {_n(n)} refer to '{path}', which this version no longer has "
+            f"(list them: coder export codings --code '{path}')",
+            fg="yellow",
+        )
+
+
+def _n(n: int) -> str:
+    return f"{n} decision{'s' * (n != 1)}"
+
+
+@codebook.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.pass_context
+def codebook_diff(ctx: click.Context, old: Path, new: Path) -> None:
+    """Show what loading NEW over OLD would add, rename, merge and drop.
+
+    With a project (-p, or coder.db here), each line says how many of its standing decisions
+    it touches; dropped codes with decisions are what 'codebook load' would refuse.
+
+    \b
+    Example:
+      coder codebook diff codebooks/v1.yaml codebooks/v2.yaml
+    """
+    from coder.app import Project
+
+    project_file = Path(ctx.obj["project"])
+    r = open_project(ctx).diff_codebooks(old, new) if project_file.is_file() else Project.diff_codebook_files(old, new)
+    d = r.diff
+    counted = bool(r.decisions)
+
+    def n(*paths: str) -> str:
+        return f" ({_n(r.count(*paths))})" if counted else ""
+
+    click.echo(f"{r.old.name} {r.old.version} → {r.new.name} {r.new.version}")
+    if not (d.added or d.renamed or d.merged or d.dropped or d.changed):
+        click.echo("  no codes added, renamed, merged or dropped")
+    for path in d.added:
+        click.echo(f"  added:   '{path}'")
+    for was, path in d.renamed:
+        click.echo(f"  renamed: '{was}' → '{path}'{n(was)}")
+    for olds, path in d.merged:
+        moved = [p for p in olds if p != path]
+        click.echo(f"  merged:  {', '.join(repr(p) for p in olds)} → '{path}'{n(*moved)}")
+    for path in d.dropped:
+        click.secho(f"  dropped: '{path}'{n(path)}", fg="yellow" if r.count(path) else None)
+    for path, fields in d.changed:
+        click.echo(f"  changed: '{path}' ({', '.join(fields)})")
+    orphaned = [p for p in d.dropped if r.count(p)]
+    if orphaned:
+        click.echo(
+            f"Loading it would orphan decisions on {len(orphaned)} code(s) and is refused without --orphan-ok; "
+            "add 'formerly:' to the code that replaces each, or list them to recode: "
+            "coder export codings --code PATH"
+        )
 
 
 @codebook.command("show")

@@ -77,8 +77,14 @@ def export_qdpx(ctx: click.Context, output: Path, selection: dict[str, Any]) -> 
 @export.command("codings")
 @format_option(["csv", "jsonl"])
 @output_option()
+@click.option(
+    "--code",
+    default=None,
+    metavar="PATH",
+    help="Only this code path and the codes under it, as stored (also a code the codebook no longer has).",
+)
 @click.pass_context
-def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+def export_codings(ctx: click.Context, fmt: str | None, output: Path | None, code: str | None) -> None:
     """One row per suggestion or decision: document, participant, speaker, start, end, text,
     code, status (suggested/accepted/rejected), score, coder, suggester, model.
 
@@ -86,9 +92,10 @@ def export_codings(ctx: click.Context, fmt: str | None, output: Path | None) -> 
     Examples:
       coder export codings -o codings.csv
       coder export codings --format jsonl | head
+      coder export codings --code 'Familial relationships' -o family.csv
     """
     project = open_project(ctx)
-    n = write_output(output, lambda fh: project.export_codings(fh, fmt or format_from(output)))
+    n = write_output(output, lambda fh: project.export_codings(fh, fmt or format_from(output), code=code))
     if output is not None:
         click.echo(f"Wrote {n} rows to {output}.", err=True)
 

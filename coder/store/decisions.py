@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from coder.store._base import StoreBase, now
-from coder.store.rows import AcceptedSegment, DecisionCount, DecisionDetail, DecisionRow, Recorded, columns
+from coder.store.rows import (
+    AcceptedSegment,
+    CodeRename,
+    DecisionCount,
+    DecisionDetail,
+    DecisionRow,
+    Recorded,
+    columns,
+)
 
 ANSWERS = ("accept", "reject")
 IfStanding = Literal["replace", "keep", "newer", "always"]
@@ -27,7 +35,7 @@ def _instant(value: str) -> datetime:
 
 
 class Decisions(StoreBase):
-    """Table ``decisions``."""
+    """Tables ``decisions`` and ``code_renames``."""
 
     # -- recording --------------------------------------------------------------------------------
 
@@ -225,3 +233,60 @@ class Decisions(StoreBase):
             """SELECT coder, code_path, SUM(answer = 'accept') AS accepted, SUM(answer = 'reject') AS rejected
                FROM decisions WHERE undone_at IS NULL GROUP BY coder, code_path""",
         )
+
+    def standing_code_counts(self) -> Counter[str]:
+        """Code path -> number of standing decisions (what a codebook that drops the path would orphan)."""
+        return Counter(
+            dict(self._tuples("SELECT code_path, COUNT(*) FROM decisions WHERE undone_at IS NULL GROUP BY code_path"))
+        )
+
+    # -- codebook evolution -----------------------------------------------------------------------
+
+    def move_decisions(self, moves: dict[str, str], *, codebook_hash: str) -> list[CodeRename]:
+        """Move every decision (standing and undone: the history) on each old path to its new path, and record
+        each move in ``code_renames``; returns the rows recorded (old paths that had decisions).
+
+        When a move gives a coder two standing decisions on one (segment, code) (a merge), one stays: an
+        accept over a reject, else the newest; the other is marked undone, kept in the trail, and counted in
+        ``duplicates_undone`` of the move it came with. Runs in the caller's transaction when one is open.
+        """
+        with self.transaction():
+            origin: dict[int, str] = {}
+            for old in moves:
+                origin.update(
+                    (int(r[0]), old) for r in self._tuples("SELECT id FROM decisions WHERE code_path = ?", (old,))
+                )
+            for old, new in moves.items():
+                self.db.execute("UPDATE decisions SET code_path = ? WHERE code_path = ?", (new, old))
+            undone: Counter[str] = Counter()
+            for new in set(moves.values()):
+                groups: dict[tuple[str, int], list[tuple[int, str, str]]] = {}
+                for i, seg, coder, answer, at in self._tuples(
+                    "SELECT id, segment_id, coder, answer, decided_at FROM decisions"
+                    " WHERE code_path = ? AND undone_at IS NULL",
+                    (new,),
+                ):
+                    groups.setdefault((coder, seg), []).append((int(i), answer, at))
+                for rows in groups.values():
+                    if len(rows) < 2:
+                        continue
+                    rows.sort(key=lambda r: (r[1] == "accept", _instant(r[2]), r[0]))
+                    moved = next(origin[r[0]] for r in rows if r[0] in origin)
+                    for i, _, _ in rows[:-1]:
+                        self.mark_undone(i)
+                        undone[origin.get(i, moved)] += 1
+            moved_from = Counter(origin.values())
+            at, ids = now(), set()
+            for old, new in moves.items():
+                if moved_from[old]:
+                    cur = self.db.execute(
+                        "INSERT INTO code_renames (old_path, new_path, decisions_moved, duplicates_undone,"
+                        " codebook_hash, renamed_at) VALUES (?,?,?,?,?,?)",
+                        (old, new, moved_from[old], undone[old], codebook_hash, at),
+                    )
+                    ids.add(cur.lastrowid)
+            return [r for r in self.code_renames() if r.id in ids]
+
+    def code_renames(self) -> list[CodeRename]:
+        """Every recorded move of decisions from an old code path, oldest first."""
+        return self._all(CodeRename, f"SELECT {columns(CodeRename, 'r')} FROM code_renames r ORDER BY r.id")

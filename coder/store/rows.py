@@ -283,6 +283,19 @@ class DecisionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeRename:
+    """A ``code_renames`` row: decisions moved from an old code path by a codebook's ``formerly``."""
+
+    id: int
+    old_path: str
+    new_path: str
+    decisions_moved: int
+    duplicates_undone: int
+    codebook_hash: str
+    renamed_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionDetail(DecisionRow):
     """A decision with its sentence's document, participant, offsets and text (:meth:`Store.decisions`)."""
 

@@ -244,24 +244,29 @@ def test_qdc_project_round_trip_keeps_exclusive(tmp_path):
     assert after.hash == before.hash  # GUIDs, added on export, are not part of the hash
 
 
-def test_qdc_project_round_trip_keeps_an_exclusive_codebook(tmp_path):
+def through_a_qdc(tmp_path, yaml_text: str):
+    """(codebook loaded from ``yaml_text``, the same after a .qdc export and an import into a new project, the .qdc)."""
     from coder.app import Project
 
-    src = tmp_path / "whole.yaml"
-    src.write_text(
-        'name: whole\nversion: "1"\nexclusive: true\ncodes:\n'
-        "  - {name: Change, definition: For change.}\n  - {name: Sustain, definition: Against.}\n",
-        encoding="utf-8",
-    )
+    src = tmp_path / "book.yaml"
+    src.write_text(yaml_text, encoding="utf-8")
+    qdc = tmp_path / "book.qdc"
     with Project(tmp_path / "a.db", create=True) as a:
         a.load_codebook(src)
         before = a.codebook()
-        qdc = tmp_path / "whole.qdc"
         qdc.write_bytes(a.export_qdc())
-    assert refi.codebook_name(refi.read_qdc(qdc.read_bytes(), "whole.qdc")[1]) == ("whole", "1", True)
     with Project(tmp_path / "b.db", create=True) as b:
         b.import_refi(qdc)
-        after = b.codebook()
+        return before, b.codebook(), qdc
+
+
+def test_qdc_project_round_trip_keeps_an_exclusive_codebook(tmp_path):
+    before, after, qdc = through_a_qdc(
+        tmp_path,
+        'name: whole\nversion: "1"\nexclusive: true\ncodes:\n'
+        "  - {name: Change, definition: For change.}\n  - {name: Sustain, definition: Against.}\n",
+    )
+    assert refi.codebook_name(refi.read_qdc(qdc.read_bytes(), "whole.qdc")[1]) == ("whole", "1", True)
     assert after.exclusive and after.exclusive_groups() == before.exclusive_groups() == [(None, ("Change", "Sustain"))]
     assert after.hash == before.hash
 
@@ -293,21 +298,10 @@ def test_qdc_keeps_formerly_in_the_description():
 
 
 def test_qdc_project_round_trip_keeps_formerly(tmp_path):
-    from coder.app import Project
-
-    src = tmp_path / "renamed.yaml"
-    src.write_text(
+    before, after, _ = through_a_qdc(
+        tmp_path,
         'name: r\nversion: "2"\ncodes:\n  - name: Kin\n    definition: Family.\n    formerly: [Family, Relatives]\n'
         "  - {name: Work, definition: Jobs.}\n",
-        encoding="utf-8",
     )
-    with Project(tmp_path / "a.db", create=True) as a:
-        a.load_codebook(src)
-        before = a.codebook()
-        qdc = tmp_path / "r.qdc"
-        qdc.write_bytes(a.export_qdc())
-    with Project(tmp_path / "b.db", create=True) as b:
-        b.import_refi(qdc)
-        after = b.codebook()
     assert after.by_path()["Kin"].formerly == before.by_path()["Kin"].formerly == ("Family", "Relatives")
     assert after.hash == before.hash

@@ -151,8 +151,9 @@ def load_embedder(
     parts are installed (:mod:`coder.model_parts`); else a local folder.
 
     ``backend``: ``torch`` (sentence-transformers, fp32), ``onnx`` (int8 on onnxruntime, about 2.4×
-    faster here with the same suggestion quality; see benchmarks/RESULTS.md), or ``auto``: onnx for
-    the packaged model where the CPU makes int8 fast and onnxruntime is installed, else torch.
+    faster here with the same suggestion quality; see benchmarks/RESULTS.md), or ``auto``: for the
+    packaged model, whichever :mod:`coder.backend_choice` measured faster on this machine (measured on
+    first use and cached), torch for any other model or when onnxruntime is missing.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}")
@@ -165,17 +166,54 @@ def load_embedder(
     # onnx_backend is imported only when asked for, to keep start-up light (it brings onnxruntime with it);
     # not to dodge a cycle: it imports coder.embed_base, never this module
     if backend == "auto":  # the packaged model only: another folder may not export cleanly
-        from coder.onnx_backend import OnnxEmbedder, available, int8_is_fast
-
-        if model in (None, DEFAULT_MODEL) and int8_is_fast() and available():
-            try:
-                return OnnxEmbedder(model, batch_size=batch_size, on_export=on_export)
-            except ModelError as e:  # auto means: the fast path if it works, else the sure one
-                if warn is not None:
-                    warn(f"onnx backend unavailable ({e}); using torch")
+        if model in (None, DEFAULT_MODEL):
+            return _auto(batch_size=batch_size, on_export=on_export, warn=warn)
         return SentenceTransformerEmbedder(model, batch_size=batch_size)
     if backend == "onnx":
         from coder.onnx_backend import OnnxEmbedder
 
         return OnnxEmbedder(model, batch_size=batch_size, on_export=on_export)
     return SentenceTransformerEmbedder(model, batch_size=batch_size)
+
+
+def _auto(*, batch_size: int, on_export: Any, warn: Any) -> Embedder:
+    """The packaged model on the backend measured faster on this machine (measuring it the first time)."""
+    from coder import backend_choice as bc
+    from coder.onnx_backend import OnnxEmbedder, available
+
+    if not available():
+        return SentenceTransformerEmbedder(None, batch_size=batch_size)
+    key = bc.machine_key(model_id_for(default_model_path(), DEFAULT_MODEL_NAME))
+    choice = bc.cached(key)
+    if choice is not None and choice.backend == "torch":
+        return SentenceTransformerEmbedder(None, batch_size=batch_size)
+    if choice is not None:
+        try:
+            return OnnxEmbedder(None, batch_size=batch_size, on_export=on_export)
+        except ModelError as e:  # auto means: the fast path if it works, else the sure one
+            if warn is not None:
+                warn(f"onnx backend unavailable ({e}); using torch")
+            return SentenceTransformerEmbedder(None, batch_size=batch_size)
+    if warn is not None:
+        warn("timing the onnx and torch backends once on this machine, to use the faster ('coder doctor' shows it)")
+    choice, torch_embedder, onnx_embedder = measure_backends(batch_size=batch_size, on_export=on_export)
+    return onnx_embedder if choice.backend == "onnx" and onnx_embedder is not None else torch_embedder
+
+
+def measure_backends(*, batch_size: int = DEFAULT_BATCH_SIZE, on_export: Any = None) -> tuple[Any, Embedder, Any]:
+    """Time the packaged model on both backends now and cache the decision: (choice, torch embedder, onnx
+    embedder or None when onnxruntime cannot run it)."""
+    from coder import backend_choice as bc
+    from coder.onnx_backend import OnnxEmbedder
+
+    key = bc.machine_key(model_id_for(default_model_path(), DEFAULT_MODEL_NAME))
+    torch_embedder = SentenceTransformerEmbedder(None, batch_size=batch_size)
+    try:
+        onnx_embedder = OnnxEmbedder(None, batch_size=batch_size, on_export=on_export)
+    except ModelError as e:
+        choice = bc.Choice("torch", f"onnx unavailable ({e})", key)
+        bc.remember(choice)
+        return choice, torch_embedder, None
+    choice = bc.measure(torch_embedder, onnx_embedder, key)
+    bc.remember(choice)
+    return choice, torch_embedder, onnx_embedder

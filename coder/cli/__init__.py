@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from coder import __version__
-from coder.cli import codebook, export, report, review, serve, show, suggest, tally, team
+from coder.cli import codebook, doctor, export, report, review, serve, show, suggest, tally, team
 from coder.cli import project as project_commands
 from coder.cli._common import DEFAULT_PROJECT
 from coder.errors import CoderError, ManyProblems
@@ -76,6 +76,7 @@ for _command in (
     *team.COMMANDS,
     *report.COMMANDS,
     *serve.COMMANDS,
+    *doctor.COMMANDS,
 ):
     main.add_command(_command)
 

@@ -34,16 +34,23 @@ class SuggestResult:
 
 
 def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
-    """Embed texts through the project's cache (used for the codes' exemplar texts)."""
+    """Embed the codes' exemplar texts through the project's cache, then this user's cache across projects
+    (:mod:`coder.exemplar_cache`: codebook text only, never a transcript's)."""
+    from coder import exemplar_cache
 
     def embed(texts: Sequence[str]) -> np.ndarray:
+        model = embedder.model_id
         hashes = [text_hash(t) for t in texts]
-        have = store.get_embeddings(embedder.model_id, hashes)
+        have = store.get_embeddings(model, hashes)
         todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in have}.items())
         if todo:
-            vecs = normalise(embedder.embed([t for _, t in todo]))
-            store.put_embeddings(embedder.model_id, [h for h, _ in todo], vecs)
-            have.update({h: vecs[i] for i, (h, _) in enumerate(todo)})
+            known = exemplar_cache.lookup(model, [h for h, _ in todo])
+            fresh = [(h, t) for h, t in todo if h not in known]
+            vecs = normalise(embedder.embed([t for _, t in fresh])) if fresh else np.zeros((0, 0), np.float32)
+            exemplar_cache.add(model, [h for h, _ in fresh], vecs)
+            known.update({h: vecs[i] for i, (h, _) in enumerate(fresh)})
+            store.put_embeddings(model, [h for h, _ in todo], np.stack([known[h] for h, _ in todo]))
+            have.update(known)
         return np.stack([have[h] for h in hashes])
 
     return embed

@@ -7,6 +7,7 @@ and every text is new to the embedding cache.
 
     python benchmarks/scale.py            # prints the Markdown section
     python benchmarks/scale.py --quick    # 1k and 10k only
+    python benchmarks/scale.py --agree-only    # coder agree alone, no model (add --quick for 1k and 10k)
 """
 
 from __future__ import annotations
@@ -260,13 +261,31 @@ def report(quick: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def agree_only(sizes: list[int]) -> str:
+    """``coder agree`` alone at each size, on the same projects as :func:`report` but without suggest (no
+    model): quick to rerun after a change to agreement."""
+    lines = ["| segments | agree | agree RSS |", "| ---: | ---: | ---: |"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            db = Path(tmp) / f"scale{n}.db"
+            build(db, n)
+            add_decisions(db)
+            a = run_step(db, "agree")
+            lines.append(f"| {n:,} | {a['seconds']:.2f} s | {a['rss_mb']:,.0f} MB |")
+            print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--agree-only", action="store_true", help="time coder agree alone (no model needed)")
     ap.add_argument("--step", choices=["suggest", "tally", "agree"])
     ap.add_argument("--db", type=Path)
     args = ap.parse_args()
     if args.step:
         print(json.dumps(step(args.db, args.step)))
+    elif args.agree_only:
+        print(agree_only([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]))
     else:
         print(report(quick=args.quick))

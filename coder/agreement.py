@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,8 @@ Label = Hashable | None
 Data = Sequence[Sequence[Label]]
 NAN = float("nan")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
+Kind = tuple[tuple[tuple[Label, ...], int], ...]  # a cluster's make-up: (rating pattern, units) pairs
+Kinds = Counter[Kind]  # each make-up, and how many clusters have it
 
 
 def _units(data: Data, minimum: int = 2) -> list[list[Hashable]]:
@@ -295,6 +297,7 @@ class Summary:
     brennan_prediger: float
     shares: dict[Hashable, float]  # π_k: share of ratings in each category (prevalence)
     alpha_undefined: int = 0  # bootstrap resamples in which α was undefined (left out of the interval)
+    resamples: int = 0  # bootstrap resamples drawn (fewer than asked when capped: see resamples_for)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -379,19 +382,37 @@ class _Patterns:
             raise ValueError("every coder needs one value per unit (use None for missing)")
         return cls(Counter(zip(*data, strict=True)) if data else Counter(), len(data), categories)
 
-    def cluster_draws(
-        self, clusters: Sequence[Counter[tuple[Label, ...]]], n_boot: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Resample whole clusters (e.g. all the codes of one unit) and count the patterns they bring."""
-        kinds = Counter(tuple(sorted((self.index[p], n) for p, n in c.items() if p in self.index)) for c in clusters)
-        kinds = Counter(dict(sorted(kinds.items())))
-        m = np.zeros((len(kinds), len(self.patterns)))
-        for r, kind in enumerate(kinds):
-            for i, n in kind:
+    def cluster_rows(self, kinds: Kinds) -> tuple[np.ndarray, np.ndarray]:
+        """For resampling whole clusters (e.g. all the codes of one unit): each distinct make-up of a cluster
+        as a row of pattern counts, and how many clusters have it. ``kinds``: each make-up as ``(pattern,
+        units)`` pairs, and how many clusters have it."""
+        rows: Counter[tuple[tuple[int, int], ...]] = Counter()
+        for kind, times in kinds.items():
+            rows[tuple(sorted((self.index[p], n) for p, n in kind if p in self.index))] += times
+        rows = Counter(dict(sorted(rows.items())))
+        m = np.zeros((len(rows), len(self.patterns)))
+        for r, row in enumerate(rows):
+            for i, n in row:
                 m[r, i] = n
-        weights = np.array(list(kinds.values()), dtype=float)
-        n = int(weights.sum())
-        return rng.multinomial(n, weights / n, size=n_boot).astype(float) @ m
+        return m, np.array(list(rows.values()), dtype=float)
+
+
+def _kinds(clusters: Sequence[Counter[tuple[Label, ...]]]) -> Kinds:
+    return Counter(tuple(c.items()) for c in clusters)
+
+
+MAX_DRAWS = 1_000_000
+"""Counts a capped bootstrap draws at most (resamples × distinct patterns): a fraction of a second."""
+MIN_RESAMPLES = 200
+
+
+def resamples_for(n_boot: int, patterns: int, max_draws: int | None = None) -> int:
+    """How many resamples a bootstrap over ``patterns`` distinct unit patterns draws: ``n_boot``, unless that
+    means drawing more than ``max_draws`` counts (each resample draws one count per pattern); then as many as
+    fit, but never fewer than :data:`MIN_RESAMPLES` (nor more than ``n_boot``)."""
+    if max_draws is None or n_boot * patterns <= max_draws:
+        return n_boot
+    return min(n_boot, max(MIN_RESAMPLES, max_draws // max(patterns, 1)))
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -427,7 +448,41 @@ def summarise(
         for j, c in enumerate(clusters):
             groups.setdefault(c, Counter())[tuple(row[j] for row in data)] += 1
         composition = list(groups.values())
-    return _summarise(_Patterns.of(data, categories), composition, n_boot=n_boot, level=level, seed=seed)
+    kinds = _kinds(composition) if composition is not None else None
+    return _summarise(_Patterns.of(data, categories), kinds, n_boot=n_boot, level=level, seed=seed)
+
+
+def summarise_patterns(
+    patterns: Mapping[tuple[Label, ...], int],
+    coders: int,
+    *,
+    categories: Sequence[Hashable] | None = None,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    clusters: Mapping[Kind, int] | None = None,
+    max_draws: int | None = None,
+) -> Summary:
+    """:func:`summarise` for data given as counts: how many units show each rating pattern (a tuple with one
+    label per coder). The same result as ``summarise(data)`` without the coders × units table. ``clusters``
+    resamples whole clusters as :func:`summarise_clustered` does, given as each distinct make-up of a cluster
+    (its ``(pattern, units)`` pairs) and how many clusters have it; ``patterns`` is then their total.
+    ``max_draws`` caps the resamples on data with very many distinct patterns (:func:`resamples_for`)."""
+    if any(len(p) != coders for p in patterns):
+        raise ValueError(f"every pattern needs one label per coder ({coders})")
+    total = Counter({p: n for p, n in patterns.items() if n})
+    kinds: Kinds | None = None
+    if clusters is not None:
+        kinds, brought = Counter(), Counter[tuple[Label, ...]]()
+        for kind, times in clusters.items():
+            if times:
+                kinds[tuple((p, n) for p, n in kind if n)] += times
+                for p, n in kind:
+                    brought[p] += n * times
+        if +brought != total:
+            raise ValueError("the clusters do not add up to the patterns given")
+    pats = _Patterns(total, coders, categories)
+    return _summarise(pats, kinds, n_boot=n_boot, level=level, seed=seed, max_draws=max_draws)
 
 
 def summarise_clustered(
@@ -448,27 +503,32 @@ def summarise_clustered(
         if any(len(p) != coders for p in c):
             raise ValueError(f"every pattern needs one label per coder ({coders})")
         total.update(c)
-    return _summarise(_Patterns(total, coders, categories), list(clusters), n_boot=n_boot, level=level, seed=seed)
+    return _summarise(_Patterns(total, coders, categories), _kinds(clusters), n_boot=n_boot, level=level, seed=seed)
 
 
 def _summarise(
     pats: _Patterns,
-    clusters: list[Counter[tuple[Label, ...]]] | None,
+    clusters: Kinds | None,
     *,
     n_boot: int,
     level: float,
     seed: int,
+    max_draws: int | None = None,
 ) -> Summary:
     point = {k: float(v[0]) for k, v in pats.coefficients(pats.counts[None, :]).items()}
     n_units = int(pats.counts.sum())
     ci = {"alpha": (NAN, NAN), "kappa": (NAN, NAN)}
-    undefined = 0
+    undefined = resamples = 0
     if n_units and n_boot > 0:
         rng = np.random.default_rng(seed)
         if clusters is None:
-            draws = rng.multinomial(n_units, pats.counts / n_units, size=n_boot).astype(float)
+            resamples = resamples_for(n_boot, len(pats.patterns), max_draws)
+            draws = rng.multinomial(n_units, pats.counts / n_units, size=resamples).astype(float)
         else:
-            draws = pats.cluster_draws(clusters, n_boot, rng)
+            rows, weights = pats.cluster_rows(clusters)
+            resamples = resamples_for(n_boot, len(weights), max_draws)
+            n = int(weights.sum())
+            draws = rng.multinomial(n, weights / n, size=resamples).astype(float) @ rows
         boot = pats.coefficients(draws)
         ci = {k: _interval(boot[k], level) for k in ci}
         undefined = int(np.isnan(boot["alpha"]).sum())
@@ -489,4 +549,5 @@ def _summarise(
         brennan_prediger=point["brennan_prediger"],
         shares=shares,
         alpha_undefined=undefined,
+        resamples=resamples,
     )

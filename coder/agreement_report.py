@@ -9,6 +9,7 @@ import io
 import json
 import math
 
+from coder.agreement import MAX_DRAWS, MIN_RESAMPLES
 from coder.app.reliability import RARE, AgreeResult, CodeAgreement, Disagreement
 
 FORMATS = ("text", "md", "csv", "json", "html")
@@ -67,8 +68,20 @@ def notes(r: AgreeResult) -> list[str]:
         "conclusions only, below that unreliable; undefined when no coder varies.",
         f"! = prevalence under {RARE:.0%}: κ and α swing on a handful of units for rare codes (the kappa "
         "paradox); read % agreement and AC1 beside them.",
+        *_capped(r),
         _coverage_rule(r),
         *[f"Warning: {w}" for w in r.warnings],
+    ]
+
+
+def _capped(r: AgreeResult) -> list[str]:
+    """A note for each row whose interval has fewer resamples than asked for, and why."""
+    rows = [x for x in (*r.rows, r.pooled, r.exact) if x is not None and 0 < x.summary.resamples < r.n_boot]
+    return [
+        f"The interval of '{x.code}' is from {x.summary.resamples:,} resamples, not {r.n_boot:,}: its units show "
+        f"so many different patterns of codes that {r.n_boot:,} resamples would draw over {MAX_DRAWS:,} counts "
+        f"(seconds of work), so this row draws at most that many (and at least {MIN_RESAMPLES} resamples)."
+        for x in rows
     ]
 
 

@@ -259,3 +259,42 @@ def test_clustered_counts_ignore_zero_counts_and_check_widths():
     assert ag.summarise_clustered(a, 2, n_boot=200, seed=1) == ag.summarise_clustered(iter(b), 2, n_boot=200, seed=1)
     with pytest.raises(ValueError, match="one label per coder"):
         ag.summarise_clustered([Counter({(True,): 1})], 2)
+
+
+def test_counted_patterns_give_exactly_the_full_table_result():
+    from collections import Counter
+
+    rng = random.Random(21)
+    for m in (2, 3):
+        units = [_random_data(rng, m, rng.randint(1, 6), 3, 0.1) for _ in range(40)]
+        data = [[v for u in units for v in u[c]] for c in range(m)]
+        clusters = [i for i, u in enumerate(units) for _ in u[0]]
+        counted = Counter(zip(*data, strict=True))
+        kinds = Counter(tuple(Counter(zip(*u, strict=True)).items()) for u in units)
+        plain = ag.summarise(data, n_boot=300, seed=5)
+        assert repr(ag.summarise_patterns(counted, m, n_boot=300, seed=5)) == repr(plain)
+        assert plain.resamples == 300
+        pooled = ag.summarise(data, clusters=clusters, n_boot=300, seed=5)
+        assert repr(ag.summarise_patterns(counted, m, n_boot=300, seed=5, clusters=kinds)) == repr(pooled)
+        # a cap the data stay under changes nothing
+        assert repr(ag.summarise_patterns(counted, m, n_boot=300, seed=5, max_draws=10**9)) == repr(plain)
+    with pytest.raises(ValueError, match="do not add up"):
+        ag.summarise_patterns(Counter({(True, True): 2}), 2, clusters={(((True, True), 1),): 1})
+    with pytest.raises(ValueError, match="one label per coder"):
+        ag.summarise_patterns(Counter({(True,): 1}), 2)
+
+
+def test_resamples_are_capped_only_on_very_many_patterns():
+    from collections import Counter
+
+    assert ag.resamples_for(1000, 4, ag.MAX_DRAWS) == 1000
+    assert ag.resamples_for(1000, 1000, ag.MAX_DRAWS) == 1000  # exactly at the cap
+    assert ag.resamples_for(1000, 4820, ag.MAX_DRAWS) == 207
+    assert ag.resamples_for(1000, 10**6, ag.MAX_DRAWS) == ag.MIN_RESAMPLES  # never fewer than that
+    assert ag.resamples_for(100, 10**6, ag.MAX_DRAWS) == 100  # nor more than asked for
+    assert ag.resamples_for(1000, 10**6, None) == 1000
+    counted = Counter({(a, b): 1 + (a * 7 + b) % 5 for a in range(30) for b in range(30)})  # 900 patterns
+    s = ag.summarise_patterns(counted, 2, n_boot=1000, seed=2, max_draws=300_000)
+    assert s.resamples == 333
+    same = ag.summarise_patterns(counted, 2, n_boot=333, seed=2)  # the capped run is the first 333 resamples
+    assert (s.alpha, s.alpha_ci, s.kappa_ci) == (same.alpha, same.alpha_ci, same.kappa_ci)

@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from coder import agreement as ag
+from coder import agreement_report as ar
 from coder.app import review as rv
 from coder.app.reliability import blindness, describe_run
 from coder.errors import CoderError
@@ -246,3 +247,70 @@ def test_three_coders_use_fleiss_kappa(coded, stored, embedder):
         assert row.summary.kappa == pytest.approx(ag.fleiss_kappa(cols), nan_ok=True)
         assert row.summary.alpha == pytest.approx(ag.krippendorff_alpha(cols), nan_ok=True)
         assert row.coded_by == [sum(c) for c in cols]
+
+
+def _per_unit_reference(stored, r, n_boot, seed):
+    """The figures as the per-unit path computed them before rows were counted: a coders × units table per
+    code, one Counter per unit for the pooled row, and the sorted code set of every unit."""
+    from collections import Counter
+
+    from coder.app.reliability import _unit_key
+
+    units: dict = {}
+    for s in stored.segments(coded_only=True):
+        units.setdefault(_unit_key(r.unit, s), []).append(s.id)
+    need_all = r.coverage == "documents"
+    kept = [
+        ids for ids in units.values() if all((all if need_all else any)(i in c.covered for i in ids) for c in r.codings)
+    ]
+    labels = [[set().union(*(c.codes.get(i, set()) for i in ids)) for ids in kept] for c in r.codings]
+    out = []
+    for row in r.rows:
+        data = [[row.code in lab for lab in coder] for coder in labels]
+        out.append((ag.summarise(data, categories=[False, True], n_boot=n_boot, seed=seed), [sum(d) for d in data]))
+    per_unit = []
+    for u in range(len(kept)):
+        counts = Counter(tuple(row.code in coder[u] for coder in labels) for row in r.rows)
+        per_unit.append(counts)
+    pooled = ag.summarise_clustered(per_unit, len(labels), categories=[False, True], n_boot=n_boot, seed=seed)
+    exact = ag.summarise([[tuple(sorted(lab)) for lab in coder] for coder in labels], n_boot=n_boot, seed=seed)
+    return len(kept), out, pooled, exact
+
+
+@pytest.mark.parametrize("unit", ["segment", "turn", "document", "participant"])
+@pytest.mark.parametrize("coverage", ["documents", "decided"])
+def test_counted_rows_give_exactly_the_per_unit_figures(coded, stored, embedder, unit, coverage):
+    coded.suggest(embedder, threshold=0.1)
+    for coders in (["ana", "ben"], ["ana", "ben", "machine"]):
+        r = coded.agree(coders, unit=unit, coverage=coverage, n_boot=150, seed=9)
+        n, per_code, pooled, exact = _per_unit_reference(stored, r, 150, 9)
+        assert r.units_included == n
+        assert [(repr(x.summary), x.coded_by) for x in r.rows] == [(repr(s), c) for s, c in per_code]
+        assert repr(r.pooled.summary) == repr(pooled) and repr(r.exact.summary) == repr(exact)
+        assert all(x.summary.resamples == 150 for x in (*r.rows, r.pooled, r.exact))
+        assert not any("resamples, not" in line for line in ar.notes(r))
+
+
+def test_a_capped_bootstrap_says_how_many_resamples_and_why(coded):
+    r = coded.agree(["ana", "ben"], n_boot=1000, max_draws=10)  # a tiny cap: every row is over it
+    assert {x.summary.resamples for x in (*r.rows, r.pooled, r.exact)} == {ag.MIN_RESAMPLES}
+    note = (
+        "The interval of 'code set per unit, exact match' is from 200 resamples, not 1,000: its units show so many "
+        "different patterns of codes that 1,000 resamples would draw over 1,000,000 counts (seconds of work), so "
+        "this row draws at most that many (and at least 200 resamples)."
+    )
+    assert note in ar.notes(r)
+    for fmt in ("text", "md", "html"):
+        assert "from 200 resamples, not 1,000" in ar.render(r, fmt)
+    assert note in json.loads(ar.render(r, "json"))["notes"]
+    full = coded.agree(["ana", "ben"], n_boot=1000)  # the default cap is far above this project
+    assert {x.summary.resamples for x in (*full.rows, full.pooled, full.exact)} == {1000}
+
+
+def test_no_unit_every_coder_reviewed(coded):
+    coded.code_sentence("cy", coded.sentence("third.txt", 2), PRAYER)  # ben reviewed nothing in third.txt
+    r = coded.agree(["ben", "cy"], n_boot=100)
+    assert (r.units_included, r.rows, r.pooled) == (0, [], None)
+    assert r.warnings[-1] == "no unit was reviewed by every chosen coder"
+    assert r.exact.summary.units == 0 and math.isnan(r.exact.summary.alpha)
+    assert "no unit was reviewed" in ar.render(r, "text")

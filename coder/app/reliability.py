@@ -24,11 +24,13 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from coder import agreement as ag
 from coder import suggest as sg
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError, InputError
-from coder.store import RunRow, Store
+from coder.store import RunRow, SegmentKey, Store
 from coder.types import Codebook
 
 UNITS = ("segment", "turn", "document", "participant")
@@ -177,13 +179,24 @@ def _truncate(book: Codebook, path: str, depth: int | None) -> str:
     return code.path
 
 
-def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: int | None = None) -> Coding:
-    """Read one coder's codings (a person, ``consensus``, or ``machine[:SUGGESTER]``)."""
+def coding_of(
+    store: Store,
+    name: str,
+    *,
+    coverage: str = "documents",
+    depth: int | None = None,
+    segments: Sequence[SegmentKey] | None = None,
+) -> Coding:
+    """Read one coder's codings (a person, ``consensus``, or ``machine[:SUGGESTER]``).
+
+    ``segments``: the project's participant sentences, when the caller has read them already."""
 
     book = current_codebook(store)
     if name == MACHINE or name.startswith(MACHINE + ":"):
         run = machine_run(store, name)
-        covered = store.scored_segments(int(run.id)) or {s.id for s in store.segments(coded_only=True)}
+        covered = store.scored_segments(int(run.id)) or {
+            s.id for s in (segments if segments is not None else store.segment_keys())
+        }
         codes: dict[int, set[str]] = {}
         for seg, path in store.run_suggestions(int(run.id)):
             codes.setdefault(seg, set()).add(_truncate(book, path, depth))
@@ -206,7 +219,7 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
         covered = decided
         pending = 0
     else:
-        segs = store.segments(coded_only=True)
+        segs = segments if segments is not None else store.segment_keys()
         docs = {s.document for s in segs if s.id in decided}
         covered = {s.id for s in segs if s.document in docs}
         # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
@@ -216,29 +229,113 @@ def coding_of(store: Store, name: str, *, coverage: str = "documents", depth: in
     return Coding(name, covered, codes, pending)
 
 
-def _unit_key(unit: str, seg: object) -> tuple[Hashable, str]:
-    s = seg  # SegmentRow
+def _unit_key(unit: str, s: SegmentKey) -> Hashable:
     if unit == "segment":
-        return s.id, f"{s.document} sentence {s.idx + 1}"  # type: ignore[attr-defined]  # numbered as 'coder show'
+        return s.id
     if unit == "turn":
-        return (s.document, s.turn), f"{s.document} turn {s.turn + 1}"  # type: ignore[attr-defined]
-    if unit == "document":
-        return s.document, str(s.document)  # type: ignore[attr-defined]
-    return s.participant, f"participant {s.participant}"  # type: ignore[attr-defined]
+        return s.document, s.turn
+    return s.document if unit == "document" else s.participant
 
 
-def _units(store: Store, unit: str) -> dict[Hashable, tuple[str, list[object]]]:
-    """unit key -> (readable name, its participant sentences), in document order."""
-    out: dict[Hashable, tuple[str, list[object]]] = {}
-    for s in store.segments(coded_only=True):
-        key, label = _unit_key(unit, s)
-        out.setdefault(key, (label, []))[1].append(s)
-    return out
+def _unit_label(unit: str, s: SegmentKey) -> str:
+    """A unit's readable name, from its first sentence."""
+    if unit == "segment":
+        return f"{s.document} sentence {s.idx + 1}"  # numbered as 'coder show'
+    if unit == "turn":
+        return f"{s.document} turn {s.turn + 1}"
+    return str(s.document) if unit == "document" else f"participant {s.participant}"
 
 
 def _code_order(book: Codebook, used: set[str]) -> list[str]:
     order = {c.path: i for i, c in enumerate(book.codes)}
     return sorted(used, key=lambda p: (order.get(p, len(order)), p))
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The coders × units table, kept sparse: which units count, and the codes each coder gave each of them
+    (only units with a code are stored; the rest are 'none of these codes')."""
+
+    units: int  # units in the project
+    counted: int  # units every coder reviewed
+    not_reviewed: dict[str, int]
+    row: np.ndarray  # each sentence's unit as a row of the counted units; -1: its unit is not counted
+    labels: list[dict[int, set[str]]]  # per coder: row -> codes
+
+    @classmethod
+    def of(cls, segs: Sequence[SegmentKey], codings: list[Coding], unit: str, coverage: str) -> _Table:
+        if unit == "segment":  # each sentence is its own unit
+            n_units, unit_of = len(segs), np.arange(len(segs))
+        else:  # units numbered in document order
+            number: dict[Hashable, int] = {}
+            keys = (number.setdefault(_unit_key(unit, s), len(number)) for s in segs)
+            unit_of = np.fromiter(keys, np.intp, len(segs))
+            n_units = len(number)
+        seg_ids = np.fromiter((s.id for s in segs), np.int64, len(segs))
+        size = np.bincount(unit_of, minlength=n_units)
+        ok = np.ones(n_units, dtype=bool)
+        not_reviewed = {}
+        for c in codings:
+            covered = np.fromiter(c.covered, np.int64, len(c.covered))
+            hits = np.bincount(unit_of, weights=np.isin(seg_ids, covered), minlength=n_units)
+            mine = hits == size if coverage == "documents" else hits > 0
+            not_reviewed[c.name] = int((~mine).sum())
+            ok &= mine
+        counted = np.flatnonzero(ok)
+        row = np.full(n_units, -1)
+        row[counted] = np.arange(len(counted))
+        by_id = np.argsort(seg_ids)
+        sorted_ids, sorted_rows = seg_ids[by_id], row[unit_of][by_id]
+        labels: list[dict[int, set[str]]] = []
+        for c in codings:
+            ids = np.fromiter(c.codes, np.int64, len(c.codes))
+            rows_of = np.full(len(ids), -1)  # each coded sentence's row; -1: not in a counted unit
+            if len(sorted_ids):
+                at = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
+                rows_of = np.where(sorted_ids[at] == ids, sorted_rows[at], -1)
+            mine_: dict[int, set[str]] = {}
+            for seg, i in zip(c.codes, rows_of.tolist(), strict=True):
+                if i >= 0:
+                    mine_.setdefault(i, set()).update(c.codes[seg])
+            labels.append(mine_)
+        return cls(n_units, len(counted), not_reviewed, row[unit_of], labels)
+
+
+def _pairs(
+    labels: list[dict[int, set[str]]], paths: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[ag.Label, ...]]]:
+    """Every (unit, code) pair some coder coded: its row, its code (index into ``paths``) and which coders
+    said yes (index into the patterns returned, one bool per coder). Every other pair is 'no' from all."""
+    code_no = {p: j for j, p in enumerate(paths)}
+    pair_keys, pair_coder = [], []
+    for who, lab in enumerate(labels):
+        theirs = [i * len(paths) + code_no[p] for i, got in lab.items() for p in got]
+        pair_keys.append(np.array(theirs, dtype=np.int64))
+        pair_coder.append(np.full(len(theirs), who))
+    keys, where = np.unique(np.concatenate(pair_keys), return_inverse=True)
+    said = np.zeros((len(keys), len(labels)), dtype=bool)
+    if len(keys):
+        said[where, np.concatenate(pair_coder)] = True
+    pair_unit, pair_code = np.divmod(keys, max(len(paths), 1))
+    said_kinds, said_no = np.unique(said, axis=0, return_inverse=True)
+    return pair_unit, pair_code, said_no.reshape(-1), [tuple(bool(x) for x in k) for k in said_kinds]
+
+
+def _unit_kinds(
+    pair_unit: np.ndarray, said_no: np.ndarray, patterns: list[tuple[ag.Label, ...]], n_units: int, n_codes: int, m: int
+) -> Counter[ag.Kind]:
+    """For the pooled row, resampled by unit: each make-up of a unit (how many of its codes show each pattern
+    of yes/no, see :func:`_pairs`) and how many units have it."""
+    nobody: tuple[ag.Label, ...] = (False,) * m
+    by_unit, times = np.unique(np.stack([pair_unit, said_no], axis=1), axis=0, return_counts=True)
+    unit_pats: dict[int, list[tuple[tuple[ag.Label, ...], int]]] = {}
+    for (i, k), n in zip(by_unit.tolist(), times.tolist(), strict=True):
+        unit_pats.setdefault(i, []).append((patterns[k], n))
+    kinds: Counter[ag.Kind] = Counter()
+    for got in unit_pats.values():
+        kinds[(*got, (nobody, n_codes - sum(n for _, n in got)))] += 1
+    kinds[((nobody, n_codes),)] += n_units - len(unit_pats)
+    return kinds
 
 
 def agree(
@@ -253,8 +350,13 @@ def agree(
     n_boot: int = 1000,
     seed: int = 0,
     disagreements: bool = False,
+    max_draws: int | None = ag.MAX_DRAWS,
 ) -> AgreeResult:
-    """Agreement of two or more coders on the presence of each code in each unit, and on the code set."""
+    """Agreement of two or more coders on the presence of each code in each unit, and on the code set.
+
+    A row whose units show very many different patterns (the code set on a large project) gets fewer than
+    ``n_boot`` resamples, at least 200 (``ag.resamples_for``; ``max_draws=None``: never); its
+    ``summary.resamples`` says how many."""
 
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
@@ -269,30 +371,13 @@ def agree(
             hint="e.g. --reliable 0.8 --tentative 0.667",
         )
     book = current_codebook(store)
-    codings = [coding_of(store, n, coverage=coverage, depth=depth) for n in names]
-    units = _units(store, unit)
-    need_all = coverage == "documents"
-    included: list[tuple[Hashable, str, list[object]]] = []
-    not_reviewed = dict.fromkeys(names, 0)
-    for key, (label, segs) in units.items():
-        ok = True
-        for c in codings:
-            hits = [s.id in c.covered for s in segs]  # type: ignore[attr-defined]
-            if not (all(hits) if need_all else any(hits)):
-                not_reviewed[c.name] += 1
-                ok = False
-        if ok:
-            included.append((key, label, segs))
-
-    def codes_in(c: Coding, segs: list[object]) -> set[str]:
-        out: set[str] = set()
-        for s in segs:
-            out |= c.codes.get(s.id, set())  # type: ignore[attr-defined]
-        return out
-
-    labels = [[codes_in(c, segs) for _, _, segs in included] for c in codings]
-    used = set().union(*(x for row in labels for x in row)) if included else set()
-    paths = _code_order(book, used)
+    segs = store.segment_keys()  # their places only: the texts are read for disagreements alone
+    codings = [coding_of(store, n, coverage=coverage, depth=depth, segments=segs) for n in names]
+    table = _Table.of(segs, codings, unit, coverage)
+    labels, n_units, m = table.labels, table.counted, len(codings)
+    paths = _code_order(book, set().union(*(x for lab in labels for x in lab.values())))
+    pair_unit, pair_code, said_no, patterns = _pairs(labels, paths)
+    nobody: tuple[ag.Label, ...] = (False,) * m
 
     def row_for(code: str, s: ag.Summary, coded_by: list[int]) -> CodeAgreement:
         return CodeAgreement(
@@ -303,34 +388,33 @@ def agree(
             verdict=ag.verdict(s.alpha, reliable=reliable, tentative=tentative),
         )
 
-    def binary(p: str) -> CodeAgreement:
-        data = [[p in lab for lab in row] for row in labels]
-        s = ag.summarise(data, categories=[False, True], n_boot=n_boot, seed=seed)
-        return row_for(p, s, [sum(r) for r in data])
-
-    rows = [binary(p) for p in paths]
+    per_code = np.zeros((len(paths), len(patterns)), dtype=np.int64)
+    np.add.at(per_code, (pair_code, said_no), 1)
+    rows = []
+    for j, p in enumerate(paths):
+        counts: Counter[tuple[ag.Label, ...]] = Counter({patterns[k]: int(n) for k, n in enumerate(per_code[j]) if n})
+        counts[nobody] += n_units - int(per_code[j].sum())
+        s = ag.summarise_patterns(counts, m, categories=[False, True], n_boot=n_boot, seed=seed, max_draws=max_draws)
+        rows.append(row_for(p, s, [sum(n for pat, n in counts.items() if pat[c]) for c in range(m)]))
     pooled = None
     if paths:
         # every (unit, code) pair, resampled by unit: per unit, how many codes show each pattern of yes/no
-        wanted = set(paths)
-        per_unit: list[Counter[tuple[ag.Label, ...]]] = []
-        for i in range(len(included)):
-            used = set().union(*(labels[c][i] for c in range(len(codings)))) & wanted
-            counts: Counter[tuple[ag.Label, ...]] = Counter(
-                tuple(p in labels[c][i] for c in range(len(codings))) for p in used
-            )
-            if len(paths) > len(used):
-                counts[(False,) * len(codings)] += len(paths) - len(used)
-            per_unit.append(counts)
-        s = ag.summarise_clustered(per_unit, len(codings), categories=[False, True], n_boot=n_boot, seed=seed)
-        pooled = row_for(
-            f"all {len(paths)} codes, pooled", s, [sum(r.coded_by[c] for r in rows) for c in range(len(codings))]
+        kinds = _unit_kinds(pair_unit, said_no, patterns, n_units, len(paths), m)
+        total: Counter[tuple[ag.Label, ...]] = Counter(
+            {pat: int(n) for pat, n in zip(patterns, per_code.sum(axis=0).tolist(), strict=True)}
         )
-    sets = [[tuple(sorted(lab)) for lab in row] for row in labels]
-    whole = ag.summarise(sets, n_boot=n_boot, seed=seed)
+        total[nobody] += n_units * len(paths) - int(per_code.sum())
+        s = ag.summarise_patterns(
+            total, m, categories=[False, True], n_boot=n_boot, seed=seed, clusters=kinds, max_draws=max_draws
+        )
+        pooled = row_for(f"all {len(paths)} codes, pooled", s, [sum(r.coded_by[c] for r in rows) for c in range(m)])
+    coded = set().union(*labels)
+    sets: Counter[tuple[ag.Label, ...]] = Counter(tuple(tuple(sorted(lab.get(i, ()))) for lab in labels) for i in coded)
+    sets[((),) * m] += n_units - len(coded)
+    whole = ag.summarise_patterns(sets, m, n_boot=n_boot, seed=seed, max_draws=max_draws)
     exact = CodeAgreement(
         code="code set per unit, exact match",
-        coded_by=[sum(1 for lab in row if lab) for row in labels],
+        coded_by=[len(lab) for lab in labels],
         summary=whole,
         prevalence=math.nan,
         verdict=ag.verdict(whole.alpha, reliable=reliable, tentative=tentative),
@@ -349,24 +433,31 @@ def agree(
                 f"{c.name} has {c.pending} unanswered suggestion(s) in the documents counted as reviewed; "
                 "their sentences count as not coded (finish the review, or use --coverage decided)"
             )
-    if not included:
+    if not n_units:
         warnings.append("no unit was reviewed by every chosen coder")
 
     found: list[Disagreement] = []
     if disagreements:
-        for i, (_, label, segs) in enumerate(included):
-            first = segs[0]
-            text = " ".join(s.text for s in segs) if unit in ("segment", "turn") else ""  # type: ignore[attr-defined]
-            unit_codes = set().union(*(labels[c][i] for c in range(len(codings))))
+        unit_segs: dict[int, list[SegmentKey]] = {}
+        for s_, i in zip(segs, table.row.tolist(), strict=True):
+            if i in coded:
+                unit_segs.setdefault(i, []).append(s_)
+        texts = (
+            store.segment_texts(x.id for ss in unit_segs.values() for x in ss) if unit in ("segment", "turn") else {}
+        )
+        for i in sorted(coded):
+            first = unit_segs[i][0]
+            text = " ".join(texts[s.id] for s in unit_segs[i]) if unit in ("segment", "turn") else ""
+            unit_codes = set().union(*(lab.get(i, set()) for lab in labels))
             for p in _code_order(book, unit_codes):
-                yes = [names[c] for c in range(len(codings)) if p in labels[c][i]]
-                if len(yes) < len(codings):
+                yes = [names[c] for c in range(m) if p in labels[c].get(i, ())]
+                if len(yes) < m:
                     found.append(
                         Disagreement(
-                            unit=label,
-                            document=first.document,  # type: ignore[attr-defined]
-                            participant=first.participant,  # type: ignore[attr-defined]
-                            segment_id=first.id if unit == "segment" else None,  # type: ignore[attr-defined]
+                            unit=_unit_label(unit, first),
+                            document=first.document,
+                            participant=first.participant,
+                            segment_id=first.id if unit == "segment" else None,
                             text=text,
                             code=p,
                             coded_by=yes,
@@ -379,9 +470,9 @@ def agree(
         unit=unit,
         coverage=coverage,
         depth=depth,
-        units_total=len(units),
-        units_included=len(included),
-        not_reviewed=not_reviewed,
+        units_total=table.units,
+        units_included=n_units,
+        not_reviewed=table.not_reviewed,
         rows=rows,
         pooled=pooled,
         exact=exact,

@@ -6,7 +6,16 @@ import json
 from collections.abc import Iterable, Sequence
 
 from coder.store._base import StoreBase, now
-from coder.store.rows import DocumentInfo, DocumentRow, SegmentDetail, SegmentRow, TurnRow, TurnSpeech, columns
+from coder.store.rows import (
+    DocumentInfo,
+    DocumentRow,
+    SegmentDetail,
+    SegmentKey,
+    SegmentRow,
+    TurnRow,
+    TurnSpeech,
+    columns,
+)
 from coder.types import Segment, Transcript
 
 _DOCUMENT = f"SELECT {columns(DocumentRow, 'd')} FROM documents d"
@@ -149,6 +158,25 @@ class Documents(StoreBase):
             SegmentRow(i, doc, who, idx, turn, speaker, role, start, end, text, bool(coded))
             for i, doc, who, idx, turn, speaker, role, start, end, text, coded in self._tuples(sql, args)
         ]
+
+    def segment_keys(self, *, coded_only: bool = True) -> list[SegmentKey]:
+        """Every segment's place (document, participant, index, turn) in :meth:`segments`' order, no text."""
+        sql = """SELECT s.id, d.name, d.participant, s.idx, t.idx
+                 FROM segments s JOIN documents d ON d.id = s.document_id JOIN turns t ON t.id = s.turn_id"""
+        if coded_only:
+            sql += " WHERE s.coded = 1"
+        sql += " ORDER BY d.name, s.idx"
+        return [SegmentKey(*row) for row in self._tuples(sql, ())]
+
+    def segment_texts(self, segment_ids: Iterable[int]) -> dict[int, str]:
+        """The text of each of these segments."""
+        ids = sorted(set(segment_ids))
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), 900):  # SQLite's bound-variable limit
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self._tuples(f"SELECT id, text FROM segments WHERE id IN ({marks})", chunk))
+        return out
 
     def segment_row(self, segment_id: int) -> SegmentDetail | None:
         return self._one(SegmentDetail, _SEGMENT + " WHERE s.id = ?", (segment_id,))

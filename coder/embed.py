@@ -183,7 +183,7 @@ def _auto(*, batch_size: int, on_export: Any, warn: Any) -> Embedder:
 
     if not available():
         return SentenceTransformerEmbedder(None, batch_size=batch_size)
-    key = bc.machine_key(model_id_for(default_model_path(), DEFAULT_MODEL_NAME))
+    key = bc.machine_key(bc.packaged_model())
     choice = bc.cached(key)
     if choice is not None and choice.backend == "torch":
         return SentenceTransformerEmbedder(None, batch_size=batch_size)
@@ -206,7 +206,7 @@ def measure_backends(*, batch_size: int = DEFAULT_BATCH_SIZE, on_export: Any = N
     from coder import backend_choice as bc
     from coder.onnx_backend import OnnxEmbedder
 
-    key = bc.machine_key(model_id_for(default_model_path(), DEFAULT_MODEL_NAME))
+    key = bc.machine_key(bc.packaged_model())
     torch_embedder = SentenceTransformerEmbedder(None, batch_size=batch_size)
     try:
         onnx_embedder = OnnxEmbedder(None, batch_size=batch_size, on_export=on_export)

@@ -49,7 +49,8 @@ def add(model_id: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
                 old_h, old_v = data["hashes"].tolist(), data["vectors"]
     except (OSError, ValueError, KeyError):
         pass
-    keep = [i for i, h in enumerate(old_h) if h not in set(hashes)]
+    new = set(hashes)
+    keep = [i for i, h in enumerate(old_h) if h not in new]
     all_h = [old_h[i] for i in keep] + list(hashes)
     all_v = np.vstack([old_v[keep], np.asarray(vectors, dtype=np.float32)])
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.part.npz")

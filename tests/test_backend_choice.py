@@ -88,11 +88,11 @@ def test_auto_measures_once_then_uses_the_cached_decision(fakes):
     notes: list[str] = []
     first = embed.load_embedder(None, backend="auto", warn=notes.append)
     assert first.name == "onnx" and fakes == ["torch", "onnx"] and "timing the onnx and torch" in notes[0]
-    assert bc.cached(bc.machine_key("m@1")).backend == "onnx"
+    assert bc.cached(bc.machine_key(bc.packaged_model())).backend == "onnx"
     fakes.clear()
     again = embed.load_embedder(None, backend="auto", warn=notes.append)
     assert again.name == "onnx" and fakes == ["onnx"] and len(notes) == 1  # no second measurement
-    bc.remember(bc.Choice("torch", "measured slower", bc.machine_key("m@1")))
+    bc.remember(bc.Choice("torch", "measured slower", bc.machine_key(bc.packaged_model())))
     fakes.clear()
     assert embed.load_embedder(None, backend="auto").name == "torch" and fakes == ["torch"]
 
@@ -100,7 +100,7 @@ def test_auto_measures_once_then_uses_the_cached_decision(fakes):
 def test_auto_without_onnxruntime_is_torch_without_measuring(fakes, monkeypatch):
     monkeypatch.setattr(ob, "available", lambda: False)
     assert embed.load_embedder(None, backend="auto").name == "torch" and fakes == ["torch"]
-    assert bc.cached(bc.machine_key("m@1")) is None
+    assert bc.cached(bc.machine_key(bc.packaged_model())) is None
 
 
 def test_doctor_says_what_auto_uses_and_why(fakes):

@@ -282,6 +282,19 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
     assert rows[(second.segment_id, second.code_path)] == ("reject", None)
     again = {(i.segment_id, i.code_path) for i in project.review("ana", order="uncertain").pending()}
     assert not {(first.segment_id, first.code_path), (second.segment_id, second.code_path)} & again
+    # "no code" on a near miss rejects the sentence's suggestions, never a code nobody suggested
+    with_near = project.review("ana", order="uncertain")
+    near_only = next(
+        (
+            i
+            for i in with_near.pending()
+            if not i.suggested and not any(j.suggested and j.segment_id == i.segment_id for j in with_near.pending())
+        ),
+        None,
+    )
+    assert near_only is not None, "no sentence with near misses only"
+    with pytest.raises(CoderError, match="no suggestion is pending on this sentence"):
+        with_near.no_code(near_only)
     # only codes calibrated for this coder: another coder with no learned run is offered none
     assert not [i for i in project.review("ben", order="uncertain").pending() if not i.suggested]
 

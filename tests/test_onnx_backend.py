@@ -120,7 +120,7 @@ def test_auto_falls_back_to_torch_when_onnx_fails(monkeypatch, tmp_path):
     monkeypatch.setattr(ob, "available", lambda: True)
     monkeypatch.setattr(embed, "model_id_for", lambda folder, name=None: "m@1")
     monkeypatch.setattr(embed, "default_model_path", lambda: tmp_path)
-    bc.remember(bc.Choice("onnx", "measured faster", bc.machine_key("m@1")))
+    bc.remember(bc.Choice("onnx", "measured faster", bc.machine_key(bc.packaged_model())))
 
     def broken(*a, **k):
         raise ModelError("onnxruntime would not load")

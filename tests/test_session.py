@@ -173,6 +173,7 @@ def test_no_code_rejects_every_suggestion_on_the_sentence_and_one_undo_takes_the
     rows = [r for r in stored.decisions(coder="ana") if r.segment_id == seg]
     assert sorted(r.code_path for r in rows) == sorted(i.code_path for i in items)
     assert {(r.answer, r.reason) for r in rows} == {("reject", NO_CODE)}
+    assert len({r.decided_at for r in rows}) == 1  # one moment: the one undo finds them all by it
     assert s.progress().rejected == len(items)
     undone = s.undo()
     assert undone is not None and 1 + len(undone.also) == len(items)

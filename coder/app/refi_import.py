@@ -50,7 +50,7 @@ class ImportResult:
     attributes: int = 0
     coders: list[str] = field(default_factory=list)
     codings_found: int = 0  # the file's codings on text (coder-machine's unreviewed suggestions not counted)
-    codings_kept: int = 0  # of those, placed on at least one unit (every one, or the import is refused)
+    codings_kept: int = 0  # of those, placed on at least one unit (all of them: else the import is refused)
     on_context: int = 0  # of those kept, placed on interviewer speech (kept: the researcher made them)
     unreviewed: int = 0  # codings by coder-machine (unreviewed suggestions), not imported as decisions
     warnings: list[str] = field(default_factory=list)
@@ -398,7 +398,7 @@ def import_qdpx(
                 ids[t.name] = doc_id
             seg_id = {r.idx: r.id for r in store.segments(doc_id, coded_only=False)}
             result.codings_found += placed.codings
-            result.codings_kept += placed.codings - len(placed.lost)
+            result.codings_kept += placed.kept
             result.on_context += placed.on_context
             for sel, where_to in zip(s.selections, placed.targets, strict=True):
                 targets = [seg_id[i] for i in where_to]
@@ -467,6 +467,7 @@ class _Placed:
 
     targets: list[list[int]]
     codings: int  # codings on the source's selections, coder-machine's unreviewed suggestions aside
+    kept: int  # of those, on a selection that some unit holds
     on_context: int  # of those, placed on interviewer speech or context only
     lost: list[str]  # the selections with codings that no unit would hold, described for the researcher
 
@@ -483,13 +484,14 @@ def _place(
     coded = [(a, b, i) for a, b, i, c in spans if c]
     every = [(a, b, i) for a, b, i, _ in spans]
     context = {i for _, _, i, c in spans if not c}
-    out = _Placed([], 0, 0, [])
+    out = _Placed([], 0, 0, 0, [])
     for sel in source.selections:
         start, end = to_text(sel.start), to_text(sel.end)
         targets = _covered(coded, start, end) or _covered(every, start, end)
         out.targets.append(targets)
         mine = [c for c in sel.codings if users.get(c.user_guid or "", "") != MACHINE_USER]
         out.codings += len(mine)
+        out.kept += len(mine) if targets else 0
         if mine and not targets:
             excerpt = " ".join(text[start:end].split())
             excerpt = excerpt if len(excerpt) <= 50 else excerpt[:49] + "…"

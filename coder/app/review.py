@@ -20,7 +20,7 @@ from coder import suggest as sg
 from coder.app.common import current_codebook, find_document, resolve_code
 from coder.embed import text_hash
 from coder.errors import InputError
-from coder.store import Store
+from coder.store import Store, now
 from coder.store.rows import PendingRow, RunRow
 from coder.types import PATH_SEP, Code, Codebook
 
@@ -167,7 +167,10 @@ def near_misses(
     ]
     if run is None or not cols:
         return []
-    segs = {s.id: s for s in store.segments(document_id, coded_only=True)}
+    segs = {s.id: s for s in store.segment_keys()}
+    if document_id is not None:
+        names = {d.id: d.name for d in store.documents()}
+        segs = {i: s for i, s in segs.items() if s.document == names.get(document_id)}
     taken = {(i.segment_id, i.code_path) for i in pending}
     taken |= {(d.segment_id, d.code_path) for d in store.decisions(coder=coder)}
     found = [
@@ -183,7 +186,8 @@ def near_misses(
     sim_cols = {p: j for j, p in enumerate(_paths(sim_run))}
     sims = dict(store.run_scores(sim_run, segment_ids={seg for seg, _, _ in found}))
     doc_ids = {d.name: d.id for d in store.documents()}
-    evidence = _nearest_examples(store, run.model, [(segs[seg].text, current[path]) for seg, path, _ in found])
+    texts = store.segment_texts(seg for seg, _, _ in found)
+    evidence = _nearest_examples(store, run.model, [(texts[seg], current[path]) for seg, path, _ in found])
     out = []
     for (seg, path, prob), example in zip(found, evidence, strict=True):
         s = segs[seg]
@@ -204,7 +208,7 @@ def near_misses(
                 s.participant,
                 s.idx,
                 s.turn,
-                s.text,
+                texts[seg],
                 True,
             )
         )
@@ -298,6 +302,7 @@ def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
             hint="'no code' would contradict it: reject the other suggestions one by one, or undo that code first",
         )
     book_hash = _codebook_hash(store)
+    at = now()  # one moment for the whole answer: undo finds its rejections by it
 
     def go() -> list[int]:
         return [
@@ -309,6 +314,7 @@ def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
                 reason=NO_CODE,
                 suggestion_id=i.suggestion_id,
                 codebook_hash=book_hash,
+                decided_at=at,
             ).decision_id
             for i in items
         ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from coder.app import learning
 from coder.app import review as rv
 from coder.app.common import current_codebook, find_document, resolve_code
+from coder.errors import InputError
 from coder.store import Store
 from coder.types import Codebook
 
@@ -141,13 +142,17 @@ class ReviewSession:
         if self._pending is None:
             self._queue()
         assert self._pending is not None
-        on = [
+        on = [  # suggestions only: a near miss (--order uncertain) was never suggested
             i
             for i in self._pending
-            if i.segment_id == item.segment_id and (i.segment_id, i.code_path) not in self._done
+            if i.suggested and i.segment_id == item.segment_id and (i.segment_id, i.code_path) not in self._done
         ]
-        if not any(i.code_path == item.code_path for i in on):
+        if item.suggested and not any(i.code_path == item.code_path for i in on):
             on.append(item)
+        if not on:
+            raise InputError(
+                "no suggestion is pending on this sentence", hint="code it with c, or reject the code shown"
+            )
         ids = rv.no_code(self._store, self.coder, on)
         due = False
         for i in on:

@@ -21,9 +21,9 @@ def doctor(measure: bool) -> None:
       coder doctor --measure     # after changing hardware, or to check
     """
     from coder import backend_choice as bc
-    from coder.embed import DEFAULT_MODEL_NAME, default_model_path, measure_backends, model_id_for
+    from coder.embed import measure_backends
 
-    key = bc.machine_key(model_id_for(default_model_path(), DEFAULT_MODEL_NAME))
+    key = bc.machine_key(bc.packaged_model())
     if measure:
         click.echo("Timing the onnx and torch backends …", err=True)
         choice: bc.Choice | None = measure_backends(

@@ -656,3 +656,17 @@ def test_a_source_whose_codings_mostly_fall_on_interviewer_speech_is_read_line_b
     assert any(
         "table': its speaker labels did not fit its codings (12 of 12 on interviewer speech" in w for w in r.warnings
     )
+
+
+def test_agreement_says_when_imported_codings_on_interviewer_speech_are_left_out(tmp_path, blank_splitter):
+    text = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
+    picks = [(GUIDS[6], "How do you cope with the nights?", GUIDS[0]), (GUIDS[7], "I pray.", GUIDS[1])]
+    src, files = _source("Interview 3", GUIDS[5], text, picks)
+    path = qdpx(tmp_path / "a.qdpx", project_xml(src), files)
+    with Project(tmp_path / "p.db", create=True) as project:
+        project.import_refi(path, splitter=lambda: blank_splitter)
+        p1 = coded_sentences(project, "Interview 3")[0]
+        project.review("ben").apply_code(p1.id, "Faith > Prayer")
+        result = project.agree(["Rosa", "ben"])
+    assert any("Rosa has 1 coding(s) on interviewer speech" in w and "left out" in w for w in result.warnings)
+    assert not any(w.startswith("ben has") for w in result.warnings)

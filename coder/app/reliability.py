@@ -433,6 +433,13 @@ def agree(
                 f"{c.name} has {c.pending} unanswered suggestion(s) in the documents counted as reviewed; "
                 "their sentences count as not coded (finish the review, or use --coverage decided)"
             )
+    context = store.context_codings()
+    for n in names:
+        if context.get(n):
+            warnings.append(
+                f"{n} has {context[n]} coding(s) on interviewer speech (kept from an import); agreement counts "
+                "participant sentences only, so they are left out here"
+            )
     if not n_units:
         warnings.append("no unit was reviewed by every chosen coder")
 

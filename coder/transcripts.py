@@ -25,7 +25,8 @@ FORMATS = ("txt", "md", "docx", "vtt", "srt", "csv")
 _STAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,-]\d{1,3})?"
 _WRAPPED = rf"\[{_STAMP}\]|\({_STAMP}\)|#{_STAMP}#"
 _CAP = "A-ZÀ-ÖØ-Þ"
-_NAME = rf"[{_CAP}][\w.'\-]*(?: (?:[{_CAP}][\w.'\-]*|\d+)){{0,2}}"
+# a name, or the tag coder pseudonymise puts in its place ("[Person 3]")
+_NAME = rf"(?:\[Person \d+\]|[{_CAP}][\w.'\-]*(?: (?:[{_CAP}][\w.'\-]*|\d+)){{0,2}})"
 _ROLE_WORD = r"(?i:interviewer|interviewee|participant|respondent|moderator|facilitator|researcher)(?: \d+)?"
 # A name with its role said beside it: "Jane Smith (Interviewer)", "Jane - Interviewer", "Interviewer - Jane",
 # or a capitalised note or pronouns in brackets ("Jane Smith (Guest)", "Jane Smith (she/her)"), so that a
@@ -134,18 +135,12 @@ def detect_format(path: Path) -> str:
     raise InputError(f"unsupported file type '.{ext}'", path=path, hint=hint)
 
 
-def read_file(path: Path, options: ReadOptions | None = None) -> list[Transcript]:
-    """Read one file into one transcript (or several, for a CSV with a document column)."""
+def read_file(path: Path, options: ReadOptions | None = None, *, data: bytes | None = None) -> list[Transcript]:
+    """Read one file into one transcript (or several, for a CSV with a document column); ``data``: its
+    bytes already read (or pseudonymised), so that ``path`` only names it."""
     options = options or ReadOptions()
     fmt = detect_format(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", path=path, hint="check the path") from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file", path=path, hint="name the files inside it") from None
-    except OSError as e:
-        raise InputError(f"cannot read file ({e.strerror})", path=path, hint="check its permissions") from None
+    data = read_bytes(path) if data is None else data
     if not data.strip():
         raise InputError("the file is empty", path=path, hint="export the transcript again")
     if fmt == "docx":
@@ -162,6 +157,18 @@ def read_file(path: Path, options: ReadOptions | None = None) -> list[Transcript
 
         return [parse_srt(text, name=path.name, source=str(path), data=data, options=options)]
     return parse_csv(text, name=path.name, source=str(path), options=options)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or an :class:`InputError` that says why not."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path=path, hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path=path, hint="name the files inside it") from None
+    except OSError as e:
+        raise InputError(f"cannot read file ({e.strerror})", path=path, hint="check its permissions") from None
 
 
 def decode(data: bytes, path: str | Path, *, newlines: bool = True) -> str:

@@ -153,3 +153,11 @@ def test_segments_of_a_punctuated_turn_are_whole_sentences_with_exact_offsets(bl
     units = [s for s in segment(t, blank_splitter) if s.coded]
     assert [u.text for u in units] == ["Twelve hours; and I never get a break. [laughs]", "So I quit."]
     assert all(text[u.start : u.end] == u.text for u in units)
+
+
+def test_a_pseudonym_is_words_not_a_note(blank_splitter):
+    """coder pseudonymise writes "[Person 1]": it starts a sentence, unlike "[laughs]", which ends one."""
+    text = "P01: God knows we fought. [Person 1] said to call [Phone 2]. [laughs] We did. [Place 3].\n"
+    t = parse_text(text, name="p.txt")
+    units = [s.text for s in segment(t, blank_splitter) if s.coded]
+    assert units == ["God knows we fought.", "[Person 1] said to call [Phone 2]. [laughs]", "We did.", "[Place 3]."]

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from coder import codebook as cb
 from coder import codebook_evolution as evolution
@@ -16,10 +17,20 @@ from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
 from coder.errors import InputError, ManyProblems, ProjectError
 from coder.store import CodeRename, DocumentInfo, Store
-from coder.transcripts import ReadOptions, decode, read_file
+from coder.transcripts import ReadOptions, decode, read_bytes, read_file
 from coder.types import Codebook, Transcript
 
 DELIMITERS = (",", ";", "\t")
+
+
+class Pseudonymiser(Protocol):
+    """Applies a pseudonymisation key to a file's bytes and name, and refuses what the key leaves out."""
+
+    def __call__(self, path: Path, data: bytes) -> bytes: ...
+
+    def name(self, name: str) -> str: ...
+
+    def check(self, files: Sequence[tuple[Path, bytes]], options: ReadOptions) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -278,8 +289,12 @@ def import_files(
     participant_column: str | None = None,
     update_attributes: bool = False,
     progress: ProgressFn = noop,
+    pseudonymiser: Pseudonymiser | None = None,
 ) -> ImportResult:
     """Read, segment and store transcripts in ONE transaction: any error leaves the project unchanged.
+
+    With a ``pseudonymiser`` (``coder import --pseudonymise KEY.csv``) each file is pseudonymised in memory
+    before it is read, and its name too: the project never holds the original words.
 
     A file already imported with the same content is skipped; one imported under the same name
     with different content is an error (nothing is silently duplicated or replaced). Attributes
@@ -288,9 +303,19 @@ def import_files(
     """
     options = options or ReadOptions()
     transcripts: list[Transcript] = []
+    copies: list[tuple[Path, bytes]] = []
     for path in paths:
-        transcripts.extend(read_file(Path(path), options))
+        path = Path(path)
+        if pseudonymiser is not None:
+            data = pseudonymiser(path, read_bytes(path))
+            path = path.with_name(pseudonymiser.name(path.name))
+            copies.append((path, data))
+            transcripts.extend(read_file(path, options, data=data))
+        else:
+            transcripts.extend(read_file(path, options))
         progress(1)
+    if pseudonymiser is not None:
+        pseudonymiser.check(copies, options)
     found = read_attributes(attributes, participant_column=participant_column) if attributes else None
 
     fresh: list[Transcript] = []

@@ -139,6 +139,7 @@ class Project:
         participant_column: str | None = None,
         update_attributes: bool = False,
         progress: common.ProgressFn = common.noop,
+        pseudonymiser: ingest.Pseudonymiser | None = None,
     ) -> ingest.ImportResult:
         return ingest.import_files(
             self._store,
@@ -150,6 +151,7 @@ class Project:
             participant_column=participant_column,
             update_attributes=update_attributes,
             progress=progress,
+            pseudonymiser=pseudonymiser,
         )
 
     def import_refi(

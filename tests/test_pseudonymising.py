@@ -208,7 +208,7 @@ def test_the_real_ner_finds_every_planted_name_phone_and_email_in_the_synthetic_
     """tests/data/pseudo: synthetic transcripts in six formats with planted identifiers (gold.csv). The issue
     asks for recall 1.0 on names, phone numbers and emails; the other types are reported in RESULTS.md."""
     files = sorted(p for p in PSEUDO.iterdir() if p.suffix in (".txt", ".md", ".docx", ".vtt", ".srt", ".csv"))
-    files = [p for p in files if p.name not in ("gold.csv", "keep.csv", "nicknames.csv")]
+    files = [p for p in files if p.name not in ("gold.csv", "keep.csv", "nicknames.csv", "README.md")]
     result = ps.pseudonymise_files(files, tmp_path / "out", tmp_path / "key.csv")  # checks each copy's turns too
     copies = {w.source.name: _words(w.copy) for w in result.written}
     gold = list(csv.DictReader((PSEUDO / "gold.csv").open(encoding="utf-8")))

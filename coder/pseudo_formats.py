@@ -111,40 +111,60 @@ def _document(data: bytes, name: str) -> Any:
         raise InputError(f"not a readable .docx file ({why})", path=name, hint=hint) from None
 
 
-def _paragraphs(document: Any) -> Iterator[Any]:
-    """Body paragraphs, then table cells (nested tables too), then headers and footers, in that order."""
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
-    def in_tables(tables: Any) -> Iterator[Any]:
-        for table in tables:
-            for row in table.rows:
-                for cell in row.cells:
-                    yield from cell.paragraphs
-                    yield from in_tables(cell.tables)
 
-    yield from document.paragraphs
-    yield from in_tables(document.tables)
-    for section in document.sections:
-        for part in (section.header, section.footer):
-            yield from part.paragraphs
-            yield from in_tables(part.tables)
+def _word_parts(document: Any) -> Iterator[Any]:
+    """Every part with paragraphs: the body, all headers and footers (first-page and even-page ones too),
+    footnotes, endnotes and comments."""
+    seen = set()
+    for part in document.part.package.iter_parts():
+        element = getattr(part, "_element", None)
+        if element is not None and id(part) not in seen:
+            seen.add(id(part))
+            yield part
+
+
+def _paragraph_texts(element: Any) -> Iterator[list[Any]]:
+    """For each paragraph, its text elements in order: runs, hyperlinks, tracked insertions and deletions."""
+    for paragraph in element.iter(f"{_W}p"):
+        texts = [t for t in paragraph.iter(f"{_W}t", f"{_W}delText") if _own(t, paragraph)]
+        if texts:
+            yield texts
+
+
+def _own(text: Any, paragraph: Any) -> bool:
+    """Whether a text element belongs to this paragraph, not to one nested in it (a text box)."""
+    parent = text.getparent()
+    while parent is not None and parent.tag != f"{_W}p":
+        parent = parent.getparent()
+    return parent is paragraph
+
+
+def _hyperlinks(part: Any) -> list[Any]:
+    return [r for r in part.rels.values() if r.is_external and r.reltype.endswith("/hyperlink")]
 
 
 def _docx_texts(data: bytes, name: str) -> list[str]:
     document = _document(data, name)
+    out = []
+    for part in _word_parts(document):
+        out += ["".join(t.text or "" for t in texts) for texts in _paragraph_texts(part._element)]
+        out += [r.target_ref for r in _hyperlinks(part)]
     core = document.core_properties
-    return [p.text for p in _paragraphs(document)] + [str(getattr(core, f) or "") for f in _CORE]
+    return out + [str(getattr(core, f) or "") for f in _CORE]
 
 
 def _docx_rewrite(
     data: bytes, name: str, swap: Callable[[str], str], find: Callable[[str], list[tuple[int, int, str]]]
 ) -> bytes:
     document = _document(data, name)
-    seen: set[Any] = set()  # the elements themselves: holding them keeps their identity
-    for paragraph in _paragraphs(document):
-        if paragraph._p in seen:  # a merged table cell lists its paragraphs once per grid cell
-            continue
-        seen.add(paragraph._p)
-        _swap_runs(paragraph.runs, find)
+    for part in _word_parts(document):
+        for texts in _paragraph_texts(part._element):
+            _swap_texts(texts, find)
+        for rel in _hyperlinks(part):  # "mailto:kaz@…" behind a link
+            rel._target = swap(rel.target_ref)
     core = document.core_properties
     for field in _CORE:
         value = getattr(core, field)
@@ -155,16 +175,17 @@ def _docx_rewrite(
     return out.getvalue()
 
 
-def _swap_runs(runs: list[Any], find: Callable[[str], list[tuple[int, int, str]]]) -> None:
-    """Replace across runs: text outside a match stays in its run with its formatting; a name split over
-    runs ("Karen" plain, "Whitfield" bold) is written into the run it starts in and cut from the others."""
-    texts = [r.text for r in runs]
-    whole = "".join(texts)
+def _swap_texts(texts: list[Any], find: Callable[[str], list[tuple[int, int, str]]]) -> None:
+    """Replace across a paragraph's text elements: text outside a match stays in its element (its run's
+    formatting, breaks and fields untouched); a name split over runs ("Karen" plain, "Whitfield" bold) is
+    written into the element it starts in and cut from the others."""
+    values = [t.text or "" for t in texts]
+    whole = "".join(values)
     matches = find(whole)
     if not matches:
         return
     start = 0
-    for run, text in zip(runs, texts, strict=True):
+    for element, text in zip(texts, values, strict=True):
         end = start + len(text)
         parts: list[str] = []
         pos = start
@@ -179,5 +200,13 @@ def _swap_runs(runs: list[Any], find: Callable[[str], list[tuple[int, int, str]]
         parts.append(whole[pos:end])
         new = "".join(parts)
         if new != text:
-            run.text = new
+            element.text = new
+            element.set(_XML_SPACE, "preserve")
         start = end
+
+
+def leaks(name: str, fmt: str, data: bytes, key: Key) -> list[str]:
+    """Where a key's original is still in a copy (``name:line``): none, or the copy is not written."""
+    if not key.entries:
+        return []
+    return [p.where for p in pieces(name, fmt, data) if key.pattern().search(p.text)]

@@ -41,8 +41,8 @@ class KeyEntry:
     type: str
     found: str = ""
     row: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-    """Columns the researcher added (notes, …): written back as they were."""
+    extra: list[str] = field(default_factory=list)
+    """Cells of the columns the researcher added (notes, …, named or not), in their order: written back."""
 
 
 class KeyProblems(ManyProblems, InputError):
@@ -75,10 +75,18 @@ def _name_tokens(name: str) -> list[str]:
 class Key:
     """Originals and their pseudonyms, in the order the researcher sees them in KEY.csv."""
 
-    def __init__(self, entries: Iterable[KeyEntry] = (), extra_columns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[KeyEntry] = (),
+        extra_columns: Sequence[str] = (),
+        *,
+        delimiter: str = ",",
+        bom: bool = False,
+    ) -> None:
         self.entries: list[KeyEntry] = []
         self._by_original: dict[str, KeyEntry] = {}
         self.extra_columns = list(extra_columns)
+        self.delimiter, self.bom = delimiter, bom  # written back as the key was read (Excel's ';', its BOM)
         self._pattern: re.Pattern[str] | None = None
         for e in entries:
             self._put(e)
@@ -122,6 +130,8 @@ class Key:
             for form in sorted(forms, key=lambda s: (-len(s), s)):
                 flags = "(?i:{})" if forms[form].type in ("email", "handle") else "{}"
                 body = r"[ \t\u00a0]+".join(re.escape(w) for w in _name_tokens(form))
+                if not any(ch.isalpha() for ch in form):  # a number: never inside a time, a date or a longer number
+                    body = rf"(?<![\d:/.]){body}(?![\d:/]|\.\d)"
                 parts.append(flags.format(body))
             alternation = "|".join(parts) or r"(?!x)x"
             self._pattern = re.compile(rf"(?<![\w@])(?:{alternation})(?![\w@]|\.\w)")
@@ -193,6 +203,7 @@ class Key:
         if style == "tag" or kind == "date_of_birth":
             return tag(kind, n)
         taken = self.pseudonyms() | {w for e in self.entries for w in _name_tokens(e.original)}
+        taken |= {w for p in self.pseudonyms() for w in _name_tokens(p)}
         taken |= set(_name_tokens(original))
         count = sum(1 for e in self.entries if e.type == kind and not _TAG.match(e.pseudonym)) + len(used)
         for attempt in range(400):
@@ -207,8 +218,8 @@ def _substitute(original: str, kind: str, n: int) -> str:
     if kind == "person":
         tokens = _name_tokens(original)
         firsts = MALE_FIRST if tokens[0] in MALE_FIRST else FEMALE_FIRST
-        first = firsts[(n * 7) % len(firsts)]
-        return first if len(tokens) == 1 else f"{first} {SURNAMES[(n * 11) % len(SURNAMES)]}"
+        first = firsts[(n * 11) % len(firsts)]  # steps that share no factor with the lists' lengths
+        return first if len(tokens) == 1 else f"{first} {SURNAMES[(n * 13) % len(SURNAMES)]}"
     if kind == "place":
         return PLACES[n % len(PLACES)]
     if kind == "organisation":
@@ -227,6 +238,7 @@ def _substitute(original: str, kind: str, n: int) -> str:
 # -- the CSV ------------------------------------------------------------------------------------------------
 def parse_key(text: str, path: str) -> Key:
     """Read and check a key; every row that could not be applied exactly is listed (:class:`KeyProblems`)."""
+    bom = text.startswith("\ufeff")
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     widths = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in ",;\t"}
@@ -240,7 +252,9 @@ def parse_key(text: str, path: str) -> Key:
         msg = f"no column {', '.join(repr(c) for c in missing)}; the columns are: {', '.join(rows[0]) or 'none'}"
         raise InputError(msg, path=path, row=1, hint="a key has the columns original, pseudonym, type, found")
     col = {name: header.index(name) for name in COLUMNS if name in header}
-    extra = [rows[0][i] for i in range(len(header)) if header[i] not in COLUMNS]
+    width = max(len(r) for r in rows)
+    extra_at = [i for i in range(width) if i >= len(header) or header[i] not in COLUMNS]
+    extra = [rows[0][i] if i < len(rows[0]) else "" for i in extra_at]
     problems: list[Problem] = []
     entries: list[KeyEntry] = []
     first_row: dict[str, int] = {}
@@ -253,7 +267,7 @@ def parse_key(text: str, path: str) -> Key:
             i = col.get(name)
             return row[i].strip() if i is not None and i < len(row) else ""
 
-        original, pseudonym, kind = cell("original"), cell("pseudonym"), cell("type").lower()
+        original, pseudonym, kind = _SPACE.sub(" ", cell("original")), cell("pseudonym"), cell("type").lower()
         if not original:
             problems.append(Problem(path, row_no, "empty original; fill it in or delete the row"))
             continue
@@ -279,18 +293,19 @@ def parse_key(text: str, path: str) -> Key:
             problems.append(Problem(path, row_no, msg))
             continue
         by_pseudonym.setdefault(pseudonym, (original, kind, row_no))
-        extras = {rows[0][i]: row[i] for i in range(len(header)) if header[i] not in COLUMNS and i < len(row)}
+        extras = [row[i] if i < len(row) else "" for i in extra_at]
         entries.append(KeyEntry(original, pseudonym, kind, cell("found"), row_no, extras))
     if problems:
         raise KeyProblems(path, problems)
-    return Key(entries, extra)
+    return Key(entries, extra, delimiter=delimiter, bom=bom)
 
 
 def format_key(key: Key) -> str:
     """The key as CSV text, the researcher's own columns after coder's."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, delimiter=key.delimiter, lineterminator="\n")
     writer.writerow([*COLUMNS, *key.extra_columns])
     for e in key.entries:
-        writer.writerow([e.original, e.pseudonym, e.type, e.found, *(e.extra.get(c, "") for c in key.extra_columns)])
-    return out.getvalue()
+        cells = [*e.extra, *[""] * len(key.extra_columns)][: len(key.extra_columns)]
+        writer.writerow([e.original, e.pseudonym, e.type, e.found, *cells])
+    return ("\ufeff" if key.bom else "") + out.getvalue()

@@ -30,7 +30,7 @@ NER_TYPES = {"PERSON": "person", "GPE": "place", "LOC": "place", "FAC": "place",
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
-    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"
 )
 _ORD = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
 _DATE = (
@@ -49,13 +49,13 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "handle",
         re.compile(
             r"(?i:\b(?:snapchat|snap|insta(?:gram)?|tiktok|twitter|telegram|onlyfans|kik)\b(?:\s+(?:handle|name|"
-            r"username|account|is|was|:|-)){0,3}\s*:?\s*)(?-i:(?P<value>[A-Za-z0-9_]*[._\d][A-Za-z0-9_.]*[A-Za-z0-9_]))"
+            r"username|account|is|was|:|-)){0,3}\s*:?\s*)(?-i:(?P<value>(?=[\w.]*[A-Za-z])[A-Za-z0-9_]*[._\d][A-Za-z0-9_.]*[A-Za-z0-9_]))"
         ),
     ),
     (
         "phone",
         re.compile(
-            r"(?<![\w:/.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{2,8}){0,4}(?![\w:/]|[.-]\d)"
+            r"(?<![\w:/.+£$€-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{2,8}){0,4}(?![\w:/]|[.-]\d)"
         ),
     ),
     (
@@ -77,7 +77,7 @@ TITLES = (
 )  # fmt: skip
 _TITLE = "|".join(TITLES)
 _CAPWORD = r"[A-Z][a-zA-Z'’-]+"
-TITLED = re.compile(rf"\b(?:{_TITLE})\.?\s+(?P<name>{_CAPWORD}(?:\s+{_CAPWORD})?)")
+TITLED = re.compile(rf"\b(?:{_TITLE})\.?\s+(?P<name>{_CAPWORD})")  # one word: "Ms Whitfield And she…"
 _LEADING_TITLE = re.compile(rf"^(?:(?:{_TITLE})\.?\s+)+")
 
 STOP = {
@@ -339,5 +339,7 @@ def extend_key(
             same_as = next(iter(owners[text]))
             if key.get(same_as) is None:
                 same_as = None
-        added.append(key.add(text, kind_of[text], _where(where[text]), style=style, same_as=same_as))
+        base = key.get(same_as) if same_as else None
+        kind = base.type if base is not None else kind_of[text]  # a variant is what the researcher says its name is
+        added.append(key.add(text, kind, _where(where[text]), style=style, same_as=same_as))
     return added, sorted(left)

@@ -25,8 +25,10 @@ FORMATS = ("txt", "md", "docx", "vtt", "srt", "csv")
 _STAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,-]\d{1,3})?"
 _WRAPPED = rf"\[{_STAMP}\]|\({_STAMP}\)|#{_STAMP}#"
 _CAP = "A-ZÀ-ÖØ-Þ"
-# a name, or the tag coder pseudonymise puts in its place ("[Person 3]")
-_NAME = rf"(?:\[Person \d+\]|[{_CAP}][\w.'\-]*(?: (?:[{_CAP}][\w.'\-]*|\d+)){{0,2}})"
+# a name, or the pseudonym coder pseudonymise puts in its place ("[Person 3]", "Dr [Person 3]")
+_NAME = (
+    rf"(?:(?:[{_CAP}][\w.]*[ \t])?\[[{_CAP}][^\]\n:]{{0,39}}\]|[{_CAP}][\w.'\-]*(?: (?:[{_CAP}][\w.'\-]*|\d+)){{0,2}})"
+)
 _ROLE_WORD = r"(?i:interviewer|interviewee|participant|respondent|moderator|facilitator|researcher)(?: \d+)?"
 # A name with its role said beside it: "Jane Smith (Interviewer)", "Jane - Interviewer", "Interviewer - Jane",
 # or a capitalised note or pronouns in brackets ("Jane Smith (Guest)", "Jane Smith (she/her)"), so that a
@@ -224,7 +226,9 @@ def _participant_id(meta: dict[str, str], name: str, options: ReadOptions) -> st
         return options.participant
     for key in HEADER_KEYS:
         if key in meta:
-            return meta[key].split()[0].strip(".,;")
+            value = meta[key].strip()
+            tag = re.match(r"\[[^\]\n]{1,40}\]", value)  # "[Person 3]", from coder pseudonymise
+            return tag.group() if tag else value.split()[0].strip(".,;")
     return Path(name).stem
 
 

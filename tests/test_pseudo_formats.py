@@ -107,3 +107,44 @@ def test_word_pieces_include_tables_and_document_properties():
     texts = [p.text for p in pieces("w.docx", "docx", data)]
     assert texts[0] == "Karen: hello"
     assert "07700 900123" in texts and "Jane Smith" in texts
+
+
+def test_word_hyperlinks_tracked_changes_and_first_page_headers_are_pseudonymised_too():
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import OxmlElement
+
+    document = docx.Document()
+    paragraph = document.add_paragraph("Karen: write to ")
+    r_id = document.part.relate_to("mailto:kw@mail.org", RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), r_id)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "kw@mail.org"
+    run.append(text)
+    link.append(run)
+    paragraph._p.append(link)
+    inserted = OxmlElement("w:ins")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = " in Leeds"
+    run.append(text)
+    inserted.append(run)
+    paragraph._p.append(inserted)
+    section = document.sections[0]
+    section.different_first_page_header_footer = True
+    section.first_page_header.paragraphs[0].text = "Interview with Karen Whitfield"
+    data = io.BytesIO()
+    document.save(data)
+    key = Key([*KEY.entries, KeyEntry("kw@mail.org", "[Email 1]", "email")])
+    out = rewrite("w.docx", "docx", data.getvalue(), key)
+    texts = [p.text for p in pieces("w.docx", "docx", out)]
+    assert "[Person 1]: write to [Email 1] in [Place 1]" in texts
+    assert "Interview with [Person 1]" in texts
+    assert "mailto:[Email 1]" in texts and not any("kw@mail.org" in t or "Leeds" in t for t in texts)
+
+
+def test_text_with_times_keeps_them_when_the_key_has_numbers():
+    data = b"[00:12:03] Karen: It was 12 of us.\n"
+    assert rewrite("t.txt", "txt", data, KEY) == b"[00:12:03] [Person 1]: It was [Phone 2] of us.\n"

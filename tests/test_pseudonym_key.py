@@ -149,3 +149,22 @@ def test_an_original_with_commas_in_quotes_reads_whole():
     )
     assert [(e.original, e.found) for e in key.entries] == [("Flat 3, 22 Mill Road", "a.txt:4, b.txt:9")]
     assert format_key(key).splitlines()[1] == '"Flat 3, 22 Mill Road",[Address 1],address,"a.txt:4, b.txt:9"'
+
+
+def test_unnamed_columns_a_bom_and_excels_semicolons_come_back_as_they_were():
+    text = "\ufefforiginal;pseudonym;type;found;\nKaren;[Person 1];person;;my note;second note\n"
+    key = parse_key(text, "k.csv")
+    assert format_key(key) == "\ufefforiginal;pseudonym;type;found;;\nKaren;[Person 1];person;;my note;second note\n"
+
+
+def test_an_original_typed_with_two_spaces_is_the_name_with_one():
+    key = parse_key("original,pseudonym,type,found\nKaren  Whitfield,[Person 1],person,\n", "k.csv")
+    assert key.apply("Karen Whitfield and Karen\u00a0Whitfield") == "[Person 1] and [Person 1]"
+
+
+def test_a_number_in_the_key_is_never_replaced_inside_a_time_or_a_longer_number():
+    key = key_of(("24", "[Handle 1]", "handle"), ("100", "[Phone 1]", "phone"))
+    assert (
+        key.apply("[00:24:10] at 24/7, 1000 or 100.5; 24 and 100")
+        == "[00:24:10] at 24/7, 1000 or 100.5; [Handle 1] and [Phone 1]"
+    )

@@ -207,3 +207,12 @@ def test_proper_nouns_ner_left_out_are_offered_as_people_but_not_a_capital_openi
     tags = ["NNP", ".", "NNP", "NNP", "CC", "PRP", "VBD", "NNP", "IN", "NNP", ".", "NNP", "RB", "."]
     doc = Doc(spacy.blank("en").vocab, words=words, tags=tags)
     assert _proper_nouns(doc) == ["Gwen Marsh", "Jade"]
+
+
+def test_a_number_after_a_platform_is_not_a_handle():
+    assert found("I was on snapchat 24/7 and insta - 100 followers") == []
+
+
+def test_a_titled_name_is_one_word_so_the_next_capital_is_not_a_surname():
+    nlp = fake_ner(PERSON=["Nobody Here"])
+    assert [f.text for f in detect([Piece("a:1", "I saw Ms Whitfield And she left")], nlp)] == ["Whitfield"]

@@ -233,3 +233,43 @@ def _words(path: Path) -> str:
 
 def _present(text: str, within: str) -> bool:
     return re.search(rf"(?<![\w@]){re.escape(text)}(?![\w@])", within) is not None
+
+
+def test_two_copies_with_one_name_and_a_key_among_the_copies_are_refused(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("Jane Okafor.txt", "Jane.txt"):
+        (folder / name).write_text("Interviewer: Hi.\nP01: I am Jane Okafor.\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"two copies would both be named 'Person-1\.txt'"):
+        ps.pseudonymise_files(sorted(folder.iterdir()), tmp_path / "out", tmp_path / "k.csv", nlp=fake_ner())
+    with pytest.raises(InputError, match="the key is in the --out folder"):
+        ps.pseudonymise_files([folder / "Jane.txt"], tmp_path / "out", tmp_path / "out" / "k.csv", nlp=fake_ner())
+
+
+def test_the_key_is_private_and_a_deleted_key_starts_over(files, tmp_path):
+    run(files, tmp_path)
+    key = tmp_path / "key.csv"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "key.seen").stat().st_mode & 0o777 == 0o600
+    key.unlink()
+    result = run(files, tmp_path)
+    assert result.left_as_is == [] and "Jane Okafor" in {e.original for e in result.added}
+
+
+def test_a_titled_speaker_label_and_a_header_participant_survive_import(tmp_path, blank_splitter):
+    folder = tmp_path / "Karen Whitfield"
+    folder.mkdir()
+    (folder / "t1.txt").write_text(
+        "# participant: Karen\nInterviewer: Hi.\nDr Okafor: Hello, Karen.\nInterviewer: Bye.\n", encoding="utf-8"
+    )
+    key = tmp_path / "key.csv"
+    key.write_text(
+        "original,pseudonym,type,found\nOkafor,[Person 1],person,\nKaren,[Person 2],person,\n", encoding="utf-8"
+    )
+    with Project(tmp_path / "p.coder", create=True) as p:
+        pseudonymiser = ps.ImportPseudonymiser(key, nlp=fake_ner())
+        p.import_files([folder / "t1.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
+        (doc,) = p.documents()
+        assert (doc.participant, doc.name) == ("[Person 2]", "t1.txt")
+        assert [t.speaker for t in p.show("t1").turns] == ["Interviewer", "Dr [Person 1]", "Interviewer"]
+    assert b"Whitfield" not in (tmp_path / "p.coder").read_bytes()  # nor the folder named after her

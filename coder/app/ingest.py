@@ -308,7 +308,7 @@ def import_files(
         path = Path(path)
         if pseudonymiser is not None:
             data = pseudonymiser(path, read_bytes(path))
-            path = path.with_name(pseudonymiser.name(path.name))
+            path = Path(pseudonymiser.name(path.name))  # not its folders: they may be named after someone
             copies.append((path, data))
             transcripts.extend(read_file(path, options, data=data))
         else:

@@ -84,9 +84,16 @@ def read_key(path: Path) -> Key:
     return parse_key(decode(data, path), str(path))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write via a temporary file beside the real one (a symlinked key is written where it points), keeping
+    the old file's permissions; a new key or ``.seen`` file is readable by its owner only."""
+    path = path.resolve()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    mode = path.stat().st_mode & 0o777 if path.exists() else (0o600 if private else 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
@@ -109,13 +116,14 @@ def _digest(salt: str, original: str) -> str:
 
 
 def _save(key_path: Path, key: Key, salt: str, seen: set[str]) -> None:
-    _write_atomic(key_path, format_key(key).encode("utf-8"))
+    _write_atomic(key_path, format_key(key).encode("utf-8"), private=True)
     seen = seen | {_digest(salt, e.original) for e in key.entries}
     note = (
         f"# coder pseudonymise: the originals it has put in {key_path.name}, as salted hashes. A row deleted from "
         "the key is left as it is when found again; delete this file to have such rows offered again.\n"
     )
-    _write_atomic(_seen_path(key_path), (note + salt + "\n" + "\n".join(sorted(seen)) + "\n").encode("utf-8"))
+    seen_text = note + salt + "\n" + "\n".join(sorted(seen)) + "\n"
+    _write_atomic(_seen_path(key_path), seen_text.encode("utf-8"), private=True)
 
 
 def _labels(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str, str]]:
@@ -140,10 +148,19 @@ def _structure(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str,
 
 
 def _safe_name(name: str, key: Key) -> str:
-    """A file name with any original in it replaced ("Jane Okafor.txt" → "Person-1.txt")."""
+    """A file name with any original in it replaced ("Jane Okafor.txt", "P01_Jane_Okafor.txt" → "Person-1.txt",
+    "P01-Person-1.txt")."""
     stem, suffix = Path(name).stem, Path(name).suffix
-    new = key.apply(stem)
-    return name if new == stem else re.sub(r"[^\w.-]+", "-", new).strip("-") + suffix
+    spaced = stem.replace("_", " ")
+    new = key.apply(spaced)
+    return name if new == spaced else re.sub(r"[^\w.-]+", "-", new).strip("-") + suffix
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 def pseudonymise_files(
@@ -173,14 +190,18 @@ def pseudonymise_files(
             hint = "pseudonymise them into separate --out folders"
             raise InputError(f"two files are both named '{src.name}'", path=src, hint=hint)
         names[src.name] = src
-        if src.resolve().parent == out_dir.resolve():
+        if _same_folder(src.parent, out_dir):
             hint = "choose another --out folder: a copy must never overwrite its original"
             raise InputError("this file is in the --out folder", path=src, hint=hint)
     if key_path.resolve() in {s.resolve() for s in sources}:
         raise InputError("the key is one of the files to pseudonymise", path=key_path, hint="name another --key")
+    if _same_folder(key_path.parent, out_dir):
+        hint = "keep the key apart from the copies, e.g. on an encrypted drive"
+        raise InputError("the key is in the --out folder", path=key_path, hint=hint)
     created = not key_path.exists()
     key = Key() if created else read_key(key_path)
-    salt, seen = _read_seen(key_path)
+    # a new key starts a new list of what was offered: deleting the key is starting over
+    salt, seen = (secrets.token_hex(16), set()) if created else _read_seen(key_path)
 
     datas: list[bytes] = []
     pieces: list[detection.Piece] = []
@@ -202,6 +223,7 @@ def pseudonymise_files(
         counts: dict[str, int] = {}
         fmt = detect_format(src)
         copy = formats.rewrite(src.name, fmt, data, key, counts)
+        _refuse_leaks(src, fmt, copy, key)
         before, after = _structure(src, data, options), _structure(src, copy, options)
         if before is not None and after is not None and [n for _, n in before] != [n for _, n in after]:
             raise InputError(
@@ -210,7 +232,11 @@ def pseudonymise_files(
                 path=src,
                 hint="a pseudonym changed a speaker label; edit its row in the key and run again (nothing was written)",
             )
-        copies.append((src, out_dir / _safe_name(src.name, key), copy, sum(counts.values())))
+        dst = out_dir / _safe_name(src.name, key)
+        if any(dst.name == other.name for _, other, _, _ in copies):
+            hint = "pseudonymise them into separate --out folders, or rename one"
+            raise InputError(f"two copies would both be named '{dst.name}'", path=src, hint=hint)
+        copies.append((src, dst, copy, sum(counts.values())))
     progress(len(sources) - len(sources) // 2)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -219,6 +245,17 @@ def pseudonymise_files(
         _write_atomic(dst, copy)
     written = [Written(src, dst, n) for src, dst, _, n in copies]
     return PseudonymiseResult(written, key_path, key, added, deleted, created)
+
+
+def _refuse_leaks(path: Path, fmt: str, copy: bytes, key: Key) -> None:
+    """A copy that still holds an original (in a part of a Word file coder cannot rewrite) is never written."""
+    left = formats.leaks(path.name, fmt, copy, key)
+    if left:
+        raise InputError(
+            f"an original in the key is still in the pseudonymised copy ({', '.join(left[:3])})",
+            path=path,
+            hint="save the file again without comments, text boxes or tracked changes (or as .txt) and run again",
+        )
 
 
 def _read(path: Path) -> bytes:
@@ -240,15 +277,28 @@ class ImportPseudonymiser:
     def __post_init__(self) -> None:
         self.key = read_key(self.key_path)
         self._salt, self._seen = _read_seen(self.key_path)
+        self._originals: dict[str, tuple[Path, bytes]] = {}
 
     def name(self, name: str) -> str:
         return _safe_name(name, self.key)
 
     def __call__(self, path: Path, data: bytes) -> bytes:
-        return formats.rewrite(path.name, detect_format(path), data, self.key)
+        copy = formats.rewrite(path.name, detect_format(path), data, self.key)
+        _refuse_leaks(path, detect_format(path), copy, self.key)
+        self._originals[self.name(path.name)] = (path, data)
+        return copy
 
     def check(self, files: Sequence[tuple[Path, bytes]], options: ReadOptions) -> None:
         """Refuse (listing each) what looks like an identifier in the pseudonymised files and is not in the key."""
+        for path, copy in files:
+            original, data = self._originals.get(path.name, (path, copy))
+            before, after = _structure(original, data, options), _structure(path, copy, options)
+            if before is not None and after is not None and before != after:
+                raise InputError(
+                    "the pseudonymised file reads as different speaker turns from the original",
+                    path=original,
+                    hint="a pseudonym changed a speaker label; run coder pseudonymise on it to see which",
+                )
         if self.unkeyed_ok:
             return
         pieces: list[detection.Piece] = []

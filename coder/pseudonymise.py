@@ -299,7 +299,13 @@ def extend_key(
     for f in findings:
         where[f.text].append(f.where)
         kinds[f.text][f.type] += 1
-    kind_of = {t: min(k, key=lambda x: (-k[x], TYPES.index(x))) for t, k in kinds.items()}
+    # "KAREN WHITFIELD:" as a label is the Karen Whitfield of the speech: one person, one pseudonym
+    usual = {e.original.upper(): e.original for e in key.entries} | {t.upper(): t for t in where if not t.isupper()}
+    for text in [t for t in where if t.isupper() and usual.get(t, t) != t]:
+        where[usual[text]] += where.pop(text)
+        for kind, n in kinds.pop(text).items():
+            kinds[usual[text]][kind] += n
+    kind_of = {t: min(k, key=lambda x: (-k[x], TYPES.index(x))) for t, k in kinds.items() if t in where}
 
     people = [t for t, k in kind_of.items() if k == "person"] + [e.original for e in key.entries if e.type == "person"]
     full_names = sorted({p for p in people if " " in p}, key=lambda p: (-len(p.split()), p))

@@ -216,3 +216,12 @@ def test_a_number_after_a_platform_is_not_a_handle():
 def test_a_titled_name_is_one_word_so_the_next_capital_is_not_a_surname():
     nlp = fake_ner(PERSON=["Nobody Here"])
     assert [f.text for f in detect([Piece("a:1", "I saw Ms Whitfield And she left")], nlp)] == ["Whitfield"]
+
+
+def test_a_name_in_capitals_is_the_same_person_as_the_name_in_the_speech():
+    findings = [Finding("KAREN WHITFIELD", "person", "a:1"), Finding("Karen Whitfield", "person", "b:3")]
+    key = Key()
+    extend_key(key, findings)
+    assert key.get("KAREN WHITFIELD") is None
+    assert key.get("Karen Whitfield").found == "b:3, a:1"
+    assert key.apply("KAREN WHITFIELD: hi, Karen.") == "[Person 1]: hi, [Person 1]."

@@ -174,7 +174,7 @@ def test_import_refuses_a_name_the_key_does_not_cover_and_stores_nothing(files, 
         with pytest.raises(ps.UnkeyedNames) as e:
             p.import_files([files / "P04.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
         assert "'Rosa Diaz' (person) is not in the key" in e.value.details()
-        assert str(e.value).startswith("P04.txt:2: 'Rosa Diaz' looks like a person")
+        assert str(e.value).startswith(f"{files / 'P04.txt'}:2: 'Rosa Diaz' looks like a person")
         assert p.documents() == []
         ok = ps.ImportPseudonymiser(tmp_path / "key.csv", unkeyed_ok=True, nlp=nlp)
         p.import_files([files / "P04.txt"], splitter=blank_splitter, pseudonymiser=ok)
@@ -273,3 +273,18 @@ def test_a_titled_speaker_label_and_a_header_participant_survive_import(tmp_path
         assert (doc.participant, doc.name) == ("[Person 2]", "t1.txt")
         assert [t.speaker for t in p.show("t1").turns] == ["Interviewer", "Dr [Person 1]", "Interviewer"]
     assert b"Whitfield" not in (tmp_path / "p.coder").read_bytes()  # nor the folder named after her
+
+
+def test_import_catches_a_real_name_that_is_also_a_substitute_the_key_wrote(tmp_path, blank_splitter):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "P05.txt").write_text("Interviewer: Who?\nP05: Maria came, with Jane Okafor.\n", encoding="utf-8")
+    key = tmp_path / "key.csv"
+    key.write_text("original,pseudonym,type,found\nJane Okafor,Maria Lopez,person,\n", encoding="utf-8")
+    nlp = _with(fake_ner(), PERSON=["Maria"])
+    with Project(tmp_path / "p.coder", create=True) as p:
+        pseudonymiser = ps.ImportPseudonymiser(key, nlp=nlp)
+        with pytest.raises(ps.UnkeyedNames) as e:
+            p.import_files([folder / "P05.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
+    assert "'Maria' (person) is not in the key" in e.value.details()
+    assert str(e.value).startswith(f"{folder / 'P05.txt'}:2: ")  # the file to fix, not the copy in memory

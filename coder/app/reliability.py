@@ -211,20 +211,22 @@ def coding_of(
         )
         raise InputError(f"no decisions by '{name}'", hint=hint)
     decided = {seg for seg, *_ in rows}
+    cut = {path: _truncate(book, path, depth) for path in {path for _, path, _, _ in rows}}
     codes = {}
     for seg, path, answer, _ in rows:
         if answer == "accept":
-            codes.setdefault(seg, set()).add(_truncate(book, path, depth))
+            codes.setdefault(seg, set()).add(cut[path])
     if coverage == "decided":
         covered = decided
         pending = 0
     else:
         segs = segments if segments is not None else store.segment_keys()
-        docs = {s.document for s in segs if s.id in decided}
+        document_of = {s.id: s.document for s in segs}
+        docs = {document_of[seg] for seg in decided if seg in document_of}
         covered = {s.id for s in segs if s.document in docs}
         # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
         answered = {seg for seg, _, _, suggested in rows if suggested}
-        reviewing = {s.document for s in segs if s.id in answered}
+        reviewing = {document_of[seg] for seg in answered if seg in document_of}
         pending = sum(1 for r in store.pending_suggestions(name) if r.document in reviewing)
     return Coding(name, covered, codes, pending)
 

@@ -311,3 +311,18 @@ def test_rows_are_frozen_dataclasses_read_by_attribute(store, seg):
     assert (doc.id, doc.participant, doc.metadata) == (row.document_id, "Ana", "{}")
     assert store.document_by_hash("h") == doc == store.document_by_text(doc.text)
     assert [(t.idx, t.speech) for t in store.turns_around(doc.id, 0)] == [(0, "I like it here. It is calm.")]
+
+
+def test_pending_counts_by_document_match_the_pending_rows(precoded):
+    store = precoded._store
+    rows = store.pending_suggestions("ana")
+    assert rows
+    first = rows[0]
+    store.record_decision(
+        segment_id=first.segment_id, code_path=first.code_path, coder="ana", answer="accept", suggestion_id=first.id
+    )
+    counts: dict[str, int] = {}
+    for r in store.pending_suggestions("ana"):
+        counts[r.document] = counts.get(r.document, 0) + 1
+    assert store.pending_by_document("ana") == counts
+    assert sum(counts.values()) == len(rows) - 1

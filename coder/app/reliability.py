@@ -227,7 +227,7 @@ def coding_of(
         # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
         answered = {seg for seg, _, _, suggested in rows if suggested}
         reviewing = {document_of[seg] for seg in answered if seg in document_of}
-        pending = sum(1 for r in store.pending_suggestions(name) if r.document in reviewing)
+        pending = sum(n for doc, n in store.pending_by_document(name).items() if doc in reviewing) if reviewing else 0
     return Coding(name, covered, codes, pending)
 
 

@@ -242,6 +242,19 @@ class Runs(StoreBase):
         sql += " ORDER BY d.name, s.idx, g.rank, g.code_path, r.learned_from IS NULL"  # same data, same order
         return self._all(PendingRow, sql, args)
 
+    def pending_by_document(self, coder: str) -> dict[str, int]:
+        """How many of the suggestions :meth:`pending_suggestions` lists each document has (counted in SQL:
+        agreement over a large project needs the counts, not the rows)."""
+        cond, args = _seen_by([coder])
+        sql = f"""SELECT d.name, COUNT(*) FROM suggestions g
+                  JOIN suggestion_runs r ON r.id = g.run_id AND {cond}
+                  JOIN segments s ON s.id = g.segment_id
+                  JOIN documents d ON d.id = s.document_id
+                  WHERE NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                                    AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL)
+                  GROUP BY d.name"""
+        return {name: int(n) for name, n in self._tuples(sql, [*args, coder])}
+
     def codings(self) -> Iterator[CodingRow]:
         """One row per active suggestion or decision, with everything an export needs."""
         for r in self._tuples(

@@ -215,3 +215,27 @@ def test_select_exclusive_groups_hold_on_random_scores(talk):
             ]
             forced = {c for c, _ in got if p.paths[c] in inside and p.paths[c] not in {p.paths[k] for k, _ in was}}
             assert (row[[c for c, _ in got if c not in forced]] >= 0.6).all()
+
+
+def test_embedding_writes_in_the_background_keep_every_vector_and_surface_a_failure(
+    project, embedder, blank_splitter, monkeypatch
+):
+    from coder.app.suggesting import embed_segments
+    from coder.store import Store
+
+    from .conftest import DATA
+
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    store = project._store
+    wanted = store.count_missing_embeddings(embedder.model_id)
+    assert embed_segments(store, embedder, batch=3) == wanted > 3  # several batches, each written by the writer
+    assert store.count_missing_embeddings(embedder.model_id) == 0
+
+    store.db.execute("DELETE FROM embeddings")
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Store, "put_embeddings", disk_full)
+    with pytest.raises(OSError, match="disk full"):  # raised in the caller, not lost in the writer's thread
+        embed_segments(store, embedder, batch=3)

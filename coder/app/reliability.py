@@ -221,12 +221,11 @@ def coding_of(
         pending = 0
     else:
         segs = segments if segments is not None else store.segment_keys()
-        document_of = {s.id: s.document for s in segs}
-        docs = {document_of[seg] for seg in decided if seg in document_of}
+        docs = {s.document for s in segs if s.id in decided}
         covered = {s.id for s in segs if s.document in docs}
         # unanswered suggestions matter where the coder works through suggestions (not, e.g., an imported coding)
         answered = {seg for seg, _, _, suggested in rows if suggested}
-        reviewing = {document_of[seg] for seg in answered if seg in document_of}
+        reviewing = {s.document for s in segs if s.id in answered}
         pending = sum(n for doc, n in store.pending_by_document(name).items() if doc in reviewing) if reviewing else 0
     return Coding(name, covered, codes, pending)
 

@@ -57,13 +57,46 @@ def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]],
 
 
 def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = noop, batch: int = 1024) -> int:
-    """Embed every coded segment whose text is not cached for this model; returns how many."""
+    """Embed every coded segment whose text is not cached for this model; returns how many.
+
+    A batch's vectors are written by a second connection in a background thread while the model embeds
+    the next batch (the model and SQLite both release the GIL); each batch is still its own transaction,
+    so an interrupted run keeps what it finished."""
+    import queue
+    import threading
+
+    batches = list(store.missing_embeddings(embedder.model_id, batch=batch))
+    if not batches:
+        return 0
+    todo: queue.Queue[tuple[list[str], np.ndarray] | None] = queue.Queue(maxsize=1)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with Store(store.path) as writer:
+                while (item := todo.get()) is not None:
+                    writer.put_embeddings(embedder.model_id, *item)
+        except BaseException as e:  # re-raised in the caller's thread
+            failed.append(e)
+            while todo.get() is not None:  # let the producer finish
+                pass
+
+    thread = threading.Thread(target=write, name="coder-embedding-writer", daemon=True)
+    thread.start()
     done = 0
-    for rows in store.missing_embeddings(embedder.model_id, batch=batch):
-        vecs = normalise(embedder.embed([t for _, t in rows]))
-        store.put_embeddings(embedder.model_id, [h for h, _ in rows], vecs)
-        done += len(rows)
-        progress(len(rows))
+    try:
+        for rows in batches:
+            vecs = normalise(embedder.embed([t for _, t in rows]))
+            if failed:
+                break
+            todo.put(([h for h, _ in rows], vecs))
+            done += len(rows)
+            progress(len(rows))
+    finally:
+        todo.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
     return done
 
 

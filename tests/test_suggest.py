@@ -239,3 +239,15 @@ def test_embedding_writes_in_the_background_keep_every_vector_and_surface_a_fail
     monkeypatch.setattr(Store, "put_embeddings", disk_full)
     with pytest.raises(OSError, match="disk full"):  # raised in the caller, not lost in the writer's thread
         embed_segments(store, embedder, batch=3)
+
+
+def test_embedding_inside_an_open_transaction_writes_in_line(project, embedder, blank_splitter):
+    from coder.app.suggesting import embed_segments
+
+    from .conftest import DATA
+
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    store = project._store
+    with store.transaction():
+        assert embed_segments(store, embedder, batch=3) > 3
+    assert store.count_missing_embeddings(embedder.model_id) == 0

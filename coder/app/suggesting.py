@@ -68,6 +68,13 @@ def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = n
     batches = list(store.missing_embeddings(embedder.model_id, batch=batch))
     if not batches:
         return 0
+    if store.db.in_transaction:  # a second connection would wait for this one's lock: write in line
+        for rows in batches:
+            store.put_embeddings(
+                embedder.model_id, [h for h, _ in rows], normalise(embedder.embed([t for _, t in rows]))
+            )
+            progress(len(rows))
+        return sum(len(rows) for rows in batches)
     todo: queue.Queue[tuple[list[str], np.ndarray] | None] = queue.Queue(maxsize=1)
     failed: list[BaseException] = []
 

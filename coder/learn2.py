@@ -239,6 +239,57 @@ def _fit(
     return w, a, b, cut
 
 
+MIN_POOLED = 30
+"""Answers of each kind (yes and no), pooled over the codes not learned yet, before their shared map is fitted."""
+
+
+def fit_pooled(order: np.ndarray, offset: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    """(a, b) of one map from the zero-shot offset ``(s0 − t)/σ`` to a probability, ``sigmoid(a · offset + b)``,
+    fitted on the coder's answers for every code not learned on its own, pooled: many codes have too few
+    answers each to be calibrated, but all of them together have plenty. Not balanced: it is meant to say
+    how often such a score was a yes.
+
+    Rows are (sentence in import order, offset, yes/no), one per (sentence answered, code). None while
+    either kind has fewer than :data:`MIN_POOLED` answers, or when the map does not predict every held-out
+    third of the sentences (contiguous stretches, as in :func:`_cross_validated`) better than the zero-shot
+    prior ``sigmoid(offset)`` does (log loss): then the codes keep "not yet calibrated"."""
+    y = np.asarray(y, dtype=bool)
+    if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED:
+        return None
+    offset = np.asarray(offset, dtype=np.float64)
+    _, fold = np.unique(np.asarray(order), return_inverse=True)
+    fold = fold * FOLDS // (fold.max() + 1)
+    for k in range(FOLDS):
+        test = fold == k
+        if not test.any() or test.all() or y[~test].all() or not y[~test].any():
+            return None
+        a, b = _platt(offset[~test], y[~test])
+        if _log_loss(a * offset[test] + b, y[test]) >= _log_loss(offset[test], y[test]):
+            return None
+    a, b = _platt(offset, y)
+    return (a, b) if a > 0 else None
+
+
+def _platt(offset: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from scipy.optimize import minimize
+
+    t = y.astype(np.float64)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[0] * offset + theta[1]
+        r = sigmoid(z) - t
+        reg = 1e-3  # a whisper toward the prior map (a = 1, b = 0), so separable answers stay finite
+        value = float(np.sum(np.logaddexp(0.0, z) - t * z)) + 0.5 * reg * ((theta[0] - 1) ** 2 + theta[1] ** 2)
+        return value, np.array([float(r @ offset) + reg * (theta[0] - 1), float(r.sum()) + reg * theta[1]])
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    return float(a), float(b)
+
+
+def _log_loss(z: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.logaddexp(0.0, z) - y.astype(np.float64) * z))
+
+
 CUTS = (0.5, 0.6, 0.7, 0.8)
 
 

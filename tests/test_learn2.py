@@ -315,3 +315,51 @@ def test_a_code_is_learned_only_if_no_held_out_third_of_the_answers_does_worse(m
     assert not l2.fit_code(ex, 0.35).calibrated
     monkeypatch.setattr(l2, "EVERY_FOLD", False)
     assert l2.fit_code(ex, 0.35).calibrated  # the pooled win alone would have let it through
+
+
+def _pooled_rows(seed: int, a: float, b: float, n: int = 900) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    order = np.repeat(np.arange(n // 3), 3)  # three codes answered on each sentence
+    offset = rng.uniform(-4, 4, n)
+    y = rng.random(n) < l2.sigmoid(a * offset + b)
+    return order, offset, y
+
+
+def test_the_pooled_map_recovers_how_often_a_score_was_a_yes():
+    fitted = l2.fit_pooled(*_pooled_rows(0, 0.6, -1.5))
+    assert fitted is not None
+    a, b = fitted
+    assert a == pytest.approx(0.6, abs=0.15) and b == pytest.approx(-1.5, abs=0.3)
+
+
+def test_the_pooled_map_waits_for_enough_answers_of_each_kind_and_for_a_sensible_slope():
+    order, offset, y = _pooled_rows(1, 0.6, -1.5)
+    few = np.flatnonzero(y)[: l2.MIN_POOLED - 1]
+    keep = np.concatenate([few, np.flatnonzero(~y)])
+    assert l2.fit_pooled(order[keep], offset[keep], y[keep]) is None
+    assert l2.fit_pooled(order, offset, offset < 0) is None  # higher scores, fewer yeses: not a map to show
+
+
+def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggestions():
+    from coder.app.learning_v2 import _pool_the_rest
+
+    t = 0.35
+    order, offset, y = _pooled_rows(2, 0.6, -1.5, n=600)
+    n_sent = int(order.max()) + 1
+    s0 = np.full((n_sent, 3), t)
+    answered = []
+    for j in range(2):  # codes 0 and 1 answered; code 2 never
+        mine = list(range(j, n_sent, 2))
+        s0[mine, j] = t + offset[: len(mine)] * l2.PRIOR_SCALE
+        answered.append((j, mine, y[: len(mine)]))
+    prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(3)), t)
+    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t)
+    assert model.calibrated.all()
+    x = np.zeros((n_sent, 4))
+    p = model.proba(x, s0)
+    picks = l2.select(p, np.zeros((3, 3), bool), at=model.cuts, top_k=3)
+    zero = l2.select(l2.sigmoid((s0 - t) / l2.PRIOR_SCALE), np.zeros((3, 3), bool), top_k=3)
+    assert [sorted(c for c, _ in row) for row in picks] == [sorted(c for c, _ in row) for row in zero]
+    assert p.max() < 0.9  # a yes was rarer than the prior map said: probabilities come down
+    kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t)
+    assert not kept.calibrated.any()  # members of exclusive sets are scored by their set's model

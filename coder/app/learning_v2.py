@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -63,6 +64,37 @@ def _group_examples(
     )
 
 
+def _pool_the_rest(
+    model: l2.Model,
+    answered: list[tuple[int, list[int], np.ndarray]],
+    s0: np.ndarray,
+    row: dict[int, int],
+    in_sets: set[int],
+    threshold: float,
+) -> l2.Model:
+    """The codes not learned on their own (outside exclusive sets) keep their zero-shot suggestions but get
+    probabilities from one map fitted on all their answers pooled (:func:`coder.learn2.fit_pooled`), once it
+    predicts held-out answers better than the prior: their cut is that map's probability at the zero-shot
+    threshold, so they are suggested exactly where zero-shot suggests them."""
+    rest = [(j, mine, y) for j, mine, y in answered if not model.codes[j].calibrated and j not in in_sets and mine]
+    if not rest:
+        return model
+    order = np.concatenate([np.asarray(mine) for _, mine, _ in rest])
+    offset = np.concatenate([(s0[[row[s] for s in mine], j] - threshold) / model.scale for j, mine, _ in rest])
+    fitted = l2.fit_pooled(order, offset, np.concatenate([y for _, _, y in rest]))
+    if fitted is None:
+        return model
+    a, b = fitted
+    pooled = {j for j, _, _ in rest} | {
+        j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets
+    }  # codes nobody answered yet share the map too: it is about scores, not about one code
+    cut = float(l2.sigmoid(np.array(b)))
+    codes = tuple(
+        replace(c, a=a, b=b, calibrated=True, cut=cut) if j in pooled else c for j, c in enumerate(model.codes)
+    )
+    return replace(model, codes=codes)
+
+
 def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> LearnResult:
     """Fit ``coder``'s learned.v2 from their standing decisions and the codebook; re-score every sentence
     (each code suggested from its own cut, :data:`coder.learn2.SUGGEST_AT` until it is learned)."""
@@ -102,6 +134,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
 
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
+    answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
     for j, path in enumerate(paths):
         pos = branch(path)
         neg = rejected.get(path, set()) - pos
@@ -110,6 +143,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         implicit = set(row) - pos - neg  # answered on, coded otherwise
         mine = sorted(pos | neg | implicit)  # in import order (document by document): held out in stretches
         idx = [row[s] for s in mine]
+        answered.append((j, mine, np.array([s in pos for s in mine], bool)))
         xs = [x[idx]]
         ss = [s0[idx, j]]
         ys = [np.array([s in pos for s in mine], bool)]
@@ -143,6 +177,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         if pos or neg:
             per_code[path] = (len(pos), len(neg | implicit))
     model = l2.fit(examples, threshold)
+    learned = int(model.calibrated.sum())
+    model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold)
     sets = [
         (parent, kids, l2.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold))
         for parent, kids in groups
@@ -182,7 +218,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     return LearnResult(
         coder,
         out.run_id,
-        len(calibrated),  # the codes actually learned (the others keep their zero-shot score)
+        learned,  # the codes learned on their own (the others keep their zero-shot score, perhaps calibrated)
         len(latest),
         bool(calibrated),
         out.suggestions,

@@ -31,6 +31,11 @@ calibrated and it is suggested from a probability of 0.5 (more likely than not),
 its zero-shot suggestions on the coder's answers held out a third at a time, over all three and on
 none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot score.
 
+Codes not learned on their own share one map from zero-shot score to probability, fitted on all their
+answers pooled (:func:`fit_pooled`), once it predicts held-out answers better than the prior: with many
+codes and few answers each, most codes would otherwise never show a probability. They keep their
+zero-shot suggestions; only the probability shown changes.
+
 A mutually exclusive set is also scored as a whole (:func:`fit_group`): one softmax over its members,
 anchored the same way on their zero-shot scores, class-balanced, learned under the same kind of gates
 (Cohen's κ of its picks instead of F1). It decides which member a sentence gets; comparing members'

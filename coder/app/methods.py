@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import coder
-from coder.app import reliability, views
+from coder.app import reconciling, reliability, views
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import CoderError
 from coder.methods_report import (
@@ -155,7 +155,7 @@ def _consensus(store: Store, people: list[str]) -> Consensus | None:
     remaining = None
     if len(people) > 1:
         try:
-            remaining = len(reliability.reconcile_plan(store, people).items)
+            remaining = len(reconciling.reconcile_plan(store, people).items)
         except CoderError:
             remaining = None
     return Consensus(

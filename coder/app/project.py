@@ -27,6 +27,7 @@ from coder.app import (
     ingest,
     learning,
     methods,
+    reconciling,
     refi_export,
     refi_import,
     reliability,
@@ -318,15 +319,15 @@ class Project:
     def agree(self, coders: Sequence[str], **options: Any) -> reliability.AgreeResult:
         return reliability.agree(self._store, coders, **options)
 
-    def reconcile_plan(self, coders: Sequence[str], *, coverage: str = "documents") -> reliability.ReconcilePlan:
-        return reliability.reconcile_plan(self._store, coders, coverage=coverage)
+    def reconcile_plan(self, coders: Sequence[str], *, coverage: str = "documents") -> reconciling.ReconcilePlan:
+        return reconciling.reconcile_plan(self._store, coders, coverage=coverage)
 
-    def record_agreed(self, plan: reliability.ReconcilePlan, coders: Sequence[str], *, by: str) -> int:
-        return reliability.record_agreed(self._store, plan, coders, by=by)
+    def record_agreed(self, plan: reconciling.ReconcilePlan, coders: Sequence[str], *, by: str) -> int:
+        return reconciling.record_agreed(self._store, plan, coders, by=by)
 
-    def reconcile(self, item: reliability.ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
+    def reconcile(self, item: reconciling.ReconcileItem, answer: str, *, by: str, note: str | None = None) -> int:
         """Record the team's decision on one disagreement as coder ``consensus``."""
-        return reliability.decide(self._store, item, answer, by=by, note=note)
+        return reconciling.decide(self._store, item, answer, by=by, note=note)
 
     def export_decisions(self, out: TextIO, fmt: str = "csv", *, coder: str | None = None) -> int:
         return dm.export(self._store, out, fmt, coder=coder)

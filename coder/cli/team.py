@@ -13,7 +13,8 @@ from coder.cli._terminal import echo_definition, echo_turns, read_command, read_
 
 if TYPE_CHECKING:
     from coder.app import Project
-    from coder.app.reliability import AgreeResult, ReconcileItem
+    from coder.app.reconciling import ReconcileItem
+    from coder.app.reliability import AgreeResult
     from coder.types import Codebook
 
 AGREE_FORMATS = ("text", "md", "csv", "json", "html", "docx", "xlsx")

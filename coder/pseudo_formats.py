@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coder.errors import InputError
-from coder.pseudonym_key import Key
+from coder.pseudonym_key import Key, header_delimiter
 from coder.pseudonymise import Piece
 from coder.transcripts import decode
 
@@ -76,9 +76,7 @@ def _frames(lines: list[str]) -> set[int]:
 # -- CSV ----------------------------------------------------------------------------------------------------
 def _csv_rows(text: str, name: str) -> tuple[list[list[str]], Any]:
     """The rows, split on the separator (',' ';' or tab) that gives the header the most columns."""
-    header = text.split("\n", 1)[0]
-    widths = {d: len(next(csv.reader([header], delimiter=d), [])) for d in ",;\t"}
-    dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": max(widths, key=lambda d: (widths[d], d == ","))})
+    dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": header_delimiter(text)})
     try:
         return list(csv.reader(io.StringIO(text, newline=""), dialect)), dialect
     except csv.Error as e:

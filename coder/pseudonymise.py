@@ -33,9 +33,22 @@ _MONTH = (
     r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b\.?"
 )
 _ORD = r"\d{1,2}(?:st|nd|rd|th)?(?!\d)"
+# a date said aloud: "the fifth of November, nineteen ninety-one", "March the third, two thousand and one"
+_UNIT = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_TEEN = r"(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+_TWO = rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ]{_UNIT})?|{_TEEN}|oh[- ]{_UNIT})"
+_SAID_YEAR = rf"(?:nineteen[- ]{_TWO}|two thousand(?:(?: and)?[- ](?:{_TWO}|{_UNIT}))?|twenty[- ]{_TWO}|{_TWO})"
+_ORD_WORD = (
+    r"(?:(?:twenty|thirty)[- ](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|first|second|third|"
+    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
+    r"seventeenth|eighteenth|nineteenth|twentieth|thirtieth)"
+)
+_DAY = rf"(?:{_ORD_WORD}|{_ORD})"
+_YEAR = rf"(?:\d{{4}}|['’]\d{{2}}\b|{_SAID_YEAR}\b)"
 _DATE = (
-    rf"(?:{_ORD}(?:\s+of)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+{_ORD},?\s+\d{{4}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
-    rf"|{_MONTH}\s+\d{{4}}|{_ORD}(?:\s+of)?\s+{_MONTH}|{_MONTH}\s+{_ORD})"
+    rf"(?:{_DAY}(?:\s+of)?\s+{_MONTH},?\s+{_YEAR}|{_MONTH}\s+(?:the\s+)?{_DAY},?\s+{_YEAR}"
+    rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|{_MONTH}\s+\d{{4}}|{_DAY}(?:\s+of)?\s+{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY})"
 )
 _BIRTH_CUE = re.compile(r"(?i)\b(?:born|birth|birthday|b-day|d\.?o\.?b\.?)\b")
 _STREET = (
@@ -48,7 +61,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "handle",
         re.compile(
-            r"(?i:\b(?:snapchat|snap|insta(?:gram)?|tiktok|twitter|telegram|onlyfans|kik)\b(?:\s+(?:handle|name|"
+            r"(?i:\b(?:snapchat|snap|insta(?:gram)?|ig|tiktok|twitter|telegram|onlyfans|kik)\b(?:\s+(?:handle|name|"
             r"username|account|is|was|:|-)){0,3}\s*:?\s*)(?-i:(?P<value>(?=[\w.]*[A-Za-z])[A-Za-z0-9_]*[._\d][A-Za-z0-9_.]*[A-Za-z0-9_]))"
         ),
     ),

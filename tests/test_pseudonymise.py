@@ -52,6 +52,10 @@ def test_emails_handles_and_a_handle_named_after_its_platform():
     ]
 
 
+def test_a_handle_after_ig_or_tiktok():
+    assert found("my IG is kee.rises and her TikTok is j_m_2") == [("kee.rises", "handle"), ("j_m_2", "handle")]
+
+
 def test_a_platform_with_no_handle_after_it_is_not_a_handle():
     assert found("I was on Instagram all day, snapchat is bad") == []
 
@@ -78,6 +82,12 @@ def test_street_addresses_and_postcodes(text, address):
         ("my birthday is June 5th 1990", "June 5th 1990"),
         ("she was born in March 2012", "March 2012"),
         ("date of birth: 5th of May, 1985", "5th of May, 1985"),
+        ("I was born on the fifth of November, ninety-one, in Leeds", "fifth of November, ninety-one"),
+        ("her date of birth is the twelfth of August, nineteen ninety-four", "twelfth of August, nineteen ninety-four"),
+        ("my birthday is March the third, two thousand and one", "March the third, two thousand and one"),
+        ("born on the twenty-first of June 2003", "twenty-first of June 2003"),
+        ("born on the 9th of Feb '89 at home", "9th of Feb '89"),
+        ("DOB 14.03.1992", "14.03.1992"),
     ],
 )
 def test_a_date_next_to_born_birthday_or_dob_is_a_date_of_birth(text, date):

@@ -60,3 +60,16 @@ def test_undo_brings_a_rejected_suggestion_back(coded):
     s.undo()
     s.accept(next(i for i in s.pending() if (i.segment_id, i.code_path) != (item.segment_id, item.code_path)))
     assert mentions(coded, item.code_path, coders=["ana"], include_suggested=True) == before
+
+
+def test_a_tally_says_how_many_codings_on_interviewer_speech_it_leaves_out(coded):
+    store = coded._store
+    interviewer = next(s for s in store.segments(coded_only=False) if not s.coded)  # kept from an import, say
+    path = coded.codebook().codes[0].path
+    store.record_decision(segment_id=interviewer.id, code_path=path, coder="ana", answer="accept")
+    note = "1 coding(s) on interviewer speech (kept from an import) are not counted"
+    assert any(n.startswith(note) for n in coded.tally(coders=["ana"]).notes)
+    assert any(n.startswith(note) for n in coded.tally().notes)
+    participant = next(s for s in store.segments(coded_only=True))
+    store.record_decision(segment_id=participant.id, code_path=path, coder="ben", answer="accept")
+    assert not any("interviewer speech" in n for n in coded.tally(coders=["ben"]).notes)

@@ -217,6 +217,13 @@ def tally_codings(store: Store, *, by: str | None = None, **selection: Any) -> T
     filters += [f"participants: {', '.join(c.participants)}"] if c.participants else []
     if filters:
         notes.append("Filtered to " + "; ".join(filters) + ".")
+    context = store.context_codings()  # kept from an import, never dropped: said, since the tally cannot count them
+    left = sum(n for who, n in context.items() if not c.coders or who in c.coders)
+    if left:
+        notes.append(
+            f"{left} coding(s) on interviewer speech (kept from an import) are not counted: a tally counts "
+            "participant sentences only ('coder show' lists them)."
+        )
     return TallyResult(rows, title, notes, len(set(scope.values())), len(scope), cross)
 
 

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from coder.errors import InputError
-from coder.transcripts import ReadOptions, _compile, _finish, _header_metadata, _seconds, split_role
+from coder.transcripts import (
+    ReadOptions,
+    clock_seconds,
+    compile_speaker_pattern,
+    finish_transcript,
+    header_metadata,
+    split_role,
+)
 from coder.types import Transcript, Turn
 
 _TS = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
@@ -75,7 +82,7 @@ def _build_from_cues(
         parts.append(line)
         pos += len(line) + 1
     text = "\n".join(parts) + "\n"
-    return _finish(text, turns, name=name, fmt=fmt, source=source, data=data, meta=meta, options=options)
+    return finish_transcript(text, turns, name=name, fmt=fmt, source=source, data=data, meta=meta, options=options)
 
 
 def _cue_text(lines: list[str], rx: re.Pattern[str]) -> tuple[str | None, str]:
@@ -121,7 +128,7 @@ def _parse_captions(
 ) -> Transcript:
     """Cues of a WebVTT or SubRip file; in WebVTT, header/STYLE/REGION blocks are skipped and NOTEs are metadata."""
     options = options or ReadOptions()
-    rx = _compile(options.speaker_pattern, source or name)
+    rx = compile_speaker_pattern(options.speaker_pattern, source or name)
     kind, unit, sep = _CAPTION_WORDS[fmt]
     cues: list[_Cue] = []
     meta_lines: list[str] = []
@@ -150,8 +157,8 @@ def _parse_captions(
             )
         g = m.groups()
         spk, words = _cue_text(block[timing_at + 1 :], rx)
-        cues.append(_Cue(start_line, _seconds(*g[:4]), _seconds(*g[4:]), spk, words))
-    meta = _header_metadata(meta_lines)
+        cues.append(_Cue(start_line, clock_seconds(*g[:4]), clock_seconds(*g[4:]), spk, words))
+    meta = header_metadata(meta_lines)
     return _build_from_cues(
         cues, name=name, fmt=fmt, source=source, data=data or text.encode(), meta=meta, options=options
     )

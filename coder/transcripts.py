@@ -198,7 +198,7 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _compile(pattern: str, path: str) -> re.Pattern[str]:
+def compile_speaker_pattern(pattern: str, path: str) -> re.Pattern[str]:
     try:
         rx = re.compile(pattern, re.MULTILINE)
     except re.error as e:
@@ -209,7 +209,7 @@ def _compile(pattern: str, path: str) -> re.Pattern[str]:
     return rx
 
 
-def _header_metadata(lines: Iterable[str]) -> dict[str, str]:
+def header_metadata(lines: Iterable[str]) -> dict[str, str]:
     meta: dict[str, str] = {}
     for raw in lines:
         line = raw.strip().lstrip("#").strip()
@@ -252,7 +252,7 @@ def parse_text(
     start a turn.
     """
     options = options or ReadOptions()
-    rx = _compile(options.speaker_pattern, source or name)
+    rx = compile_speaker_pattern(options.speaker_pattern, source or name)
     layouts: tuple[list[_Start], list[_Start]] = ([], [])  # labelled lines, speaker-and-time lines
     header_only = options.speaker_pattern == DEFAULT_SPEAKER_PATTERN
     pos = 0
@@ -282,8 +282,8 @@ def parse_text(
         end = starts[i + 1].line if i + 1 < len(starts) else len(text)
         speaker, said = split_role(st.speaker)
         turns.extend(_pieces(text, st, end, speaker, options.role(speaker, said)))
-    meta = _header_metadata(header_lines)
-    return _finish(text, turns, name=name, fmt=fmt, source=source, data=data, meta=meta, options=options)
+    meta = header_metadata(header_lines)
+    return finish_transcript(text, turns, name=name, fmt=fmt, source=source, data=data, meta=meta, options=options)
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,7 @@ def _time(stamp: str) -> float:
     if not (m := re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,-](\d{1,3}))?", stamp)):
         raise ValueError(stamp)
     h, mi, sec, frac = m.groups()
-    return _seconds(h, mi, sec, frac or "0")
+    return clock_seconds(h, mi, sec, frac or "0")
 
 
 def _first_time(stamps: Iterable[str | None]) -> float | None:
@@ -330,7 +330,7 @@ def _pieces(text: str, st: _Start, end: int, speaker: str, role: str) -> list[Tu
     return out
 
 
-def _finish(
+def finish_transcript(
     text: str,
     turns: Sequence[Turn],
     *,
@@ -377,7 +377,7 @@ def read_docx(path: Path, data: bytes, options: ReadOptions) -> Transcript:
     return parse_text(text, name=path.name, fmt="docx", source=str(path), data=data, options=options)
 
 
-def _seconds(h: str | None, m: str, s: str, ms: str) -> float:
+def clock_seconds(h: str | None, m: str, s: str, ms: str) -> float:
     return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
 
 
@@ -450,6 +450,8 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
             meta["participant"] = key
         doc_name = f"{name}#{key}" if key else name
         out.append(
-            _finish(doc_text, turns, name=doc_name, fmt="csv", source=source, data=None, meta=meta, options=options)
+            finish_transcript(
+                doc_text, turns, name=doc_name, fmt="csv", source=source, data=None, meta=meta, options=options
+            )
         )
     return out

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from coder.errors import InputError
-from coder.pseudonym_key import Key, header_delimiter
+from coder.pseudonym_key import Key
 from coder.pseudonymise import Piece
-from coder.transcripts import decode
+from coder.transcripts import csv_dialect, decode
 
 _TIMING = re.compile(r"-->")
 _INDEX = re.compile(r"^\s*\d+\s*$")
@@ -76,7 +76,7 @@ def _frames(lines: list[str]) -> set[int]:
 # -- CSV ----------------------------------------------------------------------------------------------------
 def _csv_rows(text: str, name: str) -> tuple[list[list[str]], Any]:
     """The rows, split on the separator (',' ';' or tab) that gives the header the most columns."""
-    dialect: Any = type("Sniffed", (csv.excel,), {"delimiter": header_delimiter(text)})
+    dialect: Any = csv_dialect(text)
     try:
         return list(csv.reader(io.StringIO(text, newline=""), dialect)), dialect
     except csv.Error as e:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from coder.errors import InputError, ManyProblems, Problem
 from coder.pseudonym_names import FEMALE_FIRST, MALE_FIRST, ORGANISATIONS, PLACES, SURNAMES
+from coder.transcripts import csv_delimiter
 
 TYPES = ("person", "place", "organisation", "phone", "email", "address", "date_of_birth", "handle")
 TAG_WORDS = {
@@ -236,19 +237,11 @@ def _substitute(original: str, kind: str, n: int) -> str:
 
 
 # -- the CSV ------------------------------------------------------------------------------------------------
-def header_delimiter(text: str) -> str:
-    """',' ';' or tab, whichever splits the first line into the most cells (',' on a tie): as Excel saves a
-    CSV in different countries."""
-    first_line = text.split("\n", 1)[0]
-    widths = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in ",;\t"}
-    return max(widths, key=lambda d: (widths[d], d == ","))
-
-
 def parse_key(text: str, path: str) -> Key:
     """Read and check a key; every row that could not be applied exactly is listed (:class:`KeyProblems`)."""
     bom = text.startswith("\ufeff")
     text = text.lstrip("\ufeff")
-    delimiter = header_delimiter(text)
+    delimiter = csv_delimiter(text)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if not rows:
         return Key()

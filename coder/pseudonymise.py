@@ -208,8 +208,9 @@ def detect(pieces: Sequence[Piece], nlp: Any | None, labels: Iterable[tuple[str,
         name = label_name(label)
         if name:
             found.append(Finding(name, "person", where))
-    for piece in pieces:
-        for a, b, kind in find_patterns(piece.text):
+    spans = [find_patterns(piece.text) for piece in pieces]  # once per piece: NER's entities are checked against them
+    for piece, piece_spans in zip(pieces, spans, strict=True):
+        for a, b, kind in piece_spans:
             found.append(Finding(piece.text[a:b].strip(), kind, piece.where))
         for m in TITLED.finditer(piece.text):
             titled = clean(m["name"], "person")
@@ -217,7 +218,7 @@ def detect(pieces: Sequence[Piece], nlp: Any | None, labels: Iterable[tuple[str,
                 found.append(Finding(titled, "person", piece.where))
     if nlp is not None:
         texts = [p.text for p in pieces]
-        for piece, doc in zip(pieces, nlp.pipe(texts, batch_size=256), strict=True):
+        for piece, piece_spans, doc in zip(pieces, spans, nlp.pipe(texts, batch_size=256), strict=True):
             for ent in doc.ents:
                 ner_kind = NER_TYPES.get(ent.label_)
                 if ner_kind and _LEADING_TITLE.match(ent.text):  # "DC Pemberton" read as an organisation
@@ -225,7 +226,7 @@ def detect(pieces: Sequence[Piece], nlp: Any | None, labels: Iterable[tuple[str,
                 if len(ent) == 1 and ent[0].tag_.startswith("VB"):  # "Tell me…", "Laid out…": a verb, not a name
                     continue
                 entity = clean(ent.text, ner_kind) if ner_kind else None
-                if ner_kind and entity and not _inside_pattern(entity, piece.text):
+                if ner_kind and entity and not _inside_pattern(entity, piece.text, piece_spans):
                     found.append(Finding(entity, ner_kind, piece.where))
             for name in _proper_nouns(doc):
                 found.append(Finding(name, "person", piece.where))
@@ -263,9 +264,10 @@ _TITLES_LOWER = {t.lower() for t in TITLES}
 _SENTENCE_OPENERS = {".", "!", "?", ":", ";", '"', "“", "—", "–", "-", "…", "...", "(", "["}
 
 
-def _inside_pattern(name: str, text: str) -> bool:
-    """NER's "Carver Street" inside an address, or a name inside an email, is found by the patterns."""
-    return any(name in text[a:b] and name != text[a:b] for a, b, kind in find_patterns(text) if kind != "address")
+def _inside_pattern(name: str, text: str, spans: Sequence[tuple[int, int, str]]) -> bool:
+    """A name inside an email or a handle is found by the patterns (NER's "Carver Street" inside an address
+    is kept: the street is a place on its own too)."""
+    return any(name in text[a:b] and name != text[a:b] for a, b, kind in spans if kind != "address")
 
 
 ORG_WORDS = {

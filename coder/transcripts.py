@@ -381,14 +381,37 @@ def clock_seconds(h: str | None, m: str, s: str, ms: str) -> float:
     return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
 
 
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def csv_delimiter(text: str) -> str:
+    """',' ';' or tab, as Excel saves a CSV in different countries: the only one that splits the header, else
+    csv.Sniffer's pick among those that do, else the one that splits it most (',' when nothing splits it)."""
+    header = text.split("\n", 1)[0]
+    widths = {d: len(next(csv.reader([header], delimiter=d), [])) for d in CSV_DELIMITERS}
+    candidates = [d for d in CSV_DELIMITERS if widths[d] > 1]
+    if len(candidates) > 1:
+        try:
+            return csv.Sniffer().sniff(text[:65536], delimiters="".join(candidates)).delimiter
+        except csv.Error:  # too few rows to tell
+            return max(candidates, key=lambda d: (widths[d], d == ","))
+    return candidates[0] if candidates else ","
+
+
+def csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The dialect of a CSV: its separator from :func:`csv_delimiter`, its quoting as csv.Sniffer reads it."""
+    delimiter = csv_delimiter(text)
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=delimiter)
+    except csv.Error:
+        return type("Separated", (csv.excel,), {"delimiter": delimiter})
+
+
 def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | None = None) -> list[Transcript]:
     """Read utterances or survey answers: one document per distinct ``--document-column`` value."""
     options = options or ReadOptions()
     path = source or name
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text)
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     columns = reader.fieldnames or []
     wanted = {

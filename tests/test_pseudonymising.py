@@ -288,3 +288,15 @@ def test_import_catches_a_real_name_that_is_also_a_substitute_the_key_wrote(tmp_
             p.import_files([folder / "P05.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
     assert "'Maria' (person) is not in the key" in e.value.details()
     assert str(e.value).startswith(f"{folder / 'P05.txt'}:2: ")  # the file to fix, not the copy in memory
+
+
+def test_a_file_named_after_someone_imports_under_its_pseudonymised_name(tmp_path, blank_splitter):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "Jane Okafor.txt").write_text("Interviewer: Hi.\nP01: I work with Jane Okafor.\n", encoding="utf-8")
+    key = tmp_path / "key.csv"
+    key.write_text("original,pseudonym,type,found\nJane Okafor,[Person 1],person,\n", encoding="utf-8")
+    with Project(tmp_path / "p.coder", create=True) as p:
+        pseudonymiser = ps.ImportPseudonymiser(key, nlp=fake_ner())
+        p.import_files([folder / "Jane Okafor.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
+        assert [d.name for d in p.documents()] == ["Person-1.txt"]  # its turns are compared, not its name

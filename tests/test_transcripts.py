@@ -434,3 +434,17 @@ def test_otter_docx(tmp_path):
     t = read_file(tmp_path / "otter.docx", ReadOptions(interviewers=DEFAULT_INTERVIEWERS | {"speaker 1"}))[0]
     assert speakers(t) == [("Speaker 1", INTERVIEWER), ("Ana Ruiz", PARTICIPANT)]
     assert t.speech(t.turns[1]) == "Long, but fine.\nI like my team."
+
+
+def test_a_csv_separator_comes_from_its_header():
+    from coder.transcripts import csv_delimiter, parse_csv
+
+    semicolons = 'respondent;answer\r\nR1;"Karen helped; in Leeds, then"\r\nR2;nothing\r\n'
+    assert csv_delimiter(semicolons) == ";"
+    options = ReadOptions(text_column="answer", document_column="respondent")
+    assert [t.text for t in parse_csv(semicolons, name="s.csv", options=options)] == [
+        "R1: Karen helped; in Leeds, then\n",
+        "R2: nothing\n",
+    ]
+    assert csv_delimiter("id,answer\nR1,I went; then I left; and came back\n") == ","
+    assert csv_delimiter("text\nhello\n") == ","

@@ -17,10 +17,8 @@ from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
 from coder.errors import InputError, ManyProblems, ProjectError
 from coder.store import CodeRename, DocumentInfo, Store
-from coder.transcripts import ReadOptions, decode, read_bytes, read_file
+from coder.transcripts import CSV_DELIMITERS, ReadOptions, csv_delimiter, decode, read_bytes, read_file
 from coder.types import Codebook, Transcript
-
-DELIMITERS = (",", ";", "\t")
 
 
 class Pseudonymiser(Protocol):
@@ -116,11 +114,9 @@ class AttributeRowsRefused(ManyProblems, InputError):
 
 
 def _delimiter(text: str, path: Path) -> str:
-    """',' ';' or tab: the only one that splits the header, else csv.Sniffer's pick among those that do."""
+    """The separator (:func:`coder.transcripts.csv_delimiter`); a file with one column is refused."""
     header = text.split("\n", 1)[0]
-    widths = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
-    candidates = [d for d in DELIMITERS if widths[d] > 1]
-    if not candidates:
+    if not any(len(next(csv.reader([header], delimiter=d), [])) > 1 for d in CSV_DELIMITERS):
         raise InputError(
             "only one column found (tried ',', ';' and tab as separators)",
             path=path,
@@ -128,12 +124,7 @@ def _delimiter(text: str, path: Path) -> str:
             hint="the file needs a 'participant' column and at least one attribute column, "
             "separated by commas, semicolons or tabs",
         )
-    if len(candidates) > 1:
-        try:
-            return csv.Sniffer().sniff(text[:65536], delimiters="".join(candidates)).delimiter
-        except csv.Error:  # too few rows to tell: the separator that gives the header the most columns
-            return max(candidates, key=lambda d: widths[d])
-    return candidates[0]
+    return csv_delimiter(text)
 
 
 def _participant_column(header: list[str], wanted: str | None, path: Path) -> int:

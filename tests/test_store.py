@@ -86,6 +86,28 @@ def test_old_project_is_backed_up_and_migrated_keeping_data(tmp_path, monkeypatc
     assert [r[0] for r in con.execute("SELECT name FROM coder_migrations")] == ["m001_initial"]
 
 
+def test_embeddings_move_to_a_rowid_table_keeping_every_vector(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    full = list(migrations.MIGRATIONS)
+    monkeypatch.setattr("coder.store._base.MIGRATIONS", full[:6])
+    old = Store(path, create=True)
+    vecs = np.arange(12, dtype=np.float32).reshape(3, 4)
+    old.put_embeddings("m", ["c", "a", "b"], vecs)
+    old.put_embeddings("other", ["a"], vecs[:1] + 1)
+    assert "WITHOUT ROWID" in old.db.execute("SELECT sql FROM sqlite_master WHERE name = 'embeddings'").fetchone()[0]
+    old.close()
+    monkeypatch.setattr("coder.store._base.MIGRATIONS", full)
+    s = Store(path)
+    assert "WITHOUT ROWID" not in s.db.execute("SELECT sql FROM sqlite_master WHERE name = 'embeddings'").fetchone()[0]
+    got = s.get_embeddings("m", ["a", "b", "c"])
+    want = {"c": vecs[0].tolist(), "a": vecs[1].tolist(), "b": vecs[2].tolist()}
+    assert {h: v.tolist() for h, v in got.items()} == want
+    assert s.get_embeddings("other", ["a"])["a"].tolist() == (vecs[0] + 1).tolist()
+    s.put_embeddings("m", ["a"], vecs[:1] * 2)  # still one vector per (model, text)
+    assert s.db.execute("SELECT COUNT(*) FROM embeddings WHERE model = 'm'").fetchone()[0] == 3
+    assert s.get_embeddings("m", ["a"])["a"].tolist() == (vecs[0] * 2).tolist()
+
+
 def test_transaction_rolls_back(store):
     with pytest.raises(ValueError), store.transaction():
         store.db.execute("INSERT INTO project VALUES ('a', 'b')")

@@ -251,3 +251,33 @@ def test_embedding_inside_an_open_transaction_writes_in_line(project, embedder, 
     with store.transaction():
         assert embed_segments(store, embedder, batch=3) > 3
     assert store.count_missing_embeddings(embedder.model_id) == 0
+
+
+def test_vectors_just_embedded_score_as_the_stored_ones(project, embedder, blank_splitter):
+    """Scoring reads back only what it did not just embed: a partial ``have`` gives the very batches the store
+    gives, and the first run (from memory) scores exactly as a re-run (from the store)."""
+    from coder.app.suggesting import embed_segments
+
+    from .conftest import DATA
+
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    store = project._store
+    fresh: dict[str, np.ndarray] = {}
+    embed_segments(store, embedder, batch=3, keep=fresh)
+    assert len(fresh) == store.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] > 3
+    half = dict(list(fresh.items())[::2])
+    stored = list(store.iter_segment_embeddings(embedder.model_id, batch=4))
+    mixed = list(store.iter_segment_embeddings(embedder.model_id, batch=4, have=half))
+    assert [ids.tolist() for ids, _ in mixed] == [ids.tolist() for ids, _ in stored]
+    for (_, a), (_, b) in zip(mixed, stored, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    first = project.suggest(embedder)
+    matrix = {i: v.tolist() for i, v in store.run_scores(first.run)}
+    assert first.run.embedded == 0 and len(matrix) == len(stored_ids := np.concatenate([i for i, _ in stored]))
+    store.db.execute("DELETE FROM embeddings")
+    again = project.suggest(embedder)  # embeds afresh and scores from memory
+    assert again.run.embedded > 3
+    assert {i: v.tolist() for i, v in store.run_scores(again.run)} == matrix
+    assert sorted(matrix) == sorted(stored_ids.tolist())

@@ -56,8 +56,18 @@ def _cached_embed(store: Store, embedder: Embedder) -> Callable[[Sequence[str]],
     return embed
 
 
-def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = noop, batch: int = 1024) -> int:
+def embed_segments(
+    store: Store,
+    embedder: Embedder,
+    *,
+    progress: ProgressFn = noop,
+    batch: int = 1024,
+    keep: dict[str, np.ndarray] | None = None,
+) -> int:
     """Embed every coded segment whose text is not cached for this model; returns how many.
+
+    ``keep``: filled with the new vectors by text hash (up to :data:`KEEP_AT_MOST`), so the caller can score
+    them without reading them back.
 
     A batch's vectors are written by a second connection in a background thread while the model embeds
     the next batch (the model and SQLite both release the GIL); each batch is still its own transaction,
@@ -70,9 +80,9 @@ def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = n
         return 0
     if store.db.in_transaction:  # a second connection would wait for this one's lock: write in line
         for rows in batches:
-            store.put_embeddings(
-                embedder.model_id, [h for h, _ in rows], normalise(embedder.embed([t for _, t in rows]))
-            )
+            vecs = normalise(embedder.embed([t for _, t in rows]))
+            store.put_embeddings(embedder.model_id, [h for h, _ in rows], vecs)
+            _keep(keep, rows, vecs)
             progress(len(rows))
         return sum(len(rows) for rows in batches)
     todo: queue.Queue[tuple[list[str], np.ndarray] | None] = queue.Queue(maxsize=1)
@@ -97,6 +107,7 @@ def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = n
             if failed:
                 break
             todo.put(([h for h, _ in rows], vecs))
+            _keep(keep, rows, vecs)
             done += len(rows)
             progress(len(rows))
     finally:
@@ -105,6 +116,15 @@ def embed_segments(store: Store, embedder: Embedder, *, progress: ProgressFn = n
     if failed:
         raise failed[0]
     return done
+
+
+KEEP_AT_MOST = 50_000
+"""New vectors kept in memory for scoring (75 MB at 384 dimensions); past that they are read back."""
+
+
+def _keep(keep: dict[str, np.ndarray] | None, rows: list[tuple[str, str]], vecs: np.ndarray) -> None:
+    if keep is not None and len(keep) + len(rows) <= KEEP_AT_MOST:
+        keep.update(zip([h for h, _ in rows], vecs, strict=True))
 
 
 def count_to_embed(store: Store, model_id: str) -> int:
@@ -133,7 +153,8 @@ def suggest(
             path=store.path,
             hint="import transcripts first: coder import FILES…",
         )
-    embedded = embed_segments(store, embedder, progress=progress)
+    fresh: dict[str, np.ndarray] = {}  # scored from memory, not read back
+    embedded = embed_segments(store, embedder, progress=progress, keep=fresh)
     t_embed = time.perf_counter() - t0
     cached = _cached_embed(store, embedder)
     profile = sg.build_profile(book, cached)
@@ -153,22 +174,15 @@ def suggest(
             top_k=top_k,
             code_paths=profile.paths,
         )
-        for ids, vecs in store.iter_segment_embeddings(embedder.model_id):
+        for ids, vecs in store.iter_segment_embeddings(embedder.model_id, have=fresh):
             scored = sg.score(vecs, profile, method)
             picks = sg.select(scored.scores, profile, threshold=threshold, top_k=top_k)
             rows = []
+            ids_l, near = ids.tolist(), scored.nearest
             for i, picked in enumerate(picks):
                 for c, rank in picked:
                     path = profile.paths[c]
-                    rows.append(
-                        (
-                            int(ids[i]),
-                            path,
-                            float(scored.scores[i, c]),
-                            rank,
-                            profile.texts[int(scored.nearest[i, c])],
-                        )
-                    )
+                    rows.append((ids_l[i], path, float(scored.scores[i, c]), rank, profile.texts[near[i, c]]))
                     per_code[path] += 1
             store.add_scores(run_id, ids, scored.scores)
             store.add_suggestions(run_id, rows)

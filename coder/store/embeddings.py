@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -57,8 +57,15 @@ class Embeddings(StoreBase):
                 out[h] = np.frombuffer(blob, dtype="<f4")
         return out
 
-    def iter_segment_embeddings(self, model: str, *, batch: int = 2048) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(segment ids, vectors) of coded segments, in batches, streamed from the store."""
+    def iter_segment_embeddings(
+        self, model: str, *, batch: int = 2048, have: Mapping[str, np.ndarray] | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(segment ids, vectors) of coded segments, in batches, streamed from the store.
+
+        ``have``: vectors already in memory by text hash (those just embedded), not read back."""
+        if have:
+            yield from self._segment_embeddings_from(model, have, batch)
+            return
         last = -1
         while True:
             rows = self._tuples(
@@ -74,3 +81,20 @@ class Embeddings(StoreBase):
             vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
             last = int(ids[-1])
             yield ids, vecs
+
+    def _segment_embeddings_from(
+        self, model: str, have: Mapping[str, np.ndarray], batch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = -1
+        while True:
+            rows = self._tuples(
+                "SELECT id, text_hash FROM segments WHERE coded = 1 AND id > ? ORDER BY id LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            stored = self.get_embeddings(model, sorted({h for _, h in rows if h not in have}))
+            keep = [(i, have.get(h, stored.get(h))) for i, h in rows]
+            last = int(rows[-1][0])
+            found = [(i, v) for i, v in keep if v is not None]  # as the join: a segment with no vector is left out
+            if found:
+                yield np.array([i for i, _ in found], dtype=np.int64), np.stack([v for _, v in found])

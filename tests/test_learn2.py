@@ -363,3 +363,15 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
     assert p.max() < 0.9  # a yes was rarer than the prior map said: probabilities come down
     kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t)
     assert not kept.calibrated.any()  # members of exclusive sets are scored by their set's model
+
+
+def test_fits_run_on_one_blas_thread_and_give_it_back():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with l2.one_blas_thread():
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before

@@ -175,13 +175,18 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         )
         if pos or neg:
             per_code[path] = (len(pos), len(neg | implicit))
-    model = l2.fit(examples, threshold)
-    learned = int(model.calibrated.sum())
-    model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold)
-    sets = [
-        (parent, kids, l2.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold))
-        for parent, kids in groups
-    ]
+    with l2.one_blas_thread():
+        model = l2.fit(examples, threshold)
+        learned = int(model.calibrated.sum())
+        model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold)
+        sets = [
+            (
+                parent,
+                kids,
+                l2.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold),
+            )
+            for parent, kids in groups
+        ]
     ok = model.calibrated.copy()
     for parent, kids, gm in sets:
         if parent < 0:  # a codebook-wide set is scored by its own model only: calibrated once that is learned

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -374,4 +375,22 @@ def test_fits_run_on_one_blas_thread_and_give_it_back():
     before = blas_threads()
     with l2.one_blas_thread():
         assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
+    # two fits in two threads, overlapping: the last one out gives the setting back, not the first
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with l2.one_blas_thread():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    t = threading.Thread(target=first)
+    t.start()
+    first_in.wait(5)
+    with l2.one_blas_thread():
+        second_in.set()
+        first_out.wait(5)
+        assert set(blas_threads()) <= {1}  # the first fit's exit did not lift the limit under the second
+    t.join()
     assert blas_threads() == before

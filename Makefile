@@ -46,7 +46,8 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
-# learning curves and calibration of the suggesters, then the results-sections, sentence-unit and pseudonymisation checks (~11 min;
+# learning curves and calibration of the suggesters, then the results-sections, sentence-unit, pseudonymisation and
+# carried-codes checks (~8 min;
 # QUICK=1 or bench-quality-quick: < 5 min, curves only)
 .PHONY: bench-quality bench-quality-quick
 bench-quality: $(STAMP)
@@ -54,6 +55,7 @@ bench-quality: $(STAMP)
 	$(PY) benchmarks/results_check.py --write
 	$(PY) benchmarks/sentences.py --write
 	$(PY) benchmarks/pseudonymise.py --write
+	$(PY) benchmarks/carried.py --write
 
 bench-quality-quick: $(STAMP)
 	$(PY) benchmarks/curves.py --quick

@@ -235,6 +235,12 @@ def m007_embeddings_rowid(db: sqlite3.Connection) -> None:
     )
 
 
+def m008_carry(db: sqlite3.Connection) -> None:
+    """A learned run's model of codes carried over from the sentence before (:mod:`coder.carry`, JSON; empty
+    when none was fitted)."""
+    run_script(db, "ALTER TABLE suggestion_runs ADD COLUMN carry TEXT NOT NULL DEFAULT '';")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
@@ -243,4 +249,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m005_calibrated,
     m006_code_renames,
     m007_embeddings_rowid,
+    m008_carry,
 ]

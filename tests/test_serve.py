@@ -194,6 +194,37 @@ def test_answers_are_the_review_functions_answers(client, project):
     assert post(client, "/api/undo", {"document_id": did}).get_json()["undone"] is None
 
 
+def test_a_carried_code_shows_as_a_chip_and_is_answered_like_a_suggestion(client, project):
+    from coder.carry import CarryModel
+
+    with Project(project) as p:
+        ana = p.review("ana", document="sample.txt")
+        for item in ana.pending()[:3]:
+            ana.reject(item, reason="wrong code")
+        p.learn(coder="ana", learner="learned.v2")
+    with Store(project) as s:
+        run = s.learned_run("ana")
+        s.db.execute(
+            "UPDATE suggestion_runs SET carry = ? WHERE id = ?",
+            (CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05).to_json(), run.id),
+        )
+        first, second = s.segment_keys()[:2]
+    with Project(project) as p:
+        on_second = {i.code_path for i in p.review("ana").pending() if i.segment_id == second.id}
+        code = next(c.path for c in p.codebook().codes if c.path not in on_second)
+    r = post(client, "/api/code", {"segment_id": first.id, "code_path": code})
+    chips = r.get_json()["chips"][str(second.id)]
+    carried = [c for c in chips if c["carried"]]
+    assert [(c["code_path"], c["state"], c["suggested"]) for c in carried] == [(code, "pending", True)]
+    r = post(client, "/api/answer", {"segment_id": second.id, "code_path": code, "answer": "reject", "reason": "other"})
+    assert r.status_code == 200
+    chip = next(c for c in r.get_json()["chips"][str(second.id)] if c["code_path"] == code)
+    assert chip["state"] == "rejected"
+    with Store(project) as s:
+        (d,) = [d for d in s.decisions(coder="ana") if d.segment_id == second.id and d.code_path == code]
+        assert (d.answer, d.suggestion_id) == ("reject", None)
+
+
 def test_code_by_hand_memo_and_bad_requests(client, project):
     with Store(project) as s:
         segs = s.segments(coded_only=True)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
+from coder import carry
 from coder import learn2 as l2
 from coder import suggest as sg
 from coder.app.training import LearnResult, setup, write_run
 from coder.embed import text_hash
 from coder.store import Store
+from coder.store.rows import SegmentKey
 from coder.types import PATH_SEP, Codebook
 
 
@@ -92,6 +94,43 @@ def _pool_the_rest(
         replace(c, a=a, b=b, calibrated=True, cut=cut) if j in pooled else c for j, c in enumerate(model.codes)
     )
     return replace(model, codes=codes)
+
+
+def _fit_carry(
+    store: Store,
+    paths: list[str],
+    row: dict[int, int],
+    s0: np.ndarray,
+    accepted: dict[str, set[int]],
+    zero_shot: tuple[float, float],
+) -> carry.CarryModel | None:
+    """The coder's carry model (:mod:`coder.carry`): every sentence she answered right after the participant
+    sentence before it, which she answered too, with the codes she gave each (exactly, not by branch)."""
+    given: dict[int, set[str]] = defaultdict(set)
+    for path, segs in accepted.items():
+        for s in segs:
+            given[s].add(path)
+    before = previous_sentences(store.segment_keys())
+    pairs = [s for s in row if before.get(s) in row]  # import order: documents in turn, sentences in order
+    if not pairs:
+        return None
+    threshold, scale = zero_shot
+    offset = (s0[[row[s] for s in pairs]] - threshold) / scale
+    prev = np.array([[p in given[before[s]] for p in paths] for s in pairs], dtype=bool)
+    now = np.array([[p in given[s] for p in paths] for s in pairs], dtype=bool)
+    return carry.fit_carry(offset, prev, now, threshold=threshold, scale=scale)
+
+
+def previous_sentences(keys: Sequence[SegmentKey]) -> dict[int, int]:
+    """Each participant sentence -> the participant sentence before it in its document (none for the first),
+    from :meth:`Store.segment_keys` (by document, then position)."""
+    out: dict[int, int] = {}
+    last: tuple[str, int] | None = None
+    for k in keys:
+        if last is not None and last[0] == k.document:
+            out[k.id] = last[1]
+        last = (k.document, k.id)
+    return out
 
 
 def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> LearnResult:
@@ -208,6 +247,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         picks = l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k, rank=rank)
         return p, picks, zero.scores, zero.nearest
 
+    carried = _fit_carry(store, paths, row, s0, accepted, (threshold, model.scale))
     out = write_run(
         store,
         st,
@@ -218,6 +258,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         top_k=top_k,
         calibrated=calibrated,
         score=score,
+        carry=carried.to_json() if carried is not None else "",
     )
     return LearnResult(
         coder,

@@ -62,11 +62,20 @@ class Item:
     calibrated: bool = False
     """``probability`` was calibrated on this coder's answers for this code; otherwise it is only the
     similarity mapped to 0–1, and faces show the similarity and say "not yet calibrated"."""
+    carried: bool = False
+    """A code the coder gave the sentence before, offered here by her carry model (:mod:`coder.app.carrying`);
+    not a stored suggestion, like a near miss, but shown and answered as one."""
 
     @property
     def suggested(self) -> bool:
-        """False for a near miss, which ``--order uncertain`` shows though it was not suggested."""
+        """False for a near miss, which ``--order uncertain`` shows though it was not suggested, and for a
+        carried code (see :attr:`carried`)."""
         return self.suggestion_id is not None
+
+    @property
+    def offered(self) -> bool:
+        """A suggestion or a carried code: what "no code" rejects and faces show as suggested."""
+        return self.suggested or self.carried
 
 
 def queue(
@@ -90,6 +99,9 @@ def queue(
     # suggestions for codes a newer codebook version dropped are not shown
     rows = [r for r in store.pending_suggestions(coder, document_id=doc_id, code=code) if r.code_path in current]
     items = _items(store, coder, rows)
+    from coder.app.carrying import carried_items  # it reads Item from here
+
+    items += carried_items(store, coder, book, document_id=doc_id, code=code, pending=items)
     # ties broken by sentence and code, never by row ids: the same answers give the same order
     if order == "score":
         items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx, i.code_path))
@@ -246,6 +258,11 @@ def item_for(store: Store, coder: str, segment_id: int, code_path: str) -> Item 
         if r.code_path == code_path
     ]
     items = _items(store, coder, rows)
+    if not items:
+        from coder.app.carrying import carried_items
+
+        book = current_codebook(store)
+        items = [i for i in carried_items(store, coder, book, segment_id=segment_id) if i.code_path == code_path]
     return items[0] if items else None
 
 

@@ -125,7 +125,16 @@ class ReviewSession:
         self.state.answered += 1
         self.state.mine.append(decision)
         done = not any(i.segment_id == item.segment_id for i in self._queue())
+        if answer == "accept":
+            self._carry_on()
         return Answered(decision, item, answer, done, self._tick())
+
+    def _carry_on(self) -> None:
+        """A code given changes what the next sentence carries over: fetch the queue again when this coder's
+        learned run carries codes."""
+        run = self._store.learned_run(self.coder)
+        if run is not None and run.carry:
+            self._pending = None
 
     def _tick(self) -> bool:
         if not self.learn_every:
@@ -142,12 +151,12 @@ class ReviewSession:
         if self._pending is None:
             self._queue()
         assert self._pending is not None
-        on = [  # suggestions only: a near miss (--order uncertain) was never suggested
+        on = [  # suggestions and carried codes: a near miss (--order uncertain) was never suggested
             i
             for i in self._pending
-            if i.suggested and i.segment_id == item.segment_id and (i.segment_id, i.code_path) not in self._done
+            if i.offered and i.segment_id == item.segment_id and (i.segment_id, i.code_path) not in self._done
         ]
-        if item.suggested and not any(i.code_path == item.code_path for i in on):
+        if item.offered and not any(i.code_path == item.code_path for i in on):
             on.append(item)
         if not on:
             raise InputError(
@@ -185,6 +194,7 @@ class ReviewSession:
         """Code a sentence by hand; returns the code's path (``code`` may be a name in any case)."""
         path = rv.apply_code(self._store, self.coder, segment_id, code, note=note)
         self._done.add((segment_id, path))
+        self._carry_on()
         return path
 
     def memo(self, segment_id: int, text: str) -> int:

@@ -113,6 +113,7 @@ def write_run(
     top_k: int,
     calibrated: Sequence[str],
     score: Scorer,
+    carry: str = "",
 ) -> Written:
     """Score every participant sentence with ``score`` and store the coder's learned run in one transaction
     (it replaces that coder's previous learned run only)."""
@@ -132,6 +133,7 @@ def write_run(
             learned_from=coder,
             decisions=len(st.latest),
             calibrated=calibrated,
+            carry=carry,
         )
         for ids, vecs in store.iter_segment_embeddings(st.sim_run.model):
             probs, picks, shown, nearest = score(vecs)

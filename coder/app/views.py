@@ -89,6 +89,9 @@ class Chip:
     probability: float | None = None
     """Shown only once calibrated on the coder's answers for this code (None before)."""
     reason: str | None = None
+    carried: bool = False
+    """A pending code carried over from the sentence before (:mod:`coder.app.carrying`), not a stored
+    suggestion."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
     out: dict[int, list[Chip]] = defaultdict(list)
     for i in pending:
         p = i.probability if i.calibrated else None  # shown only once calibrated on the coder's answers
-        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, p))
+        out[i.segment_id].append(Chip(i.segment_id, i.code_path, "pending", True, i.score, p, carried=i.carried))
     name = next((d.name for d in store.documents() if d.id == document_id), None)
     if name is None:
         raise InputError(f"no document with id {document_id}", hint="open the documents list")

@@ -232,7 +232,10 @@ def _show_item(session: ReviewSession, item: Item) -> None:
     click.secho(f"    [{p.reviewed} reviewed · {p.remaining} remaining · {p.acceptance:.0%} accepted]", dim=True)
     echo_turns(where.turns)
     click.echo()
-    if item.suggested:
+    if item.carried:
+        click.secho(f"Carried over: {item.code_path}", fg="green", bold=True, nl=False)
+        click.echo(f"   p {item.probability:.2f} · you gave it to the sentence before · similarity {item.score:.2f}")
+    elif item.suggested:
         click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
         likely = f"p {item.probability:.2f}" if item.calibrated else "probability not yet calibrated"
         click.echo(f"   similarity {item.score:.2f} · {likely} · {item.suggester}")

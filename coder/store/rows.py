@@ -205,6 +205,8 @@ class RunRow(_Flags):
     """How many standing decisions it learned from (0 for a zero-shot run)."""
     calibrated: str
     """JSON list of the code paths whose probabilities were calibrated on the coder's answers."""
+    carry: str
+    """A learned run's model of codes carried over from the sentence before (:mod:`coder.carry`), or ''."""
 
     def calibrated_codes(self) -> frozenset[str]:
         return frozenset(json.loads(self.calibrated))

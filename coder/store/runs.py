@@ -50,12 +50,13 @@ class Runs(StoreBase):
         learned_from: str | None = None,
         decisions: int = 0,
         calibrated: Sequence[str] = (),
+        carry: str = "",
     ) -> int:
         """Create a suggestion run (call inside :meth:`transaction`); a learned run names whose decisions it
         learned from, and how many."""
         cur = self.db.execute(
             "INSERT INTO suggestion_runs (suggester, model, codebook_hash, method, threshold, top_k, code_paths,"
-            " started_at, learned_from, decisions, calibrated) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " started_at, learned_from, decisions, calibrated, carry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 suggester,
                 model,
@@ -68,6 +69,7 @@ class Runs(StoreBase):
                 learned_from,
                 decisions,
                 json.dumps(sorted(calibrated)),
+                carry,
             ),
         )
         return int(cur.lastrowid or 0)

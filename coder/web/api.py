@@ -173,7 +173,7 @@ def no_code() -> Any:
     reviews = settings().reviews
     with reviews.answering(name):
         session = review(name, at.document_id)
-        item = next((i for i in session.pending() if i.segment_id == at.id and i.suggested), None)
+        item = next((i for i in session.pending() if i.segment_id == at.id and i.offered), None)
         if item is None:
             raise Failure(
                 409, "no suggestion is pending on this sentence for you (answered already, or re-run): reload"

@@ -160,7 +160,8 @@
           b.append(s);
         }
         const info = codebook[c.code_path];
-        b.title = `${c.code_path} — ${c.state}${info ? "\n" + info.definition : ""}`;
+        const carried = c.carried ? " (carried over from the sentence before)" : "";
+        b.title = `${c.code_path} — ${c.state}${carried}${info ? "\n" + info.definition : ""}`;
         if (focus && focus.seg === seg && focus.code === c.code_path) b.classList.add("focus");
         b.addEventListener("click", (ev) => {
           ev.stopPropagation();
@@ -224,7 +225,8 @@
     if (!chip) return;
     const info = codebook[chip.code_path] || {};
     const state = document.getElementById("cur-state");
-    state.textContent = chip.state === "pending" ? "suggested" : chip.state + (chip.suggested ? "" : " (your code)");
+    const offered = chip.carried ? "you gave it to the sentence before" : "suggested";
+    state.textContent = chip.state === "pending" ? offered : chip.state + (chip.suggested ? "" : " (your code)");
     state.className = `state ${chip.state}`;
     let score = "";
     if (chip.score !== null && chip.score !== undefined) score = `similarity ${chip.score.toFixed(2)}`;

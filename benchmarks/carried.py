@@ -1,0 +1,213 @@
+"""Codes carried over from the sentence before, measured at review time: `make bench-quality`.
+
+A coder reviewing a transcript in order has answered the sentence before the one on screen. coder then
+offers the codes she gave it again (`coder.carry`), where her carry model says they are more likely than
+not. This measures what that adds to what she is shown, on each data set of `benchmarks/curves_data.py`:
+
+- the carry model is fitted on the gold coding of a random half of the review half's documents (what a
+  coder who reviewed them would have answered), five draws;
+- on the held-out half, sentence by sentence in document order, the gold codes of the sentence before
+  stand for her answers there; the gold codes of the sentence itself are only ever compared with;
+- *shown* = similarity.v1's suggestions (the stored run, the shipped defaults), plus the carried codes
+  that nothing already suggests there (the rule `coder review` and the page apply).
+
+Precision / recall / micro F1 over (sentence, code) pairs, and the mean of Cohen's κ over the codes with
+gold there (as in the learning curves); mean ± sd over the draws.
+
+    .venv/bin/python benchmarks/carried.py [--quick] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import results_sections  # noqa: E402
+import run as bench_run  # noqa: E402  (sets the offline environment)
+
+from coder import carry  # noqa: E402
+from coder import suggest as sg  # noqa: E402
+from coder.store import Store  # noqa: E402
+
+DRAWS = 5
+
+
+def _tables(ds) -> tuple[list[str], dict[int, np.ndarray], dict[int, set[str]], float]:
+    """The run's code paths, each unit's similarity row, its similarity.v1 suggestions, and the threshold."""
+    import json
+
+    with Store(ds.path) as store:
+        run = store.active_run(sg.SUGGESTER)
+        assert run is not None
+        sims = {int(s): np.asarray(v, dtype=np.float64) for s, v in store.run_scores(run)}
+        shown: dict[int, set[str]] = {}
+        for r in store.suggestions(for_coders=[]):
+            shown.setdefault(r.segment_id, set()).add(r.code_path)
+        return list(json.loads(run.code_paths)), sims, shown, float(run.threshold)
+
+
+def _pairs(ds, by_doc, names, paths, sims, threshold):
+    """(offset, before, given) rows of every unit that follows a unit, in the documents ``names``."""
+    offset, before, given = [], [], []
+    for n in names:
+        units = by_doc[n]
+        for prev, u in itertools.pairwise(units):
+            offset.append((sims[u] - threshold) / carry_scale())
+            before.append([p in ds.gold[prev] for p in paths])
+            given.append([p in ds.gold[u] for p in paths])
+    return np.array(offset), np.array(before, bool), np.array(given, bool)
+
+
+def carry_scale() -> float:
+    from coder import learn2
+
+    return learn2.PRIOR_SCALE
+
+
+def _kappa(y: np.ndarray, p: np.ndarray) -> float:
+    n = len(y)
+    po = float((y == p).mean())
+    pe = (y.mean() * p.mean()) + ((1 - y.mean()) * (1 - p.mean()))
+    return 0.0 if pe >= 1 or n == 0 else (po - pe) / (1 - pe)
+
+
+def measure(ds, draws: int = DRAWS) -> dict[str, object]:
+    import curves_data
+
+    by_doc = curves_data.units_by_document(ds.path)
+    paths, sims, shown, threshold = _tables(ds)
+    col = {p: j for j, p in enumerate(paths)}
+    held_set = set(ds.held_units)
+    held_names = [n for n, us in by_doc.items() if us and us[0] in held_set]
+    # held-out rows: every held unit, with its predecessor's gold codes where it has one
+    units, before_h = [], []
+    for n in held_names:
+        us = by_doc[n]
+        for i, u in enumerate(us):
+            units.append(u)
+            before_h.append([p in ds.gold[us[i - 1]] for p in paths] if i else [False] * len(paths))
+    before = np.array(before_h, bool)
+    gold = np.array([[p in ds.gold[u] for p in paths] for u in units], bool)
+    base = np.zeros_like(gold)
+    for i, u in enumerate(units):
+        for p in shown.get(u, ()):
+            if p in col:
+                base[i, col[p]] = True
+    sim = np.array([sims[u] for u in units])
+    with_gold = gold.any(axis=0)
+
+    def scores(pred: np.ndarray) -> tuple[float, float, float, float]:
+        tp = float((pred & gold).sum())
+        p = tp / pred.sum() if pred.sum() else 0.0
+        r = tp / gold.sum() if gold.sum() else 0.0
+        f = 2 * tp / (pred.sum() + gold.sum()) if pred.sum() + gold.sum() else 0.0
+        k = float(np.mean([_kappa(gold[:, j], pred[:, j]) for j in np.flatnonzero(with_gold)]))
+        return p, r, f, k
+
+    rows, fitted, carried_n, carried_p = [], 0, [], []
+    review = sorted(ds.review_docs)
+    for draw in range(draws):
+        names = random.Random(draw).sample(review, max(1, len(review) // 2))
+        rows_fit = _pairs(ds, by_doc, names, paths, sims, threshold)
+        model = carry.fit_carry(*rows_fit, threshold=threshold, scale=carry_scale())
+        add = np.zeros_like(gold)
+        if model is not None:
+            fitted += 1
+            add = before & ~base & (model.proba_at(sim) >= carry.CARRY_AT)
+        rows.append(scores(base | add))
+        carried_n.append(int(add.sum()))
+        carried_p.append(float((add & gold).sum() / add.sum()) if add.sum() else float("nan"))
+    return {
+        "title": ds.title,
+        "held": len(units),
+        "pairs": int(sum(1 for n in held_names for _ in by_doc[n][1:])),
+        "base": scores(base),
+        "carried": np.array(rows),
+        "fitted": fitted,
+        "n_carried": carried_n,
+        "p_carried": carried_p,
+        "draws": draws,
+    }
+
+
+def section(results: list[dict[str, object]], seconds: float, model: str) -> str:
+    lines = [
+        "## Codes carried over from the sentence before, at review time (`benchmarks/carried.py`)\n",
+        f"- machine: {bench_run.machine()}; embeddings: `{model}`; {seconds:.0f} s",
+        "- the carry model fitted on the gold coding of half the review documents (5 random halves); on the "
+        "held-out documents, the gold codes of the sentence before stand for the coder's answers there. "
+        "*Shown*: similarity.v1's suggestions at the shipped defaults, plus each carried code nothing "
+        "suggests there already. Mean ± sd over the draws.\n",
+        "| data set | held-out units (following a unit) | shown | precision | recall | micro F1 | mean κ per code "
+        "| carried codes (precision) | draws with a model |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        b = r["base"]
+        c = r["carried"]
+        m, s = c.mean(axis=0), c.std(axis=0)
+        n = np.array(r["n_carried"])
+        pc = np.array([x for x in r["p_carried"] if x == x])
+        carried = f"{n.mean():,.0f} ({pc.mean():.2f})" if len(pc) else "0"
+        lines.append(
+            f"| {r['title']} | {r['held']:,} ({r['pairs']:,}) | similarity.v1 | {b[0]:.3f} | {b[1]:.3f} | "
+            f"{b[2]:.3f} | {b[3]:.3f} | | |"
+        )
+        lines.append(
+            f"| | | + carried | {m[0]:.3f} ± {s[0]:.3f} | {m[1]:.3f} ± {s[1]:.3f} | {m[2]:.3f} ± {s[2]:.3f} | "
+            f"{m[3]:.3f} ± {s[3]:.3f} | {carried} | {r['fitted']} of {r['draws']} |"
+        )
+    lines.append(
+        "\nThis is what a coder reviewing in document order is shown, not what the machine codes on its own: on "
+        "documents nobody has reviewed nothing is carried, and the learning curves above are unchanged by it."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="small subsets")
+    ap.add_argument("--write", action="store_true", help="write its section of benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    import curves_data as data
+
+    from coder.embed import load_embedder
+
+    t0 = time.perf_counter()
+    embedder = load_embedder()
+    builders = {
+        "annomi-client": lambda f: data.annomi(f, embedder, "client", 16 if args.quick else None),
+        "annomi-therapist": lambda f: data.annomi(f, embedder, "therapist", 16 if args.quick else None),
+        "nhs-fft": lambda f: data.nhs(f, embedder, 400 if args.quick else 3000),
+        "demo": lambda f: data.demo(f, embedder, 6 if args.quick else None),
+    }
+    results = []
+    with tempfile.TemporaryDirectory(prefix="coder-carried-") as tmp:
+        for key, build in builders.items():
+            try:
+                ds = build(Path(tmp))
+            except (FileNotFoundError, SystemExit) as e:
+                print(f"{key}: not available ({e})", flush=True)
+                continue
+            results.append(measure(ds))
+            print(f"{key}: done", flush=True)
+    body = section(results, time.perf_counter() - t0, embedder.model_id)
+    print(body)
+    if args.write:
+        results_sections.put(HERE / "RESULTS.md", "carried", body)
+        print("wrote its section of benchmarks/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Codes carried over from the sentence before: the pure model (coder.carry) and, in a project, the review
+items it offers (coder.app.carrying) on both faces' path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coder import carry
+from coder.app.review import REASONS
+
+from .conftest import DATA
+
+
+def _runs(seed: int, n: int = 400, codes: int = 6, repeat: float = 0.7, base: float = 0.05):
+    """Pairs of consecutive sentences whose codes come in runs: a code given to the sentence before is given
+    again with probability ``repeat``, any other with ``base``; the zero-shot offset knows nothing of it."""
+    rng = np.random.default_rng(seed)
+    before = np.zeros((n, codes), bool)
+    given = np.zeros((n, codes), bool)
+    prev = rng.random(codes) < 0.3
+    for i in range(n):
+        now = np.where(prev, rng.random(codes) < repeat, rng.random(codes) < base)
+        before[i], given[i] = prev, now
+        prev = now
+    offset = rng.normal(-1.0, 1.0, size=(n, codes))
+    return offset, before, given
+
+
+def test_codes_that_come_in_runs_are_carried_and_the_model_says_how_often():
+    offset, before, given = _runs(0)
+    m = carry.fit_carry(offset, before, given, threshold=0.35, scale=0.05)
+    assert m is not None
+    assert (m.repeats, m.carried, m.pairs) == (int((before & given).sum()), int(before.sum()), len(offset))
+    rate = (before & given).sum() / before.sum()
+    assert abs(float(m.proba(offset[before]).mean()) - rate) < 0.05  # not class-balanced: what the coder did
+    assert m.proba_at(np.array([0.35]))[0] == pytest.approx(m.proba(np.array([0.0]))[0])
+    assert carry.CarryModel.from_json(m.to_json()) == m
+    assert carry.fit_carry(offset, before, given, threshold=0.35, scale=0.05) == m  # same answers, same model
+
+
+def test_nothing_is_carried_without_runs_or_without_enough_answers():
+    offset, before, given = _runs(1, repeat=0.05)  # a code given before is no likelier than any other
+    assert carry.fit_carry(offset, before, given) is None
+    before = np.zeros((40, 1), bool)
+    before[:7] = True
+    assert carry.fit_carry(np.zeros((40, 1)), before, before.copy()) is None  # 7 repeats: fewer than MIN_PAIRS
+    assert carry.fit_carry(np.zeros((0, 3)), np.zeros((0, 3), bool), np.zeros((0, 3), bool)) is None
+    assert carry.CarryModel.from_json("") is None
+
+
+@pytest.fixture
+def carrying(project, embedder, blank_splitter, stored):
+    """A project where ana's learned run carries every code she gave the sentence before (a stored model that
+    gives a carried code p 0.88 whatever its similarity)."""
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    project.suggest(embedder, threshold=0.2)
+    ana = project.review("ana")
+    for item in ana.pending()[:3]:
+        ana.reject(item, reason=REASONS["2"])
+    project.learn(coder="ana", learner="learned.v2")
+    run = stored.learned_run("ana")
+    model = carry.CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05)
+    stored.db.execute("UPDATE suggestion_runs SET carry = ? WHERE id = ?", (model.to_json(), run.id))
+    return project
+
+
+def test_a_code_given_to_a_sentence_is_offered_on_the_next_and_answered_like_a_suggestion(carrying, stored):
+    keys = stored.segment_keys()
+    first, second = keys[0], keys[1]
+    assert first.document == second.document
+    ana = carrying.review("ana")
+    assert not [i for i in ana.pending() if i.carried]
+    path = ana.apply_code(first.id, "Familial relationships")  # the same session sees what it now carries
+    carried = [i for i in ana.pending() if i.carried]
+    assert [(i.segment_id, i.code_path) for i in carried] == [(second.id, path)]
+    item = carried[0]
+    assert item.probability == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert item.offered and not item.suggested and item.calibrated
+    assert "sentence before" in item.evidence
+    # the page answers by sentence and code
+    assert ana.item_for(second.id, path) == item
+    # blind: ben gave nothing, and ana's carry model is hers
+    assert not [i for i in carrying.review("ben").pending() if i.carried]
+    done = ana.accept(item)
+    assert done.decision_id and (second.id, path) not in {(i.segment_id, i.code_path) for i in ana.pending()}
+    # accepting it carries it on to the sentence after, in the same session (where nothing suggests it already)
+    third, fourth = keys[2], keys[3]
+    assert third.document == second.document == fourth.document
+    pending = {(i.segment_id, i.code_path): i for i in ana.pending()}
+    assert (third.id, path) in pending
+    ana.accept(pending[(third.id, path)])
+    nxt = {(i.segment_id, i.code_path): i for i in ana.pending()}.get((fourth.id, path))
+    assert nxt is not None and nxt.carried
+
+
+def test_no_code_rejects_a_carried_code_too(carrying, stored):
+    keys = stored.segment_keys()
+    carrying.review("ana").apply_code(keys[0].id, "Familial relationships")
+    ana = carrying.review("ana")
+    on_second = [i for i in ana.pending() if i.segment_id == keys[1].id]
+    assert any(i.carried for i in on_second)
+    done = ana.no_code(on_second[0])
+    assert done.count == len(on_second)
+    assert not [i for i in ana.pending() if i.segment_id == keys[1].id]
+
+
+def test_a_learned_v2_fit_learns_to_carry_codes_that_come_in_runs(project, embedder, blank_splitter, stored, tmp_path):
+    """A coder who codes stretches of sentences alike: her re-fit stores a carry model, and the sentence after
+    her last answer is offered her last code."""
+    from .conftest import write
+
+    lines = ["# SYNTHETIC TRANSCRIPT written for coder's tests. Not real interview data.", "# participant: P70", ""]
+    for i in range(60):
+        lines.append(f"Interviewer: And then, part {i}?")
+        lines.append(f"P70: Sentence number {i} about my week and what happened then.")
+    project.import_files([write(tmp_path / "P70.txt", "\n".join(lines) + "\n")], splitter=blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    project.suggest(embedder, threshold=0.2)
+    codes = ["Familial relationships", "Education and educational goals", "Spirituality / faith"]
+    keys = stored.segment_keys()
+    session = project.review("ana", learn_every=0)
+    for n, k in enumerate(keys[:48]):
+        session.apply_code(k.id, codes[(n // 4) % 3])  # runs of four
+    project.learn(coder="ana", learner="learned.v2")
+    model = carry.CarryModel.from_json(stored.learned_run("ana").carry)
+    assert model is not None and model.repeats >= carry.MIN_PAIRS
+    on_next = {i.code_path for i in project.review("ana").pending() if i.segment_id == keys[48].id}
+    extra = next(c.path for c in project.codebook().codes if c.path not in on_next)
+    session.apply_code(keys[47].id, extra)  # a second code on her last sentence, suggested nowhere after it
+    nxt = [i for i in session.pending() if i.segment_id == keys[48].id and i.carried]
+    assert [i.code_path for i in nxt] == [extra]
+    assert nxt[0].probability == pytest.approx(float(model.proba_at(np.array([nxt[0].score]))[0]))

@@ -126,9 +126,19 @@ def test_a_learned_v2_fit_learns_to_carry_codes_that_come_in_runs(project, embed
     project.learn(coder="ana", learner="learned.v2")
     model = carry.CarryModel.from_json(stored.learned_run("ana").carry)
     assert model is not None and model.repeats >= carry.MIN_PAIRS
+    assert project.learn(coder="ana", learner="learned.v2")[0].carry == (model.repeats, model.carried)
     on_next = {i.code_path for i in project.review("ana").pending() if i.segment_id == keys[48].id}
     extra = next(c.path for c in project.codebook().codes if c.path not in on_next)
     session.apply_code(keys[47].id, extra)  # a second code on her last sentence, suggested nowhere after it
     nxt = [i for i in session.pending() if i.segment_id == keys[48].id and i.carried]
     assert [i.code_path for i in nxt] == [extra]
     assert nxt[0].probability == pytest.approx(float(model.proba_at(np.array([nxt[0].score]))[0]))
+
+
+def test_the_cli_says_what_the_carry_model_learned():
+    from coder.cli._common import carries
+
+    assert carries((205, 305)) == (
+        " Codes given to a sentence are now offered on the next one where likely (in these answers a code ran on "
+        "to the next sentence 205 times of 305, 67%)."
+    )

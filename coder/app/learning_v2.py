@@ -271,4 +271,5 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         time.perf_counter() - t0,
         per_code,
         l2.LEARNER,
+        (carried.repeats, carried.carried) if carried is not None else None,
     )

@@ -39,6 +39,8 @@ class LearnResult:
     seconds: float
     per_code: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (positives, negatives)
     learner: str = "learned.v1"
+    carry: tuple[int, int] | None = None
+    """learned.v2: (repeats, codes given the sentence before) its carry model was fitted on, or None (none kept)."""
 
 
 @dataclass(frozen=True)

@@ -239,3 +239,12 @@ def echo_counts(project: Project) -> None:
         f"Project {project.path}: {c.documents} documents, {c.participants} participants, "
         f"{c.coded_segments} participant segments."
     )
+
+
+def carries(counts: tuple[int, int]) -> str:
+    """What a coder's carry model learned, in words (``coder suggest --learn`` and ``coder review``)."""
+    repeats, given = counts
+    return (
+        f" Codes given to a sentence are now offered on the next one where likely (in these answers a code ran "
+        f"on to the next sentence {repeats} times of {given}, {repeats / given:.0%})."
+    )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import coder_option, learn_every_option, open_project, plural, wrap
+from coder.cli._common import carries, coder_option, learn_every_option, open_project, plural, wrap
 from coder.cli._terminal import echo_definition, echo_turns, read_command, read_key, read_line, rule
 from coder.errors import InputError
 from coder.types import PATH_SEP
@@ -219,7 +219,7 @@ def _learn(session: ReviewSession) -> None:
     else:
         click.secho(
             f"your {res.learner} updated from {plural(res.decisions, 'decision')} ({res.models} codes learned); "
-            f"{res.new_segments} segments newly suggested.",
+            f"{res.new_segments} segments newly suggested." + (carries(res.carry) if res.carry else ""),
             dim=True,
         )
 

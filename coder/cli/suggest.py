@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import backend_option, load_model, open_project, plural, progress
+from coder.cli._common import backend_option, carries, load_model, open_project, plural, progress
 
 if TYPE_CHECKING:
     from coder.app.learning import LearnResult
@@ -137,7 +137,7 @@ def _echo_learned(res: LearnResult) -> None:
     click.echo(
         f"{res.learner} for {res.coder}: {res.models} codes learned from {plural(res.decisions, 'decision')}"
         f"{' (probabilities calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
-        f"{res.new_segments} on sentences similarity.v1 did not suggest."
+        f"{res.new_segments} on sentences similarity.v1 did not suggest." + (carries(res.carry) if res.carry else "")
     )
 
 

@@ -63,16 +63,19 @@ class CarryModel:
         """The model a learned run stored, or None (none fitted, or an older run)."""
         if not text:
             return None
-        d = json.loads(text)
-        return cls(
-            float(d["a"]),
-            float(d["b"]),
-            int(d["pairs"]),
-            int(d["repeats"]),
-            int(d["carried"]),
-            float(d["threshold"]),
-            float(d["scale"]),
-        )
+        try:
+            d = json.loads(text)
+            return cls(
+                float(d["a"]),
+                float(d["b"]),
+                int(d["pairs"]),
+                int(d["repeats"]),
+                int(d["carried"]),
+                float(d["threshold"]),
+                float(d["scale"]),
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"not a carry model ({type(e).__name__}: {e})") from None
 
 
 def _fit(offset: np.ndarray, y: np.ndarray) -> tuple[float, float]:

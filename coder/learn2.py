@@ -44,11 +44,8 @@ separate binary models would set a learned member's probability against an unlea
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -121,36 +118,6 @@ class Model:
     @property
     def calibrated(self) -> np.ndarray:
         return np.array([c.calibrated for c in self.codes], dtype=bool)
-
-
-_blas_lock = threading.Lock()
-_blas_held: dict[str, Any] = {"users": 0, "limiter": None}
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Fit with a single BLAS thread. Each L-BFGS step works on a few hundred numbers, where a second
-    OpenBLAS thread costs far more to wake than it saves: a fully coded demo project (2,497 answers, 84
-    codes) re-fitted in 56 s with two threads and 4.6 s with one, to the same model.
-
-    OpenBLAS's setting reaches other threads when set from the main thread, and only the caller's when set
-    from another, so every fit sets it, and with fits overlapping in several threads (two coders'
-    background re-fits) only the last one out restores what the first one in found."""
-    from threadpoolctl import threadpool_limits
-
-    with _blas_lock:
-        limiter = threadpool_limits(limits=1, user_api="blas")
-        if _blas_held["users"] == 0:
-            _blas_held["limiter"] = limiter
-        _blas_held["users"] += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_held["users"] -= 1
-            if _blas_held["users"] == 0:
-                _blas_held["limiter"].restore_original_limits()
-                _blas_held["limiter"] = None
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

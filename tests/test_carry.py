@@ -78,7 +78,9 @@ def test_a_code_given_to_a_sentence_is_offered_on_the_next_and_answered_like_a_s
     item = carried[0]
     assert item.probability == pytest.approx(1 / (1 + np.exp(-2.0)))
     assert item.offered and not item.suggested and item.calibrated
-    assert "sentence before" in item.evidence
+    assert item.evidence == stored.segment_texts([first.id])[first.id]  # the sentence before is the reason
+    why = ana.explain(item)
+    assert (why.kind, why.text) == ("carried", item.evidence)
     # the page answers by sentence and code
     assert ana.item_for(second.id, path) == item
     # blind: ben gave nothing, and ana's carry model is hers
@@ -142,3 +144,55 @@ def test_the_cli_says_what_the_carry_model_learned():
         " Codes given to a sentence are now offered on the next one where likely (in these answers a code ran on "
         "to the next sentence 205 times of 305, 67%)."
     )
+
+
+def test_carried_answers_count_as_answers_to_an_offered_code_not_as_codes_added_by_hand(carrying, stored):
+    keys = stored.segment_keys()
+    ana = carrying.review("ana")
+    path = ana.apply_code(keys[0].id, "Familial relationships")
+    before = {r.code: r for r in carrying.status(["ana"], all_codes=True)}
+    reviewed = ana.progress().reviewed
+    (item,) = [i for i in ana.pending() if i.carried and i.segment_id == keys[1].id]
+    ana.accept(item)
+    (d,) = [d for d in stored.decisions(coder="ana") if d.segment_id == keys[1].id and d.code_path == path]
+    assert d.carried == 1 and d.suggestion_id is None
+    assert ana.progress().reviewed == reviewed + 1
+    row = {r.code: r for r in carrying.status(["ana"], all_codes=True)}[path]
+    assert row.added == before[path].added  # still only the code given by hand on the first sentence
+    assert (row.suggested, row.accepted) == (before[path].suggested + 1, before[path].accepted + 1)
+
+
+def test_nothing_is_carried_onto_a_sentence_marked_no_code(carrying, stored):
+    keys = stored.segment_keys()
+    ana = carrying.review("ana")
+    on_second = [i for i in ana.pending() if i.segment_id == keys[1].id and i.suggested]
+    assert on_second, "the fixture suggests something on the second sentence"
+    ana.no_code(on_second[0])
+    ana.apply_code(keys[0].id, "Familial relationships")
+    assert not [i for i in ana.pending() if i.segment_id == keys[1].id]
+
+
+def test_carrying_is_blind_each_coder_carries_her_own_codes_only(carrying, stored):
+    keys = stored.segment_keys()
+    ben = carrying.review("ben")
+    for item in ben.pending()[:3]:
+        ben.reject(item, reason=REASONS["2"])
+    carrying.learn(coder="ben", learner="learned.v2")
+    run = stored.learned_run("ben")
+    model = carry.CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05)
+    stored.db.execute("UPDATE suggestion_runs SET carry = ? WHERE id = ?", (model.to_json(), run.id))
+    carrying.review("ana").apply_code(keys[0].id, "Familial relationships")
+    assert [i.code_path for i in carrying.review("ana").pending() if i.carried] == ["Familial relationships"]
+    assert not [i for i in carrying.review("ben").pending() if i.carried]  # ana's code is not carried for ben
+    carrying.review("ben").apply_code(keys[5].id, "Education and educational goals")
+    assert [i.code_path for i in carrying.review("ana").pending() if i.carried] == ["Familial relationships"]
+
+
+def test_an_unreadable_carry_model_is_an_error_that_says_what_to_do(carrying, stored):
+    from coder.errors import ProjectError
+
+    with pytest.raises(ValueError, match="not a carry model"):
+        carry.CarryModel.from_json('{"a": 1}')
+    stored.db.execute("UPDATE suggestion_runs SET carry = '{broken' WHERE id = ?", (stored.learned_run("ana").id,))
+    with pytest.raises(ProjectError, match=r"unreadable carry model.*coder suggest --learn"):
+        carrying.review("ana").pending()

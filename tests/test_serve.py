@@ -219,7 +219,14 @@ def test_a_carried_code_shows_as_a_chip_and_is_answered_like_a_suggestion(client
     r = post(client, "/api/answer", {"segment_id": second.id, "code_path": code, "answer": "reject", "reason": "other"})
     assert r.status_code == 200
     chip = next(c for c in r.get_json()["chips"][str(second.id)] if c["code_path"] == code)
-    assert chip["state"] == "rejected"
+    assert (chip["state"], chip["suggested"], chip["carried"]) == ("rejected", True, True)  # can be changed
+    r = post(client, "/api/answer", {"segment_id": second.id, "code_path": code, "answer": "accept"})
+    assert r.status_code == 200  # a change of mind, as for a suggestion
+    chip = next(c for c in r.get_json()["chips"][str(second.id)] if c["code_path"] == code)
+    assert chip["state"] == "accepted"
+    why = client.get(f"/api/explain?coder=ana&segment_id={second.id}&code={code}").get_json()
+    assert why["kind"] == "carried"
+    post(client, "/api/answer", {"segment_id": second.id, "code_path": code, "answer": "reject", "reason": "other"})
     with Store(project) as s:
         (d,) = [d for d in s.decisions(coder="ana") if d.segment_id == second.id and d.code_path == code]
         assert (d.answer, d.suggestion_id) == ("reject", None)

@@ -16,7 +16,8 @@ import numpy as np
 from coder import carry
 from coder import suggest as sg
 from coder.app.learning_v2 import previous_sentences
-from coder.app.review import Item, _paths
+from coder.app.review import NO_CODE, Item, _paths
+from coder.errors import ProjectError
 from coder.store import Store
 from coder.types import PATH_SEP, Codebook
 
@@ -30,35 +31,53 @@ def carried_items(
     code: str | None = None,
     segment_id: int | None = None,
     pending: Sequence[Item] = (),
+    answered_too: bool = False,
 ) -> list[Item]:
-    """The carried codes on the sentences in scope (a document, a code's branch, one sentence) for ``coder``."""
+    """The carried codes on the sentences in scope (a document, a code's branch, one sentence) for ``coder``
+    (``answered_too``: those she has answered as well, so a carried answer can be changed)."""
     run = store.learned_run(coder)
-    model = carry.CarryModel.from_json(run.carry if run is not None else "")
+    try:
+        model = carry.CarryModel.from_json(run.carry if run is not None else "")
+    except ValueError as e:
+        raise ProjectError(
+            f"{coder}'s learned run {run.id if run else ''} has an unreadable carry model: {e}",
+            path=store.path,
+            hint="run 'coder suggest --learn' to fit it again",
+        ) from None
     sim_run = store.active_run(sg.SUGGESTER)
     if model is None or sim_run is None:
         return []
     current = book.by_path()
-    decisions = store.decisions(coder=coder)
-    latest = {(d.segment_id, d.code_path): d.answer for d in decisions}  # oldest first: the last one stands
+    if segment_id is not None and document_id is None:
+        row = store.segment_row(segment_id)
+        document_id = row.document_id if row is not None else None
+    decisions = store.decisions(coder=coder, document_id=document_id)  # oldest first: the last one stands
+    latest = {(d.segment_id, d.code_path): d for d in decisions}
     given: dict[int, set[str]] = defaultdict(set)
-    for (seg, path), answer in latest.items():
-        if answer == "accept" and path in current:
+    no_code: set[int] = set()  # sentences she said no code applies to
+    for (seg, path), d in latest.items():
+        if d.answer == "accept" and path in current:
             given[seg].add(path)
-    keys = store.segment_keys()
-    docs = {d.name: d.id for d in store.documents()}
-    if document_id is not None:
-        keys = [k for k in keys if docs.get(k.document) == document_id]
+        elif d.reason == NO_CODE:
+            no_code.add(seg)
+    siblings = {k: set(kids) - {k} for _, kids in book.exclusive_groups() for k in kids}
+    keys = store.segment_keys(document_id=document_id)
     before = previous_sentences(keys)
-    taken = {(i.segment_id, i.code_path) for i in pending} | {(d.segment_id, d.code_path) for d in decisions}
+    taken = {(i.segment_id, i.code_path) for i in pending}
+    if not answered_too:
+        taken |= set(latest)
     wanted = [
         (s, p, prev)
         for s, prev in before.items()
-        if prev in given and (segment_id is None or s == segment_id)
+        if prev in given and s not in no_code and (segment_id is None or s == segment_id)
         for p in sorted(given[prev])
-        if (s, p) not in taken and (code is None or p == code or p.startswith(code + PATH_SEP))
+        if (s, p) not in taken
+        and not (siblings.get(p, set()) & given[s])  # she gave this sentence another member of p's set
+        and (code is None or p == code or p.startswith(code + PATH_SEP))
     ]
     if not wanted:
         return []
+    docs = {d.name: d.id for d in store.documents()}
     by_id = {k.id: k for k in keys}
     cols = {p: j for j, p in enumerate(_paths(sim_run))}
     wanted = [w for w in wanted if w[1] in cols]
@@ -83,7 +102,7 @@ def carried_items(
                 float(pr),
                 run.suggester if run is not None else carry.__name__,
                 sim_run.model,
-                f"you gave it to the sentence before: “{texts[prev]}”",
+                texts[prev],  # the evidence: the sentence before, which she gave the code
                 k.document,
                 docs[k.document],
                 k.participant,

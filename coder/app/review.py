@@ -262,7 +262,8 @@ def item_for(store: Store, coder: str, segment_id: int, code_path: str) -> Item 
         from coder.app.carrying import carried_items
 
         book = current_codebook(store)
-        items = [i for i in carried_items(store, coder, book, segment_id=segment_id) if i.code_path == code_path]
+        found = carried_items(store, coder, book, segment_id=segment_id, answered_too=True)
+        items = [i for i in found if i.code_path == code_path]
     return items[0] if items else None
 
 
@@ -290,6 +291,7 @@ def answer(
         memo=note,
         suggestion_id=item.suggestion_id,
         codebook_hash=_codebook_hash(store),
+        carried=item.carried,
     ).decision_id
 
 
@@ -332,6 +334,7 @@ def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
                 suggestion_id=i.suggestion_id,
                 codebook_hash=book_hash,
                 decided_at=at,
+                carried=i.carried,
             ).decision_id
             for i in items
         ]
@@ -405,7 +408,7 @@ def sentence_context(store: Store, segment_id: int) -> Context:
 
 @dataclass(frozen=True)
 class Explanation:
-    kind: str  # "example" or "accepted"
+    kind: str  # "example", "accepted" or "carried" (the text is the sentence before, which the coder gave the code)
     text: str
     similarity: float | None
     participant: str | None = None
@@ -414,8 +417,11 @@ class Explanation:
 def explain(store: Store, item: Item, coder: str) -> Explanation:
     """Why this was suggested: the codebook example, or a segment ``coder`` accepted, it is closest to.
 
-    Only the reviewing coder's own acceptances are shown, so double coding stays blind.
+    Only the reviewing coder's own acceptances are shown, so double coding stays blind. A carried code's
+    reason is the sentence before, which she gave it.
     """
+    if item.carried:
+        return Explanation("carried", item.evidence, None, item.participant)
     accepted = [r for r in store.accepted_segments(item.code_path, coder=coder) if r.id != item.segment_id]
     if accepted:
         vecs = store.get_embeddings(item.model, [text_hash(item.text)] + [r.text_hash for r in accepted])
@@ -455,8 +461,8 @@ def progress(
 
 
 def answer_counts(store: Store, coder: str) -> Progress:
-    """The coder's standing answers to suggestions (``remaining`` left at 0)."""
-    counts = Counter(r.answer for r in store.decisions(coder=coder) if r.suggestion_id is not None)
+    """The coder's standing answers to suggestions and carried codes (``remaining`` left at 0)."""
+    counts = Counter(r.answer for r in store.decisions(coder=coder) if r.suggestion_id is not None or r.carried)
     return Progress(counts["accept"] + counts["reject"], counts["accept"], counts["reject"], 0)
 
 

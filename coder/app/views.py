@@ -157,7 +157,10 @@ def chips(store: Store, coder: str, document_id: int) -> dict[int, list[Chip]]:
             continue
         key = (d.segment_id, d.code_path)
         state = "accepted" if d.answer == "accept" else "rejected"
-        out[d.segment_id].append(Chip(key[0], key[1], state, key in scores, scores.get(key), None, d.reason))
+        offered = key in scores or bool(d.carried)
+        out[d.segment_id].append(
+            Chip(key[0], key[1], state, offered, scores.get(key), None, d.reason, carried=bool(d.carried))
+        )
     for seg in out.values():
         seg.sort(key=lambda c: (not c.suggested, -(c.score if c.score is not None else 0.0), c.code_path))
     return dict(out)
@@ -268,9 +271,14 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
     branch_accepted: dict[str, set[int]] = defaultdict(set)
     for d in decisions:
         decided[d.code_path].add(d.segment_id)
+        if d.carried and (d.segment_id, d.code_path) not in suggested_pairs:  # offered, though by no run
+            suggested[d.code_path] += 1
         # an answer to a suggestion (of any run, or of the active one) vs a code added where none was suggested
         by_hand = (
-            d.answer == "accept" and d.suggestion_id is None and (d.segment_id, d.code_path) not in suggested_pairs
+            d.answer == "accept"
+            and d.suggestion_id is None
+            and not d.carried
+            and (d.segment_id, d.code_path) not in suggested_pairs
         )
         answered[d.code_path]["added" if by_hand else d.answer] += 1
         if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too

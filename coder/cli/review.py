@@ -249,6 +249,8 @@ def _show_item(session: ReviewSession, item: Item) -> None:
 def why_line(why: Explanation) -> str:
     """Why a code was suggested, with what the number is."""
     sim = f" (cosine similarity {why.similarity:.2f})" if why.similarity is not None else ""
+    if why.kind == "carried":
+        return f"Why: you gave it to the sentence before: “{why.text}”"
     if why.kind == "accepted":
         return f"Why: closest to a segment already accepted for this code ({why.participant}): “{why.text}”{sim}"
     return f"Why: closest codebook example: “{why.text}”{sim}"

@@ -54,6 +54,7 @@ class Decisions(StoreBase):
         decided_at: str | None = None,
         if_standing: IfStanding = "replace",
         imported: bool = False,
+        carried: bool = False,
     ) -> Recorded:
         """Record one answer, keeping a single standing answer per (coder, segment, code).
 
@@ -68,6 +69,7 @@ class Decisions(StoreBase):
                 only fill gaps), ``newer`` (replaced only when this decision's ``decided_at`` is
                 later: imports and merges), ``always`` (replaced even when the answer is the same,
                 so who / why / when are recorded again: a reconciliation meeting).
+            carried: an answer to a code carried over from the sentence before, not to a stored suggestion.
             imported: this decision comes from a file or another copy: when one with the same
                 answer and ``decided_at`` is already here, standing or undone, it is this very
                 decision (copied or merged before) and nothing is written; an undo made here stands.
@@ -96,7 +98,7 @@ class Decisions(StoreBase):
             self.mark_undone(old.id)
         cur = self.db.execute(
             "INSERT INTO decisions (segment_id, code_path, coder, answer, reason, memo, suggestion_id,"
-            " codebook_hash, decided_at, decided_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " codebook_hash, decided_at, decided_by, carried) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 segment_id,
                 code_path,
@@ -108,6 +110,7 @@ class Decisions(StoreBase):
                 codebook_hash,
                 decided_at or now(),
                 decided_by,
+                int(carried),
             ),
         )
         return Recorded(int(cur.lastrowid or 0), "added" if old is None else "replaced")
@@ -171,16 +174,22 @@ class Decisions(StoreBase):
 
     # -- many decisions ---------------------------------------------------------------------------
 
-    def decisions(self, *, coder: str | None = None, include_undone: bool = False) -> list[DecisionDetail]:
-        """Decisions with the segment's document and offsets (for export and tallies)."""
+    def decisions(
+        self, *, coder: str | None = None, include_undone: bool = False, document_id: int | None = None
+    ) -> list[DecisionDetail]:
+        """Decisions with the segment's document and offsets (for export and tallies; one document's, if given)."""
         sql = f"""SELECT {columns(DecisionRow, "c")}, d.name AS document, d.participant, s.start, s.end, s.text
                   FROM decisions c JOIN segments s ON s.id = c.segment_id JOIN documents d ON d.id = s.document_id"""
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if not include_undone:
             where.append("c.undone_at IS NULL")
         if coder is not None:
             where.append("c.coder = ?")
             args.append(coder)
+        if document_id is not None:
+            where.append("s.document_id = ?")
+            args.append(document_id)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY c.id"

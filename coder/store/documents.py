@@ -159,14 +159,19 @@ class Documents(StoreBase):
             for i, doc, who, idx, turn, speaker, role, start, end, text, coded in self._tuples(sql, args)
         ]
 
-    def segment_keys(self, *, coded_only: bool = True) -> list[SegmentKey]:
-        """Every segment's place (document, participant, index, turn) in :meth:`segments`' order, no text."""
+    def segment_keys(self, *, coded_only: bool = True, document_id: int | None = None) -> list[SegmentKey]:
+        """Every segment's place (document, participant, index, turn) in :meth:`segments`' order, no text (one
+        document's only, if given)."""
         sql = """SELECT s.id, d.name, d.participant, s.idx, t.idx
                  FROM segments s JOIN documents d ON d.id = s.document_id JOIN turns t ON t.id = s.turn_id"""
-        if coded_only:
-            sql += " WHERE s.coded = 1"
+        where, args = (["s.coded = 1"] if coded_only else []), []
+        if document_id is not None:
+            where.append("s.document_id = ?")
+            args.append(document_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY d.name, s.idx"
-        return [SegmentKey(*row) for row in self._tuples(sql, ())]
+        return [SegmentKey(*row) for row in self._tuples(sql, args)]
 
     def segment_texts(self, segment_ids: Iterable[int]) -> dict[int, str]:
         """The text of each of these segments."""

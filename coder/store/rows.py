@@ -293,6 +293,8 @@ class DecisionRow:
     decided_at: str
     undone_at: str | None
     decided_by: str | None
+    carried: int
+    """1 for an answer to a code carried over from the sentence before (:mod:`coder.app.carrying`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,9 +269,11 @@
     }
     const sim = e.similarity !== null && e.similarity !== undefined ? ` (similarity ${e.similarity.toFixed(2)})` : "";
     document.getElementById("cur-why-label").textContent =
-      e.kind === "accepted"
-        ? `Why: close to a sentence you accepted${e.participant ? " from " + e.participant : ""}${sim}`
-        : `Why: close to the codebook example${sim}`;
+      e.kind === "carried"
+        ? "Why: you gave it to the sentence before"
+        : e.kind === "accepted"
+          ? `Why: close to a sentence you accepted${e.participant ? " from " + e.participant : ""}${sim}`
+          : `Why: close to the codebook example${sim}`;
     document.getElementById("cur-why-text").textContent = e.text;
     why.hidden = false;
   }

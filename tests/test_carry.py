@@ -56,14 +56,21 @@ def carrying(project, embedder, blank_splitter, stored):
     project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
     project.load_codebook(DATA / "mini.yaml")
     project.suggest(embedder, threshold=0.2)
-    ana = project.review("ana")
-    for item in ana.pending()[:3]:
-        ana.reject(item, reason=REASONS["2"])
-    project.learn(coder="ana", learner="learned.v2")
-    run = stored.learned_run("ana")
-    model = carry.CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05)
-    stored.db.execute("UPDATE suggestion_runs SET carry = ? WHERE id = ?", (model.to_json(), run.id))
+    _carries_everything(project, stored, "ana")
     return project
+
+
+def _carries_everything(project, stored, coder: str) -> None:
+    """Three answers and a learned.v2 run for ``coder``, whose carry model is replaced by one that carries
+    every code (p 0.88)."""
+    session = project.review(coder)
+    for item in session.pending()[:3]:
+        session.reject(item, reason=REASONS["2"])
+    project.learn(coder=coder, learner="learned.v2")
+    model = carry.CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05)
+    stored.db.execute(
+        "UPDATE suggestion_runs SET carry = ? WHERE id = ?", (model.to_json(), stored.learned_run(coder).id)
+    )
 
 
 def test_a_code_given_to_a_sentence_is_offered_on_the_next_and_answered_like_a_suggestion(carrying, stored):
@@ -174,13 +181,7 @@ def test_nothing_is_carried_onto_a_sentence_marked_no_code(carrying, stored):
 
 def test_carrying_is_blind_each_coder_carries_her_own_codes_only(carrying, stored):
     keys = stored.segment_keys()
-    ben = carrying.review("ben")
-    for item in ben.pending()[:3]:
-        ben.reject(item, reason=REASONS["2"])
-    carrying.learn(coder="ben", learner="learned.v2")
-    run = stored.learned_run("ben")
-    model = carry.CarryModel(0.0, 2.0, 10, 5, 8, 0.2, 0.05)
-    stored.db.execute("UPDATE suggestion_runs SET carry = ? WHERE id = ?", (model.to_json(), run.id))
+    _carries_everything(carrying, stored, "ben")
     carrying.review("ana").apply_code(keys[0].id, "Familial relationships")
     assert [i.code_path for i in carrying.review("ana").pending() if i.carried] == ["Familial relationships"]
     assert not [i for i in carrying.review("ben").pending() if i.carried]  # ana's code is not carried for ben

@@ -77,6 +77,10 @@ def test_a_code_given_to_a_sentence_is_offered_on_the_next_and_answered_like_a_s
     keys = stored.segment_keys()
     first, second = keys[0], keys[1]
     assert first.document == second.document
+    doc_id = carrying.document(first.document).id
+    assert stored.next_segment(first.id) == (second.id, doc_id)
+    last = [k for k in keys if k.document == first.document][-1]
+    assert stored.next_segment(last.id) is None
     ana = carrying.review("ana")
     assert not [i for i in ana.pending() if i.carried]
     path = ana.apply_code(first.id, "Familial relationships")  # the same session sees what it now carries

@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -102,15 +103,20 @@ def queue(
     from coder.app.carrying import carried_items  # it reads Item from here
 
     items += carried_items(store, coder, book, document_id=doc_id, code=code, pending=items)
-    # ties broken by sentence and code, never by row ids: the same answers give the same order
-    if order == "score":
-        items.sort(key=lambda i: (-i.probability, i.document, i.segment_idx, i.code_path))
-    elif order == "uncertain":
+    if order == "uncertain":
         items += near_misses(store, coder, book, document_id=doc_id, code=code, pending=items)
-        items.sort(key=lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx, i.code_path))
-    else:
-        items.sort(key=lambda i: (i.document, i.segment_idx, -i.probability, i.code_path))
+    items.sort(key=sort_key(order))
     return items[:limit] if limit else items
+
+
+def sort_key(order: str) -> Callable[[Item], tuple[Any, ...]]:
+    """How :func:`queue` orders its items; ties broken by sentence and code, never by row ids, so the same
+    answers give the same order."""
+    if order == "score":
+        return lambda i: (-i.probability, i.document, i.segment_idx, i.code_path)
+    if order == "uncertain":
+        return lambda i: (abs(i.probability - 0.5), i.document, i.segment_idx, i.code_path)
+    return lambda i: (i.document, i.segment_idx, -i.probability, i.code_path)
 
 
 def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:

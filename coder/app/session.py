@@ -126,15 +126,25 @@ class ReviewSession:
         self.state.mine.append(decision)
         done = not any(i.segment_id == item.segment_id for i in self._queue())
         if answer == "accept":
-            self._carry_on()
+            self._carry_on(item.segment_id)
         return Answered(decision, item, answer, done, self._tick())
 
-    def _carry_on(self) -> None:
-        """A code given changes what the next sentence carries over: fetch the queue again when this coder's
-        learned run carries codes."""
+    def _carry_on(self, segment_id: int) -> None:
+        """A code given to a sentence may be carried over to the next one: add what the coder's carry model
+        offers there to the queue (nothing when her learned run carries nothing)."""
+        if self._pending is None:
+            return  # fetched afresh, carried codes included, when next asked
         run = self._store.learned_run(self.coder)
-        if run is not None and run.carry:
-            self._pending = None
+        nxt = self._store.next_segment(segment_id) if run is not None and run.carry else None
+        if nxt is None or (self.document_id is not None and nxt[1] != self.document_id):
+            return
+        from coder.app.carrying import carried_items
+
+        new = carried_items(
+            self._store, self.coder, self.codebook, code=self.code, segment_id=nxt[0], pending=self._pending
+        )
+        if new:
+            self._pending = sorted([*self._pending, *new], key=rv.sort_key(self.order))
 
     def _tick(self) -> bool:
         if not self.learn_every:
@@ -194,7 +204,7 @@ class ReviewSession:
         """Code a sentence by hand; returns the code's path (``code`` may be a name in any case)."""
         path = rv.apply_code(self._store, self.coder, segment_id, code, note=note)
         self._done.add((segment_id, path))
-        self._carry_on()
+        self._carry_on(segment_id)
         return path
 
     def memo(self, segment_id: int, text: str) -> int:

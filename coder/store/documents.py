@@ -183,6 +183,15 @@ class Documents(StoreBase):
             out.update(self._tuples(f"SELECT id, text FROM segments WHERE id IN ({marks})", chunk))
         return out
 
+    def next_segment(self, segment_id: int) -> tuple[int, int] | None:
+        """(id, document id) of the participant segment after this one in its document, or None (the last)."""
+        row = self.db.execute(
+            "SELECT n.id, n.document_id FROM segments s JOIN segments n ON n.document_id = s.document_id"
+            " AND n.coded = 1 AND n.idx > s.idx WHERE s.id = ? ORDER BY n.idx LIMIT 1",
+            (segment_id,),
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row is not None else None
+
     def segment_row(self, segment_id: int) -> SegmentDetail | None:
         return self._one(SegmentDetail, _SEGMENT + " WHERE s.id = ?", (segment_id,))
 

@@ -277,6 +277,14 @@ def speed_section(results: list[dict[str, float]]) -> list[str]:
     )
     row("suggestions stored", lambda r: f"{r['suggestions']:,}")
     lines.append("")
+    by = {r["backend"]: r for r in results}
+    if "torch" in by and "onnx" in by:  # the torch bare encode is the plain sentence-transformers script
+        lines.append(
+            f"`coder suggest` with onnx ({by['onnx']['suggest_rate']:,.0f}/s) against a plain sentence-transformers "
+            f"encode of the same texts ({by['torch']['bare_rate']:,.0f}/s): "
+            f"**{by['onnx']['suggest_rate'] / by['torch']['bare_rate']:.1f}×** (goal ≥ 2× by default, where auto "
+            "picks onnx).\n"
+        )
     return lines
 
 

@@ -9,7 +9,10 @@ not. This measures what that adds to what she is shown, on each data set of `ben
 - on the held-out half, sentence by sentence in document order, the gold codes of the sentence before
   stand for her answers there; the gold codes of the sentence itself are only ever compared with;
 - *shown* = similarity.v1's suggestions (the stored run, the shipped defaults), plus the carried codes
-  that nothing already suggests there (the rule `coder review` and the page apply).
+  that nothing already suggests there (the rule `coder review` and the page apply);
+- and through the product: the same documents answered from the gold in a copy of the project (each gold
+  code accepted, every other suggestion rejected), `Project.learn` fitting learned.v2 with its own carry
+  model, and *shown* = that learned run's suggestions plus the codes its carry model carries.
 
 Precision / recall / micro F1 over (sentence, code) pairs, and the mean of Cohen's κ over the codes with
 gold there (as in the learning curves); mean ± sd over the draws.
@@ -57,16 +60,18 @@ def _tables(ds) -> tuple[list[str], dict[int, np.ndarray], dict[int, set[str]], 
         return list(json.loads(run.code_paths)), sims, shown, float(run.threshold)
 
 
-def _pairs(ds, by_doc, names, paths, sims, threshold):
-    """(offset, before, given) rows of every unit that follows a unit, in the documents ``names``."""
-    offset, before, given = [], [], []
+def _pairs(ds, by_doc, names, paths, sims, threshold, suggested):
+    """(offset, before, given, shown) rows of every unit that follows a unit, in the documents ``names``
+    (``shown``: what similarity.v1 suggests there)."""
+    offset, before, given, shown = [], [], [], []
     for n in names:
         units = by_doc[n]
         for prev, u in itertools.pairwise(units):
             offset.append((sims[u] - threshold) / carry_scale())
             before.append([p in ds.gold[prev] for p in paths])
             given.append([p in ds.gold[u] for p in paths])
-    return np.array(offset), np.array(before, bool), np.array(given, bool)
+            shown.append([p in suggested.get(u, ()) for p in paths])
+    return np.array(offset), np.array(before, bool), np.array(given, bool), np.array(shown, bool)
 
 
 def carry_scale() -> float:
@@ -116,11 +121,14 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
         return p, r, f, k
 
     rows, fitted, carried_n, carried_p = [], 0, [], []
+    learned_rows, learned_carried, learned_fitted = [], [], 0
+    learned_n: list[int] = []
+    learned_p: list[float] = []
     review = sorted(ds.review_docs)
     for draw in range(draws):
         names = random.Random(draw).sample(review, max(1, len(review) // 2))
-        rows_fit = _pairs(ds, by_doc, names, paths, sims, threshold)
-        model = carry.fit_carry(*rows_fit, threshold=threshold, scale=carry_scale())
+        offset, before_r, given_r, shown_r = _pairs(ds, by_doc, names, paths, sims, threshold, shown)
+        model = carry.fit_carry(offset, before_r, given_r, shown=shown_r, threshold=threshold, scale=carry_scale())
         add = np.zeros_like(gold)
         if model is not None:
             fitted += 1
@@ -128,6 +136,17 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
         rows.append(scores(base | add))
         carried_n.append(int(add.sum()))
         carried_p.append(float((add & gold).sum() / add.sum()) if add.sum() else float("nan"))
+        # the product's path: those documents answered as a careful coder would, learned.v2 fitted (with its
+        # carry model) by `Project.learn`, its suggestions shown, carried codes added beside them
+        learned, model2 = _learned_arm(ds, by_doc, names, shown, units, col)
+        add2 = np.zeros_like(gold)
+        if model2 is not None:
+            learned_fitted += 1
+            add2 = before & ~learned & (model2.proba_at(sim) >= carry.CARRY_AT)
+        learned_rows.append(scores(learned))
+        learned_carried.append(scores(learned | add2))
+        learned_n.append(int(add2.sum()))
+        learned_p.append(float((add2 & gold).sum() / add2.sum()) if add2.sum() else float("nan"))
     return {
         "title": ds.title,
         "held": len(units),
@@ -139,7 +158,62 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
         "n_carried": carried_n,
         "p_carried": carried_p,
         "draws": draws,
+        "learned": np.array(learned_rows),
+        "learned_carried": np.array(learned_carried),
+        "learned_fitted": learned_fitted,
+        "learned_n": learned_n,
+        "learned_p": learned_p,
     }
+
+
+def _learned_arm(ds, by_doc, names, shown, units, col):
+    """(what learned.v2 suggests on the held-out ``units``, its carry model) after a coder answered the documents
+    ``names``: accepting each gold code (by hand where nothing suggested it) and rejecting every other
+    suggestion, as the simulated reviewer of the learning curves does."""
+    import shutil
+
+    from coder.app import Project
+
+    with tempfile.TemporaryDirectory(prefix="coder-carried-arm-") as tmp:
+        path = Path(tmp) / "p.db"
+        shutil.copyfile(ds.path, path)
+        with Store(path) as store, store.transaction():
+            for n in names:
+                for u in by_doc[n]:
+                    for p in sorted(ds.gold[u]):
+                        store.record_decision(segment_id=u, code_path=p, coder=CODER, answer="accept")
+                    for p in sorted(shown.get(u, set()) - ds.gold[u]):
+                        store.record_decision(segment_id=u, code_path=p, coder=CODER, answer="reject")
+        with Project(path) as project:
+            project.learn(coder=CODER, learner="learned.v2")
+        with Store(path) as store:
+            run = store.learned_run(CODER)
+            assert run is not None
+            model = carry.CarryModel.from_json(run.carry)
+            picked = {
+                (r.segment_id, r.code_path)
+                for r in store.suggestions(for_coders=[CODER])
+                if r.learned_from == CODER and r.suggester == run.suggester
+            }
+    out = np.zeros((len(units), len(col)), bool)
+    for i, u in enumerate(units):
+        for p, j in col.items():
+            if (u, p) in picked:
+                out[i, j] = True
+    return out, model
+
+
+CODER = "carried-bench"
+
+
+def _share(x: float) -> str:
+    return "–" if x != x else f"{x:.0%}"
+
+
+def _carried_cell(n: list[int], precision: list[float]) -> str:
+    """Mean number of carried codes over the draws, and their mean precision where any were carried."""
+    kept = [x for x in precision if x == x]
+    return f"{np.mean(n):,.0f} ({np.mean(kept):.2f})" if kept else "0"
 
 
 def section(results: list[dict[str, object]], seconds: float, model: str) -> str:
@@ -149,8 +223,10 @@ def section(results: list[dict[str, object]], seconds: float, model: str) -> str
         "- the carry model fitted on the gold coding of half the review documents (5 random halves); on the "
         "held-out documents, the gold codes of the sentence before stand for the coder's answers there. "
         "*Shown*: similarity.v1's suggestions at the shipped defaults, plus each carried code nothing "
-        "suggests there already. *Gold codes that run on*: of the gold codes of a held-out sentence, the share "
-        "the next sentence has too. Mean ± sd over the draws.\n",
+        "suggests there already; *learned.v2*: the same half of the review documents answered from the gold "
+        "(each gold code accepted, every other suggestion rejected), `Project.learn` fitting learned.v2 and "
+        "its carry model, and its suggestions shown with the codes it carries. *Gold codes that run on*: of "
+        "the gold codes of a held-out sentence, the share the next sentence has too. Mean ± sd over the draws.\n",
         "| data set | held-out units (following a unit) | gold codes that run on | shown | precision | recall | "
         "micro F1 | mean κ per code | carried codes (precision) | draws with a model |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -159,11 +235,9 @@ def section(results: list[dict[str, object]], seconds: float, model: str) -> str
         b = r["base"]
         c = r["carried"]
         m, s = c.mean(axis=0), c.std(axis=0)
-        n = np.array(r["n_carried"])
-        pc = np.array([x for x in r["p_carried"] if x == x])
-        carried = f"{n.mean():,.0f} ({pc.mean():.2f})" if len(pc) else "0"
+        carried = _carried_cell(r["n_carried"], r["p_carried"])
         lines.append(
-            f"| {r['title']} | {r['held']:,} ({r['pairs']:,}) | {r['run_on']:.0%} | similarity.v1 | {b[0]:.3f} | "
+            f"| {r['title']} | {r['held']:,} ({r['pairs']:,}) | {_share(r['run_on'])} | similarity.v1 | {b[0]:.3f} | "
             f"{b[1]:.3f} | "
             f"{b[2]:.3f} | {b[3]:.3f} | | |"
         )
@@ -171,6 +245,17 @@ def section(results: list[dict[str, object]], seconds: float, model: str) -> str
             f"| | | | + carried | {m[0]:.3f} ± {s[0]:.3f} | {m[1]:.3f} ± {s[1]:.3f} | {m[2]:.3f} ± {s[2]:.3f} | "
             f"{m[3]:.3f} ± {s[3]:.3f} | {carried} | {r['fitted']} of {r['draws']} |"
         )
+        for label, key, tail in (
+            ("learned.v2 (half the review documents answered)", "learned", " | | |"),
+            (
+                "learned.v2 + carried",
+                "learned_carried",
+                f" | {_carried_cell(r['learned_n'], r['learned_p'])} | {r['learned_fitted']} of {r['draws']} |",
+            ),
+        ):
+            mm, ss = r[key].mean(axis=0), r[key].std(axis=0)
+            cells = " | ".join(f"{mm[i]:.3f} ± {ss[i]:.3f}" for i in range(4))
+            lines.append(f"| | | | {label} | {cells}{tail}")
     lines.append(
         "\nThis is what a coder reviewing in document order is shown, not what the machine codes on its own: on "
         "documents nobody has reviewed (as the learning curves' held-out halves) nothing is carried."

@@ -14,8 +14,9 @@ sentence's zero-shot score for the code and ``t``/``σ`` the zero-shot threshold
 :mod:`coder.learn2`). It is not class-balanced: the probability is what the coder did.
 
 The model is kept only with at least :data:`MIN_PAIRS` repeats and as many non-repeats among her answers,
-and only if adding the carried codes to the zero-shot suggestions gives a better F1 on her answers held
-out a contiguous third at a time, over all three and on none worse. The same answers give the same model.
+and only if adding the carried codes to what is suggested without them (her learned run's picks) gives a
+better F1 on her answers held out a contiguous third at a time, over all three and on none worse. The same
+answers give the same model.
 """
 
 from __future__ import annotations
@@ -101,35 +102,44 @@ def _f1(tp: float, predicted: float, actual: float) -> float:
 
 
 def fit_carry(
-    offset: np.ndarray, before: np.ndarray, given: np.ndarray, *, threshold: float = 0.0, scale: float = 1.0
+    offset: np.ndarray,
+    before: np.ndarray,
+    given: np.ndarray,
+    *,
+    shown: np.ndarray | None = None,
+    threshold: float = 0.0,
+    scale: float = 1.0,
 ) -> CarryModel | None:
     """The carry model from a coder's answers, or None.
 
     ``offset``, ``before`` and ``given`` are (pairs × codes), one row per sentence she answered right after
     an answered sentence, in document order: the zero-shot offset ``(s0 − t) / σ`` of each code, whether
-    she gave the code to the sentence before, and whether she gave it to this one. ``threshold`` and
-    ``scale`` are kept with the model, for :meth:`CarryModel.proba_at`.
+    she gave the code to the sentence before, and whether she gave it to this one. ``shown``: what is
+    suggested there without carrying (the learned run's picks; by default the zero-shot ``offset >= 0``), which
+    the carried codes must improve on. ``threshold`` and ``scale`` are kept with the model, for
+    :meth:`CarryModel.proba_at`.
     """
     offset = np.asarray(offset, dtype=np.float64)
     before = np.asarray(before, dtype=bool)
     given = np.asarray(given, dtype=bool)
+    shown = offset >= 0 if shown is None else np.asarray(shown, dtype=bool)
     n = len(offset)
     repeats = int((before & given).sum())
     if n == 0 or repeats < MIN_PAIRS or int((before & ~given).sum()) < MIN_PAIRS:
         return None
     fold = np.arange(n) * FOLDS // n  # contiguous thirds: neighbouring sentences stay together
-    totals = np.zeros((2, 3))  # (zero-shot, zero-shot + carried) x (tp, predicted, actual)
+    totals = np.zeros((2, 3))  # (shown, shown + carried) x (tp, predicted, actual)
     worse = False
     for k in range(FOLDS):
         train, test = fold != k, fold == k
         if not (before[train] & given[train]).any() or not (before[train] & ~given[train]).any():
             continue
         a, b = _fit(offset[train][before[train]], given[train][before[train]])
-        zero = offset[test] >= 0
+        base = shown[test]
         p = 1.0 / (1.0 + np.exp(-np.clip(a * offset[test] + b, -40, 40)))
-        carried = zero | (before[test] & (p >= CARRY_AT))
+        carried = base | (before[test] & (p >= CARRY_AT))
         y = given[test]
-        here = np.array([[(pred & y).sum(), pred.sum(), y.sum()] for pred in (zero, carried)], dtype=np.float64)
+        here = np.array([[(pred & y).sum(), pred.sum(), y.sum()] for pred in (base, carried)], dtype=np.float64)
         totals += here
         worse |= _f1(*here[1]) < _f1(*here[0])
     if worse or _f1(*totals[1]) <= _f1(*totals[0]):

@@ -39,6 +39,12 @@ def test_codes_that_come_in_runs_are_carried_and_the_model_says_how_often():
     assert carry.fit_carry(offset, before, given, threshold=0.35, scale=0.05) == m  # same answers, same model
 
 
+def test_carrying_must_improve_on_what_is_shown_without_it():
+    offset, before, given = _runs(0)
+    assert carry.fit_carry(offset, before, given) is not None  # better than the zero-shot suggestions
+    assert carry.fit_carry(offset, before, given, shown=given.copy()) is None  # nothing beats a perfect run
+
+
 def test_nothing_is_carried_without_runs_or_without_enough_answers():
     offset, before, given = _runs(1, repeat=0.05)  # a code given before is no likelier than any other
     assert carry.fit_carry(offset, before, given) is None

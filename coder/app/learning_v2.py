@@ -135,9 +135,12 @@ def _fit_carry(
     s0: np.ndarray,
     accepted: dict[str, set[int]],
     zero_shot: tuple[float, float],
+    x: np.ndarray,
+    picks: Callable[[np.ndarray], list[list[tuple[int, int]]]],
 ) -> carry.CarryModel | None:
     """The coder's carry model (:mod:`coder.carry`): every sentence she answered right after the participant
-    sentence before it, which she answered too, with the codes she gave each (exactly, not by branch)."""
+    sentence before it, which she answered too, with the codes she gave each (exactly, not by branch). Its
+    gate compares carrying with what her learned run itself suggests there (``picks`` of the vectors ``x``)."""
     given: dict[int, set[str]] = defaultdict(set)
     for path, segs in accepted.items():
         for s in segs:
@@ -150,7 +153,11 @@ def _fit_carry(
     offset = (s0[[row[s] for s in pairs]] - threshold) / scale
     prev = np.array([[p in given[before[s]] for p in paths] for s in pairs], dtype=bool)
     now = np.array([[p in given[s] for p in paths] for s in pairs], dtype=bool)
-    return carry.fit_carry(offset, prev, now, threshold=threshold, scale=scale)
+    shown = np.zeros_like(now)
+    for i, picked in enumerate(picks(x[[row[s] for s in pairs]])):
+        for c, _ in picked:
+            shown[i, c] = True
+    return carry.fit_carry(offset, prev, now, shown=shown, threshold=threshold, scale=scale)
 
 
 def previous_sentences(keys: Sequence[SegmentKey]) -> dict[int, int]:
@@ -279,7 +286,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         picks = l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k, rank=rank)
         return p, picks, zero.scores, zero.nearest
 
-    carried = _fit_carry(store, paths, row, s0, accepted, (threshold, model.scale))
+    carried = _fit_carry(store, paths, row, s0, accepted, (threshold, model.scale), x, lambda vecs: score(vecs)[1])
     out = write_run(
         store,
         st,

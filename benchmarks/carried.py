@@ -168,8 +168,8 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
 
 def _learned_arm(ds, by_doc, names, shown, units, col):
     """(what learned.v2 suggests on the held-out ``units``, its carry model) after a coder answered the documents
-    ``names``: accepting each gold code (by hand where nothing suggested it) and rejecting every other
-    suggestion, as the simulated reviewer of the learning curves does."""
+    ``names``: accepting each gold code and rejecting every other suggestion there (recorded directly, not
+    through the review queue)."""
     import shutil
 
     from coder.app import Project
@@ -213,7 +213,8 @@ def _share(x: float) -> str:
 def _carried_cell(n: list[int], precision: list[float]) -> str:
     """Mean number of carried codes over the draws, and their mean precision where any were carried."""
     kept = [x for x in precision if x == x]
-    return f"{np.mean(n):,.0f} ({np.mean(kept):.2f})" if kept else "0"
+    mean = float(np.mean(n))
+    return f"{mean:,.0f} ({np.mean(kept):.2f})" if kept and mean >= 0.5 else f"{mean:.1f}" if kept else "0"
 
 
 def section(results: list[dict[str, object]], seconds: float, model: str) -> str:

@@ -15,8 +15,9 @@ sentence's zero-shot score for the code and ``t``/``σ`` the zero-shot threshold
 
 The model is kept only with at least :data:`MIN_PAIRS` repeats and as many non-repeats among her answers,
 and only if adding the carried codes to what is suggested without them (her learned run's picks) gives a
-better F1 on her answers held out a contiguous third at a time, over all three and on none worse. The same
-answers give the same model.
+better F1 on her answers held out a contiguous third at a time, over all three and on none worse. The carry
+model is fitted without the third it is tested on; the learned run's picks are not (it was fitted on all her
+answers), so the test leans against carrying. The same answers give the same model.
 """
 
 from __future__ import annotations

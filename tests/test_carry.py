@@ -207,3 +207,36 @@ def test_an_unreadable_carry_model_is_an_error_that_says_what_to_do(carrying, st
     stored.db.execute("UPDATE suggestion_runs SET carry = '{broken' WHERE id = ?", (stored.learned_run("ana").id,))
     with pytest.raises(ProjectError, match=r"unreadable carry model.*coder suggest --learn"):
         carrying.review("ana").pending()
+
+
+@pytest.mark.parametrize("order", ["document", "score", "uncertain"])
+def test_a_session_queue_after_each_answer_is_what_a_fresh_queue_would_be(
+    project, embedder, blank_splitter, stored, order
+):
+    """Codes given one after another (an exclusive set among them), the session's own queue against a fresh one
+    after every step, in every order."""
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    project.load_codebook(DATA / "exclusive.yaml")
+    project.suggest(embedder, threshold=0.2)
+    _carries_everything(project, stored, "ana")
+    keys = stored.segment_keys()
+
+    def shown(items):
+        return sorted((i.segment_id, i.code_path, i.carried, i.offered, round(i.probability, 6)) for i in items)
+
+    answered = {d.segment_id for d in stored.decisions(coder="ana")}
+    a, b, c = next(keys[i : i + 3] for i in range(len(keys)) if not answered & {k.id for k in keys[i : i + 3]})
+    assert a.document == b.document == c.document
+    session = project.review("ana", order=order, learn_every=0)
+    sustain = "Client talk > Sustain talk"
+    session.apply_code(a.id, sustain)
+    assert shown(session.pending()) == shown(project.review("ana", order=order).pending())
+    assert [i.code_path for i in session.pending() if i.segment_id == b.id and i.carried] == [sustain]
+    session.apply_code(b.id, "Client talk > Change talk")  # rules out the Sustain talk carried onto b
+    assert shown(session.pending()) == shown(project.review("ana", order=order).pending())
+    assert not [i for i in session.pending() if i.segment_id == b.id and i.code_path == sustain]
+    session.apply_code(c.id, "Support > Family")
+    assert shown(session.pending()) == shown(project.review("ana", order=order).pending())
+    for item in [i for i in session.pending() if i.offered][:4]:
+        session.accept(item)
+        assert shown(session.pending()) == shown(project.review("ana", order=order).pending())

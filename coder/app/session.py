@@ -5,7 +5,8 @@ The terminal review (``coder review``) keeps one :class:`ReviewSession` for its 
 between requests. Either way the rules are these: answers are stored before anything moves on,
 skipped items come back next session, ``--limit`` counts answers that still stand (an undone
 answer no longer counts), the queue is fetched again only when this session changed it (an undo, a
-code applied by hand, a re-fit), and learning is due after every ``learn_every`` answers.
+re-fit; a code given adds or drops the codes carried over from it), and learning is due after every
+``learn_every`` answers.
 """
 
 from __future__ import annotations
@@ -130,21 +131,42 @@ class ReviewSession:
         return Answered(decision, item, answer, done, self._tick())
 
     def _carry_on(self, segment_id: int) -> None:
-        """A code given to a sentence may be carried over to the next one: add what the coder's carry model
-        offers there to the queue (nothing when her learned run carries nothing)."""
+        """A code given to a sentence changes what is carried: onto the next sentence (added to the queue), and
+        on this one (a carried code whose exclusive sibling was just given is dropped). The queue then holds
+        what a fresh one would. Nothing happens when her learned run carries nothing."""
         if self._pending is None:
             return  # fetched afresh, carried codes included, when next asked
         run = self._store.learned_run(self.coder)
-        nxt = self._store.next_segment(segment_id) if run is not None and run.carry else None
-        if nxt is None or (self.document_id is not None and nxt[1] != self.document_id):
+        if run is None or not run.carry:
             return
         from coder.app.carrying import carried_items
 
-        new = carried_items(
-            self._store, self.coder, self.codebook, code=self.code, segment_id=nxt[0], pending=self._pending
-        )
-        if new:
-            self._pending = sorted([*self._pending, *new], key=rv.sort_key(self.order))
+        def carried_on(seg: int) -> list[rv.Item]:
+            offered = [i for i in self._pending or [] if i.offered and not (i.carried and i.segment_id == seg)]
+            return carried_items(
+                self._store, self.coder, self.codebook, code=self.code, segment_id=seg, pending=offered
+            )
+
+        still = {(i.segment_id, i.code_path) for i in carried_on(segment_id)}
+        items = [
+            i
+            for i in self._pending
+            if not (i.carried and i.segment_id == segment_id) or (i.segment_id, i.code_path) in still
+        ]
+        nxt = self._store.next_segment(segment_id)
+        if nxt is not None and (self.document_id is None or nxt[1] == self.document_id):
+            new = carried_on(nxt[0])
+            fresh = {(i.segment_id, i.code_path) for i in new}
+            # the next sentence's carried codes are replaced by the new ones, and a near miss (--order uncertain)
+            # on a carried code gives way to it, as in a fresh queue
+            items = [
+                i
+                for i in items
+                if not (
+                    i.segment_id == nxt[0] and (i.carried or ((i.segment_id, i.code_path) in fresh and not i.offered))
+                )
+            ] + new
+        self._pending = sorted(items, key=rv.sort_key(self.order))
 
     def _tick(self) -> bool:
         if not self.learn_every:

@@ -39,8 +39,9 @@ sys.path.insert(0, str(HERE))
 import results_sections  # noqa: E402
 import run as bench_run  # noqa: E402  (sets the offline environment)
 
-from coder import carry  # noqa: E402
+from coder import carry, learn2  # noqa: E402
 from coder import suggest as sg  # noqa: E402
+from coder.evaluate import binary_kappa, prf  # noqa: E402
 from coder.store import Store  # noqa: E402
 
 DRAWS = 5
@@ -67,24 +68,11 @@ def _pairs(ds, by_doc, names, paths, sims, threshold, suggested):
     for n in names:
         units = by_doc[n]
         for prev, u in itertools.pairwise(units):
-            offset.append((sims[u] - threshold) / carry_scale())
+            offset.append((sims[u] - threshold) / learn2.PRIOR_SCALE)
             before.append([p in ds.gold[prev] for p in paths])
             given.append([p in ds.gold[u] for p in paths])
             shown.append([p in suggested.get(u, ()) for p in paths])
     return np.array(offset), np.array(before, bool), np.array(given, bool), np.array(shown, bool)
-
-
-def carry_scale() -> float:
-    from coder import learn2
-
-    return learn2.PRIOR_SCALE
-
-
-def _kappa(y: np.ndarray, p: np.ndarray) -> float:
-    n = len(y)
-    po = float((y == p).mean())
-    pe = (y.mean() * p.mean()) + ((1 - y.mean()) * (1 - p.mean()))
-    return 0.0 if pe >= 1 or n == 0 else (po - pe) / (1 - pe)
 
 
 def measure(ds, draws: int = DRAWS) -> dict[str, object]:
@@ -112,13 +100,14 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
     sim = np.array([sims[u] for u in units])
     with_gold = gold.any(axis=0)
 
+    def table(y: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, int]:
+        """(tp, fp, fn, tn)"""
+        return int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum()), int((~pred & ~y).sum())
+
     def scores(pred: np.ndarray) -> tuple[float, float, float, float]:
-        tp = float((pred & gold).sum())
-        p = tp / pred.sum() if pred.sum() else 0.0
-        r = tp / gold.sum() if gold.sum() else 0.0
-        f = 2 * tp / (pred.sum() + gold.sum()) if pred.sum() + gold.sum() else 0.0
-        k = float(np.mean([_kappa(gold[:, j], pred[:, j]) for j in np.flatnonzero(with_gold)]))
-        return p, r, f, k
+        tp, fp, fn, _ = table(gold, pred)
+        k = float(np.mean([binary_kappa(*table(gold[:, j], pred[:, j])) for j in np.flatnonzero(with_gold)]))
+        return (*prf(tp, fp, fn), k)
 
     rows, fitted, carried_n, carried_p = [], 0, [], []
     learned_rows, learned_carried, learned_fitted = [], [], 0
@@ -128,7 +117,7 @@ def measure(ds, draws: int = DRAWS) -> dict[str, object]:
     for draw in range(draws):
         names = random.Random(draw).sample(review, max(1, len(review) // 2))
         offset, before_r, given_r, shown_r = _pairs(ds, by_doc, names, paths, sims, threshold, shown)
-        model = carry.fit_carry(offset, before_r, given_r, shown=shown_r, threshold=threshold, scale=carry_scale())
+        model = carry.fit_carry(offset, before_r, given_r, shown=shown_r, threshold=threshold, scale=learn2.PRIOR_SCALE)
         add = np.zeros_like(gold)
         if model is not None:
             fitted += 1

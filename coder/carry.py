@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from coder.evaluate import prf
+
 CARRY_AT = 0.5
 """A code given to the sentence before is offered on this one from this probability."""
 MIN_PAIRS = 8
@@ -98,8 +100,8 @@ def _fit(offset: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(theta[0]), float(theta[1])
 
 
-def _f1(tp: float, predicted: float, actual: float) -> float:
-    return 2 * tp / (predicted + actual) if predicted + actual else 0.0
+def _f1(counts: np.ndarray) -> float:
+    return prf(*(int(c) for c in counts))[2]
 
 
 def fit_carry(
@@ -129,7 +131,7 @@ def fit_carry(
     if n == 0 or repeats < MIN_PAIRS or int((before & ~given).sum()) < MIN_PAIRS:
         return None
     fold = np.arange(n) * FOLDS // n  # contiguous thirds: neighbouring sentences stay together
-    totals = np.zeros((2, 3))  # (shown, shown + carried) x (tp, predicted, actual)
+    totals = np.zeros((2, 3))  # (shown, shown + carried) x (tp, fp, fn)
     worse = False
     for k in range(FOLDS):
         train, test = fold != k, fold == k
@@ -140,10 +142,10 @@ def fit_carry(
         p = 1.0 / (1.0 + np.exp(-np.clip(a * offset[test] + b, -40, 40)))
         carried = base | (before[test] & (p >= CARRY_AT))
         y = given[test]
-        here = np.array([[(pred & y).sum(), pred.sum(), y.sum()] for pred in (base, carried)], dtype=np.float64)
+        here = np.array([[(pred & y).sum(), (pred & ~y).sum(), (~pred & y).sum()] for pred in (base, carried)])
         totals += here
-        worse |= _f1(*here[1]) < _f1(*here[0])
-    if worse or _f1(*totals[1]) <= _f1(*totals[0]):
+        worse |= _f1(here[1]) < _f1(here[0])
+    if worse or _f1(totals[1]) <= _f1(totals[0]):
         return None
     a, b = _fit(offset[before], given[before])
     return CarryModel(a, b, n, repeats, int(before.sum()), threshold, scale)

@@ -76,6 +76,10 @@ def review(
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
     still gives them a probability of 0.35 or more ("Not suggested, but possible").
 
+    Once your learned run has learned how often your codes run on from one sentence to the next, a
+    code you gave a sentence is also offered on the next one where that is more likely than not
+    ("Carried over"), unless something suggests it there already.
+
     \b
     Examples:
       coder review --coder ana

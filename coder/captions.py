@@ -24,6 +24,8 @@ from coder.types import Transcript, Turn
 
 _TS = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
 _TIMING = re.compile(rf"^\s*{_TS}\s*-->\s*{_TS}")
+TIMING_LINE = _TIMING
+"""A cue's timing line (``00:00:01,000 --> 00:00:04,000``), for whatever else reads caption files."""
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
 _TAG = re.compile(r"</?[^>]+>")
 

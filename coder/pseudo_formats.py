@@ -14,13 +14,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from coder.captions import TIMING_LINE
 from coder.errors import InputError
 from coder.pseudonym_key import Key
 from coder.pseudonymise import Piece
 from coder.transcripts import csv_dialect, decode
 
-_TIMING = re.compile(r"-->")
-_INDEX = re.compile(r"^\s*\d+\s*$")
 _TAGS = re.compile(r"<[^>]*>")
 _CORE = ("author", "last_modified_by", "title", "subject", "comments", "keywords", "category")
 
@@ -64,12 +63,10 @@ def _frames(lines: list[str]) -> set[int]:
     line before a timing line), and timing lines."""
     out = {1} if lines and lines[0].lstrip("\ufeff").startswith("WEBVTT") else set()
     for i, line in enumerate(lines, start=1):
-        if _TIMING.search(line):
+        if TIMING_LINE.match(line):  # a number elsewhere is words: a phone number alone on a line is replaced
             out.add(i)
             if i > 1 and lines[i - 2].strip():
                 out.add(i - 1)
-        elif _INDEX.match(line):
-            out.add(i)
     return out
 
 

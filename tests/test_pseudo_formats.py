@@ -56,6 +56,11 @@ def test_captions_keep_numbers_and_timings_and_replace_voices_and_words():
     srt = b"1\n00:00:01,000 --> 00:00:12,500\nKaren: It was 12 of us in Leeds.\n"
     out = rewrite("c.srt", "srt", srt, KEY)
     assert out == b"1\n00:00:01,000 --> 00:00:12,500\n[Person 1]: It was [Phone 2] of us in [Place 1].\n"
+    # a cue whose only words are a keyed number: replaced, though the cue number before its timing is kept
+    srt = b"12\n00:00:12,000 --> 00:00:14,000\n12\n\n13\n00:00:14,000 --> 00:00:15,000\nKaren: hi\n"
+    out = rewrite("d.srt", "srt", srt, KEY)
+    assert out == b"12\n00:00:12,000 --> 00:00:14,000\n[Phone 2]\n\n13\n00:00:14,000 --> 00:00:15,000\n[Person 1]: hi\n"
+    assert [p.text for p in pieces("d.srt", "srt", srt)] == ["12", "Karen: hi"]
 
 
 def test_csv_keeps_its_header_separator_and_quotes():

@@ -198,6 +198,16 @@ def test_the_cli_pseudonymises_then_imports_with_the_key(files, tmp_path, monkey
     assert "imported  P01.txt" in r.output
     r = runner.invoke(main, ["import", str(files / "P02.txt"), "--pseudonymise", "nokey.csv"])
     assert r.exit_code == 1 and "nokey.csv: key not found" in r.output
+    # a participant named on the command line goes through the key too, and never reaches the project file
+    rows = list(csv.DictReader(Path("key.csv").read_text(encoding="utf-8-sig").splitlines()))
+    person = next(r for r in rows if r["type"] == "person" and " " in r["original"])
+    runner.invoke(main, ["-p", "second.db", "init"])
+    args = ["-p", "second.db", "import", str(files / "P01.txt"), "--pseudonymise", "key.csv", "--pipeline", "blank"]
+    r = runner.invoke(main, [*args, "--participant", person["original"]])
+    assert r.exit_code == 0, r.output
+    with Project(Path("second.db")) as p:
+        assert [d.participant for d in p.documents()] == [person["pseudonym"]]
+    assert person["original"].encode() not in Path("second.db").read_bytes()
 
 
 PSEUDO = Path(__file__).parent / "data" / "pseudo"

@@ -150,7 +150,9 @@ def import_(
         from coder.app.pseudonymising import ImportPseudonymiser, load_spacy
 
         pseudonymiser = ImportPseudonymiser(key_path, unkeyed_ok=unkeyed_ok, nlp=load_spacy)
+        # names given on the command line are as identifying as the files': through the same key
         interviewers = tuple(pseudonymiser.key.apply(i.strip()) for i in interviewers)
+        participant = pseudonymiser.key.apply(participant.strip()) if participant else participant
     options = ReadOptions(
         speaker_pattern=speaker_pattern or DEFAULT_SPEAKER_PATTERN,
         interviewers=DEFAULT_INTERVIEWERS | {i.strip().lower() for i in interviewers},

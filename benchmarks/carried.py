@@ -40,7 +40,6 @@ import results_sections  # noqa: E402
 import run as bench_run  # noqa: E402  (sets the offline environment)
 
 from coder import carry, learn2  # noqa: E402
-from coder import suggest as sg  # noqa: E402
 from coder.evaluate import binary_kappa, prf  # noqa: E402
 from coder.store import Store  # noqa: E402
 
@@ -52,7 +51,7 @@ def _tables(ds) -> tuple[list[str], dict[int, np.ndarray], dict[int, set[str]], 
     import json
 
     with Store(ds.path) as store:
-        run = store.active_run(sg.SUGGESTER)
+        run = store.zero_shot_run()
         assert run is not None
         sims = {int(s): np.asarray(v, dtype=np.float64) for s, v in store.run_scores(run)}
         shown: dict[int, set[str]] = {}

@@ -87,7 +87,7 @@ def calibration(store: Store, ds, learner: str | None, point: Point) -> None:
     (unit, code) pair and over the pairs the queue would show; learner None: the zero-shot prior map."""
     held = ds.held_units
     if learner is None:
-        run, rows = store.active_scores(sg.SUGGESTER, segment_ids=held)
+        run, rows = store.zero_shot_scores(segment_ids=held)
         assert run is not None
         prior = lr.Prior(float(run.threshold))
         scores = {u: prior(row) for u, row in rows}
@@ -143,7 +143,33 @@ def zero_shot(ds) -> Point:
     with Store(ds.path) as store:  # the run's suggestions and score rows: below what Project reports
         point = Point(0, 0, 0, *agreement(ds, picks_of(store, sg.SUGGESTER, None)))
         calibration(store, ds, None, point)
+        kappa, f1 = agreement(ds, older_picks(store, ds))[:2]
+        point.older = {"kappa": kappa, "f1": f1}
     return point
+
+
+def older_picks(store: Store, ds) -> dict[int, list[tuple[int, str]]]:
+    """What similarity.v1 would suggest on the held-out units, with the run's own settings and stored vectors."""
+    from coder.app.common import current_codebook
+
+    run = store.zero_shot_run()
+    assert run is not None
+    book = current_codebook(store)
+    hashes = store.segment_hashes()
+    held = [u for u in ds.held_units if u in hashes]
+    got = store.get_embeddings(run.model, sorted({hashes[u] for u in held}))
+    keep = [u for u in held if hashes[u] in got]
+
+    def cached(texts):
+        from coder.embed import text_hash
+
+        vecs = store.get_embeddings(run.model, [text_hash(t) for t in texts])
+        return np.stack([vecs[text_hash(t)] for t in texts])
+
+    profile = sg.build_profile(book, cached, against=False)
+    scores = sg.score(np.stack([got[hashes[u]] for u in keep]), profile, run.method).scores
+    picks = sg.select(scores, profile, threshold=float(run.threshold), top_k=run.top_k)
+    return {u: [(r, profile.paths[c]) for c, r in p] for u, p in zip(keep, picks, strict=True)}
 
 
 def review_orders(ds, runs: int) -> list[list[str]]:

@@ -37,6 +37,8 @@ class Point:
     calibrated: int = 0
     """How many codes the run says are calibrated (only those get an ECE)."""
     seconds: float = 0.0
+    older: dict[str, float] | None = None
+    """Zero-shot only: similarity.v1's figures on the same run (``kappa``, ``f1``), scored in memory."""
 
 
 @dataclass

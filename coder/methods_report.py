@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from coder.agreement import Summary
 from coder.report import docx_table
+from coder.suggest import CONTRAST
 
 FORMATS = ("text", "md")
 LEARNED = "learned."
@@ -26,7 +27,8 @@ _LEARNER_WORDS = {
     "otherwise counting as a no), a logistic model on the sentence embeddings anchored on the zero-shot score and "
     "trained on that coder's answers and the codebook's examples; a code kept its zero-shot score when it had fewer "
     "answers or when the model did not beat the zero-shot suggestions on the coder's answers held out a third at a "
-    "time",
+    "time; each learned code was suggested from the probability with the best F1 on the coder's answers held out the "
+    "same way",
 }
 POOLED = "*"
 """``learned_from`` of a learned run fitted on every coder's decisions at once (older versions)."""
@@ -290,6 +292,11 @@ def _suggestions(r: MethodsReport) -> str:
         return out + "No suggestion run was active at the time of this report; codes were applied by hand."
     if z is not None:
         how = _METHOD.get(z.method, f"the {z.method} method")
+        if z.suggester == "similarity.v2":
+            how += (
+                f", less {CONTRAST:g} times its cosine similarity to the mean of the code's embedded exclusion "
+                "criteria and counterexamples (for codes that have them)"
+            )
         out += (
             f"Its zero-shot suggester ({z.suggester}, run {z.id}) embedded every participant sentence and each "
             f"code's name, definition and examples with the sentence-embedding model {z.model}, scored each sentence "

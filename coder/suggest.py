@@ -6,6 +6,15 @@ cosine to the normalised mean of the exemplars (``centroid``), the cosine to the
 exemplar (``max``), or the mean of the two (``blend``). The nearest exemplar is kept as the
 *evidence* a reviewer sees ("closest to: …").
 
+Two suggesters share this module. **similarity.v1** scores as above. **similarity.v2** (the default
+since 2026-12-07) also uses what the codebook says a code is *not*: its exclusion criteria ("use X
+instead") and its counterexamples, embedded and averaged into one normalised vector per code, pull the
+score down by :data:`CONTRAST` × the segment's cosine to that vector (codes with neither keep v1's
+score). Measured on the AnnoMI and demo review halves of `make bench-quality` (λ chosen there from
+0.1 … 0.4, then read on the held-out halves: client talk κ 0.252 → 0.271, therapist behaviour 0.404 →
+0.417, demo 0.179 → 0.186; NHS answers, whose codebook has neither, unchanged). Each run records its
+suggester, so a v1 run is still read as v1.
+
 The children of an ``exclusive`` code are one mutually exclusive set (and so are the top-level codes
 of an ``exclusive`` codebook): wherever the set applies, exactly one of its members is suggested.
 A nested set applies where its parent or any member's branch (the member or one of its subcodes)
@@ -24,13 +33,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from coder.embed import normalise
-from coder.types import Codebook
+from coder.types import Code, Codebook
 
-SUGGESTER = "similarity.v1"
+SUGGESTER = "similarity.v2"
+"""What a new zero-shot run is made by."""
+ZERO_SHOT = ("similarity.v1", "similarity.v2")
+"""Every zero-shot suggester: a project has one active zero-shot run, made by one of them."""
+CONTRAST = 0.15
+"""similarity.v2: how far a cosine to a code's exclusions and counterexamples pulls its score down."""
 METHODS = ("centroid", "max", "blend")
 DEFAULT_METHOD = "centroid"
 DEFAULT_THRESHOLD = 0.35
 DEFAULT_TOP_K = 3
+
+
+def contrast_of(suggester: str) -> float:
+    """The pull-away weight a zero-shot suggester scores with (0 for similarity.v1)."""
+    return CONTRAST if suggester == "similarity.v2" else 0.0
+
+
+def against_texts(code: Code) -> list[str]:
+    """What a code is not: its exclusion criteria, then its counterexamples."""
+    return ([code.exclude] if code.exclude.strip() else []) + [t for t in code.counterexamples if t.strip()]
 
 
 def exemplar_texts(code_name: str, definition: str, include: str, examples: Sequence[str]) -> list[str]:
@@ -52,9 +76,15 @@ class CodeProfile:
     texts: tuple[str, ...]  # (E,)
     ancestors: np.ndarray  # (C, C) bool: ancestors[c, a] is True when a is an ancestor of c
     exclusive: np.ndarray | None = None  # (C,) int: see exclusive_ids; None when no code is exclusive
+    against: np.ndarray | None = None
+    """(C, d): the normalised mean of each code's :func:`against_texts` (a zero row where it has none); None
+    when the profile was built without them (similarity.v1 needs none)."""
 
 
-def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarray]) -> CodeProfile:
+def build_profile(
+    codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarray], *, against: bool = True
+) -> CodeProfile:
+    """Embed every code's exemplar texts (and, with ``against``, what each code is not) through ``embed``."""
     paths = tuple(c.path for c in codebook.codes)
     texts: list[str] = []
     starts: list[int] = []
@@ -73,7 +103,23 @@ def build_profile(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarra
         tuple(texts),
         ancestor_matrix(codebook),
         groups if (groups >= 0).any() else None,
+        _against(codebook, embed, centroids.shape[1]) if against else None,
     )
+
+
+def _against(codebook: Codebook, embed: Callable[[Sequence[str]], np.ndarray], dim: int) -> np.ndarray:
+    per_code = [against_texts(c) for c in codebook.codes]
+    flat = [t for ts in per_code for t in ts]
+    out = np.zeros((len(per_code), dim), dtype=np.float32)
+    if not flat:
+        return out
+    vecs = normalise(embed(flat))
+    i = 0
+    for j, ts in enumerate(per_code):
+        if ts:
+            out[j] = normalise(vecs[i : i + len(ts)].mean(axis=0, keepdims=True))[0]
+            i += len(ts)
+    return out
 
 
 def ancestor_matrix(codebook: Codebook) -> np.ndarray:
@@ -112,8 +158,9 @@ class Scores:
     nearest: np.ndarray  # (n, C) int: index into profile.texts of the closest exemplar
 
 
-def score(segments: np.ndarray, profile: CodeProfile, method: str = DEFAULT_METHOD) -> Scores:
-    """Cosine scores (n × codes) of L2-normalised segment vectors."""
+def score(segments: np.ndarray, profile: CodeProfile, method: str = DEFAULT_METHOD, contrast: float = 0.0) -> Scores:
+    """Cosine scores (n × codes) of L2-normalised segment vectors; ``contrast`` > 0 (similarity.v2) subtracts
+    that much of each segment's cosine to what each code is not (``profile.against``, which it then needs)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     ex = segments @ profile.exemplars.T  # (n, E)
@@ -128,6 +175,10 @@ def score(segments: np.ndarray, profile: CodeProfile, method: str = DEFAULT_METH
     else:
         cen = segments @ profile.centroids.T
         s = cen if method == "centroid" else (cen + best) / 2
+    if contrast:
+        if profile.against is None:
+            raise ValueError("this profile was built without what the codes are not (build_profile(against=True))")
+        s = s - contrast * (segments @ profile.against.T)
     return Scores(s.astype(np.float32), nearest)
 
 

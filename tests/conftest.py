@@ -92,7 +92,7 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 @pytest.fixture
 def precoded(tmp_path, embedder, blank_splitter):
-    """A project with the sample transcript, the mini codebook and similarity.v1 suggestions (fake embedder)."""
+    """A project with the sample transcript, the mini codebook and similarity.v2 suggestions (fake embedder)."""
     from coder.app import Project
 
     p = Project(tmp_path / "precoded.db", create=True)

@@ -131,7 +131,7 @@ def test_agree_errors(proj):
     r = proj("agree", "--coder", "ana", code=1)
     assert "agreement needs two or more different coders" in r.output
     r = proj("agree", "--coder", "ana", "--coder", "machine", code=1)
-    assert "no active run of suggester 'similarity.v1'" in r.output and "run 'coder suggest' first" in r.output
+    assert "no active zero-shot run to compare as 'machine'" in r.output and "run 'coder suggest' first" in r.output
 
 
 def test_reconcile_walks_disagreements_and_records_consensus(proj):

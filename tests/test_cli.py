@@ -135,13 +135,16 @@ def test_codebook_show_without_codebook(run, tmp_path):
 def test_suggest_show_export(project, tmp_path):
     r = project("suggest", "--model", "hash", "--threshold", "0.3")
     assert (
-        "Scored 9 participant segments against the codebook (similarity.v1, centroid, threshold 0.30, top 3)."
+        "Scored 9 participant segments against the codebook (similarity.v2, centroid, threshold 0.30, top 3)."
         in r.output
     )
     assert "Model: hash-bow-64@v1." in r.output
+    old = project("suggest", "--model", "hash", "--threshold", "0.3", "--suggester", "similarity.v1")
+    assert "(similarity.v1, centroid, threshold 0.30, top 3)" in old.output
+    r = project("suggest", "--model", "hash", "--threshold", "0.3")
     shown = project("show", "P90").output
     assert shown.startswith("sample.txt · participant P90 · 6 turns · ")
-    assert "suggestions (similarity.v1)" in shown
+    assert "suggestions (similarity.v2)" in shown
     assert "      → Spirituality / faith > Reading scripture  " in shown
     out = tmp_path / "c.csv"
     r = project("export", "codings", "-o", str(out))

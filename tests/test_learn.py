@@ -76,7 +76,7 @@ def pets(project, stored, embedder, blank_splitter, tmp_path):
 def test_learning_beats_similarity_where_similarity_is_weak(project, stored, embedder, blank_splitter, tmp_path):
     segs, gold, f1 = pets(project, stored, embedder, blank_splitter, tmp_path)
     train = segs[: len(segs) // 3]
-    before = f1("similarity.v1")
+    before = f1("similarity.v2")
     ana = project.review("ana")
     for s in train:  # a reviewer codes the first third
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from coder import learn2 as l2
+from coder import learn2_sets as l2s
 from coder.errors import CoderError
 
 from .test_learn import pets
@@ -98,7 +99,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.decisions == len(train) and stored.learned_run("ana").calibrated_codes() == {"Pets", "Work"}
-    assert f1("learned.v2") > f1("similarity.v1") + 0.2
+    assert f1("learned.v2") > f1("similarity.v2") + 0.2
     assert {r.code: r.expected_unfound is not None for r in project.status(["ana"], all_codes=True)} == {
         "Pets": True,
         "Work": True,
@@ -116,7 +117,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     learned = [r for r in rows if r["suggester"] == "learned.v2" and r["status"] == "suggested"]
     assert learned and all(0 <= float(r["probability"]) <= 1 for r in learned)
-    assert all(r["probability"] == "" for r in rows if r["suggester"] == "similarity.v1")
+    assert all(r["probability"] == "" for r in rows if r["suggester"] == "similarity.v2")
 
 
 def test_a_new_suggest_refits_with_the_same_learner(precoded, embedder):
@@ -139,10 +140,66 @@ def test_a_code_keeps_its_zero_shot_score_when_learning_does_not_beat_it():
     assert not model.calibrated and (model.w == 0).all() and (model.a, model.b, model.cut) == (1.0, 0.0, 0.5)
 
 
-def test_the_cut_is_never_below_one_half():
-    p = np.array([0.2, 0.3, 0.35, 0.9])
-    assert l2.best_cut(p, np.array([True, True, True, True])) == 0.5  # a lower cut would fit these answers better
+def test_the_cut_has_the_best_f1_on_held_out_probabilities_and_the_gate_never_goes_below_one_half():
+    p = np.array([0.2, 0.3, 0.35, 0.9, np.nan])  # NaN: a row no fold held out
+    y = np.array([True, True, True, True, False])
+    assert l2.best_cut(p, y) == 0.2  # held-out probabilities may say the best cut is low
+    assert l2.best_cut(p, y, l2.GATE_CUTS) == 0.5  # the gate's in-sample cut is never below 0.5
     assert l2.best_cut(np.array([0.55, 0.65, 0.9]), np.array([False, True, True])) == 0.6
+    assert l2.best_cut(np.array([0.3, 0.3]), np.array([False, False])) == 0.5  # no yes at all: ties go to 0.5
+
+
+def test_a_learned_code_is_suggested_from_the_cut_its_held_out_answers_favour():
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = x[:, 1] > 0.3  # a direction zero-shot does not know about
+    s0 = np.full(n, 0.30)
+    docs = np.repeat(np.arange(6), n // 6)
+    ex = l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, docs)
+    cv = l2._cross_validated(x, (s0 - 0.35) / l2.PRIOR_SCALE, ex, np.ones(n, bool), (l2.L2_W, l2.L2_A, l2.L2_B))
+    assert not np.isnan(cv.held_out).any()  # every row was held out once
+    model = l2.fit_code(ex, 0.35)
+    assert model.calibrated and model.cut == l2.best_cut(cv.held_out, y)
+    assert model.cut in l2.CUTS
+
+
+def test_a_code_answered_in_one_document_only_is_not_learned_on_its_own():
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = x[:, 1] > 0.3
+    s0 = np.full(n, 0.30)
+    one = l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, np.zeros(n, int))
+    two = l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, np.repeat([0, 1], n // 2))
+    assert not l2.fit_code(one, 0.35).calibrated
+    assert l2.fit_code(two, 0.35).calibrated
+
+
+def test_folds_hold_out_whole_documents():
+    docs = np.array(["b"] * 5 + ["a"] * 5 + ["c"] * 4 + ["d"] * 6)
+    fold = l2._folds(len(docs), docs)
+    for d in "abcd":
+        assert len(set(fold[docs == d])) == 1  # a document is never split between folds
+    assert sorted(set(fold)) == [0, 1, 2] and fold[0] == 0 and fold[-1] == 2  # in order of first appearance
+    assert l2._folds(4, np.array(["x", "x", "y", "y"])).tolist() == [0, 0, 1, 1]  # two documents: two folds
+    assert l2._folds(6, None).tolist() == [0, 0, 1, 1, 2, 2]  # no documents: contiguous thirds
+
+
+def test_the_shared_cut_moves_only_where_held_out_answers_agree():
+    rng = np.random.default_rng(5)
+    n = 3000
+    order = np.repeat(np.arange(n // 3), 3)
+    score = rng.uniform(0.1, 0.6, n)
+    y = rng.random(n) < np.where(score >= 0.27, 0.8, 0.02)  # the answers say: from about 0.27
+    assert l2.shared_cut(order, score, y, 0.35) == pytest.approx(0.275)
+    y_flat = rng.random(n) < np.where(score >= 0.35, 0.8, 0.02)  # zero-shot's own threshold is right
+    assert l2.shared_cut(order, score, y_flat, 0.35) == pytest.approx(0.35)
+    few = np.zeros(n, bool)
+    few[:5] = True
+    assert l2.shared_cut(order, score, few, 0.35) == 0.35  # too few yeses to say anything
 
 
 def test_a_losing_child_of_an_exclusive_set_takes_its_subcodes_with_it():
@@ -182,11 +239,11 @@ def _three_classes(n, rng, d=6):
 def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
     rng = np.random.default_rng(4)
     x, s0, y = _three_classes(300, rng)
-    few = l2.fit_group(l2.GroupExamples(x[:12], s0[:12], y[:12], np.ones(12), 12), 0.35)
+    few = l2s.fit_group(l2s.GroupExamples(x[:12], s0[:12], y[:12], np.ones(12), 12), 0.35)
     assert not few.learned  # 4 sentences per member: fewer than MIN_CALIBRATION
-    ex = l2.GroupExamples(x, s0, y, np.ones(300), 300)
-    gm = l2.fit_group(ex, 0.35)
-    again = l2.fit_group(ex, 0.35)
+    ex = l2s.GroupExamples(x, s0, y, np.ones(300), 300)
+    gm = l2s.fit_group(ex, 0.35)
+    again = l2s.fit_group(ex, 0.35)
     np.testing.assert_array_equal(gm.w, again.w)  # the same answers give the same model
     assert gm.learned
     xt, st, yt = _three_classes(300, np.random.default_rng(5))
@@ -196,7 +253,7 @@ def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
     # the zero-shot argmax already right: nothing to learn, the set keeps it
     s_right = np.full((300, 3), 0.3)
     s_right[np.arange(300), y] += 0.2
-    kept = l2.fit_group(l2.GroupExamples(rng.normal(size=(300, 6)), s_right, y, np.ones(300), 300), 0.35)
+    kept = l2s.fit_group(l2s.GroupExamples(rng.normal(size=(300, 6)), s_right, y, np.ones(300), 300), 0.35)
     assert not kept.learned
 
 
@@ -204,8 +261,8 @@ def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities()
     rng = np.random.default_rng(6)
     x, s0, y = _three_classes(600, rng)
     keep = (y != 1) | (np.arange(600) % 10 == 1)  # member 1 is rare
-    ex = l2.GroupExamples(x[keep], s0[keep], y[keep], np.ones(int(keep.sum())), int(keep.sum()))
-    gm = l2.fit_group(ex, 0.35)
+    ex = l2s.GroupExamples(x[keep], s0[keep], y[keep], np.ones(int(keep.sum())), int(keep.sum()))
+    gm = l2s.fit_group(ex, 0.35)
     assert gm.learned and gm.balance[1] > 0 > gm.balance[0]  # balancing raised the rare member's odds
     shown, pick = gm.proba(x, s0, 0.35), gm.pick(x, s0, 0.35)
     np.testing.assert_allclose(
@@ -225,10 +282,10 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
     project.suggest(embedder, threshold=0.3)
     zero = {}
     for r in stored.suggestions():
-        if r.suggester == "similarity.v1":
+        if r.suggester == "similarity.v2":
             zero.setdefault(r.segment_id, []).append(r.code_path)
     assert all(len(zero.get(s.id, [])) == 1 for s in segs)  # every sentence: exactly one of the two
-    before = f1("similarity.v1")
+    before = f1("similarity.v2")
     ana = project.review("ana")
     for s in segs[: len(segs) // 3]:
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
@@ -309,10 +366,8 @@ def test_a_code_is_learned_only_if_no_held_out_third_of_the_answers_does_worse(m
     y[100:] = x[100:, 0] > 0.5  # the last third of the answers follows a stricter rule ...
     s0 = np.full(n, 0.35) + np.where(x[:, 0] > 0.5, 0.02, -0.02)  # ... which zero-shot already gets right
     ex = _examples(x, s0, y, yes=int(y.sum()), no=int((~y).sum()))
-    learned, zero, worse = l2._cross_validated(
-        x, (s0 - 0.35) / l2.PRIOR_SCALE, ex, np.ones(n, bool), (l2.L2_W, l2.L2_A, l2.L2_B)
-    )
-    assert learned > zero and worse  # better over all three thirds, worse on one
+    cv = l2._cross_validated(x, (s0 - 0.35) / l2.PRIOR_SCALE, ex, np.ones(n, bool), (l2.L2_W, l2.L2_A, l2.L2_B))
+    assert cv.learned_f1 > cv.zero_f1 and cv.worse  # better over all three thirds, worse on one
     assert not l2.fit_code(ex, 0.35).calibrated
     monkeypatch.setattr(l2, "EVERY_FOLD", False)
     assert l2.fit_code(ex, 0.35).calibrated  # the pooled win alone would have let it through

@@ -15,6 +15,7 @@ from coder.app import review as rv
 from coder.cli import main
 from coder.embed import HashEmbedder
 from coder.store import Store
+from coder.suggest import CONTRAST
 
 from .conftest import DATA, write
 
@@ -98,6 +99,7 @@ def test_every_number_in_the_paragraph_is_the_projects(demo, report):
         *(str(n) for n in formats.values()),
         f"{len(book.codes):,}",
         str(len(book.children(None))),
+        f"{CONTRAST:g}",  # similarity.v2's pull-away, named in the paragraph
         str(run.id),
         str(run.top_k),
         f"{run.threshold:g}",
@@ -140,10 +142,11 @@ def test_every_number_in_the_paragraph_is_the_projects(demo, report):
     )
     assert f"coder {__version__}" in text
     assert (
-        f"zero-shot suggester (similarity.v1, run {run.id}) embedded every participant sentence and each code's "
+        f"zero-shot suggester (similarity.v2, run {run.id}) embedded every participant sentence and each code's "
         f"name, definition and examples with the sentence-embedding model {run.model}" in text
     )
     assert f"suggested up to {spoken(run.top_k)} codes per sentence scoring at least {run.threshold:g}" in text
+    assert f"less {CONTRAST:g} times its cosine similarity to the mean of the code's embedded exclusion" in text
     assert "Two coders, ana and ben, reviewed the suggestions independently" in text
     ana, ben = answers["ana"], answers["ben"]
     assert (

@@ -91,3 +91,17 @@ def test_model_suggestions_rank_the_obvious_code_first(real_embedder):
         "Familial relationships",
         "Education and educational goals",
     ]
+
+
+def test_similarity_v2_ranks_a_counterexample_like_sentence_lower_with_the_real_model(real_embedder):
+    from coder import suggest as sg
+    from coder.codebook import read_codebook
+    from coder.embed import normalise
+
+    book = read_codebook(DATA / "mini.yaml")
+    prof = sg.build_profile(book, real_embedder.embed)
+    segs = normalise(real_embedder.embed(["We only went to the church for the free food bank.", "I pray every night."]))
+    v1 = sg.score(segs, prof).scores[:, 0]
+    v2 = sg.score(segs, prof, contrast=sg.CONTRAST).scores[:, 0]
+    pulled = v1 - v2
+    assert pulled[0] > pulled[1] > 0  # both pulled a little, the food-bank sentence most

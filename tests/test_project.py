@@ -216,7 +216,7 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     assert project.has_suggestions() and project.to_embed(embedder.model_id) == 0
     rows = stored.suggestions()
     assert {(r.suggester, r.model, r.codebook_hash) for r in rows} == {
-        ("similarity.v1", "hash-bow-64@v1", r1.run.codebook_hash)
+        ("similarity.v2", "hash-bow-64@v1", r1.run.codebook_hash)
     }
     bible = [r for r in rows if r.segment_id == project.sentence("sample", 9).id]
     assert bible[0].code_path == SCRIPTURE
@@ -238,6 +238,27 @@ def test_suggest_records_run_and_caches_embeddings(project, stored, embedder, bl
     assert len(stored.scored_segments(r2.run.id)) == n_coded
 
 
+def test_one_zero_shot_run_at_a_time_whichever_suggester_and_learning_reads_it(
+    project, stored, embedder, blank_splitter
+):
+    importing(project, [DATA / "sample.txt"], blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    v2 = project.suggest(embedder, threshold=0.3).run
+    assert v2.suggester == "similarity.v2" and stored.zero_shot_run().id == v2.id
+    v1 = project.suggest(embedder, threshold=0.3, suggester="similarity.v1").run
+    assert v1.suggester == "similarity.v1"
+    assert [(r.id, r.suggester) for r in stored.active_runs()] == [(v1.id, "similarity.v1")]  # v2 retired
+    assert stored.active_run("similarity.v2") is None and stored.zero_shot_run().id == v1.id
+    seg = project.sentence("sample", 9).id
+    ana = project.review("ana", learn_every=0)
+    ana.apply_code(seg, FAMILY)
+    [res] = project.learn(coder="ana", learner="learned.v2")  # anchored on the v1 run: no exclusion vectors needed
+    assert res.run_id > 0 and stored.learned_run("ana").suggester == "learned.v2"
+    with pytest.raises(InputError, match=r"no zero-shot suggester 'similarity\.v9'"):
+        project.suggest(embedder, suggester="similarity.v9")
+    assert stored.zero_shot_run().id == v1.id  # nothing replaced
+
+
 def test_export_codings_rows(project, stored, embedder, blank_splitter):
     importing(project, [DATA / "sample.txt"], blank_splitter)
     project.load_codebook(DATA / "mini.yaml")
@@ -249,7 +270,7 @@ def test_export_codings_rows(project, stored, embedder, blank_splitter):
     text = stored.document_text(project.document("sample.txt").id)
     for r in rows:
         assert text[int(r["start"]) : int(r["end"])] == r["text"]
-        assert r["status"] == "suggested" and r["suggester"] == "similarity.v1" and r["participant"] == "P90"
+        assert r["status"] == "suggested" and r["suggester"] == "similarity.v2" and r["participant"] == "P90"
     jsonl = io.StringIO()
     assert project.export_codings(jsonl, "jsonl") == n
     assert [json.loads(line)["code"] for line in jsonl.getvalue().splitlines()] == [r["code"] for r in rows]

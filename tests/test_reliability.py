@@ -129,7 +129,7 @@ def test_machine_is_a_coder(coded, stored, embedder):
         machine.setdefault(s.code_path, set()).add(s.segment_id)
     for row in r.rows:
         assert row.coded_by[1] == len(machine.get(row.code, ()))
-    assert r.machines == {"machine": describe_run(stored.active_run("similarity.v1"))}
+    assert r.machines == {"machine": describe_run(stored.active_run("similarity.v2"))}
     assert "zero-shot" in r.machines["machine"] and not r.warnings
     with pytest.raises(CoderError, match=r"no learned run for 'machine:learned\.v2'"):
         coded.agree(["ana", "machine:learned.v2"])
@@ -176,7 +176,7 @@ def test_machine_names_that_cannot_be_met_say_what_would(coded, embedder):
     coded.suggest(embedder, threshold=0.1)
     coded.learn(coder="ana", learner="learned.v1")
     with pytest.raises(CoderError, match=r"zero-shot run learns from nobody.*machine:learned\.v2:ana"):
-        coded.agree(["ben", "machine:similarity.v1:ana"])
+        coded.agree(["ben", "machine:similarity.v2:ana"])
     with pytest.raises(CoderError, match=r"ana's learned run is learned\.v1: use 'machine:learned\.v1:ana'"):
         coded.agree(["ben", "machine:learned.v2:ana"])
 
@@ -218,7 +218,7 @@ def test_bad_requests(coded):
         coded.agree(["ana", "zoe"])
     with pytest.raises(CoderError, match="run 'coder reconcile'"):
         coded.agree(["ana", "consensus"])
-    with pytest.raises(CoderError, match="no active run"):
+    with pytest.raises(CoderError, match="no active zero-shot run"):
         coded.agree(["ana", "machine"])
     with pytest.raises(CoderError, match="tentative threshold"):
         coded.agree(["ana", "ben"], reliable=0.6, tentative=0.7)

@@ -35,7 +35,7 @@ def test_queue_answer_resume_and_audit_trail(suggested, stored):
     did = ana.accept(first).decision_id
     # the audit trail: who answered what, under which codebook, for which run and model
     (row,) = [r for r in stored.decisions(coder="ana") if r.id == did]
-    run = stored.active_run("similarity.v1")
+    run = stored.active_run("similarity.v2")
     assert (row.coder, row.answer, row.code_path, row.codebook_hash, row.suggestion_id) == (
         "ana",
         "accept",
@@ -44,9 +44,9 @@ def test_queue_answer_resume_and_audit_trail(suggested, stored):
         first.suggestion_id,
     )
     assert (first.suggester, first.model, run.suggester, run.model) == (
-        "similarity.v1",
+        "similarity.v2",
         "hash-bow-64@v1",
-        "similarity.v1",
+        "similarity.v2",
         "hash-bow-64@v1",
     )
     # resumable: a finished item is never shown again to the same coder, but still to others
@@ -186,7 +186,7 @@ def test_stale_codes_retired_and_learned_runs_refitted_on_the_new_codebook(sugge
     ana.accept(ana.next())
     [before] = suggested.learn(coder="ana")
     assert [(r.suggester, r.learned_from) for r in stored.active_runs()] == [
-        ("similarity.v1", None),
+        ("similarity.v2", None),
         ("learned.v2", "ana"),
     ]
     renamed = write(
@@ -199,7 +199,7 @@ def test_stale_codes_retired_and_learned_runs_refitted_on_the_new_codebook(sugge
     [again] = res.relearned  # ana's run, fitted again from the same decision on the new scores
     assert again.coder == "ana" and again.decisions == before.decisions == 1
     runs = stored.active_runs()
-    assert [(r.suggester, r.learned_from) for r in runs] == [("similarity.v1", None), ("learned.v2", "ana")]
+    assert [(r.suggester, r.learned_from) for r in runs] == [("similarity.v2", None), ("learned.v2", "ana")]
     assert json.loads(runs[1].code_paths) == json.loads(runs[0].code_paths)
     assert "Education" in json.loads(runs[1].code_paths)
     assert stored.learned_run("ana").id == again.run_id != before.run_id

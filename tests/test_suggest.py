@@ -281,3 +281,34 @@ def test_vectors_just_embedded_score_as_the_stored_ones(project, embedder, blank
     assert again.run.embedded > 3
     assert {i: v.tolist() for i, v in store.run_scores(again.run)} == matrix
     assert sorted(matrix) == sorted(stored_ids.tolist())
+
+
+def test_similarity_v2_pulls_a_code_away_from_what_it_is_not(profile):
+    from coder import suggest as sg
+
+    book = read_codebook(DATA / "mini.yaml")
+    assert sg.against_texts(book.codes[0]) == [
+        "Church only as a place to get food or shelter.",
+        "The church gives out food on Tuesdays.",
+    ]
+    assert sg.against_texts(book.codes[1]) == []
+    emb = HashEmbedder()
+    against = normalise(emb.embed(sg.against_texts(book.codes[0])).mean(axis=0, keepdims=True))[0]
+    np.testing.assert_allclose(profile.against[0], against, rtol=1e-5)
+    assert not profile.against[1:].any()  # codes with no exclusions or counterexamples: a zero row
+    segs = normalise(emb.embed(["the church gives out food", "my sister picks up the phone"]))
+    v1 = score(segs, profile).scores
+    v2 = score(segs, profile, contrast=sg.CONTRAST).scores
+    np.testing.assert_allclose(v2[:, 1:], v1[:, 1:], rtol=1e-6)  # unchanged where the codebook says nothing against
+    np.testing.assert_allclose(v2[:, 0], v1[:, 0] - sg.CONTRAST * (segs @ against), rtol=1e-5, atol=1e-7)
+    assert v1[0, 0] - v2[0, 0] > v1[1, 0] - v2[1, 0] > -1e-7  # the food sentence is pulled away most
+    assert (sg.contrast_of("similarity.v2"), sg.contrast_of("similarity.v1")) == (sg.CONTRAST, 0.0)
+
+
+def test_a_profile_built_without_exclusions_cannot_score_with_contrast():
+    bare = build_profile(read_codebook(DATA / "mini.yaml"), HashEmbedder().embed, against=False)
+    assert bare.against is None
+    segs = normalise(HashEmbedder().embed(["anything"]))
+    score(segs, bare)  # v1 needs none
+    with pytest.raises(ValueError, match="without what the codes are not"):
+        score(segs, bare, contrast=0.15)

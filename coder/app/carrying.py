@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from coder import carry
-from coder import suggest as sg
 from coder.app.learning_v2 import previous_sentences
 from coder.app.review import NO_CODE, Item, _paths
 from coder.errors import ProjectError
@@ -44,7 +43,7 @@ def carried_items(
             path=store.path,
             hint="run 'coder suggest --learn' to fit it again",
         ) from None
-    sim_run = store.active_run(sg.SUGGESTER)
+    sim_run = store.zero_shot_run()
     if model is None or sim_run is None:
         return []
     current = book.by_path()

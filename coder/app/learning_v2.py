@@ -22,6 +22,7 @@ import numpy as np
 
 from coder import carry
 from coder import learn2 as l2
+from coder import learn2_sets as l2s
 from coder import suggest as sg
 from coder.app.training import LearnResult, setup, write_run
 from coder.embed import text_hash
@@ -77,7 +78,7 @@ def _group_examples(
     profile: sg.CodeProfile,
     ex_scores: np.ndarray,
     bounds: list[int],
-) -> l2.GroupExamples:
+) -> l2s.GroupExamples:
     """One exclusive set's rows: the coder's sentences put in exactly one member's branch (in document order),
     then each member's codebook examples."""
     paths = profile.paths
@@ -89,7 +90,7 @@ def _group_examples(
     idx = [row[s] for s in mine]
     e_idx = [e for k in kids for e in range(bounds[k], bounds[k + 1])]
     e_cls = [c for c, k in enumerate(kids) for _ in range(bounds[k], bounds[k + 1])]
-    return l2.GroupExamples(
+    return l2s.GroupExamples(
         np.vstack([x[idx], profile.exemplars[e_idx]]),
         np.vstack([s0[np.ix_(idx, kids)], ex_scores[np.ix_(e_idx, kids)]]),
         np.array([member[s] for s in mine] + e_cls, dtype=np.int64),
@@ -106,24 +107,27 @@ def _pool_the_rest(
     in_sets: set[int],
     threshold: float,
 ) -> l2.Model:
-    """The codes not learned on their own (outside exclusive sets) keep their zero-shot suggestions but get
-    probabilities from one map fitted on all their answers pooled (:func:`coder.learn2.fit_pooled`), once it
-    predicts held-out answers better than the prior: their cut is that map's probability at the zero-shot
-    threshold, so they are suggested exactly where zero-shot suggests them."""
+    """The codes not learned on their own (outside exclusive sets) share what all their answers pooled say:
+    one map from zero-shot score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out
+    answers better than the prior, and one zero-shot cut (:func:`coder.learn2.shared_cut`), once it beats the
+    zero-shot threshold on held-out answers; their cut is that score's probability."""
     rest = [(j, mine, y) for j, mine, y in answered if not model.codes[j].calibrated and j not in in_sets and mine]
     if not rest:
         return model
     order = np.concatenate([np.asarray(mine) for _, mine, _ in rest])
-    offset = np.concatenate([(s0[[row[s] for s in mine], j] - threshold) / model.scale for j, mine, _ in rest])
-    fitted = l2.fit_pooled(order, offset, np.concatenate([y for _, _, y in rest]))
-    if fitted is None:
+    score = np.concatenate([s0[[row[s] for s in mine], j] for j, mine, _ in rest])
+    y = np.concatenate([y for _, _, y in rest])
+    fitted = l2.fit_pooled(order, (score - threshold) / model.scale, y)
+    at = l2.shared_cut(order, score, y, threshold)
+    if fitted is None and at == threshold:
         return model
-    a, b = fitted
-    # every code not learned shares the map, answered or not: it is about scores, not about one code
+    a, b = fitted if fitted is not None else (1.0, 0.0)
+    # every code not learned shares them, answered or not: they are about scores, not about one code
     pooled = {j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets}
-    cut = float(l2.sigmoid(np.array(b)))
+    cut = float(l2.sigmoid(np.array(a * (at - threshold) / model.scale + b)))
     codes = tuple(
-        replace(c, a=a, b=b, calibrated=True, cut=cut) if j in pooled else c for j, c in enumerate(model.codes)
+        replace(c, a=a, b=b, calibrated=fitted is not None, cut=cut) if j in pooled else c
+        for j, c in enumerate(model.codes)
     )
     return replace(model, codes=codes)
 
@@ -179,6 +183,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     st = setup(store, coder)
     book, paths, profile, latest, sim = st.book, st.paths, st.profile, st.latest, st.sim_run
     threshold = float(sim.threshold)
+    contrast = sg.contrast_of(sim.suggester)
     groups = exclusive_groups(book)
     sibling_of: dict[int, list[int]] = defaultdict(list)
     for _, kids in groups:
@@ -189,7 +194,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     vec = store.get_embeddings(sim.model, sorted({seg_hash[s] for s, _ in latest}))
     segs = sorted({s for s, _ in latest if seg_hash[s] in vec})
     x = np.stack([vec[seg_hash[s]] for s in segs]) if segs else np.zeros((0, profile.centroids.shape[1]))
-    s0 = sg.score(x, profile, sim.method).scores if segs else np.zeros((0, len(paths)))
+    s0 = sg.score(x, profile, sim.method, contrast).scores if segs else np.zeros((0, len(paths)))
     row = {s: i for i, s in enumerate(segs)}
 
     accepted: dict[str, set[int]] = defaultdict(set)
@@ -202,13 +207,14 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         return {s for p, ss in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in ss}
 
     # the codebook's own texts: examples for, counterexamples against (and a sibling's examples against)
-    ex_scores = sg.score(profile.exemplars, profile, sim.method).scores
+    ex_scores = sg.score(profile.exemplars, profile, sim.method, contrast).scores
     bounds = [*profile.starts.tolist(), len(profile.texts)]
     counter = {c.path: list(c.counterexamples) for c in book.codes}
     counter_vecs = store.get_embeddings(
         sim.model, sorted({text_hash(t) for ts in counter.values() for t in ts})
     )  # cached by 'coder suggest'
 
+    doc_of = {k.id: k.document for k in store.segment_keys()}
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
     answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
@@ -237,7 +243,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         if cv:
             cx = np.stack(cv)
             xs.append(cx)
-            ss.append(sg.score(cx, profile, sim.method).scores[:, j])
+            ss.append(sg.score(cx, profile, sim.method, contrast).scores[:, j])
             ys.append(np.zeros(len(cv), bool))
             ws.append(np.full(len(cv), l2.SEED_WEIGHT))
         examples.append(
@@ -249,22 +255,24 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 len(pos),
                 len(neg | implicit),
                 len(idx),
+                np.array([doc_of.get(s, "") for s in mine]),
             )
         )
         if pos or neg:
             per_code[path] = (len(pos), len(neg | implicit))
     with one_blas_thread():
         model = l2.fit(examples, threshold)
-        learned = int(model.calibrated.sum())
+        alone = set(np.flatnonzero(model.calibrated).tolist())
         model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold)
         sets = [
             (
                 parent,
                 kids,
-                l2.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold),
+                l2s.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold),
             )
             for parent, kids in groups
         ]
+    learned = len(alone | {k for _, kids, gm in sets if gm.learned for k in kids})  # a set learned: its members
     ok = model.calibrated.copy()
     for parent, kids, gm in sets:
         if parent < 0:  # a codebook-wide set is scored by its own model only: calibrated once that is learned
@@ -274,7 +282,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     cuts = model.cuts
 
     def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
-        zero = sg.score(vecs, profile, sim.method)
+        zero = sg.score(vecs, profile, sim.method, contrast)
         p = model.proba(vecs, zero.scores)
         rank = zero.scores.astype(np.float64)  # a set's pick: by zero-shot score until the set is learned
         for parent, kids, gm in sets:
@@ -302,7 +310,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     return LearnResult(
         coder,
         out.run_id,
-        learned,  # the codes learned on their own (the others keep their zero-shot score, perhaps calibrated)
+        learned,  # codes learned on their own or as a set (the others keep their zero-shot score, perhaps calibrated)
         len(latest),
         bool(calibrated),
         out.suggestions,

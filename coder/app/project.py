@@ -214,7 +214,8 @@ class Project:
         return bool(self._store.active_runs())
 
     def suggest(self, embedder: Embedder, **options: Any) -> suggesting.SuggestResult:
-        """A similarity.v1 run (``threshold``, ``top_k``, ``method``, ``progress``)."""
+        """A zero-shot run (``threshold``, ``top_k``, ``method``, ``progress``, ``suggester``: similarity.v2 unless
+        told)."""
         return suggesting.suggest(self._store, embedder, **options)
 
     def learn(

@@ -2,7 +2,7 @@
 
 This module turns the decisions in a project into reliability data (coders × units) for
 ``coder.agreement`` and back into reconciliation items. A *coder* is a person's name, ``consensus``
-(written by ``coder reconcile``), or the machine: ``machine`` (the zero-shot similarity.v1 run),
+(written by ``coder reconcile``), or the machine: ``machine`` (the zero-shot run, similarity.v2 or v1),
 ``machine:learned.v2:NAME`` (the learned.v2 run learned from NAME's decisions; ``machine:learned.v2``
 when only one coder has one; likewise learned.v1). The machine's codings are its run's suggestions,
 already cut at its threshold, and every report names the exact run: which suggester, zero-shot or
@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from coder import agreement as ag
-from coder import suggest as sg
 from coder.app.common import CONSENSUS, MACHINE, current_codebook
 from coder.errors import InputError
 from coder.store import RunRow, SegmentKey, Store
@@ -69,18 +68,17 @@ def describe_run(run: RunRow) -> str:
 def machine_run(store: Store, name: str) -> RunRow:
     """The active run a machine coder name stands for (see the module docstring)."""
     suggester, _, whose = name.partition(":")[2].partition(":")
-    suggester = suggester or sg.SUGGESTER
     if not suggester.startswith("learned."):
         if whose:
             raise InputError(
                 f"'{name}': a zero-shot run learns from nobody, so it takes no ':{whose}'",
                 hint=f"use '{MACHINE}', or '{MACHINE}:learned.v2:{whose}' for the run learned from {whose}'s decisions",
             )
-        run = store.active_run(suggester)
+        run = store.active_run(suggester) if suggester else store.zero_shot_run()
         if run is None:
             raise InputError(
-                f"no active run of suggester '{suggester}' to compare as '{name}'",
-                hint="run 'coder suggest' first" if suggester == sg.SUGGESTER else f"use '{MACHINE}'",
+                f"no active {suggester or 'zero-shot'} run to compare as '{name}'",
+                hint="run 'coder suggest' first" if not suggester else f"use '{MACHINE}'",
             )
         return run
     learned = [r for r in store.active_runs() if r.suggester == suggester]

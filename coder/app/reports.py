@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from coder import suggest as sg
 from coder import tally as tl
 from coder.app.common import current_codebook, find_document, require_coders, resolve_code
 from coder.errors import InputError
@@ -313,10 +312,10 @@ def quotes(store: Store, code: str, *, n: int = 5, **selection: Any) -> list[Quo
     mine = {seg for seg, path in sel.accepted if path == code or path.startswith(code + " > ")}
     segs = {s.id: s for s in sel.segments if s.id in mine}
     closeness: dict[int, float] = {}
-    run = store.active_run(sg.SUGGESTER)
+    run = store.zero_shot_run()
     if run is not None and segs:
         col = list(json.loads(run.code_paths)).index(code) if code in json.loads(run.code_paths) else None
-        _, rows = store.active_scores(sg.SUGGESTER)
+        _, rows = store.zero_shot_scores()
         if col is not None:
             closeness = {seg: float(v[col]) for seg, v in rows if seg in segs}
     ranked = sorted(segs.values(), key=lambda s: (-closeness.get(s.id, 0.0), -len(s.text.split()), s.id))

@@ -130,7 +130,7 @@ def _items(store: Store, coder: str, rows: Sequence[PendingRow]) -> list[Item]:
     learned: dict[int, np.ndarray] = dict(store.run_scores(learned_run, segment_ids=few))
     learned_index = {p: i for i, p in enumerate(_paths(learned_run))}
     calibrated = learned_run.calibrated_codes() if learned_run is not None else frozenset()
-    sim_run = store.active_run(sg.SUGGESTER)
+    sim_run = store.zero_shot_run()
     prior = lr.Prior(float(sim_run.threshold)) if sim_run is not None else lr.Prior(sg.DEFAULT_THRESHOLD)
     by_prior = prior(np.array([float(r.score) for r in rows], dtype=np.float64)) if rows else np.zeros(0)
     best: dict[tuple[int, str], Item] = {}
@@ -200,7 +200,7 @@ def near_misses(
     ]
     if not found:
         return []
-    sim_run = store.active_run(sg.SUGGESTER)
+    sim_run = store.zero_shot_run()
     sim_cols = {p: j for j, p in enumerate(_paths(sim_run))}
     sims = dict(store.run_scores(sim_run, segment_ids={seg for seg, _, _ in found}))
     doc_ids = {d.name: d.id for d in store.documents()}

@@ -1,5 +1,5 @@
-"""similarity.v1 runs: embed what is new (cached by text hash), score every participant sentence
-against every code, store the run in one transaction."""
+"""Zero-shot runs (similarity.v2, or v1 on request): embed what is new (cached by text hash), score every
+participant sentence against every code, store the run in one transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from coder import suggest as sg
 from coder.app import learning
 from coder.app.common import ProgressFn, current_codebook, noop
 from coder.embed import Embedder, normalise, text_hash
-from coder.errors import CoderError, ProjectError
+from coder.errors import CoderError, InputError, ProjectError
 from coder.store import RunRow, Store
 
 
@@ -138,13 +138,17 @@ def suggest(
     threshold: float = sg.DEFAULT_THRESHOLD,
     top_k: int = sg.DEFAULT_TOP_K,
     method: str = sg.DEFAULT_METHOD,
+    suggester: str = sg.SUGGESTER,
     progress: ProgressFn = noop,
 ) -> SuggestResult:
     """Embed what is new, score every participant segment against every code, store the run.
 
     The run (suggestions and score matrix) is written in one transaction and replaces the
-    previous run of the same suggester only when complete.
+    previous zero-shot run (of either suggester) only when complete.
     """
+    if suggester not in sg.ZERO_SHOT:
+        raise InputError(f"no zero-shot suggester '{suggester}'", hint=f"use one of: {', '.join(sg.ZERO_SHOT)}")
+    contrast = sg.contrast_of(suggester)
     t0 = time.perf_counter()
     book = current_codebook(store)
     if store.counts()["coded_segments"] == 0:
@@ -157,7 +161,7 @@ def suggest(
     embedded = embed_segments(store, embedder, progress=progress, keep=fresh)
     t_embed = time.perf_counter() - t0
     cached = _cached_embed(store, embedder)
-    profile = sg.build_profile(book, cached)
+    profile = sg.build_profile(book, cached, against=contrast > 0)
     counter = [t for c in book.codes for t in c.counterexamples]
     if counter:  # seed negatives for learned.v2, which must never need the model
         cached(counter)
@@ -166,7 +170,7 @@ def suggest(
     n_segments = 0
     with store.transaction():
         run_id = store.start_run(
-            suggester=sg.SUGGESTER,
+            suggester=suggester,
             model=embedder.model_id,
             codebook_hash=book.hash,
             method=method,
@@ -175,7 +179,7 @@ def suggest(
             code_paths=profile.paths,
         )
         for ids, vecs in store.iter_segment_embeddings(embedder.model_id, have=fresh):
-            scored = sg.score(vecs, profile, method)
+            scored = sg.score(vecs, profile, method, contrast)
             picks = sg.select(scored.scores, profile, threshold=threshold, top_k=top_k)
             rows = []
             ids_l, near = ids.tolist(), scored.nearest

@@ -18,7 +18,7 @@ from coder.types import Codebook
 
 
 def similarity_run(store: Store) -> RunRow:
-    run = store.active_run(sg.SUGGESTER)
+    run = store.zero_shot_run()
     if run is None:
         raise ProjectError("no similarity suggestions to learn from", path=store.path, hint="run 'coder suggest' first")
     return run
@@ -35,7 +35,7 @@ class LearnResult:
     prior_fitted: bool
     suggestions: int
     new_segments: int
-    """Segments the learned run suggests a code for that similarity.v1 did not."""
+    """Segments the learned run suggests a code for that the zero-shot run did not."""
     seconds: float
     per_code: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (positives, negatives)
     learner: str = "learned.v1"
@@ -76,7 +76,7 @@ def setup(store: Store, coder: str) -> Setup:
             raise ProjectError("codebook embeddings are missing", path=store.path, hint="run 'coder suggest' first")
         return np.stack([got[h] for h in hashes])
 
-    profile = sg.build_profile(book, cached)
+    profile = sg.build_profile(book, cached, against=sg.contrast_of(sim_run.suggester) > 0)
     decisions = [d for d in store.decisions(coder=coder) if d.code_path in book.by_path()]
     if not decisions and coder not in store.coders():
         known = store.coders()
@@ -101,7 +101,7 @@ class Written:
     run_id: int
     suggestions: int
     new_segments: int
-    """Sentences the run suggests a code for that similarity.v1 did not."""
+    """Sentences the run suggests a code for that the zero-shot run did not."""
 
 
 def write_run(
@@ -120,7 +120,7 @@ def write_run(
     """Score every participant sentence with ``score`` and store the coder's learned run in one transaction
     (it replaces that coder's previous learned run only)."""
     paths, profile = st.paths, st.profile
-    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.suggester == sg.SUGGESTER}
+    suggested_before = {r.segment_id for r in store.suggestions(for_coders=[]) if r.learned_from is None}
     n_sugg, n = 0, 0
     new_segments: set[int] = set()
     with store.transaction():

@@ -1,4 +1,4 @@
-"""coder suggest: similarity.v1 from the model, or a learned run per coder from the decisions so far."""
+"""coder suggest: similarity.v2 (or v1) from the model, or a learned run per coder from the decisions so far."""
 
 from __future__ import annotations
 
@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     type=click.Choice(["centroid", "max", "blend"]),
     default=None,
     help="How a code's exemplars are combined [default: centroid, chosen by measurement].",
+)
+@click.option(
+    "--suggester",
+    type=click.Choice(["similarity.v2", "similarity.v1"]),
+    default="similarity.v2",
+    show_default=True,
+    help="similarity.v2 also pulls a code's score away from its exclusion criteria and counterexamples; "
+    "similarity.v1 (older) uses only what a code is.",
 )
 @click.option(
     "--model",
@@ -62,6 +70,7 @@ def suggest(
     threshold: float | None,
     top_k: int | None,
     method: str | None,
+    suggester: str,
     model: str | None,
     batch_size: int,
     backend: str,
@@ -81,6 +90,7 @@ def suggest(
     Examples:
       coder suggest
       coder suggest --threshold 0.5 --top-k 2
+      coder suggest --suggester similarity.v1   # the older zero-shot scoring
       coder suggest --model ~/models/my-sentence-model
       coder suggest --model mpnet --backend torch   # the optional stronger model (make mpnet)
       coder suggest --learn        # after some review: one learned run per coder
@@ -108,6 +118,7 @@ def suggest(
             threshold=sg.DEFAULT_THRESHOLD if threshold is None else threshold,
             top_k=top_k or sg.DEFAULT_TOP_K,
             method=method or sg.DEFAULT_METHOD,
+            suggester=suggester,
             progress=bar,
         )
     _echo_suggested(r, time.perf_counter() - t0)
@@ -137,7 +148,8 @@ def _echo_learned(res: LearnResult) -> None:
     click.echo(
         f"{res.learner} for {res.coder}: {res.models} codes learned from {plural(res.decisions, 'decision')}"
         f"{' (probabilities calibrated on them)' if res.prior_fitted else ''}; {res.suggestions} suggestions, "
-        f"{res.new_segments} on sentences similarity.v1 did not suggest." + (carries(res.carry) if res.carry else "")
+        f"{res.new_segments} on sentences the zero-shot run did not suggest."
+        + (carries(res.carry) if res.carry else "")
     )
 
 

@@ -89,13 +89,11 @@ class Runs(StoreBase):
         )
 
     def finish_run(self, run_id: int, *, segments: int, embedded: int) -> RunRow:
-        """Make this run the active one of its suggester (for its coder, if learned); drop superseded runs'
-        score matrices; returns the run."""
-        suggester, learned_from = self.db.execute(
-            "SELECT suggester, learned_from FROM suggestion_runs WHERE id = ?", (run_id,)
-        ).fetchone()
-        if learned_from is None:
-            self._retire("suggester = ? AND learned_from IS NULL", (suggester,))
+        """Make this run the active one: the only zero-shot run, or its coder's only learned run; drop superseded
+        runs' score matrices; returns the run."""
+        (learned_from,) = self.db.execute("SELECT learned_from FROM suggestion_runs WHERE id = ?", (run_id,)).fetchone()
+        if learned_from is None:  # one zero-shot run at a time, whichever suggester made it
+            self._retire("learned_from IS NULL", ())
         else:  # a coder has one learned run, whichever learner made it
             self._retire("learned_from = ?", (learned_from,))
         self.db.execute(
@@ -148,6 +146,17 @@ class Runs(StoreBase):
             _RUN + " WHERE r.suggester = ? AND r.learned_from IS ? AND r.active = 1",
             (suggester, learned_from),
         )
+
+    def zero_shot_run(self) -> RunRow | None:
+        """The active zero-shot run (similarity.v1 or v2, whichever made the latest), if any."""
+        return self._one(RunRow, _RUN + " WHERE r.learned_from IS NULL AND r.active = 1 ORDER BY r.id DESC LIMIT 1")
+
+    def zero_shot_scores(
+        self, *, segment_ids: Iterable[int] | None = None
+    ) -> tuple[RunRow | None, Iterator[tuple[int, np.ndarray]]]:
+        """The active zero-shot run and its (segment id, score row) pairs (only these segments, if given)."""
+        run = self.zero_shot_run()
+        return run, self.run_scores(run, segment_ids=segment_ids)
 
     def learned_run(self, coder: str) -> RunRow | None:
         """The coder's active learned run (of whichever learner), if any."""

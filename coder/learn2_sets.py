@@ -1,0 +1,154 @@
+"""learned.v2 for a mutually exclusive set: one softmax model over its members, anchored like one code's. Pure.
+
+Split from :mod:`coder.learn2`, whose constants (penalties, gates, folds) it shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coder.learn2 import EVERY_FOLD, FOLDS, L2_A, L2_B, MIN_CALIBRATION, PRIOR_SCALE
+
+GROUP_L2_W = 1.0
+"""Penalty on an exclusive set's weights: at 0.3 AnnoMI client talk fell below zero-shot in one order of three."""
+
+
+@dataclass(frozen=True)
+class GroupExamples:
+    """Training rows of one exclusive set: each row belongs to exactly one member (class ``y``)."""
+
+    x: np.ndarray  # (n, d)
+    s0: np.ndarray  # (n, K) zero-shot scores of the K members
+    y: np.ndarray  # (n,) int in 0..K-1
+    weight: np.ndarray  # (n,)
+    coder_rows: int
+    """The first ``coder_rows`` rows are the coder's answers (in document order), the rest the codebook's examples."""
+
+
+@dataclass(frozen=True)
+class GroupModel:
+    """An exclusive set's members scored together: softmax over ``a · (s0 − t)/σ + b + W x``.
+
+    ``balance`` is what class-balancing added to each member's log-odds: :meth:`proba` takes it back out
+    (calibrated probabilities), :meth:`pick` keeps it (the member most above its base rate; measured on
+    AnnoMI, picking by the balanced scores gave κ 0.27 against 0.21 for the calibrated argmax, client talk
+    at 20 % of decisions).
+    """
+
+    w: np.ndarray  # (K, d)
+    a: float
+    b: np.ndarray  # (K,)
+    balance: np.ndarray  # (K,)
+    learned: bool
+
+    def logits(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float) -> np.ndarray:
+        offset = (np.asarray(s0, dtype=np.float64) - threshold) / scale
+        return np.asarray(x, dtype=np.float64) @ self.w.T + self.a * offset + self.b
+
+    def proba(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE) -> np.ndarray:
+        return softmax(self.logits(x, s0, threshold, scale) - self.balance)
+
+    def pick(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE) -> np.ndarray:
+        """(n, K) scores whose argmax is the member to suggest."""
+        return softmax(self.logits(x, s0, threshold, scale))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def group_prior(k: int, d: int) -> GroupModel:
+    """The set before learning: the argmax of the zero-shot scores."""
+    return GroupModel(np.zeros((k, d)), 1.0, np.zeros(k), np.zeros(k), False)
+
+
+def fit_group(ex: GroupExamples, threshold: float, *, scale: float = PRIOR_SCALE) -> GroupModel:
+    """Fit one exclusive set's model (L-BFGS; deterministic), or keep the zero-shot argmax.
+
+    The set is learned only once the coder has put at least :data:`MIN_CALIBRATION` sentences in each
+    member, and only if, on the coder's answers held out a contiguous third at a time, its picks agree
+    with the coder better (Cohen's κ) than the zero-shot argmax does, over all three and (:data:`EVERY_FOLD`)
+    on none worse.
+    """
+    k = ex.s0.shape[1]
+    d = ex.x.shape[1] if ex.x.ndim == 2 else 0
+    prior = group_prior(k, d)
+    mine = np.arange(len(ex.y)) < ex.coder_rows
+    counts = np.bincount(ex.y[mine], minlength=k) if ex.coder_rows else np.zeros(k, int)
+    if (counts < MIN_CALIBRATION).any():
+        return prior
+    x = np.asarray(ex.x, dtype=np.float64)
+    offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / scale
+    base = np.asarray(ex.weight, dtype=np.float64)
+    fold = np.full(len(ex.y), -1)
+    fold[mine] = np.arange(ex.coder_rows) * FOLDS // ex.coder_rows
+    learned_pred, zero_pred, truth = [], [], []
+    worse = False
+    for f in range(FOLDS):
+        test, train = fold == f, fold != f
+        if len(np.unique(ex.y[train & mine])) < k:
+            continue
+        w, a, b, _ = _fit_group(x[train], offset[train], ex.y[train], base[train], k)
+        learned_pred.append(np.argmax(x[test] @ w.T + a * offset[test] + b, axis=1))
+        zero_pred.append(np.argmax(offset[test], axis=1))
+        truth.append(ex.y[test])
+        worse |= _kappa(truth[-1], learned_pred[-1], k) < _kappa(truth[-1], zero_pred[-1], k)
+    if not truth:
+        return prior
+    y_true = np.concatenate(truth)
+    if _kappa(y_true, np.concatenate(learned_pred), k) <= _kappa(y_true, np.concatenate(zero_pred), k):
+        return prior
+    if EVERY_FOLD and worse:
+        return prior
+    w, a, b, balance = _fit_group(x, offset, ex.y, base, k)
+    return GroupModel(w, a, b, balance, True)
+
+
+def _kappa(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    """Cohen's κ of two label vectors over ``k`` classes (0 where chance agreement is total)."""
+    m = np.zeros((k, k))
+    np.add.at(m, (y, pred), 1.0)
+    n = m.sum()
+    po = np.trace(m) / n
+    pe = float(m.sum(axis=0) @ m.sum(axis=1)) / (n * n)
+    return 0.0 if pe >= 1 else (po - pe) / (1 - pe)
+
+
+def _fit_group(
+    x: np.ndarray, offset: np.ndarray, y: np.ndarray, base: np.ndarray, k: int
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(W, a, b, balance): the class-balanced multinomial fit with the same penalties as one code's."""
+    from scipy.optimize import minimize
+
+    d = x.shape[1]
+    onehot = np.eye(k)[y]
+    totals = np.array([base[y == c].sum() for c in range(k)])
+    factor = totals.sum() / (k * totals) if (totals > 0).all() else np.ones(k)
+    sw = base * factor[y]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, a, b = theta[: k * d].reshape(k, d), theta[k * d], theta[k * d + 1 :]
+        z = x @ w.T + a * offset + b
+        top = z.max(axis=1, keepdims=True)
+        lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+        nll = float(np.sum(sw * (lse - (z * onehot).sum(axis=1))))
+        r = sw[:, None] * (np.exp(z - lse[:, None]) - onehot)
+        grad = np.concatenate(
+            [
+                (r.T @ x + GROUP_L2_W * w).ravel(),
+                [float((r * offset).sum()) + L2_A * (a - 1.0)],
+                r.sum(axis=0) + L2_B * b,
+            ]
+        )
+        pen = 0.5 * (GROUP_L2_W * float((w * w).sum()) + L2_A * (a - 1.0) ** 2 + L2_B * float(b @ b))
+        return nll + pen, grad
+
+    theta0 = np.zeros(k * d + 1 + k)
+    theta0[k * d] = 1.0
+    theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 300}).x
+    w, a, b = theta[: k * d].reshape(k, d).copy(), float(theta[k * d]), theta[k * d + 1 :].copy()
+    return w, a, b, np.log(factor)

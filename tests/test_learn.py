@@ -49,18 +49,27 @@ OTHER = ["bus", "rain", "soup", "train", "movie", "phone", "shoes", "bread"]
 
 def pets(project, stored, embedder, blank_splitter, tmp_path):
     """A project where similarity is weak: the codebook only knows dogs; the participant talks about
-    other animals with shared words. Returns the participant sentences, the gold coding, and the
-    Pets F1 of a suggester on the last two thirds (the first third is for training)."""
-    lines = []
-    for i in range(48):
-        a, o = ANIMALS[i % 8], OTHER[i % 8]
-        lines.append(f"P01: My {a} sleeps on my bed every night number {i}.")
-        lines.append(f"Interviewer: And then?\nP01: The {o} was there again today number {i}.")
-    text = "Interviewer: Tell me.\n" + "\n".join(lines) + "\n"
-    project.import_files([write(tmp_path / "t.txt", text)], splitter=blank_splitter)
+    other animals with shared words. Six interviews (t1 … t6) of eight exchanges each. Returns the
+    participant sentences (interview by interview), the gold coding, and the Pets F1 of a suggester on the
+    last two thirds (the first third, two interviews, is for training)."""
+    files = []
+    for d in range(6):
+        lines = []
+        for i in range(d * 8, d * 8 + 8):
+            a, o = ANIMALS[i % 8], OTHER[i % 8]
+            lines.append(f"P0{d + 1}: My {a} sleeps on my bed every night number {i}.")
+            lines.append(f"Interviewer: And then?\nP0{d + 1}: The {o} was there again today number {i}.")
+        files.append(write(tmp_path / f"t{d + 1}.txt", "Interviewer: Tell me.\n" + "\n".join(lines) + "\n"))
+    project.import_files(files, splitter=blank_splitter)
     project.load_codebook(write(tmp_path / "pets.yaml", PETS))
     project.suggest(embedder, threshold=0.3)
-    segs = [s for t in project.document_view(project.document("t").id).turns for s in t.segments if s.coded]
+    segs = [
+        s
+        for d in range(6)
+        for t in project.document_view(project.document(f"t{d + 1}").id).turns
+        for s in t.segments
+        if s.coded
+    ]
     gold = {(s.id, "Pets") for s in segs if any(a in s.text for a in ANIMALS)}
     test_ids = [s.id for s in segs[len(segs) // 3 :]]
 

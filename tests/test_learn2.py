@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from coder import learn2 as l2
-from coder import learn2_sets as l2s
 from coder.errors import CoderError
 
 from .test_learn import pets
@@ -93,7 +92,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
     assert few.coder == "ana" and not few.prior_fitted
     assert stored.learned_run("ana").suggester == "learned.v2" and stored.learned_run("ana").calibrated_codes() == set()
     assert all(not i.calibrated for i in project.review("ana").pending())
-    assert all(c.probability is None for cs in project.chips("ana", project.document("t").id).values() for c in cs)
+    assert all(c.probability is None for cs in project.chips("ana", project.document("t1").id).values() for c in cs)
     assert all(r.expected_unfound is None for r in project.status(["ana"], all_codes=True))  # no estimate yet
     for s in train[4:]:
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
@@ -188,18 +187,22 @@ def test_folds_hold_out_whole_documents():
     assert l2._folds(6, None).tolist() == [0, 0, 1, 1, 2, 2]  # no documents: contiguous thirds
 
 
-def test_the_shared_cut_moves_only_where_held_out_answers_agree():
+def test_the_shared_cut_moves_only_where_held_out_documents_agree():
     rng = np.random.default_rng(5)
     n = 3000
-    order = np.repeat(np.arange(n // 3), 3)
+    docs = np.repeat(np.arange(10), n // 10)
     score = rng.uniform(0.1, 0.6, n)
     y = rng.random(n) < np.where(score >= 0.27, 0.8, 0.02)  # the answers say: from about 0.27
-    assert l2.shared_cut(order, score, y, 0.35) == pytest.approx(0.275)
+    assert l2.shared_cut(docs, score, y, 0.35) == pytest.approx(0.275)
+    assert l2.shared_cut(np.zeros(n, int), score, y, 0.35) == 0.35  # one document: it cannot say for the next
     y_flat = rng.random(n) < np.where(score >= 0.35, 0.8, 0.02)  # zero-shot's own threshold is right
-    assert l2.shared_cut(order, score, y_flat, 0.35) == pytest.approx(0.35)
+    assert l2.shared_cut(docs, score, y_flat, 0.35) == pytest.approx(0.35)
     few = np.zeros(n, bool)
     few[:5] = True
-    assert l2.shared_cut(order, score, few, 0.35) == 0.35  # too few yeses to say anything
+    assert l2.shared_cut(docs, score, few, 0.35) == 0.35  # too few yeses to say anything
+    odd = y.copy()
+    odd[docs >= 7] = rng.random(int((docs >= 7).sum())) < np.where(score[docs >= 7] >= 0.5, 0.8, 0.02)
+    assert l2.shared_cut(docs, score, odd, 0.35) == 0.35  # the last third of the documents says otherwise
 
 
 def test_a_losing_child_of_an_exclusive_set_takes_its_subcodes_with_it():
@@ -222,54 +225,6 @@ def test_exclusive_groups_of_a_project_codebook_name_the_top_level_set():
         "      - {name: C, definition: c.}\n      - {name: D, definition: d.}\n"
     )
     assert exclusive_groups(book) == [(-1, [0, 1]), (1, [2, 3])]
-
-
-def _three_classes(n, rng, d=6):
-    """Sentences of three members; the zero-shot scores confuse members 0 and 2, the vectors do not."""
-    y = np.arange(n) % 3
-    x = rng.normal(scale=0.3, size=(n, d))
-    x[np.arange(n), y] += 1.0
-    s0 = np.full((n, 3), 0.3) + rng.normal(scale=0.01, size=(n, 3))
-    s0[y == 1, 1] += 0.1
-    s0[y == 2, 0] += 0.1  # zero-shot says member 0 where the coder says 2
-    s0[y == 0, 0] += 0.1
-    return x, s0, y
-
-
-def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
-    rng = np.random.default_rng(4)
-    x, s0, y = _three_classes(300, rng)
-    few = l2s.fit_group(l2s.GroupExamples(x[:12], s0[:12], y[:12], np.ones(12), 12), 0.35)
-    assert not few.learned  # 4 sentences per member: fewer than MIN_CALIBRATION
-    ex = l2s.GroupExamples(x, s0, y, np.ones(300), 300)
-    gm = l2s.fit_group(ex, 0.35)
-    again = l2s.fit_group(ex, 0.35)
-    np.testing.assert_array_equal(gm.w, again.w)  # the same answers give the same model
-    assert gm.learned
-    xt, st, yt = _three_classes(300, np.random.default_rng(5))
-    p = gm.proba(xt, st, 0.35)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    assert (p.argmax(axis=1) == yt).mean() > 0.9 > (st.argmax(axis=1) == yt).mean()
-    # the zero-shot argmax already right: nothing to learn, the set keeps it
-    s_right = np.full((300, 3), 0.3)
-    s_right[np.arange(300), y] += 0.2
-    kept = l2s.fit_group(l2s.GroupExamples(rng.normal(size=(300, 6)), s_right, y, np.ones(300), 300), 0.35)
-    assert not kept.learned
-
-
-def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities():
-    rng = np.random.default_rng(6)
-    x, s0, y = _three_classes(600, rng)
-    keep = (y != 1) | (np.arange(600) % 10 == 1)  # member 1 is rare
-    ex = l2s.GroupExamples(x[keep], s0[keep], y[keep], np.ones(int(keep.sum())), int(keep.sum()))
-    gm = l2s.fit_group(ex, 0.35)
-    assert gm.learned and gm.balance[1] > 0 > gm.balance[0]  # balancing raised the rare member's odds
-    shown, pick = gm.proba(x, s0, 0.35), gm.pick(x, s0, 0.35)
-    np.testing.assert_allclose(
-        np.log(pick / shown) - np.log(pick / shown)[:, :1],
-        (gm.balance - gm.balance[0])[None, :].repeat(600, 0),
-        atol=1e-9,
-    )
 
 
 def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_as_a_set(
@@ -409,7 +364,8 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
         s0[mine, j] = t + offset[: len(mine)] * l2.PRIOR_SCALE
         answered.append((j, mine, y[: len(mine)]))
     prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(3)), t)
-    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t)
+    one_doc = {s: "d" for s in range(n_sent)}  # one document: the shared cut stays at the threshold
+    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
     assert model.calibrated.all()
     x = np.zeros((n_sent, 4))
     p = model.proba(x, s0)
@@ -417,7 +373,7 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
     zero = l2.select(l2.sigmoid((s0 - t) / l2.PRIOR_SCALE), np.zeros((3, 3), bool), top_k=3)
     assert [sorted(c for c, _ in row) for row in picks] == [sorted(c for c, _ in row) for row in zero]
     assert p.max() < 0.9  # a yes was rarer than the prior map said: probabilities come down
-    kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t)
+    kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t, {})
     assert not kept.calibrated.any()  # members of exclusive sets are scored by their set's model
 
 

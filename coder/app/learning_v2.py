@@ -106,6 +106,7 @@ def _pool_the_rest(
     row: dict[int, int],
     in_sets: set[int],
     threshold: float,
+    doc_of: dict[int, str],
 ) -> l2.Model:
     """The codes not learned on their own (outside exclusive sets) share what all their answers pooled say:
     one map from zero-shot score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out
@@ -118,7 +119,7 @@ def _pool_the_rest(
     score = np.concatenate([s0[[row[s] for s in mine], j] for j, mine, _ in rest])
     y = np.concatenate([y for _, _, y in rest])
     fitted = l2.fit_pooled(order, (score - threshold) / model.scale, y)
-    at = l2.shared_cut(order, score, y, threshold)
+    at = l2.shared_cut(np.array([doc_of.get(int(s), "") for s in order]), score, y, threshold)
     if fitted is None and at == threshold:
         return model
     a, b = fitted if fitted is not None else (1.0, 0.0)
@@ -263,7 +264,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     with one_blas_thread():
         model = l2.fit(examples, threshold)
         alone = set(np.flatnonzero(model.calibrated).tolist())
-        model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold)
+        model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold, doc_of)
         sets = [
             (
                 parent,

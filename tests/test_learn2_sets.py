@@ -1,0 +1,55 @@
+"""learned.v2 for mutually exclusive sets (coder.learn2_sets): one anchored multiclass model per set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coder import learn2_sets as l2s
+
+
+def _three_classes(n, rng, d=6):
+    """Sentences of three members; the zero-shot scores confuse members 0 and 2, the vectors do not."""
+    y = np.arange(n) % 3
+    x = rng.normal(scale=0.3, size=(n, d))
+    x[np.arange(n), y] += 1.0
+    s0 = np.full((n, 3), 0.3) + rng.normal(scale=0.01, size=(n, 3))
+    s0[y == 1, 1] += 0.1
+    s0[y == 2, 0] += 0.1  # zero-shot says member 0 where the coder says 2
+    s0[y == 0, 0] += 0.1
+    return x, s0, y
+
+
+def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
+    rng = np.random.default_rng(4)
+    x, s0, y = _three_classes(300, rng)
+    few = l2s.fit_group(l2s.GroupExamples(x[:12], s0[:12], y[:12], np.ones(12), 12), 0.35)
+    assert not few.learned  # 4 sentences per member: fewer than MIN_CALIBRATION
+    ex = l2s.GroupExamples(x, s0, y, np.ones(300), 300)
+    gm = l2s.fit_group(ex, 0.35)
+    again = l2s.fit_group(ex, 0.35)
+    np.testing.assert_array_equal(gm.w, again.w)  # the same answers give the same model
+    assert gm.learned
+    xt, st, yt = _three_classes(300, np.random.default_rng(5))
+    p = gm.proba(xt, st, 0.35)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert (p.argmax(axis=1) == yt).mean() > 0.9 > (st.argmax(axis=1) == yt).mean()
+    # the zero-shot argmax already right: nothing to learn, the set keeps it
+    s_right = np.full((300, 3), 0.3)
+    s_right[np.arange(300), y] += 0.2
+    kept = l2s.fit_group(l2s.GroupExamples(rng.normal(size=(300, 6)), s_right, y, np.ones(300), 300), 0.35)
+    assert not kept.learned
+
+
+def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities():
+    rng = np.random.default_rng(6)
+    x, s0, y = _three_classes(600, rng)
+    keep = (y != 1) | (np.arange(600) % 10 == 1)  # member 1 is rare
+    ex = l2s.GroupExamples(x[keep], s0[keep], y[keep], np.ones(int(keep.sum())), int(keep.sum()))
+    gm = l2s.fit_group(ex, 0.35)
+    assert gm.learned and gm.balance[1] > 0 > gm.balance[0]  # balancing raised the rare member's odds
+    shown, pick = gm.proba(x, s0, 0.35), gm.pick(x, s0, 0.35)
+    np.testing.assert_allclose(
+        np.log(pick / shown) - np.log(pick / shown)[:, :1],
+        (gm.balance - gm.balance[0])[None, :].repeat(600, 0),
+        atol=1e-9,
+    )

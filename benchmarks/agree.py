@@ -1,6 +1,6 @@
 """Agreement benchmarks: the machine as a coder, against people.
 
-- Demo corpus: the reference coding vs similarity.v1 at its default threshold.
+- Demo corpus: the reference coding vs the zero-shot suggester (similarity.v2) at its default threshold.
 - AnnoMI (../shared/benchmarks/annomi-dev): the experts' client-talk labels vs the machine after a
   simulated reviewer (answering from those labels, the default learner re-fitted every 50 decisions) has
   seen 0 %, 10 % and 20 % of the utterances. The expert labels are entered as coder ``expert`` on
@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from coder import suggest as sg  # noqa: E402
 from coder.app.learning import DEFAULT_LEARNER  # noqa: E402
 from coder.embed import set_offline_env  # noqa: E402
 
@@ -61,7 +62,7 @@ def demo_section(project) -> list[str]:
     import quality
 
     project.import_decisions(quality.REFERENCE)
-    lines = ["### Demo corpus: reference coding vs similarity.v1 (threshold 0.35, top 3)\n", *HEADER]
+    lines = [f"### Demo corpus: reference coding vs {sg.SUGGESTER} (threshold 0.35, top 3)\n", *HEADER]
     timings = []
     results = []
     for label, unit, depth in (
@@ -110,9 +111,9 @@ def annomi_section(embedder, quick: bool) -> list[str]:
                     project, gold, order="document", learn=True, budget=10 * n_units, every=10**9, max_reviewed=target
                 )
                 seen = target
-            # similarity.v1 does not learn: its figures are those at 0 %
+            # the zero-shot suggester does not learn: its figures are those at 0 %
             learner = DEFAULT_LEARNER
-            arms = [(f"machine:{learner}", learner)] if pct else [("machine", "similarity.v1")]
+            arms = [(f"machine:{learner}", learner)] if pct else [("machine", sg.SUGGESTER)]
             for coder, name in arms:
                 r = project.agree(["expert", coder])
                 lines.append(_line(f"{name}, {pct} % seen", r))

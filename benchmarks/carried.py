@@ -8,8 +8,8 @@ not. This measures what that adds to what she is shown, on each data set of `ben
   coder who reviewed them would have answered), five draws;
 - on the held-out half, sentence by sentence in document order, the gold codes of the sentence before
   stand for her answers there; the gold codes of the sentence itself are only ever compared with;
-- *shown* = similarity.v1's suggestions (the stored run, the shipped defaults), plus the carried codes
-  that nothing already suggests there (the rule `coder review` and the page apply);
+- *shown* = the zero-shot run's suggestions (similarity.v2, the stored run, the shipped defaults), plus the
+  carried codes that nothing already suggests there (the rule `coder review` and the page apply);
 - and through the product: the same documents answered from the gold in a copy of the project (each gold
   code accepted, every other suggestion rejected), `Project.learn` fitting learned.v2 with its own carry
   model, and *shown* = that learned run's suggestions plus the codes its carry model carries.
@@ -40,6 +40,7 @@ import results_sections  # noqa: E402
 import run as bench_run  # noqa: E402  (sets the offline environment)
 
 from coder import carry, learn2  # noqa: E402
+from coder import suggest as sg  # noqa: E402
 from coder.evaluate import binary_kappa, prf  # noqa: E402
 from coder.store import Store  # noqa: E402
 
@@ -47,7 +48,7 @@ DRAWS = 5
 
 
 def _tables(ds) -> tuple[list[str], dict[int, np.ndarray], dict[int, set[str]], float]:
-    """The run's code paths, each unit's similarity row, its similarity.v1 suggestions, and the threshold."""
+    """The run's code paths, each unit's similarity row, its zero-shot suggestions, and the threshold."""
     import json
 
     with Store(ds.path) as store:
@@ -62,7 +63,7 @@ def _tables(ds) -> tuple[list[str], dict[int, np.ndarray], dict[int, set[str]], 
 
 def _pairs(ds, by_doc, names, paths, sims, threshold, suggested):
     """(offset, before, given, shown) rows of every unit that follows a unit, in the documents ``names``
-    (``shown``: what similarity.v1 suggests there)."""
+    (``shown``: what the zero-shot run suggests there)."""
     offset, before, given, shown = [], [], [], []
     for n in names:
         units = by_doc[n]
@@ -211,7 +212,7 @@ def section(results: list[dict[str, object]], seconds: float, model: str) -> str
         f"- machine: {bench_run.machine()}; embeddings: `{model}`; {seconds:.0f} s",
         "- the carry model fitted on the gold coding of half the review documents (5 random halves); on the "
         "held-out documents, the gold codes of the sentence before stand for the coder's answers there. "
-        "*Shown*: similarity.v1's suggestions at the shipped defaults, plus each carried code nothing "
+        f"*Shown*: {sg.SUGGESTER}'s suggestions at the shipped defaults, plus each carried code nothing "
         "suggests there already; *learned.v2*: the same half of the review documents answered from the gold "
         "(each gold code accepted, every other suggestion rejected), `Project.learn` fitting learned.v2 and "
         "its carry model, and its suggestions shown with the codes it carries. *Gold codes that run on*: of "
@@ -226,7 +227,7 @@ def section(results: list[dict[str, object]], seconds: float, model: str) -> str
         m, s = c.mean(axis=0), c.std(axis=0)
         carried = _carried_cell(r["n_carried"], r["p_carried"])
         lines.append(
-            f"| {r['title']} | {r['held']:,} ({r['pairs']:,}) | {_share(r['run_on'])} | similarity.v1 | {b[0]:.3f} | "
+            f"| {r['title']} | {r['held']:,} ({r['pairs']:,}) | {_share(r['run_on'])} | {sg.SUGGESTER} | {b[0]:.3f} | "
             f"{b[1]:.3f} | "
             f"{b[2]:.3f} | {b[3]:.3f} | | |"
         )

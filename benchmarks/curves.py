@@ -8,7 +8,7 @@ the gold codes nobody suggested by hand. The learner is re-fitted after every ba
 10, 20 and 40 % of the review half's units the machine is scored on the held-out half, which nobody
 reviews; at 10 and 20 % the calibration of the learned probabilities is measured there too.
 
-Arms: similarity.v1 (zero-shot: the same for every run, since it never reads decisions) and every
+Arms: the zero-shot suggester (similarity.v2; the same for every run, since it never reads decisions) and every
 learner in :data:`LEARNERS` that `Project.learn` accepts (learned.v2 is picked up once it exists).
 Every arm runs at the shipped defaults: nothing is tuned here, on either half.
 

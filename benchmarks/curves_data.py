@@ -38,7 +38,7 @@ class Dataset:
     kind: str
     """``single``: one gold label per unit (multiclass κ of the machine's best code); ``multi``: a set per unit."""
     path: Path
-    """A closed project file with its similarity.v1 run: every run starts from a copy."""
+    """A closed project file with its zero-shot run: every run starts from a copy."""
     gold: dict[int, frozenset[str]]
     """Every unit (participant segment) of the project -> its gold codes (possibly none)."""
     codes: list[str]

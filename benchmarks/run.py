@@ -380,7 +380,7 @@ def main() -> None:
         import simulate
 
         arms = (
-            ("similarity.v1, document order", "document", False),
+            (f"{sg.SUGGESTER}, document order", "document", False),
             ("learned.v1, document order", "document", True),
             ("learned.v1, uncertain first", "uncertain", True),
         )

@@ -42,7 +42,7 @@ class Point:
 
 def machine_codings(project: Project, use_learned: bool) -> set[tuple[int, str]]:
     """The (sentence, code) pairs the machine suggests now: the simulated reviewer's learned run's when asked
-    and fitted (whichever learner), else similarity.v1's."""
+    and fitted (whichever learner), else the zero-shot run's."""
     with Store(project.path) as store:  # every suggestion with its suggester: below what Project reports
         run = store.learned_run(SIM) if use_learned else None
         want = run.suggester if run is not None else sg.SUGGESTER

@@ -28,16 +28,19 @@ with a handful of answers made an 84-code codebook slightly worse than zero-shot
 shows its similarity and says "not yet calibrated". Once learned, its probabilities count as
 calibrated, and it is suggested from the cut (:data:`CUTS`) that gives the best F1 on the coder's answers
 as the cross-validation predicted them, each from a model that had not seen it (a cut chosen on the
-probabilities of the answers a model was fitted on over-suggests). A learned code must also beat
-its zero-shot suggestions on the coder's answers held out a third at a time, over all three and on
-none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot score.
+probabilities of the answers a model was fitted on over-suggests). A code's answers must come from
+:data:`MIN_DOCUMENTS` documents, and it must beat its zero-shot suggestions on them held out a third of
+the documents at a time, over all and on none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot
+score. While its yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents it stays nearer
+zero-shot: a stronger penalty (:data:`L2_W_FEW`) and no cut below 0.5.
 
 Codes not learned on their own share one map from zero-shot score to probability, fitted on all their
 answers pooled (:func:`fit_pooled`), once it predicts held-out answers better than the prior: with many
 codes and few answers each, most codes would otherwise never show a probability. They share one
-zero-shot cut too (:func:`shared_cut`), chosen on the same pooled answers where it beats the zero-shot
-threshold on each held-out third of them: a codebook of bare definitions scores lower than one with
-examples, so the best cut differs between projects, and the coder's answers say where it lies.
+zero-shot cut too (:func:`shared_cut`), chosen on the same pooled answers where it does at least as well
+as the zero-shot threshold on each held-out third of their documents: a codebook of bare definitions
+scores lower than one with examples, so the best cut differs between projects, and the coder's answers
+say where it lies.
 
 A mutually exclusive set is also scored as a whole (:func:`coder.learn2_sets.fit_group`): one softmax over its members,
 anchored the same way on their zero-shot scores, class-balanced, learned under the same kind of gates
@@ -65,6 +68,8 @@ L2_W = 0.5
 by document, 3 review orders, one-off): NHS answers (50 codes) κ after 10 / 20 % of decisions 0.330 / 0.336 at 1.0,
 0.368 / 0.372 at 0.5, 0.384 / 0.364 at 0.3; the demo the same at all three (AnnoMI's exclusive sets use
 :data:`coder.learn2_sets.GROUP_L2_W`)."""
+L2_W_FEW = 1.0
+"""The penalty while a code's yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents."""
 L2_A = 1.0
 L2_B = 0.1
 SUGGEST_AT = 0.5
@@ -170,13 +175,13 @@ def fit_code(
         return prior
     x = np.asarray(ex.x, dtype=np.float64)
     offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / scale
-    penalties = (L2_W if l2_w is None else l2_w, l2_a, l2_b)
     mine = np.arange(len(ex.y)) < (ex.coder_rows if ex.coder_rows is not None else len(ex.y))
+    spread = ex.documents is None or len(np.unique(ex.documents[ex.y[mine]])) >= LOW_CUT_DOCUMENTS
+    penalties = ((L2_W if spread else L2_W_FEW) if l2_w is None else l2_w, l2_a, l2_b)
     cv = _cross_validated(x, offset, ex, mine, penalties, stop_if_worse=EVERY_FOLD)
     if cv.learned_f1 <= cv.zero_f1 or (EVERY_FOLD and cv.worse):
         return prior
     w, a, b, _ = _fit(x, offset, ex.y, np.asarray(ex.weight, dtype=np.float64), penalties)
-    spread = ex.documents is None or len(np.unique(ex.documents[ex.y[mine]])) >= LOW_CUT_DOCUMENTS
     return CodeModel(w, a, b, True, best_cut(cv.held_out[mine], ex.y[mine], CUTS if spread else GATE_CUTS))
 
 
@@ -184,15 +189,16 @@ FOLDS = 3
 MIN_DOCUMENTS = 2
 """Documents a code's answers must come from before it is learned on its own. Its cross-validation holds out
 whole documents (:func:`_folds`): a model fitted on one interview and checked on other stretches of the same
-interview learned that interview's topics. Measured on the demo (review half split in two, one-off): two codes
+interview learned that interview's topics. Measured on the demo (review half split in two, one-off): codes
 learned from the first transcript alone, suggested from a probability of 0.2, took κ on the other transcripts
-from 0.171 to 0.098."""
+from 0.171 to 0.09–0.10 in one review order of three."""
 LOW_CUT_DOCUMENTS = 5
-"""Documents a learned code's yes answers must come from before its cut may go below 0.5. With its answers in
-two or three interviews, held-out probabilities are a poor guide to the next interview: on the demo (review
-half split in two, 3 orders, after 40 % and 80 % of it) cuts as low as 0.2 took κ from the zero-shot 0.171 to
-0.164 / 0.170, and never below 0.5, 0.177 / 0.174; NHS answers, each its own document, keep the low cuts
-(0.372 after 20 % against 0.323 with the floor)."""
+"""Documents a learned code's yes answers must come from before its cut may go below 0.5 and its penalty drop
+to :data:`L2_W`. With its answers in two or three interviews, held-out probabilities are a poor guide to the
+next interview: on the demo (review half split in two, 3 orders, after 40 % and 80 % of it) cuts as low as 0.2
+took κ from the zero-shot 0.171 to 0.164 / 0.170, never below 0.5 0.173 / 0.170, and with the stronger penalty
+too 0.175 / 0.171; NHS answers, each its own document, keep the low cuts (0.372 after 20 % against 0.323 with
+the floor) and the weaker penalty."""
 EVERY_FOLD = True
 """A code is learned only if its learned suggestions are no worse than zero-shot on any held-out third
 of the coder's answers, as well as better over all three: with many codes, a pooled win alone let codes
@@ -217,10 +223,11 @@ def _cross_validated(
     *,
     stop_if_worse: bool = False,
 ) -> CrossValidation:
-    """F1 of the learned suggestions and of the zero-shot ones on the coder's rows (in document order), each
-    contiguous third held out in turn, whether the learned ones did worse on any third, and each held-out
-    row's probability: sentences of one interview are alike, so holding out stretches of them, not scattered
-    rows, says how the model does on interviews it has not seen.
+    """F1 of the learned suggestions and of the zero-shot ones on the coder's rows, each fold of
+    :func:`_folds` held out in turn (whole documents; contiguous stretches of rows without them), whether the
+    learned ones did worse on any fold, and each held-out row's probability: sentences of one interview are
+    alike, so holding out whole interviews, not scattered rows, says how the model does on interviews it has
+    not seen.
 
     ``stop_if_worse``: return at the first worse third (the F1s then cover the thirds fitted so far), as the
     answer is settled: most codes of a fully coded project stop after one or two fits instead of four."""
@@ -319,7 +326,7 @@ def fit_pooled(order: np.ndarray, offset: np.ndarray, y: np.ndarray) -> tuple[fl
 
     Rows are (sentence in import order, offset, yes/no), one per (sentence answered, code). None while
     either kind has fewer than :data:`MIN_POOLED` answers, or when the map does not predict every held-out
-    third of the sentences (contiguous stretches, as in :func:`_cross_validated`) better than the zero-shot
+    third of the sentences (contiguous stretches of sentence ids) better than the zero-shot
     prior ``sigmoid(offset)`` does (log loss): then the codes keep "not yet calibrated"."""
     y = np.asarray(y, dtype=bool)
     if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED:
@@ -399,7 +406,7 @@ def shared_cut(documents: np.ndarray, score: np.ndarray, y: np.ndarray, threshol
         return threshold
     fold = _folds(len(y), np.asarray(documents))
     counts = np.zeros((2, 3))  # (shared, threshold) x (true positives, predicted, actual)
-    for k in range(int(fold.max()) + 1):
+    for k in np.unique(fold):  # a fold may be empty when one document outweighs the rest
         test = fold == k
         if not y[~test].any() or not y[test].any():
             return threshold

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from coder.agreement import Summary
 from coder.report import docx_table
-from coder.suggest import CONTRAST
+from coder.suggest import contrast_of
 
 FORMATS = ("text", "md")
 LEARNED = "learned."
@@ -26,8 +26,10 @@ _LEARNER_WORDS = {
     "learned.v2": "fitted, for each code a coder had answered at least eight times each way (a sentence coded "
     "otherwise counting as a no), a logistic model on the sentence embeddings anchored on the zero-shot score and "
     "trained on that coder's answers and the codebook's examples; a code kept its zero-shot score when it had fewer "
-    "answers or when the model did not beat the zero-shot suggestions on the coder's answers held out a third at a "
-    "time; each learned code was suggested from the probability with the best F1 on the coder's answers held out the "
+    "answers, when they came from a single transcript, or when the model did not beat the zero-shot suggestions on "
+    "the coder's answers held out a third of the transcripts at a time; each learned code was suggested from the "
+    "probability with the best F1 on the coder's answers held out the same way (0.5 or more while its yes answers "
+    "came from fewer than five transcripts), and the codes not learned shared one similarity threshold chosen the "
     "same way",
 }
 POOLED = "*"
@@ -292,9 +294,10 @@ def _suggestions(r: MethodsReport) -> str:
         return out + "No suggestion run was active at the time of this report; codes were applied by hand."
     if z is not None:
         how = _METHOD.get(z.method, f"the {z.method} method")
-        if z.suggester == "similarity.v2":
+        pull = contrast_of(z.suggester)
+        if pull:
             how += (
-                f", less {CONTRAST:g} times its cosine similarity to the mean of the code's embedded exclusion "
+                f", less {pull:g} times its cosine similarity to the mean of the code's embedded exclusion "
                 "criteria and counterexamples (for codes that have them)"
             )
         out += (
@@ -317,7 +320,7 @@ def _suggestions(r: MethodsReport) -> str:
             + (
                 f", and suggested codes scoring at least {learned[0].threshold:g}"
                 if same and kinds == ["learned.v1"]
-                else ", each code suggested from a probability of 0.5 or a higher cut chosen on that coder's answers"
+                else ", each code suggested from a cut chosen on that coder's answers"
                 if kinds == ["learned.v2"]
                 else ""
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 
 import numpy as np
@@ -119,6 +120,26 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
     assert all(r["probability"] == "" for r in rows if r["suggester"] == "similarity.v2")
 
 
+@pytest.mark.parametrize("suggester", ["similarity.v1", "similarity.v2"])
+def test_a_learned_run_is_anchored_on_the_active_zero_shot_runs_own_scores(
+    project, stored, embedder, blank_splitter, tmp_path, suggester
+):
+    segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    project.suggest(embedder, threshold=0.3, suggester=suggester)
+    ana = project.review("ana", learn_every=0)
+    for s in segs[: len(segs) // 3]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    project.learn(coder="ana", learner="learned.v2")
+    zero = stored.zero_shot_run()
+    assert zero.suggester == suggester
+    paths = json.loads(zero.code_paths)
+    scores = dict(stored.run_scores(zero))
+    mine = [r for r in stored.suggestions() if r.learned_from == "ana"]
+    assert mine
+    for r in mine:  # each learned suggestion records the zero-shot score it was anchored on
+        assert r.score == pytest.approx(float(scores[r.segment_id][paths.index(r.code_path)]), abs=1e-5)
+
+
 def test_a_new_suggest_refits_with_the_same_learner(precoded, embedder):
     ana = precoded.review("ana")
     for item in ana.pending()[:3]:
@@ -175,6 +196,24 @@ def test_a_code_answered_in_one_document_only_is_not_learned_on_its_own():
     two = l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, np.repeat([0, 1], n // 2))
     assert not l2.fit_code(one, 0.35).calibrated
     assert l2.fit_code(two, 0.35).calibrated
+
+
+def test_a_code_whose_yes_answers_come_from_few_documents_keeps_a_cut_of_one_half_or_more():
+    rng = np.random.default_rng(3)
+    n = 600
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 1] + 0.3 * rng.normal(size=n)) > 0.55  # a rare, noisy code: its best held-out cut is low
+    s0 = np.full(n, 0.30)
+
+    def fitted(docs):
+        return l2.fit_code(l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, docs), 0.35)
+
+    many = fitted(np.repeat(np.arange(10), n // 10))
+    few = fitted(np.repeat([0, 1], n // 2))
+    assert many.calibrated and few.calibrated
+    assert many.cut < 0.5 <= few.cut  # the floor holds until the yes answers span LOW_CUT_DOCUMENTS documents
+    assert np.linalg.norm(few.w) < np.linalg.norm(many.w)  # and the stronger penalty keeps it nearer zero-shot
 
 
 def test_folds_hold_out_whole_documents():
@@ -375,6 +414,22 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
     assert p.max() < 0.9  # a yes was rarer than the prior map said: probabilities come down
     kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t, {})
     assert not kept.calibrated.any()  # members of exclusive sets are scored by their set's model
+
+
+def test_codes_not_learned_are_suggested_from_the_shared_cut_their_documents_agree_on():
+    from coder.app.learning_v2 import _pool_the_rest
+
+    t = 0.35
+    rng = np.random.default_rng(8)
+    n_sent = 1200
+    s0 = rng.uniform(0.15, 0.55, (n_sent, 2))
+    answered = [(j, list(range(n_sent)), rng.random(n_sent) < np.where(s0[:, j] >= 0.275, 0.8, 0.02)) for j in range(2)]
+    prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(2)), t)
+    docs = {s: f"d{s // 100}" for s in range(n_sent)}  # twelve interviews
+    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, docs)
+    p = model.proba(np.zeros((n_sent, 4)), s0)
+    picked = p >= model.cuts
+    np.testing.assert_array_equal(picked, s0 >= 0.275 - 1e-9)  # suggested from the learned cut, not from 0.35
 
 
 def test_fits_run_on_one_blas_thread_and_give_it_back():

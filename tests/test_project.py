@@ -252,7 +252,7 @@ def test_one_zero_shot_run_at_a_time_whichever_suggester_and_learning_reads_it(
     seg = project.sentence("sample", 9).id
     ana = project.review("ana", learn_every=0)
     ana.apply_code(seg, FAMILY)
-    [res] = project.learn(coder="ana", learner="learned.v2")  # anchored on the v1 run: no exclusion vectors needed
+    [res] = project.learn(coder="ana", learner="learned.v2")  # learns on the v1 run (test_learn2 checks the anchor)
     assert res.run_id > 0 and stored.learned_run("ana").suggester == "learned.v2"
     with pytest.raises(InputError, match=r"no zero-shot suggester 'similarity\.v9'"):
         project.suggest(embedder, suggester="similarity.v9")

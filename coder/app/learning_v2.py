@@ -225,7 +225,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         for k in sibling_of.get(j, []):
             neg |= branch(paths[k]) - pos
         implicit = set(row) - pos - neg  # answered on, coded otherwise
-        mine = sorted(pos | neg | implicit)  # in import order (document by document): held out in stretches
+        mine = sorted(pos | neg | implicit)  # in import order (document by document): held out by document
         idx = [row[s] for s in mine]
         answered.append((j, mine, np.array([s in pos for s in mine], bool)))
         xs = [x[idx]]

@@ -58,7 +58,7 @@ def describe_run(run: RunRow) -> str:
     else:
         how = f"learned from {run.learned_from}'s {run.decisions} decisions"
     cut = (
-        f"probability cut per code from {run.threshold:g}, chosen on the coder's answers"
+        "probability cut per code, chosen on the coder's answers"
         if run.suggester == "learned.v2"
         else f"threshold {run.threshold:g}"
     )

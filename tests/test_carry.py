@@ -8,6 +8,8 @@ import pytest
 
 from coder import carry
 from coder.app.review import REASONS
+from coder.errors import CoderError
+from coder.store import Store
 
 from .conftest import DATA
 
@@ -244,3 +246,47 @@ def test_a_session_queue_after_each_answer_is_what_a_fresh_queue_would_be(
     for item in [i for i in session.pending() if i.offered][:4]:
         session.accept(item)
         assert shown(session.pending()) == shown(project.review("ana", order=order).pending())
+
+
+def test_the_carried_flag_survives_decisions_export_import_and_merge(
+    project, embedder, blank_splitter, stored, tmp_path
+):
+    """An answer to a carried code stays marked as one in another copy: exported, imported, merged."""
+    import csv
+
+    from coder.app import Project
+
+    from .conftest import write
+
+    lines = ["# SYNTHETIC TRANSCRIPT written for coder's tests. Not real interview data.", "# participant: P71", ""]
+    lines += [f"P71: Sentence {i} about my week." for i in range(4)]
+    text = "\n".join(lines) + "\n"
+    project.import_files([write(tmp_path / "P71.txt", text)], splitter=blank_splitter)
+    project.load_codebook(DATA / "mini.yaml")
+    keys = stored.segment_keys()
+    code = project.codebook().codes[0].path
+    with stored.transaction():
+        stored.record_decision(segment_id=keys[1].id, code_path=code, coder="ana", answer="accept", carried=True)
+        stored.record_decision(segment_id=keys[2].id, code_path=code, coder="ana", answer="accept")
+    out = tmp_path / "d.csv"
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        project.export_decisions(fh)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["carried"] for r in rows] == ["yes", ""]
+
+    def copy(name):
+        p = Project(tmp_path / name, create=True)
+        p.import_files([tmp_path / "P71.txt"], splitter=blank_splitter)
+        p.load_codebook(DATA / "mini.yaml")
+        return p
+
+    with copy("b.db") as b:
+        b.import_decisions(out)
+    with copy("c.db") as c:
+        c.merge(project.path)
+    for name in ("b.db", "c.db"):
+        with Store(tmp_path / name) as other:
+            assert sorted((d.segment_id, d.carried) for d in other.decisions()) == [(keys[1].id, 1), (keys[2].id, 0)]
+    bad = write(tmp_path / "bad.csv", out.read_text(encoding="utf-8").replace(",yes", ",maybe"))
+    with copy("d.db") as d, pytest.raises(CoderError, match="carried must be yes or empty"):
+        d.import_decisions(bad)

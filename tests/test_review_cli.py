@@ -117,7 +117,7 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
     out = tmp_path / "ana.csv"
     proj("decisions", "export", "-o", str(out))
     header = out.read_text().splitlines()[0]
-    assert header == "coder,document,start,end,code,answer,reason,note,decided_at,decided_by"
+    assert header == "coder,document,start,end,code,answer,reason,note,decided_at,decided_by,carried"
     other = tmp_path / "other.db"
     runner = CliRunner()
     for args in (
@@ -161,8 +161,8 @@ def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
     r = proj("decisions", "import", str(missing), code=1)
     assert r.output == (
         f"Error: {missing}: row 1: missing column(s): coder, start, end, code — the header needs "
-        "coder, document, start, end, code, answer, reason, note, decided_at, decided_by (answer defaults to "
-        "accept)\n"
+        "coder, document, start, end, code, answer, reason, note, decided_at, decided_by, carried (answer defaults "
+        "to accept)\n"
     )
 
 

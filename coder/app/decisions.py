@@ -19,7 +19,22 @@ from coder.errors import InputError, ManyProblems, Problem
 from coder.store import Store
 from coder.transcripts import decode
 
-COLUMNS = ("coder", "document", "start", "end", "code", "answer", "reason", "note", "decided_at", "decided_by")
+COLUMNS = (
+    "coder",
+    "document",
+    "start",
+    "end",
+    "code",
+    "answer",
+    "reason",
+    "note",
+    "decided_at",
+    "decided_by",
+    "carried",
+)
+"""``carried``: ``yes`` for an answer to a code carried over from the sentence before (:mod:`coder.app.carrying`),
+empty otherwise; files written before the column existed import as not carried."""
+FLAGS = {"": False, "no": False, "false": False, "0": False, "yes": True, "true": True, "1": True}
 REQUIRED = ("coder", "document", "start", "end", "code")
 ANSWERS = {"accept": "accept", "accepted": "accept", "reject": "reject", "rejected": "reject"}
 
@@ -41,6 +56,7 @@ def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = N
             r.memo or "",
             r.decided_at,
             r.decided_by or "",
+            "yes" if r.carried else "",
         ]
         if fmt == "csv":
             w.writerow(values)
@@ -132,7 +148,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
     index = store.segment_index()
     docs = {d.name for d in store.documents()}
     problems: list[Problem] = []
-    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None, bool]] = []
+    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None, bool, bool]] = []
     for n, r in rows:
         # a decision the other copy undid (merge only): it can withdraw the same decision here, nothing more
         withdrawn = bool((r.get("undone_at") or "").strip())
@@ -166,6 +182,10 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
         if answer is None:
             bad(f"answer must be accept or reject (got '{r.get('answer')}')")
             continue
+        carried = FLAGS.get((r.get("carried") or "").strip().lower())
+        if carried is None:
+            bad(f"carried must be yes or empty (got '{r.get('carried')}')")
+            continue
         raw_when = (r.get("decided_at") or "").strip()
         when = ""
         if raw_when:
@@ -186,6 +206,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 when,
                 r.get("decided_by") or None,
                 withdrawn,
+                carried,
             )
         )
     if problems:
@@ -195,7 +216,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
 
     def write() -> None:
         nonlocal added, unchanged, superseded, withdrawn_here
-        for _, coder, seg, code, answer, reason, note, when, by, withdrawn in parsed:
+        for _, coder, seg, code, answer, reason, note, when, by, withdrawn, carried in parsed:
             if withdrawn:  # undone in the other copy (merge): undo this very decision here too, if it stands
                 gone = when and store.withdraw_decision(
                     segment_id=seg, code_path=code, coder=coder, answer=answer, decided_at=when
@@ -218,6 +239,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 decided_by=by,
                 if_standing="newer",
                 imported=True,
+                carried=carried,
             )
             if r.outcome in ("unchanged", "kept"):
                 unchanged += 1
@@ -316,6 +338,7 @@ def merge(store: Store, other: str | Path) -> MergeResult:
                 "note": r.memo or "",
                 "decided_at": r.decided_at,
                 "decided_by": r.decided_by or "",
+                "carried": "yes" if r.carried else "",
                 "undone_at": r.undone_at or "",
             },
         )

@@ -134,7 +134,7 @@ def _pool_the_rest(
 
 
 def _fit_carry(
-    store: Store,
+    keys: Sequence[SegmentKey],
     paths: list[str],
     row: dict[int, int],
     s0: np.ndarray,
@@ -150,7 +150,7 @@ def _fit_carry(
     for path, segs in accepted.items():
         for s in segs:
             given[s].add(path)
-    before = previous_sentences(store.segment_keys())
+    before = previous_sentences(keys)
     pairs = [s for s in row if before.get(s) in row]  # import order: documents in turn, sentences in order
     if not pairs:
         return None
@@ -215,7 +215,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         sim.model, sorted({text_hash(t) for ts in counter.values() for t in ts})
     )  # cached by 'coder suggest'
 
-    doc_of = {k.id: k.document for k in store.segment_keys()}
+    keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
+    doc_of = {k.id: k.document for k in keys}
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
     answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
@@ -295,7 +296,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         picks = l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k, rank=rank)
         return p, picks, zero.scores, zero.nearest
 
-    carried = _fit_carry(store, paths, row, s0, accepted, (threshold, model.scale), x, lambda vecs: score(vecs)[1])
+    carried = _fit_carry(keys, paths, row, s0, accepted, (threshold, model.scale), x, lambda vecs: score(vecs)[1])
     out = write_run(
         store,
         st,

@@ -36,7 +36,12 @@ zero-shot: a stronger penalty (:data:`L2_W_FEW`) and no cut below 0.5.
 
 Codes not learned on their own share one map from zero-shot score to probability, fitted on all their
 answers pooled (:func:`fit_pooled`), once it predicts held-out answers better than the prior: with many
-codes and few answers each, most codes would otherwise never show a probability. They share one
+codes and few answers each, most codes would otherwise never show a probability. First, each of their
+prototypes is moved toward the sentences the coder gave it and away from those she rejected it for
+(:func:`moved`, learned.v1's update), where, scored document by document with prototypes moved by the
+other documents (:func:`moved_held_out`) and cut where :func:`gated_cut` says, that does at least as well
+as the zero-shot suggestions on each held-out third of the documents: the one rule measured that learns
+from two or three interviews and gains on the next (benchmarks/NOTES.md). They share one
 zero-shot cut too (:func:`shared_cut`), chosen on the same pooled answers where it does at least as well
 as the zero-shot threshold on each held-out third of their documents: a codebook of bare definitions
 scores lower than one with examples, so the best cut differs between projects, and the coder's answers
@@ -400,26 +405,82 @@ def shared_cut(documents: np.ndarray, score: np.ndarray, y: np.ndarray, threshol
     :data:`SHARED_CUTS` with the best F1. It is kept only if the answers come from :data:`MIN_DOCUMENTS`
     documents or more and, chosen with a third of the documents held out (:func:`_folds`), it does at least as
     well as ``threshold`` on that third, for each third and over all of them; else ``threshold``."""
+    cut = gated_cut(documents, score, y, np.asarray(score) >= threshold, threshold)
+    return threshold if cut is None else cut
+
+
+def gated_cut(
+    documents: np.ndarray, score: np.ndarray, y: np.ndarray, baseline: np.ndarray, near: float
+) -> float | None:
+    """The cut on ``score`` among :data:`SHARED_CUTS` with the best F1 on the answers ``y``, if, chosen with each
+    third of the documents held out in turn, it does at least as well there as the ``baseline`` suggestions
+    (bool, per row), on every third and over all; else None. Ties go to the cut nearest ``near``."""
     y = np.asarray(y, dtype=bool)
     score = np.asarray(score, dtype=np.float64)
+    baseline = np.asarray(baseline, dtype=bool)
     if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED or len(np.unique(documents)) < MIN_DOCUMENTS:
-        return threshold
+        return None
     fold = _folds(len(y), np.asarray(documents))
-    counts = np.zeros((2, 3))  # (shared, threshold) x (true positives, predicted, actual)
+    counts = np.zeros((2, 3))  # (cut, baseline) x (true positives, predicted, actual)
     for k in np.unique(fold):  # a fold may be empty when one document outweighs the rest
         test = fold == k
         if not y[~test].any() or not y[test].any():
-            return threshold
-        cut = _best_score_cut(score[~test], y[~test], threshold)
-        here = np.array([((score[test] >= c) & y[test]).sum() for c in (cut, threshold)], dtype=np.float64)
-        n_pred = np.array([(score[test] >= c).sum() for c in (cut, threshold)], dtype=np.float64)
-        rows = np.stack([here, n_pred, np.full(2, y[test].sum())], axis=1)
+            return None
+        cut = _best_score_cut(score[~test], y[~test], near)
+        pred = (score[test] >= cut, baseline[test])
+        rows = np.array([[(q & y[test]).sum(), q.sum(), y[test].sum()] for q in pred], dtype=np.float64)
         if _f1(rows[0]) < _f1(rows[1]):
-            return threshold
+            return None
         counts += rows
     if _f1(counts[0]) < _f1(counts[1]):
-        return threshold
-    return _best_score_cut(score, y, threshold)
+        return None
+    return _best_score_cut(score, y, near)
+
+
+MOVE_TOWARD = 0.75
+MOVE_AWAY = 0.15
+"""How far a code's prototype moves toward the mean of the sentences a coder gave it and away from the mean of
+those she rejected it for (learned.v1's update, :func:`coder.learn.rocchio`)."""
+
+
+def moved(prototype: np.ndarray, toward: np.ndarray, away: np.ndarray) -> np.ndarray:
+    """``prototype`` (d,) moved toward the mean of ``toward`` (k, d) and away from the mean of ``away``, normalised."""
+    v = np.asarray(prototype, dtype=np.float64).copy()
+    if len(toward):
+        v += MOVE_TOWARD * np.asarray(toward, dtype=np.float64).mean(axis=0)
+    if len(away):
+        v -= MOVE_AWAY * np.asarray(away, dtype=np.float64).mean(axis=0)
+    n = np.linalg.norm(v)
+    return v / n if n else v
+
+
+def moved_held_out(
+    x: np.ndarray, prototype: np.ndarray, toward: np.ndarray, away: np.ndarray, documents: np.ndarray
+) -> np.ndarray:
+    """(n,) for each row of ``x`` (n, d): its cosine to ``prototype`` moved (:func:`moved`) with the rows of the
+    other documents only (``toward``/``away``: bool masks over the rows), less its cosine to ``prototype``:
+    what moving adds to its score, as it would for a document the coder has not answered."""
+    x = np.asarray(x, dtype=np.float64)
+    _, doc = np.unique(np.asarray(documents), return_inverse=True)
+    n_docs = int(doc.max()) + 1 if len(doc) else 0
+    out = np.zeros(len(x))
+    sums = {}
+    for name, mask in (("t", np.asarray(toward, bool)), ("a", np.asarray(away, bool))):
+        s = np.zeros((n_docs, x.shape[1]))
+        np.add.at(s, doc[mask], x[mask])
+        sums[name] = (s, np.bincount(doc[mask], minlength=n_docs), s.sum(axis=0), int(mask.sum()))
+    base = np.asarray(prototype, dtype=np.float64)
+    for d in range(n_docs):
+        v = base.copy()
+        for name, w in (("t", MOVE_TOWARD), ("a", -MOVE_AWAY)):
+            s, cnt, total, n = sums[name]
+            k = n - int(cnt[d])
+            if k:
+                v += w * (total - s[d]) / k
+        norm = np.linalg.norm(v)
+        rows = doc == d
+        out[rows] = x[rows] @ (v / norm if norm else v) - x[rows] @ base
+    return out
 
 
 def _best_score_cut(score: np.ndarray, y: np.ndarray, threshold: float) -> float:

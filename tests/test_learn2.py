@@ -404,7 +404,8 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
         answered.append((j, mine, y[: len(mine)]))
     prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(3)), t)
     one_doc = {s: "d" for s in range(n_sent)}  # one document: the shared cut stays at the threshold
-    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
+    model, shift = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
+    assert shift is None  # nothing to move without the vectors
     assert model.calibrated.all()
     x = np.zeros((n_sent, 4))
     p = model.proba(x, s0)
@@ -412,7 +413,7 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
     zero = l2.select(l2.sigmoid((s0 - t) / l2.PRIOR_SCALE), np.zeros((3, 3), bool), top_k=3)
     assert [sorted(c for c, _ in row) for row in picks] == [sorted(c for c, _ in row) for row in zero]
     assert p.max() < 0.9  # a yes was rarer than the prior map said: probabilities come down
-    kept = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t, {})
+    kept, _ = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, {0, 1, 2}, t, {})
     assert not kept.calibrated.any()  # members of exclusive sets are scored by their set's model
 
 
@@ -426,10 +427,55 @@ def test_codes_not_learned_are_suggested_from_the_shared_cut_their_documents_agr
     answered = [(j, list(range(n_sent)), rng.random(n_sent) < np.where(s0[:, j] >= 0.275, 0.8, 0.02)) for j in range(2)]
     prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(2)), t)
     docs = {s: f"d{s // 100}" for s in range(n_sent)}  # twelve interviews
-    model = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, docs)
+    model, _ = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, docs)
     p = model.proba(np.zeros((n_sent, 4)), s0)
     picked = p >= model.cuts
     np.testing.assert_array_equal(picked, s0 >= 0.275 - 1e-9)  # suggested from the learned cut, not from 0.35
+
+
+def test_a_moved_prototype_scores_each_document_as_if_it_had_not_been_answered():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(12, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    proto = np.array([1.0, 0, 0, 0, 0])
+    toward = np.array([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0], bool)
+    away = np.array([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], bool)
+    docs = np.repeat(["a", "b", "c"], 4)
+    got = l2.moved_held_out(x, proto, toward, away, docs)
+    for d in "abc":  # by hand: the prototype moved by the other two documents' answers only
+        other = docs != d
+        v = l2.moved(proto, x[toward & other], x[away & other])
+        np.testing.assert_allclose(got[docs == d], x[docs == d] @ v - x[docs == d] @ proto, atol=1e-12)
+    v = proto + l2.MOVE_TOWARD * x[toward].mean(axis=0) - l2.MOVE_AWAY * x[away].mean(axis=0)
+    np.testing.assert_allclose(l2.moved(proto, x[toward], x[away]), v / np.linalg.norm(v))
+
+
+def test_codes_not_learned_move_toward_what_the_coder_gave_them_where_held_out_documents_agree():
+    from coder.app.learning_v2 import Moving, _pool_the_rest
+
+    t = 0.35
+    rng = np.random.default_rng(9)
+    d, n_sent = 8, 1200
+    x = rng.normal(size=(n_sent, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    protos = np.eye(d)[:2]  # the codebook's prototypes: axes 0 and 1
+    truth = np.eye(d)[2:4]  # what the coder means by each code: axes 2 and 3, which zero-shot does not see
+    s0 = x @ protos.T
+    yes = (x @ truth.T) > 0.5
+    answered = [(j, list(range(n_sent)), yes[:, j]) for j in range(2)]
+    prior = l2.Model(tuple(l2.CodeModel(np.zeros(d), 1.0, 0.0, False) for _ in range(2)), t)
+    docs = {s: f"d{s // 100}" for s in range(n_sent)}
+    rejected = [set(np.flatnonzero((s0[:, j] >= t) & ~yes[:, j]).tolist()) for j in range(2)]
+    given = [set(np.flatnonzero(yes[:, j]).tolist()) for j in range(2)]
+    moving = Moving(x, protos, given, rejected)
+    row = {s: s for s in range(n_sent)}
+    model, shift = _pool_the_rest(prior, answered, s0, row, set(), t, docs, moving)
+    assert shift is not None and (shift @ truth.T).diagonal().min() > 0.3  # moved toward what she meant
+    p = model.proba(x, s0 + x @ shift.T)
+    f1 = lambda pred: 2 * (pred & yes).sum() / (pred.sum() + yes.sum())  # noqa: E731
+    assert f1(p >= model.cuts) > f1(s0 >= t) + 0.15  # 0.28 against 0.08 here
+    unmoved, none = _pool_the_rest(prior, answered, s0, row, set(), t, docs, None)
+    assert none is None and f1(unmoved.proba(x, s0) >= unmoved.cuts) < f1(p >= model.cuts)  # without moving
 
 
 def test_fits_run_on_one_blas_thread_and_give_it_back():

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -107,30 +107,90 @@ def _pool_the_rest(
     in_sets: set[int],
     threshold: float,
     doc_of: dict[int, str],
-) -> l2.Model:
-    """The codes not learned on their own (outside exclusive sets) share what all their answers pooled say:
-    one map from zero-shot score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out
-    answers better than the prior, and one zero-shot cut (:func:`coder.learn2.shared_cut`), once it beats the
-    zero-shot threshold on held-out answers; their cut is that score's probability."""
+    moving: Moving | None = None,
+) -> tuple[l2.Model, np.ndarray | None]:
+    """The codes not learned on their own (outside exclusive sets) share what all their answers pooled say: one
+    map from score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out answers better
+    than the prior, and one cut (their cut is that score's probability).
+
+    First choice (``moving`` given): each such code's prototype moved toward the sentences the coder gave it and
+    away from those she rejected it for (learned.v1's update), scored for each answered document with a
+    prototype moved by the other documents only, with the cut (:func:`coder.learn2.gated_cut`) that does at
+    least as well as the zero-shot suggestions on each held-out third of the documents. Returns the model and
+    the (C, d) shift each code's prototype moved by (None when not moved). Otherwise: the zero-shot scores
+    with one cut (:func:`coder.learn2.shared_cut`) where it beats the zero-shot threshold."""
     rest = [(j, mine, y) for j, mine, y in answered if not model.codes[j].calibrated and j not in in_sets and mine]
     if not rest:
-        return model
+        return model, None
     order = np.concatenate([np.asarray(mine) for _, mine, _ in rest])
+    docs = np.array([doc_of.get(int(s), "") for s in order])
     score = np.concatenate([s0[[row[s] for s in mine], j] for j, mine, _ in rest])
     y = np.concatenate([y for _, _, y in rest])
+    pooled = {j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets}
+    shift = None
+    at: float | None = None
+    if moving is not None:
+        delta, shift = _moved(moving, rest, row, doc_of, pooled)
+        moved_score = score + delta
+        at = l2.gated_cut(docs, moved_score, y, score >= threshold, threshold)
+        if at is None:
+            shift = None
+        else:
+            score = moved_score
+    if at is None:
+        at = l2.shared_cut(docs, score, y, threshold)
     fitted = l2.fit_pooled(order, (score - threshold) / model.scale, y)
-    at = l2.shared_cut(np.array([doc_of.get(int(s), "") for s in order]), score, y, threshold)
-    if fitted is None and at == threshold:
-        return model
+    if fitted is None and at == threshold and shift is None:
+        return model, None
     a, b = fitted if fitted is not None else (1.0, 0.0)
     # every code not learned shares them, answered or not: they are about scores, not about one code
-    pooled = {j for j, c in enumerate(model.codes) if not c.calibrated and j not in in_sets}
     cut = float(l2.sigmoid(np.array(a * (at - threshold) / model.scale + b)))
     codes = tuple(
         replace(c, a=a, b=b, calibrated=fitted is not None, cut=cut) if j in pooled else c
         for j, c in enumerate(model.codes)
     )
-    return replace(model, codes=codes)
+    return replace(model, codes=codes), shift
+
+
+@dataclass(frozen=True)
+class Moving:
+    """What moving the pooled codes' prototypes needs: the answered sentences' vectors (rows as ``row``), the
+    codes' prototypes, and per code the sentences the coder gave it and those she rejected it for."""
+
+    x: np.ndarray
+    prototypes: np.ndarray  # (C, d)
+    given: list[set[int]]
+    rejected: list[set[int]]
+
+
+def _moved(
+    moving: Moving,
+    rest: list[tuple[int, list[int], np.ndarray]],
+    row: dict[int, int],
+    doc_of: dict[int, str],
+    pooled: set[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """What moving adds to each pooled row's score, the prototype moved by the other documents' answers only
+    (held out), and the (C, d) shift of each pooled code's prototype moved by all of them (zero where it has no
+    yes answer)."""
+    held: list[np.ndarray] = []
+    shift = np.zeros_like(moving.prototypes, dtype=np.float64)
+    for j, mine, _ in rest:
+        idx = [row[s] for s in mine]
+        toward = np.array([s in moving.given[j] for s in mine], bool)
+        away = np.array([s in moving.rejected[j] for s in mine], bool)
+        if not toward.any():
+            held.append(np.zeros(len(mine)))
+            continue
+        docs = np.array([doc_of.get(s, "") for s in mine])
+        held.append(l2.moved_held_out(moving.x[idx], moving.prototypes[j], toward, away, docs))
+    for j in pooled:
+        given = [row[s] for s in moving.given[j] if s in row]
+        if given:
+            against = [row[s] for s in moving.rejected[j] if s in row]
+            proto = moving.prototypes[j]
+            shift[j] = l2.moved(proto, moving.x[given], moving.x[against]) - proto
+    return np.concatenate([np.zeros(0), *held]), shift
 
 
 def _fit_carry(
@@ -265,7 +325,15 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     with one_blas_thread():
         model = l2.fit(examples, threshold)
         alone = set(np.flatnonzero(model.calibrated).tolist())
-        model = _pool_the_rest(model, answered, s0, row, {k for _, kids in groups for k in kids}, threshold, doc_of)
+        moving = (
+            Moving(
+                x, profile.centroids, [branch(p) for p in paths], [rejected.get(p, set()) - branch(p) for p in paths]
+            )
+            if sim.method == "centroid"
+            else None  # a prototype is a centroid: the other methods score against single exemplars too
+        )
+        in_sets = {k for _, kids in groups for k in kids}
+        model, shift = _pool_the_rest(model, answered, s0, row, in_sets, threshold, doc_of, moving)
         sets = [
             (
                 parent,
@@ -285,7 +353,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
 
     def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         zero = sg.score(vecs, profile, sim.method, contrast)
-        p = model.proba(vecs, zero.scores)
+        moved = zero.scores if shift is None else zero.scores + np.asarray(vecs, np.float64) @ shift.T
+        p = model.proba(vecs, moved)
         rank = zero.scores.astype(np.float64)  # a set's pick: by zero-shot score until the set is learned
         for parent, kids, gm in sets:
             if parent < 0:

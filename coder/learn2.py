@@ -471,6 +471,8 @@ def moved_held_out(
         sums[name] = (s, np.bincount(doc[mask], minlength=n_docs), s.sum(axis=0), int(mask.sum()))
     base = np.asarray(prototype, dtype=np.float64)
     for d in range(n_docs):
+        if sums["t"][3] == int(sums["t"][1][d]):  # no yes answer outside this document: no move, as for a new code
+            continue
         v = base.copy()
         for name, w in (("t", MOVE_TOWARD), ("a", -MOVE_AWAY)):
             s, cnt, total, n = sums[name]

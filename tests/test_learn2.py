@@ -404,8 +404,7 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
         answered.append((j, mine, y[: len(mine)]))
     prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(3)), t)
     one_doc = {s: "d" for s in range(n_sent)}  # one document: the shared cut stays at the threshold
-    model, shift = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
-    assert shift is None  # nothing to move without the vectors
+    model, _ = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
     assert model.calibrated.all()
     x = np.zeros((n_sent, 4))
     p = model.proba(x, s0)
@@ -448,6 +447,10 @@ def test_a_moved_prototype_scores_each_document_as_if_it_had_not_been_answered()
         np.testing.assert_allclose(got[docs == d], x[docs == d] @ v - x[docs == d] @ proto, atol=1e-12)
     v = proto + l2.MOVE_TOWARD * x[toward].mean(axis=0) - l2.MOVE_AWAY * x[away].mean(axis=0)
     np.testing.assert_allclose(l2.moved(proto, x[toward], x[away]), v / np.linalg.norm(v))
+    only_a = toward & (docs == "a")  # one document holds every yes: it is scored unmoved, as a code with none is
+    got = l2.moved_held_out(x, proto, only_a, away, docs)
+    assert (got[docs == "a"] == 0).all() and (got[docs != "a"] != 0).all()
+    assert (l2.moved_held_out(x, proto, toward, np.zeros(12, bool), docs) != 0).all()  # nothing rejected: still moves
 
 
 def test_codes_not_learned_move_toward_what_the_coder_gave_them_where_held_out_documents_agree():
@@ -476,6 +479,11 @@ def test_codes_not_learned_move_toward_what_the_coder_gave_them_where_held_out_d
     assert f1(p >= model.cuts) > f1(s0 >= t) + 0.15  # 0.28 against 0.08 here
     unmoved, none = _pool_the_rest(prior, answered, s0, row, set(), t, docs, None)
     assert none is None and f1(unmoved.proba(x, s0) >= unmoved.cuts) < f1(p >= model.cuts)  # without moving
+    one_doc = {s: "d" for s in range(n_sent)}  # the gate cannot hold anything out: no move, exactly as without
+    assert _pool_the_rest(prior, answered, s0, row, set(), t, one_doc, moving) == (
+        _pool_the_rest(prior, answered, s0, row, set(), t, one_doc, None)[0],
+        None,
+    )
 
 
 def test_fits_run_on_one_blas_thread_and_give_it_back():

@@ -61,6 +61,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from coder.learn import BETA, GAMMA, rocchio
+
 LEARNER = "learned.v2"
 PRIOR_SCALE = 0.05
 """σ: a zero-shot cosine 0.05 above the threshold maps to log-odds +1 before any answer."""
@@ -437,21 +439,15 @@ def gated_cut(
     return _best_score_cut(score, y, near)
 
 
-MOVE_TOWARD = 0.75
-MOVE_AWAY = 0.15
+MOVE_TOWARD = BETA
+MOVE_AWAY = GAMMA
 """How far a code's prototype moves toward the mean of the sentences a coder gave it and away from the mean of
-those she rejected it for (learned.v1's update, :func:`coder.learn.rocchio`)."""
+those she rejected it for: learned.v1's update and weights (:func:`coder.learn.rocchio`)."""
 
 
 def moved(prototype: np.ndarray, toward: np.ndarray, away: np.ndarray) -> np.ndarray:
     """``prototype`` (d,) moved toward the mean of ``toward`` (k, d) and away from the mean of ``away``, normalised."""
-    v = np.asarray(prototype, dtype=np.float64).copy()
-    if len(toward):
-        v += MOVE_TOWARD * np.asarray(toward, dtype=np.float64).mean(axis=0)
-    if len(away):
-        v -= MOVE_AWAY * np.asarray(away, dtype=np.float64).mean(axis=0)
-    n = np.linalg.norm(v)
-    return v / n if n else v
+    return rocchio(prototype, toward, away, beta=MOVE_TOWARD, gamma=MOVE_AWAY).astype(np.float64)
 
 
 def moved_held_out(

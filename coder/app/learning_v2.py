@@ -264,8 +264,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         if s in row:
             (accepted if ans == "accept" else rejected)[path].add(s)
 
-    def branch(path: str) -> set[int]:  # accepted for the code or one of its subcodes
-        return {s for p, ss in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in ss}
+    # each code's branch: the sentences accepted for it or one of its subcodes (computed once, used four ways)
+    branches = {
+        path: {s for p, ss in accepted.items() if p == path or p.startswith(path + PATH_SEP) for s in ss}
+        for path in paths
+    }
+    branch = branches.__getitem__
 
     # the codebook's own texts: examples for, counterexamples against (and a sibling's examples against)
     ex_scores = sg.score(profile.exemplars, profile, sim.method, contrast).scores
@@ -327,7 +331,10 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         alone = set(np.flatnonzero(model.calibrated).tolist())
         moving = (
             Moving(
-                x, profile.centroids, [branch(p) for p in paths], [rejected.get(p, set()) - branch(p) for p in paths]
+                x,
+                profile.centroids,
+                [branches[p] for p in paths],
+                [rejected.get(p, set()) - branches[p] for p in paths],
             )
             if sim.method == "centroid"
             else None  # a prototype is a centroid: the other methods score against single exemplars too

@@ -273,6 +273,37 @@ def test_a_lost_connection_is_said_and_nothing_pretends(page, server, project):
         assert [m.text for m in s.all_memos() if m.coder == "ana"][-1] == "her words about the shelter"
 
 
+PING = re.compile(r"/api/ping\?")  # the heartbeat's GET carries ?coder=…, which a glob would have to spell out
+
+
+def test_the_heartbeat_clears_only_the_banner_it_can_vouch_for(page, server, project):
+    page.clock.install()  # time flows, and the 10 s heartbeat can be run at once
+    doc = open_doc(page, server, "P07.docx", coder="gil")
+    page.keyboard.press("j")
+    target = focused(page)
+
+    page.route(PING, lambda route: route.abort("connectionrefused"))
+    page.clock.run_for(10_500)
+    expect(page.locator("#banner")).to_contain_text("the server does not answer", timeout=TIMEOUT)
+    page.unroute(PING)
+    with page.expect_response(PING):
+        page.clock.run_for(10_500)
+    expect(page.locator("#banner")).to_be_hidden(timeout=TIMEOUT)  # the server answers again
+
+    # an answer the server never confirmed stays unsaved though the server answers pings again
+    page.route("**/api/answer", lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("a")
+    expect(page.locator("#banner")).to_contain_text("may not be saved", timeout=TIMEOUT)
+    with page.expect_response(PING):
+        page.clock.run_for(10_500)
+    assert page.locator("#banner").is_visible()
+    assert target not in standing(project, "gil", doc)
+    page.unroute("**/api/answer")
+    page.keyboard.press("a")
+    status_says(page, "Saved: accepted")
+    expect(page.locator("#banner")).to_be_hidden(timeout=TIMEOUT)
+
+
 def test_two_coders_at_once_each_see_their_own_answers(browser, server, project):
     pages = {}
     for name in ("cora", "dev"):

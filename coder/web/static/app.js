@@ -7,6 +7,9 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const coder = document.querySelector('meta[name="coder"]').content;
   const banner = document.getElementById("banner");
+  // A banner about the server not answering goes when the heartbeat gets through again. One about
+  // an answer the server did not confirm stays until a later save is confirmed: the server being
+  // back does not make that answer saved.
   let bannerIsConnection = false;
 
   function showBanner(message, connection) {
@@ -331,7 +334,7 @@
       if (kind !== "memo") saved(); // a memo changes no count
       return true;
     } catch (e) {
-      showBanner(e.message, e.connection);
+      showBanner(e.message, false); // not cleared by the heartbeat: this answer is still unsaved
       say(e.message);
       return false;
     } finally {

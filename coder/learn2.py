@@ -530,12 +530,11 @@ def select(
         passed[rows, idx[best[rows]]] = True
         forced[rows, idx[best[rows]]] = True
     if ancestors.any():
-        has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
+        has_descendant = (passed.astype(np.float32) @ ancestors.astype(np.float32)) > 0  # BLAS; exact counts
         passed &= ~has_descendant
     masked = np.where(passed, p + forced, -np.inf)  # a set's pick ranks first: the set always applies
     k = min(top_k, p.shape[1])
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
-    return [
-        [(int(c), r + 1) for r, c in enumerate(idx) if np.isfinite(row[c])]
-        for row, idx in zip(masked, order, strict=True)
-    ]
+    shown = np.isfinite(np.take_along_axis(masked, order, axis=1)).sum(axis=1)  # a prefix of each row
+    ranks = range(1, k + 1)
+    return [list(zip(idx[:m], ranks[:m], strict=True)) for idx, m in zip(order.tolist(), shown.tolist(), strict=True)]

@@ -209,16 +209,16 @@ def select(
         passed, forced = _one_per_set(scores, passed, ancestors, exclusive)
     if ancestors.any():
         # has_descendant[n, a] = some descendant of a passed for segment n
-        has_descendant = (passed.astype(np.int32) @ ancestors.astype(np.int32)) > 0
+        # float32: BLAS does the product (numpy's integer matmul does not), and counts ≤ codes are exact
+        has_descendant = (passed.astype(np.float32) @ ancestors.astype(np.float32)) > 0
         passed &= ~has_descendant
     masked = np.where(passed, scores + 2.0 * forced, -np.inf)  # a set's pick ranks first (cosines are ≤ 1)
     k = min(top_k, scores.shape[1])
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
-    shown = np.isfinite(np.take_along_axis(masked, order, axis=1))
-    return [
-        [(c, r + 1) for r, (c, ok) in enumerate(zip(idx, oks, strict=True)) if ok]
-        for idx, oks in zip(order.tolist(), shown.tolist(), strict=True)
-    ]
+    # what passed sorts before every -inf, so each segment's suggestions are a prefix of its row
+    shown = np.isfinite(np.take_along_axis(masked, order, axis=1)).sum(axis=1)
+    ranks = range(1, k + 1)
+    return [list(zip(idx[:m], ranks[:m], strict=True)) for idx, m in zip(order.tolist(), shown.tolist(), strict=True)]
 
 
 def _one_per_set(
@@ -233,18 +233,18 @@ def _one_per_set(
     passed = passed.copy()
     picked = np.zeros_like(passed)
     n_codes = len(groups)
-    anc = ancestors.astype(np.int32)
-    branch = np.eye(n_codes, dtype=np.int32) + anc.T  # branch[c, j]: j is c or a descendant of c
+    anc = ancestors.astype(np.float32)  # float32 products: BLAS, exact for counts this small
+    branch = np.eye(n_codes, dtype=np.float32) + anc.T  # branch[c, j]: j is c or a descendant of c
     for g in sorted(np.unique(groups[groups >= 0]), key=lambda g: -1 if g == n_codes else g):
         members = np.flatnonzero(groups == g)
-        in_play = (passed.astype(np.int32) @ branch.T)[:, members] > 0  # the member or a subcode passed
+        in_play = (passed.astype(np.float32) @ branch.T)[:, members] > 0  # the member or a subcode passed
         applies = np.ones(len(scores), dtype=bool) if g == n_codes else passed[:, g] | in_play.any(axis=1)
         key = scores[:, members] + 2.0 * in_play  # a member whose branch passed wins over one whose did not
         winner = members[key.argmax(axis=1)]  # ties: the first in codebook order
         lose = applies[:, None] & (members[None, :] != winner[:, None])
         losers = np.zeros_like(passed)
         losers[:, members] = lose
-        passed &= ~((losers.astype(np.int32) @ branch) > 0)
+        passed &= ~((losers.astype(np.float32) @ branch) > 0)
         rows = np.flatnonzero(applies)
         passed[rows, winner[rows]] = True
         picked[rows, winner[rows]] = True

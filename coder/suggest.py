@@ -40,7 +40,10 @@ SUGGESTER = "similarity.v2"
 ZERO_SHOT = ("similarity.v1", "similarity.v2")
 """Every zero-shot suggester: a project has one active zero-shot run, made by one of them."""
 CONTRAST = 0.15
-"""similarity.v2: how far a cosine to a code's exclusions and counterexamples pulls its score down."""
+"""similarity.v2: how far a cosine to a code's exclusions and counterexamples pulls its score down.
+
+Part of what "similarity.v2" means: runs do not record it, and learned.v2 and the methods paragraph read
+old v2 runs with it. Another value is another suggester (similarity.v3), not an edit here."""
 METHODS = ("centroid", "max", "blend")
 DEFAULT_METHOD = "centroid"
 DEFAULT_THRESHOLD = 0.35

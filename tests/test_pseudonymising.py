@@ -310,3 +310,48 @@ def test_a_file_named_after_someone_imports_under_its_pseudonymised_name(tmp_pat
         pseudonymiser = ps.ImportPseudonymiser(key, nlp=fake_ner())
         p.import_files([folder / "Jane Okafor.txt"], splitter=blank_splitter, pseudonymiser=pseudonymiser)
         assert [d.name for d in p.documents()] == ["Person-1.txt"]  # its turns are compared, not its name
+
+
+def test_a_key_folder_that_does_not_exist_is_refused_before_anything_is_read(files, tmp_path):
+    calls = []
+
+    def ner():
+        calls.append(1)
+        return fake_ner()
+
+    missing = tmp_path / "unmounted-drive" / "key.csv"
+    with pytest.raises(InputError, match="the key's folder does not exist") as e:
+        ps.pseudonymise_files(sorted(files.iterdir()), tmp_path / "out", missing, nlp=ner)
+    assert str(missing) in str(e.value) and "name another --key" in str(e.value)
+    assert not missing.parent.exists() and not (tmp_path / "out").exists() and calls == []  # nothing created or run
+    r = CliRunner().invoke(
+        main, ["pseudonymise", *map(str, sorted(files.iterdir())), "--out", str(tmp_path / "o"), "--key", str(missing)]
+    )
+    assert r.exit_code == 1 and "Traceback" not in r.output and "the key's folder does not exist" in r.output
+
+
+def test_a_copy_that_cannot_be_written_is_one_line_and_leaves_no_temporary_file(files, tmp_path, monkeypatch):
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ps.os, "replace", full_disk)
+    with pytest.raises(InputError, match=r"cannot write this file \(No space left on device\)") as e:
+        run(files, tmp_path)
+    assert e.value.path == str((tmp_path / "key.csv").resolve())  # the key is written first, and failed first
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+    assert not (tmp_path / "key.csv").exists()
+
+
+def test_a_file_import_cannot_read_is_named_by_the_path_she_gave_not_by_its_copy(files, tmp_path, blank_splitter):
+    run(files, tmp_path)
+    sub = files / "batch2"
+    sub.mkdir()
+    (sub / "P05.vtt").write_text("WEBVTT\n\nnot a cue\n", encoding="utf-8")
+    (sub / "P06.txt").write_bytes(b"Interviewer: Hi.\nP06: \xff\xfe bad\n")
+    with Project(tmp_path / "p.coder", create=True) as p:
+        for name, where in (("P05.vtt", ":3: caption block"), ("P06.txt", ":2: not UTF-8 text")):
+            pseudonymiser = ps.ImportPseudonymiser(tmp_path / "key.csv", nlp=fake_ner())
+            with pytest.raises(InputError) as e:
+                p.import_files([sub / name], splitter=blank_splitter, pseudonymiser=pseudonymiser)
+            assert str(e.value).startswith(f"{sub / name}{where}")
+        assert p.documents() == []

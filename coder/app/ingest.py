@@ -15,7 +15,7 @@ from coder import codebook_evolution as evolution
 from coder import segment as seg
 from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
-from coder.errors import InputError, ManyProblems, ProjectError
+from coder.errors import CoderError, InputError, ManyProblems, ProjectError
 from coder.store import CodeRename, DocumentInfo, Store
 from coder.transcripts import CSV_DELIMITERS, ReadOptions, csv_delimiter, decode, read_bytes, read_file
 from coder.types import Codebook, Transcript
@@ -298,10 +298,15 @@ def import_files(
     for path in paths:
         path = Path(path)
         if pseudonymiser is not None:
-            data = pseudonymiser(path, read_bytes(path))
-            path = Path(pseudonymiser.name(path.name))  # not its folders: they may be named after someone
-            copies.append((path, data))
-            transcripts.extend(read_file(path, options, data=data))
+            copy = Path(pseudonymiser.name(path.name))  # not its folders: they may be named after someone
+            try:
+                data = pseudonymiser(path, read_bytes(path))
+                copies.append((copy, data))
+                transcripts.extend(read_file(copy, options, data=data))
+            except CoderError as e:  # name the file she gave (lines are the same in the copy), not the copy
+                if e.path in (str(copy), path.name):
+                    e.path = str(path)
+                raise
         else:
             transcripts.extend(read_file(path, options))
         progress(1)

@@ -89,12 +89,17 @@ def _write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     the old file's permissions; a new key or ``.seen`` file is readable by its owner only."""
     path = path.resolve()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    mode = path.stat().st_mode & 0o777 if path.exists() else (0o600 if private else 0o644)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else (0o600 if private else 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:  # a full disk, a read-only folder: one line, and no temporary file left behind
+        tmp.unlink(missing_ok=True)
+        hint = "free space or choose a folder you can write to, then run again (the key applies as it is)"
+        raise InputError(f"cannot write this file ({e.strerror})", path=path, hint=hint) from None
 
 
 def _seen_path(key_path: Path) -> Path:
@@ -201,6 +206,9 @@ def pseudonymise_files(
     if _same_folder(key_path.parent, out_dir):
         hint = "keep the key apart from the copies, e.g. on an encrypted drive"
         raise InputError("the key is in the --out folder", path=key_path, hint=hint)
+    if not key_path.parent.is_dir():  # never created: a key meant for an unmounted drive must not land on this disk
+        hint = "create or mount that folder, or name another --key"
+        raise InputError("the key's folder does not exist", path=key_path, hint=hint)
     created = not key_path.exists()
     key = Key() if created else read_key(key_path)
     # a new key starts a new list of what was offered: deleting the key is starting over

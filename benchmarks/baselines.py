@@ -4,14 +4,15 @@ Every method scores every (sentence, code); suggestions are the top 3 codes per 
 threshold (a subcode replaces its parent when both pass), exactly as coder selects. The documents
 are split in two, as in the simulated-reviewer benchmark: each baseline's threshold is chosen on one
 half (the half the simulated reviewer works on) and every method is scored on the other half, which
-nobody reviews. similarity.v1 is shown both at its shipped default threshold and at a threshold
-chosen the same way.
+nobody reviews. similarity.v2 (the default) and similarity.v1 centroids are shown both at the shipped
+default threshold and at a threshold chosen the same way.
 
 Methods:
 - keyword: count of the code's terms (content words of its name and examples) in the sentence;
 - TF-IDF: cosine between the sentence's TF-IDF vector and the mean of the code's exemplar vectors
   (NVivo's text-pattern autocoding works on word overlap of this kind);
-- similarity.v1 centroid / max (sentence embeddings);
+- similarity.v2 centroid (the default zero-shot suggester: the centroid less 0.15 x the cosine to the
+  code's exclusions and counterexamples), similarity.v1 centroid / max (sentence embeddings);
 - the default learner after the simulated reviewer has seen 10 % and 20 % of the sentences.
 """
 
@@ -45,6 +46,7 @@ from coder.store import Store  # noqa: E402
 THRESHOLDS = {
     "keyword": [0.5, 1.5, 2.5, 3.5, 4.5],
     "TF-IDF": [round(x, 3) for x in np.arange(0.0, 0.42, 0.02)],
+    "similarity.v2 centroid": [round(x, 3) for x in np.arange(0.0, 0.651, 0.025)],
     "similarity.v1 centroid": [round(x, 3) for x in np.arange(0.0, 0.651, 0.025)],
     "similarity.v1 max": [round(x, 3) for x in np.arange(0.1, 0.801, 0.025)],
 }
@@ -121,6 +123,7 @@ def scores(c: Corpus, project: Project, embedder) -> dict[str, np.ndarray]:
     with Store(project.path) as store:
         vecs = store.get_embeddings(embedder.model_id, [text_hash(t) for t in c.texts])
     mat = np.stack([vecs[text_hash(t)] for t in c.texts])
+    out["similarity.v2 centroid"] = sg.score(mat, c.profile, "centroid", sg.contrast_of("similarity.v2")).scores
     out["similarity.v1 centroid"] = sg.score(mat, c.profile, "centroid").scores
     out["similarity.v1 max"] = sg.score(mat, c.profile, "max").scores
     return out
@@ -156,7 +159,7 @@ def run(c: Corpus, project: Project, embedder, learned: dict[int, set[tuple[int,
     for name, grid in THRESHOLDS.items():
         t = tuned(c, sc[name], grid)
         out.append(Result(name, f"{t:g} (tuned)", evaluate(c, predict(c, sc[name], t, c.held), c.held)))
-        if name == "similarity.v1 centroid":
+        if name in ("similarity.v2 centroid", "similarity.v1 centroid"):
             d = sg.DEFAULT_THRESHOLD
             out.append(Result(name, f"{d:g} (default)", evaluate(c, predict(c, sc[name], d, c.held), c.held)))
     for pct, pred in sorted(learned.items()):

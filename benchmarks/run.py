@@ -398,10 +398,12 @@ def main() -> None:
         print("simulated reviewer …", flush=True)
         import simulate
 
+        from coder.app.learning import DEFAULT_LEARNER  # what Project.learn fits unless told otherwise
+
         arms = (
             (f"{sg.SUGGESTER}, document order", "document", False),
-            ("learned.v1, document order", "document", True),
-            ("learned.v1, uncertain first", "uncertain", True),
+            (f"{DEFAULT_LEARNER}, document order", "document", True),
+            (f"{DEFAULT_LEARNER}, uncertain first", "uncertain", True),
         )
         budget = 300 if args.quick else 1500
         every = 100 if args.quick else 150
@@ -409,7 +411,8 @@ def main() -> None:
             "## Learning from decisions: a simulated reviewer\n",
             "A reviewer works through `coder review`'s queue and answers from a gold coding (accept if the gold "
             "has that code on that sentence, else reject; she adds gold codes nobody suggested with `c`). "
-            "learned.v1 is re-fitted every 50 decisions. She reviews every other document only; agreement with "
+            f"{DEFAULT_LEARNER} (the default learner) is re-fitted every 50 decisions. She reviews every other "
+            "document only; agreement with "
             "the gold is always measured on the other half, which nobody reviews (exact code; F1 micro, κ the "
             "mean over codes with gold), so the evaluation set is fixed and the learner is never scored on its "
             "own training data. `(reviewed)` counts the sentences she has looked at. `make bench` runs "

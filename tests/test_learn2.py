@@ -216,6 +216,48 @@ def test_a_code_whose_yes_answers_come_from_few_documents_keeps_a_cut_of_one_hal
     assert np.linalg.norm(few.w) < np.linalg.norm(many.w)  # and the stronger penalty keeps it nearer zero-shot
 
 
+def test_only_finished_documents_count_toward_a_cut_below_one_half():
+    rng = np.random.default_rng(3)
+    n = 600
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 1] + 0.3 * rng.normal(size=n)) > 0.55  # as above: its best held-out cut is low
+    s0 = np.full(n, 0.30)
+    docs = np.repeat(np.arange(10), n // 10)
+
+    def fitted(finished):
+        ex = l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, docs, finished)
+        return l2.fit_code(ex, 0.35)
+
+    every = fitted(np.ones(n, bool))
+    part = fitted(docs < 4)  # four finished; the other six answered in part ("uncertain first")
+    assert every.calibrated and part.calibrated
+    assert every.cut < 0.5 <= part.cut
+    assert every.cut == fitted(None).cut  # None: every document counts, as before
+
+
+def test_a_project_marks_the_rows_of_documents_the_coder_has_not_finished(
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
+):
+    _, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    one = project.review("ana", document_id=project.document("t1").id)
+    for item in one.pending():  # t1 finished
+        (one.accept if (item.segment_id, item.code_path) in gold else one.reject)(item)
+    t2 = project.document_view(project.document("t2").id)
+    part = [s for t in t2.turns for s in t.segments if s.coded][:3]  # t2 answered in part
+    ana = project.review("ana")
+    for s in part:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    seen = []
+    fit = l2.fit
+    monkeypatch.setattr(l2, "fit", lambda examples, threshold: seen.extend(examples) or fit(examples, threshold))
+    project.learn(coder="ana", learner="learned.v2")
+    ex = seen[0]
+    n = ex.coder_rows
+    assert n and set(ex.documents[:n]) == {"t1.txt", "t2.txt"}
+    assert (ex.finished == (ex.documents == "t1.txt")).all()
+
+
 def test_folds_hold_out_whole_documents():
     docs = np.array(["b"] * 5 + ["a"] * 5 + ["c"] * 4 + ["d"] * 6)
     fold = l2._folds(len(docs), docs)

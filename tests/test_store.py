@@ -348,3 +348,20 @@ def test_pending_counts_by_document_match_the_pending_rows(precoded):
         counts[r.document] = counts.get(r.document, 0) + 1
     assert store.pending_by_document("ana") == counts
     assert sum(counts.values()) == len(rows) - 1
+
+
+def test_unfinished_documents_are_those_with_a_suggestion_the_coder_has_not_answered(precoded):
+    with Store(precoded.path) as s:
+        run = s.zero_shot_run()
+        pending = s.pending_suggestions("ana")
+        docs = {p.document for p in pending}
+        assert run is not None and pending and s.unfinished_documents(run.id, "ana") == docs
+    session = precoded.review("ana")
+    for item in session.pending():
+        session.reject(item, reason="wrong code")
+    with Store(precoded.path) as s:
+        assert s.unfinished_documents(run.id, "ana") == set()
+        assert s.unfinished_documents(run.id, "bo") == docs  # another coder's answers are hers alone
+    precoded.review("ana").undo()  # an undone answer is no answer
+    with Store(precoded.path) as s:
+        assert s.unfinished_documents(run.id, "ana") == docs

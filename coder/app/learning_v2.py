@@ -281,6 +281,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
 
     keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
     doc_of = {k.id: k.document for k in keys}
+    unfinished = store.unfinished_documents(sim.id, coder)  # "uncertain first" leaves documents answered in part
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
     answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
@@ -322,6 +323,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 len(neg | implicit),
                 len(idx),
                 np.array([doc_of.get(s, "") for s in mine]),
+                np.array([doc_of.get(s, "") not in unfinished for s in mine], dtype=bool),
             )
         )
         if pos or neg:

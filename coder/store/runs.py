@@ -266,6 +266,15 @@ class Runs(StoreBase):
                   GROUP BY d.name"""
         return {name: int(n) for name, n in self._tuples(sql, [*args, coder])}
 
+    def unfinished_documents(self, run_id: int, coder: str) -> set[str]:
+        """The documents (by name) where ``coder`` has not answered every suggestion run ``run_id`` made."""
+        sql = """SELECT DISTINCT d.name FROM suggestions g
+                 JOIN segments s ON s.id = g.segment_id
+                 JOIN documents d ON d.id = s.document_id
+                 WHERE g.run_id = ? AND NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
+                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL)"""
+        return {name for (name,) in self._tuples(sql, [run_id, coder])}
+
     def codings(self) -> Iterator[CodingRow]:
         """One row per active suggestion or decision, with everything an export needs."""
         for r in self._tuples(

@@ -103,10 +103,10 @@ class Examples:
     """(coder_rows,) the document each of the coder's rows comes from (any labels, in the rows' order); None:
     held out in contiguous stretches of rows instead of by document."""
     finished: np.ndarray | None = None
-    """(coder_rows,) bool: the row's document is one where the coder has answered every zero-shot suggestion
-    (None: all are). Only those count toward :data:`LOW_CUT_DOCUMENTS`: a document answered in part, as
-    "uncertain first" answers it, gives the sentences nearest the threshold, on which a low cut looks better
-    than it does on a whole document."""
+    """(coder_rows,) bool: the row's document is one where the coder has answered every sentence the zero-shot
+    run suggested anything for (None: all are). Only those count toward :data:`LOW_CUT_DOCUMENTS`: a document
+    answered in part, as "uncertain first" answers it, gives the sentences nearest the threshold, on which a low
+    cut looks better than it does on a whole document."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,8 @@ def fit_code(
 
 def _whole(ex: Examples) -> np.ndarray:
     """(coder_rows,) bool: the coder's rows from documents she has finished (:attr:`Examples.finished`)."""
-    n = len(ex.documents) if ex.documents is not None else 0
-    return np.ones(n, dtype=bool) if ex.finished is None else np.asarray(ex.finished, dtype=bool)
+    assert ex.documents is not None
+    return np.ones(len(ex.documents), dtype=bool) if ex.finished is None else np.asarray(ex.finished, dtype=bool)
 
 
 FOLDS = 3

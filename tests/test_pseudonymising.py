@@ -355,3 +355,43 @@ def test_a_file_import_cannot_read_is_named_by_the_path_she_gave_not_by_its_copy
                 p.import_files([sub / name], splitter=blank_splitter, pseudonymiser=pseudonymiser)
             assert str(e.value).startswith(f"{sub / name}{where}")
         assert p.documents() == []
+
+
+def test_a_symlinked_key_into_a_missing_folder_is_refused_and_a_read_only_drive_is_one_line(
+    files, tmp_path, monkeypatch
+):
+    link = tmp_path / "key.csv"
+    link.symlink_to(tmp_path / "unmounted" / "key.csv")
+    with pytest.raises(InputError, match="the key's folder does not exist"):
+        run(files, tmp_path)
+
+    link.unlink()
+    real_unlink = Path.unlink
+
+    def read_only(self, missing_ok=False):
+        if self.name.endswith(".tmp"):
+            raise OSError(30, "Read-only file system")
+        return real_unlink(self, missing_ok=missing_ok)
+
+    def refuse(path, flags, mode=0o777):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    monkeypatch.setattr(ps.os, "open", refuse)
+    with pytest.raises(InputError, match=r"cannot write this file \(Read-only file system\)"):
+        run(files, tmp_path)
+
+
+def test_two_files_import_would_store_under_one_pseudonymised_name_are_named_as_given(tmp_path, blank_splitter):
+    folder = tmp_path / "interviews"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / "Jane Okafor.txt").write_text(f"Interviewer: Hi.\nP0{sub}: I am Jane Okafor, {sub}.\n", "utf-8")
+    ps.pseudonymise_files([folder / "a" / "Jane Okafor.txt"], tmp_path / "out", tmp_path / "k.csv", nlp=fake_ner())
+    with Project(tmp_path / "p.coder", create=True) as p:
+        pseudonymiser = ps.ImportPseudonymiser(tmp_path / "k.csv", unkeyed_ok=True, nlp=fake_ner())
+        both = [folder / "a" / "Jane Okafor.txt", folder / "b" / "Jane Okafor.txt"]
+        with pytest.raises(InputError, match=r"two files are both named 'Person-1\.txt'") as e:
+            p.import_files(both, splitter=blank_splitter, pseudonymiser=pseudonymiser)
+        assert e.value.path == str(folder / "b" / "Jane Okafor.txt")
+        assert p.documents() == []

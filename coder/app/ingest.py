@@ -295,6 +295,7 @@ def import_files(
     options = options or ReadOptions()
     transcripts: list[Transcript] = []
     copies: list[tuple[Path, bytes]] = []
+    given: dict[int, str] = {}  # a pseudonymised transcript's index -> the path she gave, for error messages
     for path in paths:
         path = Path(path)
         if pseudonymiser is not None:
@@ -302,7 +303,9 @@ def import_files(
             try:
                 data = pseudonymiser(path, read_bytes(path))
                 copies.append((copy, data))
-                transcripts.extend(read_file(copy, options, data=data))
+                read = read_file(copy, options, data=data)
+                given.update((len(transcripts) + i, str(path)) for i in range(len(read)))
+                transcripts.extend(read)
             except CoderError as e:  # name the file she gave (lines are the same in the copy), not the copy
                 if e.path in (str(copy), path.name):
                     e.path = str(path)
@@ -317,11 +320,11 @@ def import_files(
     fresh: list[Transcript] = []
     unchanged: list[str] = []
     seen_names: set[str] = set()
-    for t in transcripts:
+    for i, t in enumerate(transcripts):
         if t.name in seen_names:
             raise InputError(
                 f"two files are both named '{t.name}'",
-                path=t.source,
+                path=given.get(i, t.source),
                 hint="rename one of them; documents are identified by file name",
             )
         seen_names.add(t.name)
@@ -332,7 +335,7 @@ def import_files(
                 continue
             raise InputError(
                 f"a different version of '{t.name}' was imported on {old.imported_at[:10]}",
-                path=t.source,
+                path=given.get(i, t.source),
                 hint="nothing was imported; rename the new file to import it as a separate document",
             )
         same = store.document_by_hash(t.content_hash)

@@ -10,6 +10,7 @@ in memory, so the project only ever holds the pseudonymised text.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -97,7 +98,8 @@ def _write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as e:  # a full disk, a read-only folder: one line, and no temporary file left behind
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only mount refuses even to unlink what is not there
+            tmp.unlink()
         hint = "free space or choose a folder you can write to, then run again (the key applies as it is)"
         raise InputError(f"cannot write this file ({e.strerror})", path=path, hint=hint) from None
 
@@ -206,7 +208,7 @@ def pseudonymise_files(
     if _same_folder(key_path.parent, out_dir):
         hint = "keep the key apart from the copies, e.g. on an encrypted drive"
         raise InputError("the key is in the --out folder", path=key_path, hint=hint)
-    if not key_path.parent.is_dir():  # never created: a key meant for an unmounted drive must not land on this disk
+    if not key_path.resolve().parent.is_dir():  # never created: an unmounted drive is not a folder here
         hint = "create or mount that folder, or name another --key"
         raise InputError("the key's folder does not exist", path=key_path, hint=hint)
     created = not key_path.exists()

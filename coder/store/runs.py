@@ -267,12 +267,13 @@ class Runs(StoreBase):
         return {name: int(n) for name, n in self._tuples(sql, [*args, coder])}
 
     def unfinished_documents(self, run_id: int, coder: str) -> set[str]:
-        """The documents (by name) where ``coder`` has not answered every suggestion run ``run_id`` made."""
+        """The documents (by name) with a sentence that run ``run_id`` suggested something for and on which
+        ``coder`` has answered nothing (a sentence answered before a new run re-ranked its codes still counts)."""
         sql = """SELECT DISTINCT d.name FROM suggestions g
                  JOIN segments s ON s.id = g.segment_id
                  JOIN documents d ON d.id = s.document_id
                  WHERE g.run_id = ? AND NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
-                                   AND c.code_path = g.code_path AND c.coder = ? AND c.undone_at IS NULL)"""
+                                   AND c.coder = ? AND c.undone_at IS NULL)"""
         return {name for (name,) in self._tuples(sql, [run_id, coder])}
 
     def codings(self) -> Iterator[CodingRow]:

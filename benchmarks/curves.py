@@ -9,7 +9,10 @@ the gold codes nobody suggested by hand. The learner is re-fitted after every ba
 reviews; at 10 and 20 % the calibration of the learned probabilities is measured there too.
 
 Arms: the zero-shot suggester (similarity.v2; the same for every run, since it never reads decisions) and every
-learner in :data:`LEARNERS` that `Project.learn` accepts (learned.v2 is picked up once it exists).
+learner in :data:`LEARNERS` that `Project.learn` accepts (learned.v2 is picked up once it exists). One more arm,
+"learned.v2, uncertain first", has the reviewer work through the queue as `coder review --order uncertain` orders
+it, across all the review half's documents (the sentences the model is least sure of first), until the same share
+of units has been answered; its order is the model's, not drawn, so it runs once.
 Every arm runs at the shipped defaults: nothing is tuned here, on either half.
 
 Writes its section of benchmarks/RESULTS.md (between `<!-- bench-quality:start/end -->`) and PNGs
@@ -44,6 +47,7 @@ from curves_metrics import (  # noqa: E402
     Arm,
     Point,
     agreement,
+    arm_spec,
     ece,
 )
 
@@ -192,9 +196,10 @@ def review_orders(ds, runs: int) -> list[list[str]]:
 
 
 def simulate_run(ds, arm: Arm, seed: int, names: list[str], folder: Path, refit_pct: float, zero: Point) -> list[Point]:
-    """One review order: review units document by document (``names``), re-fit after every ``refit_pct`` % of
-    the units, and score the learned run on the held-out half at each checkpoint."""
-    learner = arm.name
+    """One review order: review units document by document (``names``), or uncertain first for such an arm
+    (:func:`answer_uncertain_first`), re-fit after every ``refit_pct`` % of the units, and score the learned run
+    on the held-out half at each checkpoint."""
+    learner, order = arm_spec(arm.name)
     t0 = time.perf_counter()
     units = [u for n in names for u in ds.review_docs[n]]
     n = len(units)
@@ -202,28 +207,17 @@ def simulate_run(ds, arm: Arm, seed: int, names: list[str], folder: Path, refit_
     stops = sorted({max(1, round(k * refit_pct / 100 * n)) for k in range(1, int(max(CHECKPOINTS) / refit_pct) + 1)})
     stops = sorted(set(stops) | set(at))
     points = [dataclasses.replace(zero, reliability=None)]
-    project = simulate.fresh_copy(ds.path, folder / f"{ds.key}-{learner}-{seed}.db")
+    project = simulate.fresh_copy(ds.path, folder / f"{ds.key}-{learner}-{order}-{seed}.db")
     review = set(units)
     try:
         decisions = 0
         start = 0
+        touched: set[int] = set()
         for stop in stops:
-            session = project.review(SIM, order="document", learn_every=0)  # re-fitting is ours to time
-            pending: dict[int, list] = defaultdict(list)
-            for item in session.pending():
-                pending[item.segment_id].append(item)
-            for u in units[start:stop]:
-                answered = set()
-                for item in pending.get(u, []):
-                    if item.code_path in ds.gold[u]:
-                        session.accept(item)
-                    else:
-                        session.reject(item, reason="wrong code")
-                    answered.add(item.code_path)
-                    decisions += 1
-                for code in sorted(ds.gold[u] - answered):  # what nobody suggested, added by hand
-                    session.apply_code(u, code)
-                    decisions += 1
+            if order == "uncertain":
+                decisions += answer_uncertain_first(project, ds, review, touched, stop)
+            else:
+                decisions += answer_in_order(project, ds, units[start:stop])
             start = stop
             fit(project, learner)
             if stop not in at:
@@ -234,7 +228,9 @@ def simulate_run(ds, arm: Arm, seed: int, names: list[str], folder: Path, refit_
                 run = store.active_run(learner, SIM)
                 assert run is not None, f"no active {learner} run after fitting"
                 arm.setting = f"{run.method}, suggests at ≥ {run.threshold:g}"
-                point = Point(at[stop], stop, decisions, *agreement(ds, picks_of(store, learner, SIM)))
+                point = Point(
+                    at[stop], max(stop, len(touched)), decisions, *agreement(ds, picks_of(store, learner, SIM))
+                )
                 if at[stop] in CALIBRATION_AT:
                     calibration(store, ds, learner, point)
             point.seconds = time.perf_counter() - t0
@@ -242,8 +238,8 @@ def simulate_run(ds, arm: Arm, seed: int, names: list[str], folder: Path, refit_
                 point.reliability = None
             points.append(point)
             print(
-                f"  [{ds.key} {learner} order {seed}] {point.pct:>2} %: {stop} units, {decisions} decisions, "
-                f"κ {point.kappa:.3f} (zero-shot {zero.kappa:.3f})"
+                f"  [{ds.key} {arm.name} order {seed}] {point.pct:>2} %: {point.reviewed} units, "
+                f"{decisions} decisions, κ {point.kappa:.3f} (zero-shot {zero.kappa:.3f})"
                 + (f", ECE {point.ece:.3f}" if point.ece is not None else "")
                 + f"  {point.seconds:.0f} s",
                 flush=True,
@@ -252,6 +248,60 @@ def simulate_run(ds, arm: Arm, seed: int, names: list[str], folder: Path, refit_
         project.close()
         project.path.unlink(missing_ok=True)
     return points
+
+
+def answer_in_order(project: Project, ds, units: list[int]) -> int:
+    """Answer every pending suggestion on each of ``units`` in turn from gold, adding by hand the gold codes
+    nobody suggested; returns the decisions made."""
+    session = project.review(SIM, order="document", learn_every=0)  # re-fitting is ours to time
+    pending: dict[int, list] = defaultdict(list)
+    for item in session.pending():
+        pending[item.segment_id].append(item)
+    decisions = 0
+    for u in units:
+        answered = set()
+        for item in pending.get(u, []):
+            if item.code_path in ds.gold[u]:
+                session.accept(item)
+            else:
+                session.reject(item, reason="wrong code")
+            answered.add(item.code_path)
+            decisions += 1
+        for code in sorted(ds.gold[u] - answered):  # what nobody suggested, added by hand
+            session.apply_code(u, code)
+            decisions += 1
+    return decisions
+
+
+def answer_uncertain_first(project: Project, ds, review: set[int], touched: set[int], stop: int) -> int:
+    """Answer the review half's pending suggestions in the order `coder review --order uncertain` gives, until
+    ``stop`` units have been touched (``touched`` is updated); on a unit's first answer, add by hand the gold
+    codes nobody suggested there. Returns the decisions made."""
+    session = project.review(SIM, order="uncertain", learn_every=0)
+    items, seen = [], set()
+    for i in session.pending():  # each (unit, code) once, where the queue first has it
+        if i.segment_id in review and (i.segment_id, i.code_path) not in seen:
+            seen.add((i.segment_id, i.code_path))
+            items.append(i)
+    on: dict[int, set[str]] = defaultdict(set)  # the codes pending on each unit: answered, not added by hand
+    for item in items:
+        on[item.segment_id].add(item.code_path)
+    decisions = 0
+    for item in items:
+        if len(touched) >= stop and item.segment_id not in touched:
+            break
+        u = item.segment_id
+        if item.code_path in ds.gold[u]:
+            session.accept(item)
+        else:
+            session.reject(item, reason="wrong code")
+        decisions += 1
+        if u not in touched:
+            touched.add(u)
+            for code in sorted(ds.gold[u] - on[u]):
+                session.apply_code(u, code)
+                decisions += 1
+    return decisions
 
 
 def main() -> None:
@@ -301,7 +351,8 @@ def main() -> None:
                 arms.append(arm)
                 if learner in unavailable:
                     continue
-                for seed, names in enumerate(review_orders(ds, args.runs), start=1):
+                runs = 1 if arm_spec(learner)[1] == "uncertain" else args.runs  # the model's order: no draw
+                for seed, names in enumerate(review_orders(ds, runs), start=1):
                     try:
                         arm.runs.append(simulate_run(ds, arm, seed, names, folder, refit_pct, zero))
                     except Unavailable as e:

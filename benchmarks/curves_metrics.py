@@ -8,8 +8,18 @@ import numpy as np
 
 from coder import evaluate as ev
 
-LEARNERS = ["learned.v1", "learned.v2"]
-"""The learned arms, in order; one that Project.learn does not know yet is skipped with a note."""
+UNCERTAIN = ", uncertain first"
+LEARNERS = ["learned.v1", "learned.v2", "learned.v2" + UNCERTAIN]
+"""The learned arms, in order: a learner's name, reviewed in document order, or with :data:`UNCERTAIN` after it,
+reviewed as `coder review --order uncertain` orders the queue. One that Project.learn does not know yet is
+skipped with a note."""
+
+
+def arm_spec(name: str) -> tuple[str, str]:
+    """(learner, review order) of an arm's name in :data:`LEARNERS`."""
+    return (name.removesuffix(UNCERTAIN), "uncertain") if name.endswith(UNCERTAIN) else (name, "document")
+
+
 CHECKPOINTS = (0, 5, 10, 20, 40)
 """% of the review half's units reviewed."""
 CALIBRATION_AT = (10, 20)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import run as bench_run  # machine(), commit(), peak_rss_mb() as `make bench` reports them
-from curves_metrics import CALIBRATION_AT, CHECKPOINTS, LEARNERS, RELIABILITY_AT, Arm, Point, reliability
+from curves_metrics import CALIBRATION_AT, CHECKPOINTS, LEARNERS, RELIABILITY_AT, Arm, Point, arm_spec, reliability
 
 from coder import learn as lr
 from coder import suggest as sg
@@ -300,7 +300,7 @@ def provenance_line(start: tuple[str, bool, str], end: tuple[str, bool, str]) ->
 def section(
     args, datasets, zeros, arms_by, notes: list[str], seconds: float, model: str, refit_pct: float, source: str
 ) -> str:
-    settings = {a.name: a.setting for arms in arms_by.values() for a in arms if a.setting}
+    settings = {arm_spec(a.name)[0]: a.setting for arms in arms_by.values() for a in arms if a.setting}
     cmd = "make bench-quality" + (" QUICK=1" if args.quick else "")
     runs = args.runs
     lines = [
@@ -317,7 +317,11 @@ def section(
         f"{runs} distinct random orders of the documents (seeded; each starting with a different document, "
         "as the first documents decide the early checkpoints). On each unit she answers every pending "
         "suggestion from the gold coding (accept if gold has the code, else reject) and adds the gold codes "
-        f"nobody suggested by hand. The learner is re-fitted from her decisions only, after every {refit_pct:g} % "
+        f"nobody suggested by hand. The arm '…, uncertain first' instead answers the review half's queue in the "
+        "order `coder review --order uncertain` gives (the model's least certain suggestions first, across all "
+        "its documents), adding a unit's unsuggested gold codes on its first answer, until the same share of "
+        "units has been touched; that order is the model's, not drawn, so it runs once. "
+        f"The learner is re-fitted from her decisions only, after every {refit_pct:g} % "
         "of the review half's units (each checkpoint included). Every figure is computed on the held-out half, "
         "which nobody reviews, so no label of an evaluation document reaches training (the script asserts after "
         "each checkpoint that every decision lies in the review half). Checkpoints are % of the review half's "

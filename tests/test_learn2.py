@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from coder import learn2 as l2
+from coder.app import learning_v2 as lv2
 from coder.errors import CoderError
 
 from .test_learn import pets
@@ -248,14 +249,21 @@ def test_a_project_marks_the_rows_of_documents_the_coder_has_not_finished(
     ana = project.review("ana")
     for s in part:
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
-    seen = []
-    fit = l2.fit
+    seen, pooled = [], []
+    fit, pool = l2.fit, lv2._pool_the_rest
     monkeypatch.setattr(l2, "fit", lambda examples, threshold: seen.extend(examples) or fit(examples, threshold))
+    monkeypatch.setattr(
+        lv2, "_pool_the_rest", lambda model, answered, *a: pooled.extend(answered) or pool(model, answered, *a)
+    )
     project.learn(coder="ana", learner="learned.v2")
     ex = seen[0]
     n = ex.coder_rows
     assert n and set(ex.documents[:n]) == {"t1.txt", "t2.txt"}
     assert (ex.finished == (ex.documents == "t1.txt")).all()
+    # the codes pooled together learn their map and cut from finished documents only
+    t1 = {s.id for t in project.document_view(project.document("t1").id).turns for s in t.segments}
+    rows = {s for _, mine, _ in pooled for s in mine}
+    assert rows and rows <= t1
 
 
 def test_folds_hold_out_whole_documents():

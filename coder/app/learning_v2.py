@@ -109,7 +109,8 @@ def _pool_the_rest(
     doc_of: dict[int, str],
     moving: Moving | None = None,
 ) -> tuple[l2.Model, np.ndarray | None]:
-    """The codes not learned on their own (outside exclusive sets) share what all their answers pooled say: one
+    """The codes not learned on their own (outside exclusive sets) share what their answers pooled say (``answered``
+    holds only those from documents the coder has finished: see :attr:`coder.learn2.Examples.finished`): one
     map from score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out answers better
     than the prior, and one cut (their cut is that score's probability).
 
@@ -293,7 +294,9 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         implicit = set(row) - pos - neg  # answered on, coded otherwise
         mine = sorted(pos | neg | implicit)  # in import order (document by document): held out by document
         idx = [row[s] for s in mine]
-        answered.append((j, mine, np.array([s in pos for s in mine], bool)))
+        # the pooled map, shared cut and moved prototypes' gate: finished documents only, like the low cuts
+        whole = [s for s in mine if doc_of.get(s, "") not in unfinished]
+        answered.append((j, whole, np.array([s in pos for s in whole], bool)))
         xs = [x[idx]]
         ss = [s0[idx, j]]
         ys = [np.array([s in pos for s in mine], bool)]

@@ -31,9 +31,9 @@ as the cross-validation predicted them, each from a model that had not seen it (
 probabilities of the answers a model was fitted on over-suggests). A code's answers must come from
 :data:`MIN_DOCUMENTS` documents, and it must beat its zero-shot suggestions on them held out a third of
 the documents at a time, over all and on none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot
-score. While its yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents the coder has finished
-(:attr:`Examples.finished`) it stays nearer zero-shot: a stronger penalty (:data:`L2_W_FEW`) and no cut
-below 0.5.
+score. While its yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents, counting only the
+part of each the coder has answered in full from its start (:attr:`Examples.finished`), it stays nearer
+zero-shot: a stronger penalty (:data:`L2_W_FEW`) and no cut below 0.5.
 
 Codes not learned on their own share one map from zero-shot score to probability, fitted on all their
 answers pooled (:func:`fit_pooled`), once it predicts held-out answers better than the prior: with many
@@ -103,10 +103,11 @@ class Examples:
     """(coder_rows,) the document each of the coder's rows comes from (any labels, in the rows' order); None:
     held out in contiguous stretches of rows instead of by document."""
     finished: np.ndarray | None = None
-    """(coder_rows,) bool: the row's document is one where the coder has answered every sentence the zero-shot
-    run suggested anything for (None: all are). Only those count toward :data:`LOW_CUT_DOCUMENTS`: a document
-    answered in part, as "uncertain first" answers it, gives the sentences nearest the threshold, on which a low
-    cut looks better than it does on a whole document."""
+    """(coder_rows,) bool: the row lies in the part of its document the coder has answered in full from its start
+    (every sentence up to it that the zero-shot run suggested anything for has an answer; None: all do). Only
+    those count toward :data:`LOW_CUT_DOCUMENTS`, and only those train the pooled codes: answers scattered over
+    documents, as "uncertain first" gives them, are the sentences nearest the threshold, on which a low cut
+    looks better than it does on a stretch of a document read in order."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def fit_code(
 
 
 def _whole(ex: Examples) -> np.ndarray:
-    """(coder_rows,) bool: the coder's rows from documents she has finished (:attr:`Examples.finished`)."""
+    """(coder_rows,) bool: the coder's rows answered in full from their document's start (:attr:`Examples.finished`)."""
     assert ex.documents is not None
     return np.ones(len(ex.documents), dtype=bool) if ex.finished is None else np.asarray(ex.finished, dtype=bool)
 
@@ -217,10 +218,11 @@ to :data:`L2_W`. With its answers in two or three interviews, held-out probabili
 next interview: on the demo (review half split in two, 3 orders, after 40 % and 80 % of it) cuts as low as 0.2
 took κ from the zero-shot 0.171 to 0.164 / 0.170, never below 0.5 0.173 / 0.170, and with the stronger penalty
 too 0.175 / 0.171; NHS answers, each its own document, keep the low cuts (0.372 after 20 % against 0.323 with
-the floor) and the weaker penalty. Only finished documents count: reviewing "uncertain first" (the sentences
-nearest the threshold, in every document) once let cuts of 0.2 through on the demo after a few hundred
-answers, and F1 on the documents nobody reviewed fell from the zero-shot 0.185 to 0.149 (`make bench`'s
-simulated reviewer, 900 answers); counting finished documents only, it stayed at 0.185–0.216 throughout."""
+the floor) and the weaker penalty. Only rows answered in full from their document's start count: reviewing
+"uncertain first" (the sentences nearest the threshold, in every document) once let cuts of 0.2 through on
+the demo after a few hundred answers, and F1 on the documents nobody reviewed fell from the zero-shot 0.185
+to 0.149 (`make bench`'s simulated reviewer, 900 answers); counting those rows only, it stayed at or above
+zero-shot, and document order was unchanged (benchmarks/NOTES.md)."""
 EVERY_FOLD = True
 """A code is learned only if its learned suggestions are no worse than zero-shot on any held-out third
 of the coder's answers, as well as better over all three: with many codes, a pooled win alone let codes

@@ -29,7 +29,7 @@ _LEARNER_WORDS = {
     "answers, when they came from a single transcript, or when the model did not beat the zero-shot suggestions on "
     "the coder's answers held out a third of the transcripts at a time; each learned code was suggested from the "
     "probability with the best F1 on the coder's answers held out the same way (0.5 or more while its yes answers "
-    "came from fewer than five transcripts in which the coder had answered every sentence with a suggestion); "
+    "came from fewer than five transcripts, counting only the part of each answered in full from its start); "
     "the codes not learned had their prototypes (centroids) moved toward the "
     "sentences that coder gave them and away from those rejected, where that did at least as well as the zero-shot "
     "suggestions on transcripts held out the same way, and shared one threshold chosen the same way",

@@ -217,7 +217,7 @@ def test_a_code_whose_yes_answers_come_from_few_documents_keeps_a_cut_of_one_hal
     assert np.linalg.norm(few.w) < np.linalg.norm(many.w)  # and the stronger penalty keeps it nearer zero-shot
 
 
-def test_only_finished_documents_count_toward_a_cut_below_one_half():
+def test_only_rows_answered_in_full_count_toward_a_cut_below_one_half():
     rng = np.random.default_rng(3)
     n = 600
     x = rng.normal(size=(n, 6))
@@ -237,18 +237,20 @@ def test_only_finished_documents_count_toward_a_cut_below_one_half():
     assert every.cut == fitted(None).cut  # None: every document counts, as before
 
 
-def test_a_project_marks_the_rows_of_documents_the_coder_has_not_finished(
+def test_a_project_marks_the_rows_the_coder_has_not_answered_in_full_from_the_start(
     project, stored, embedder, blank_splitter, tmp_path, monkeypatch
 ):
     _, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
     one = project.review("ana", document_id=project.document("t1").id)
     for item in one.pending():  # t1 finished
         (one.accept if (item.segment_id, item.code_path) in gold else one.reject)(item)
-    t2 = project.document_view(project.document("t2").id)
-    part = [s for t in t2.turns for s in t.segments if s.coded][:3]  # t2 answered in part
+    t2 = project.document("t2").id
+    gap = project.review("ana", document_id=t2).pending()[0].segment_id  # t2's first suggested sentence: left
+    coded = [s.id for t in project.document_view(t2).turns for s in t.segments if s.coded]
+    part = coded[coded.index(gap) + 1 : coded.index(gap) + 4]  # answered after a gap, as uncertain first does
     ana = project.review("ana")
     for s in part:
-        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+        ana.apply_code(s, "Pets" if (s, "Pets") in gold else "Work")
     seen, pooled = [], []
     fit, pool = l2.fit, lv2._pool_the_rest
     monkeypatch.setattr(l2, "fit", lambda examples, threshold: seen.extend(examples) or fit(examples, threshold))
@@ -260,10 +262,18 @@ def test_a_project_marks_the_rows_of_documents_the_coder_has_not_finished(
     n = ex.coder_rows
     assert n and set(ex.documents[:n]) == {"t1.txt", "t2.txt"}
     assert (ex.finished == (ex.documents == "t1.txt")).all()
-    # the codes pooled together learn their map and cut from finished documents only
+    # the codes pooled together learn their map and cut from those rows only
     t1 = {s.id for t in project.document_view(project.document("t1").id).turns for s in t.segments}
     rows = {s for _, mine, _ in pooled for s in mine}
     assert rows and rows <= t1
+    # the gap answered, t2 is answered in full up to the last of those sentences: they count now
+    for item in project.review("ana", document_id=t2).pending():
+        if item.segment_id == gap:
+            ana.reject(item, reason="wrong code")
+    seen.clear()
+    project.learn(coder="ana", learner="learned.v2")
+    ex = seen[0]
+    assert ex.finished.all() and set(ex.documents) == {"t1.txt", "t2.txt"}
 
 
 def test_folds_hold_out_whole_documents():

@@ -350,22 +350,27 @@ def test_pending_counts_by_document_match_the_pending_rows(precoded):
     assert sum(counts.values()) == len(rows) - 1
 
 
-def test_unfinished_documents_are_those_with_a_suggestion_the_coder_has_not_answered(precoded):
+def test_first_unanswered_is_each_documents_first_suggested_sentence_the_coder_has_not_answered(precoded):
     with Store(precoded.path) as s:
         run = s.zero_shot_run()
         pending = s.pending_suggestions("ana")
-        docs = {p.document for p in pending}
-        assert run is not None and pending and s.unfinished_documents(run.id, "ana") == docs
+        first = min(p.segment_idx for p in pending)
+        doc = pending[0].document
+        assert run is not None and s.first_unanswered(run.id, "ana") == {doc: first}
     session = precoded.review("ana")
     firsts = {}
     for item in session.pending():
         firsts.setdefault(item.segment_id, item)
-    for item in firsts.values():  # one answer on each sentence with a suggestion: the others may wait
+    items = sorted(firsts.values(), key=lambda i: i.segment_idx)
+    session.reject(items[0], reason="wrong code")  # the first sentence answered: the gap moves on
+    with Store(precoded.path) as s:
+        assert s.first_unanswered(run.id, "ana")[doc] > first
+    for item in items[1:]:  # one answer on each sentence with a suggestion: the others may wait
         session.reject(item, reason="wrong code")
     with Store(precoded.path) as s:
         assert len(s.pending_suggestions("ana")) > 0  # codes re-ranked by a later run need no new answer
-        assert s.unfinished_documents(run.id, "ana") == set()
-        assert s.unfinished_documents(run.id, "bo") == docs  # another coder's answers are hers alone
+        assert s.first_unanswered(run.id, "ana") == {}
+        assert s.first_unanswered(run.id, "bo") == {doc: first}  # another coder's answers are hers alone
     precoded.review("ana").undo()  # an undone answer is no answer
     with Store(precoded.path) as s:
-        assert s.unfinished_documents(run.id, "ana") == docs
+        assert doc in s.first_unanswered(run.id, "ana")

@@ -110,7 +110,7 @@ def _pool_the_rest(
     moving: Moving | None = None,
 ) -> tuple[l2.Model, np.ndarray | None]:
     """The codes not learned on their own (outside exclusive sets) share what their answers pooled say (``answered``
-    holds only those from documents the coder has finished: see :attr:`coder.learn2.Examples.finished`): one
+    holds only those answered in full from their document's start: see :attr:`coder.learn2.Examples.finished`): one
     map from score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out answers better
     than the prior, and one cut (their cut is that score's probability).
 
@@ -282,7 +282,9 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
 
     keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
     doc_of = {k.id: k.document for k in keys}
-    unfinished = store.unfinished_documents(sim.id, coder)  # "uncertain first" leaves documents answered in part
+    # the rows in the part of each document answered in full from its start ("uncertain first" leaves gaps)
+    first_gap = store.first_unanswered(sim.id, coder)
+    in_full = {k.id for k in keys if k.idx < first_gap.get(k.document, k.idx + 1)}
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
     answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
@@ -294,8 +296,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         implicit = set(row) - pos - neg  # answered on, coded otherwise
         mine = sorted(pos | neg | implicit)  # in import order (document by document): held out by document
         idx = [row[s] for s in mine]
-        # the pooled map, shared cut and moved prototypes' gate: finished documents only, like the low cuts
-        whole = [s for s in mine if doc_of.get(s, "") not in unfinished]
+        # the pooled map, shared cut and moved prototypes' gate: rows answered in full only, like the low cuts
+        whole = [s for s in mine if s in in_full]
         answered.append((j, whole, np.array([s in pos for s in whole], bool)))
         xs = [x[idx]]
         ss = [s0[idx, j]]
@@ -326,7 +328,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 len(neg | implicit),
                 len(idx),
                 np.array([doc_of.get(s, "") for s in mine]),
-                np.array([doc_of.get(s, "") not in unfinished for s in mine], dtype=bool),
+                np.array([s in in_full for s in mine], dtype=bool),
             )
         )
         if pos or neg:

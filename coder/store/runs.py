@@ -266,15 +266,17 @@ class Runs(StoreBase):
                   GROUP BY d.name"""
         return {name: int(n) for name, n in self._tuples(sql, [*args, coder])}
 
-    def unfinished_documents(self, run_id: int, coder: str) -> set[str]:
-        """The documents (by name) with a sentence that run ``run_id`` suggested something for and on which
-        ``coder`` has answered nothing (a sentence answered before a new run re-ranked its codes still counts)."""
-        sql = """SELECT DISTINCT d.name FROM suggestions g
+    def first_unanswered(self, run_id: int, coder: str) -> dict[str, int]:
+        """Per document (by name), the index of its first sentence that run ``run_id`` suggested something for
+        and on which ``coder`` has answered nothing; documents without one are left out. (A sentence answered
+        before a new run re-ranked its codes still counts as answered.)"""
+        sql = """SELECT d.name, MIN(s.idx) FROM suggestions g
                  JOIN segments s ON s.id = g.segment_id
                  JOIN documents d ON d.id = s.document_id
                  WHERE g.run_id = ? AND NOT EXISTS (SELECT 1 FROM decisions c WHERE c.segment_id = g.segment_id
-                                   AND c.coder = ? AND c.undone_at IS NULL)"""
-        return {name for (name,) in self._tuples(sql, [run_id, coder])}
+                                   AND c.coder = ? AND c.undone_at IS NULL)
+                 GROUP BY d.name"""
+        return {name: int(i) for name, i in self._tuples(sql, [run_id, coder])}
 
     def codings(self) -> Iterator[CodingRow]:
         """One row per active suggestion or decision, with everything an export needs."""

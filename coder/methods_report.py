@@ -32,7 +32,8 @@ _LEARNER_WORDS = {
     "came from fewer than five transcripts, counting only the part of each answered in full from its start); "
     "the codes not learned had their prototypes (centroids) moved toward the "
     "sentences that coder gave them and away from those rejected, where that did at least as well as the zero-shot "
-    "suggestions on transcripts held out the same way, and shared one threshold chosen the same way",
+    "suggestions on transcripts held out the same way, and shared one threshold chosen the same way, both from the "
+    "answers in the part of each transcript answered in full",
 }
 POOLED = "*"
 """``learned_from`` of a learned run fitted on every coder's decisions at once (older versions)."""

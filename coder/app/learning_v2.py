@@ -340,8 +340,8 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
             Moving(
                 x,
                 profile.centroids,
-                [branches[p] for p in paths],
-                [rejected.get(p, set()) - branches[p] for p in paths],
+                [branches[p] & in_full for p in paths],  # the move its gate checks: the same rows
+                [(rejected.get(p, set()) - branches[p]) & in_full for p in paths],
             )
             if sim.method == "centroid"
             else None  # a prototype is a centroid: the other methods score against single exemplars too

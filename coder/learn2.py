@@ -63,6 +63,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coder.learn import BETA, GAMMA, rocchio
+from coder.suggest import ranked_picks
 
 LEARNER = "learned.v2"
 PRIOR_SCALE = 0.05
@@ -546,12 +547,4 @@ def select(
         rows = np.flatnonzero(applies)
         passed[rows, idx[best[rows]]] = True
         forced[rows, idx[best[rows]]] = True
-    if ancestors.any():
-        has_descendant = (passed.astype(np.float32) @ ancestors.astype(np.float32)) > 0  # BLAS; exact counts
-        passed &= ~has_descendant
-    masked = np.where(passed, p + forced, -np.inf)  # a set's pick ranks first: the set always applies
-    k = min(top_k, p.shape[1])
-    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
-    shown = np.isfinite(np.take_along_axis(masked, order, axis=1)).sum(axis=1)  # a prefix of each row
-    ranks = range(1, k + 1)
-    return [list(zip(idx[:m], ranks[:m], strict=True)) for idx, m in zip(order.tolist(), shown.tolist(), strict=True)]
+    return ranked_picks(passed, p + forced, ancestors, top_k)  # a set's pick ranks first: the set always applies

@@ -210,15 +210,21 @@ def select(
     forced = np.zeros_like(passed)
     if exclusive is not None and (exclusive >= 0).any():
         passed, forced = _one_per_set(scores, passed, ancestors, exclusive)
+    return ranked_picks(passed, scores + 2.0 * forced, ancestors, top_k)  # a set's pick first (cosines are ≤ 1)
+
+
+def ranked_picks(passed: np.ndarray, key: np.ndarray, ancestors: np.ndarray, top_k: int) -> list[list[tuple[int, int]]]:
+    """Per row, up to ``top_k`` (code index, rank) pairs of the codes that ``passed``, best ``key`` first (ties:
+    codebook order), leaving out a code where one of its descendants passed too (the more specific is suggested).
+    Shared by the zero-shot and learned suggesters' ``select``."""
     if ancestors.any():
-        # has_descendant[n, a] = some descendant of a passed for segment n
-        # float32: BLAS does the product (numpy's integer matmul does not), and counts ≤ codes are exact
-        has_descendant = (passed.astype(np.float32) @ ancestors.astype(np.float32)) > 0
-        passed &= ~has_descendant
-    masked = np.where(passed, scores + 2.0 * forced, -np.inf)  # a set's pick ranks first (cosines are ≤ 1)
-    k = min(top_k, scores.shape[1])
+        # has_descendant[n, a] = some descendant of a passed for row n; float32, as BLAS does the product
+        # (numpy's integer matmul does not) and counts ≤ codes are exact
+        passed = passed & ~((passed.astype(np.float32) @ ancestors.astype(np.float32)) > 0)
+    masked = np.where(passed, key, -np.inf)
+    k = min(top_k, key.shape[1])
     order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
-    # what passed sorts before every -inf, so each segment's suggestions are a prefix of its row
+    # what passed sorts before every -inf, so each row's picks are a prefix of its order
     shown = np.isfinite(np.take_along_axis(masked, order, axis=1)).sum(axis=1)
     ranks = range(1, k + 1)
     return [list(zip(idx[:m], ranks[:m], strict=True)) for idx, m in zip(order.tolist(), shown.tolist(), strict=True)]

@@ -74,7 +74,10 @@ def review(
 
     --order uncertain puts first what your learned model is least sure of, and also offers codes
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
-    still gives them a probability of 0.35 or more ("Not suggested, but possible").
+    still gives them a probability of 0.35 or more ("Not suggested, but possible"). Answers given in
+    this order are scattered over transcripts: they train the model, but only the part of each
+    transcript you have answered in full from its start can lower a code's cut-off below 0.5 or set
+    the threshold the codes not learned on their own share.
 
     Once your learned run has learned how often your codes run on from one sentence to the next, a
     code you gave a sentence is also offered on the next one where that is more likely than not

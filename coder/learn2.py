@@ -5,9 +5,11 @@ For each code, the log-odds that a sentence deserves it are
     logit p(x) = a · (s0(x) − t) / σ  +  b  +  w · x
 
 where ``s0`` is the sentence's zero-shot score (the zero-shot run's: similarity.v2's or v1's),
-``t``/``σ`` the zero-shot threshold and slope, and ``x`` the sentence's embedding. The penalty
-pulls ``a`` toward 1 and ``b`` and ``w`` toward 0, so with no answers the model *is* the zero-shot
-score mapped to a probability, and a handful of answers can only move it a little: learning starts
+``t``/``σ`` the zero-shot threshold and slope, and ``x`` the sentence's embedding; once a code's yes
+answers come from :data:`MANY_DOCUMENTS` documents, a second block, ``v · words(x)``, weighs the
+sentence's words (:mod:`coder.learn2_words`), which a sentence model blurs. The penalty pulls ``a``
+toward 1 and ``b``, ``w`` and ``v`` toward 0, so with no answers the model *is* the zero-shot score
+mapped to a probability, and a handful of answers can only move it a little: learning starts
 from zero-shot instead of replacing it. It is fitted by L-BFGS on
 
 * the coder's answers: a sentence accepted for the code or one of its subcodes is a positive;
@@ -31,38 +33,38 @@ as the cross-validation predicted them, each from a model that had not seen it (
 probabilities of the answers a model was fitted on over-suggests). A code's answers must come from
 :data:`MIN_DOCUMENTS` documents, and it must beat its zero-shot suggestions on them held out a third of
 the documents at a time, over all and on none worse (:data:`EVERY_FOLD`), or it keeps the zero-shot
-score. While its yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents, counting only the
-part of each the coder has answered in full from its start (:attr:`Examples.finished`), it stays nearer
+score; once its yes answers come from :data:`MANY_DOCUMENTS` documents, over all only, and it is suggested
+from its base rate, its sentences' words included. While its yes answers come from fewer than
+:data:`LOW_CUT_DOCUMENTS` documents, counting only the part of each the coder has answered in full from its
+start (:attr:`Examples.finished`), it stays nearer
 zero-shot: a stronger penalty (:data:`L2_W_FEW`) and no cut below 0.5.
 
-Codes not learned on their own share one map from zero-shot score to probability, fitted on all their
-answers pooled (:func:`fit_pooled`), once it predicts held-out answers better than the prior: with many
-codes and few answers each, most codes would otherwise never show a probability. First, each of their
-prototypes is moved toward the sentences the coder gave it and away from those she rejected it for
-(:func:`moved`, learned.v1's update), where, scored document by document with prototypes moved by the
-other documents (:func:`moved_held_out`) and cut where :func:`gated_cut` says, that does at least as well
-as the zero-shot suggestions on each held-out third of the documents: the one rule measured that learns
-from two or three interviews and gains on the next (benchmarks/NOTES.md). They share one
-zero-shot cut too (:func:`shared_cut`), chosen on the same pooled answers where it does at least as well
-as the zero-shot threshold on each held-out third of their documents: a codebook of bare definitions
-scores lower than one with examples, so the best cut differs between projects, and the coder's answers
-say where it lies.
+Codes not learned on their own share what their answers pooled say (:mod:`coder.learn2_pooled`): one map
+from zero-shot score to probability, once it predicts held-out answers better than the prior (with many codes
+and few answers each, most codes would otherwise never show a probability); each prototype moved toward the
+sentences the coder gave it and away from those she rejected it for (learned.v1's update), where, scored
+document by document with prototypes moved by the other documents, that does at least as well as the
+zero-shot suggestions on each held-out third of the documents: the one rule measured that learns from two or
+three interviews and gains on the next (benchmarks/NOTES.md); and one zero-shot cut, chosen on the same pooled
+answers where it does at least as well as the zero-shot threshold on each held-out third of their documents: a
+codebook of bare definitions scores lower than one with examples, so the best cut differs between projects,
+and the coder's answers say where it lies.
 
-A mutually exclusive set is also scored as a whole (:func:`coder.learn2_sets.fit_group`): one softmax over its members,
-anchored the same way on their zero-shot scores, class-balanced, learned under the same kind of gates
-(Cohen's κ of its picks instead of F1). It decides which member a sentence gets; comparing members'
-separate binary models would set a learned member's probability against an unlearned one's prior.
+A mutually exclusive set is also scored as a whole (:func:`coder.learn2_sets.fit_group`): one softmax over
+its members, anchored the same way on their zero-shot scores, class-balanced, weighing words from the start,
+learned under the same kind of gates (Cohen's κ of its picks instead of F1). It decides which member a
+sentence gets; comparing members' separate binary models would set a learned member's probability against an
+unlearned one's prior.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from coder.learn import BETA, GAMMA, rocchio
 from coder.suggest import ranked_picks
 
 LEARNER = "learned.v2"
@@ -77,6 +79,8 @@ L2_W = 0.5
 by document, 3 review orders, one-off): NHS answers (50 codes) κ after 10 / 20 % of decisions 0.330 / 0.336 at 1.0,
 0.368 / 0.372 at 0.5, 0.384 / 0.364 at 0.3; the demo the same at all three (AnnoMI's exclusive sets use
 :data:`coder.learn2_sets.GROUP_L2_W`)."""
+L2_WORDS = 1.0
+"""Penalty on one code's words block (:mod:`coder.learn2_words`), as sklearn's default C = 1 puts it."""
 L2_W_FEW = 1.0
 """The penalty while a code's yes answers come from fewer than :data:`LOW_CUT_DOCUMENTS` documents."""
 L2_A = 1.0
@@ -109,6 +113,8 @@ class Examples:
     those count toward :data:`LOW_CUT_DOCUMENTS`, and only those train the pooled codes: answers scattered over
     documents, as "uncertain first" gives them, are the sentences nearest the threshold, on which a low cut
     looks better than it does on a stretch of a document read in order."""
+    words: Any = None
+    """(n, V) sparse: each row's words (:mod:`coder.learn2_words`), a feature block of its own; None: no words."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class CodeModel:
     calibrated: bool
     cut: float = SUGGEST_AT
     """The probability from which the code is suggested: chosen on the coder's answers once calibrated."""
+    v: np.ndarray | None = None
+    """(V,) the weights of the words block (None: the code does not use it)."""
 
 
 @dataclass(frozen=True)
@@ -131,16 +139,21 @@ class Model:
     scale: float = PRIOR_SCALE
     """σ: the anchor's slope (fixed, or fitted on the answers pooled over codes)."""
 
-    def logits(self, x: np.ndarray, s0: np.ndarray) -> np.ndarray:
-        """(n, C) log-odds for embeddings ``x`` (n, d) with zero-shot scores ``s0`` (n, C)."""
+    def logits(self, x: np.ndarray, s0: np.ndarray, words: Any = None) -> np.ndarray:
+        """(n, C) log-odds for embeddings ``x`` (n, d) with zero-shot scores ``s0`` (n, C) and, for the codes
+        that use it, the sentences' ``words`` (n, V) sparse."""
         w = np.stack([c.w for c in self.codes])  # (C, d)
         a = np.array([c.a for c in self.codes])
         b = np.array([c.b for c in self.codes])
         offset = (np.asarray(s0, dtype=np.float64) - self.threshold) / self.scale
-        return np.asarray(x, dtype=np.float64) @ w.T + a * offset + b
+        z = np.asarray(x, dtype=np.float64) @ w.T + a * offset + b
+        used = [(j, c.v) for j, c in enumerate(self.codes) if c.v is not None]
+        if used and words is not None:
+            z[:, [j for j, _ in used]] += np.asarray(words @ np.stack([v for _, v in used]).T)
+        return z
 
-    def proba(self, x: np.ndarray, s0: np.ndarray) -> np.ndarray:
-        return sigmoid(self.logits(x, s0))
+    def proba(self, x: np.ndarray, s0: np.ndarray, words: Any = None) -> np.ndarray:
+        return sigmoid(self.logits(x, s0, words))
 
     @property
     def cuts(self) -> np.ndarray:
@@ -191,13 +204,20 @@ def fit_code(
     x = np.asarray(ex.x, dtype=np.float64)
     offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / scale
     mine = np.arange(len(ex.y)) < (ex.coder_rows if ex.coder_rows is not None else len(ex.y))
-    spread = ex.documents is None or len(np.unique(ex.documents[_whole(ex) & ex.y[mine]])) >= LOW_CUT_DOCUMENTS
+    yes_docs = None if ex.documents is None else len(np.unique(ex.documents[_whole(ex) & ex.y[mine]]))
+    spread = yes_docs is None or yes_docs >= LOW_CUT_DOCUMENTS
+    many = yes_docs is not None and yes_docs >= MANY_DOCUMENTS
     penalties = ((L2_W if spread else L2_W_FEW) if l2_w is None else l2_w, l2_a, l2_b)
-    cv = _cross_validated(x, offset, ex, mine, penalties, stop_if_worse=EVERY_FOLD)
-    if cv.learned_f1 <= cv.zero_f1 or (EVERY_FOLD and cv.worse):
+    every = EVERY_FOLD and not many
+    if not many:  # words learned from a few interviews are those interviews' topics
+        ex = replace(ex, words=None)
+    cv = _cross_validated(x, offset, ex, mine, penalties, stop_if_worse=every, base_rate=many)
+    if cv.learned_f1 <= cv.zero_f1 or (every and cv.worse):
         return prior
-    w, a, b, _ = _fit(x, offset, ex.y, np.asarray(ex.weight, dtype=np.float64), penalties)
-    return CodeModel(w, a, b, True, best_cut(cv.held_out[mine], ex.y[mine], CUTS if spread else GATE_CUTS))
+    w, a, b, cut, v = _fit(x, offset, ex.y, np.asarray(ex.weight, dtype=np.float64), penalties, ex.words, many)
+    if not many:
+        cut = best_cut(cv.held_out[mine], ex.y[mine], CUTS if spread else GATE_CUTS)
+    return CodeModel(w, a, b, True, cut, v)
 
 
 def _whole(ex: Examples) -> np.ndarray:
@@ -224,6 +244,21 @@ the floor) and the weaker penalty. Only rows answered in full from their documen
 the demo after a few hundred answers, and F1 on the documents nobody reviewed fell from the zero-shot 0.185
 to 0.149 (`make bench`'s simulated reviewer, 900 answers); counting those rows only, it stayed at or above
 zero-shot, and document order was unchanged (benchmarks/NOTES.md)."""
+MANY_DOCUMENTS = 20
+"""Documents a learned code's yes answers must come from (counted as for :data:`LOW_CUT_DOCUMENTS`) before it is
+gated on all its held-out answers together, without :data:`EVERY_FOLD`, and suggested from its base rate (where its
+class-balanced model says one half) instead of a cut chosen out of fold: twenty yes answers from twenty different
+documents are twenty independent pieces of evidence, where a third of them can fall short by chance, and an
+out-of-fold cut chosen on a few dozen answers is noisy. NHS answers (each its own document; review halves split
+in two, 3 orders) after 10 / 20 / 40 / 80 % of decisions: κ 0.368 / 0.395 / 0.437 / 0.503 before, 0.392 / 0.427 /
+0.460 / 0.513 with this rule (with 10 documents 0.407 / 0.437 / 0.467, with 5 0.408 / 0.440 / 0.485 / 0.519). The
+same rule from 5 documents took the demo's held-out κ from 0.175 / 0.180 to 0.130 / 0.125 after 80 / 100 % of
+its review half (six interviews; the base-rate cut 0.132 / 0.125 on its own, the gate 0.157 / 0.160): answers
+from a handful of long interviews are not independent (benchmarks/NOTES.md). Only such a code weighs its
+sentences' words too (:mod:`coder.learn2_words`): with them NHS gave 0.393 / 0.429 / 0.465 / 0.535, the same as
+with every learned code weighing words, and the demo's held-out curve fell below zero-shot in `make
+bench-quality` (0.160 in one order of five at 20 %) when codes learned from two or three interviews did:
+words learned from a few interviews are those interviews' topics."""
 EVERY_FOLD = True
 """A code is learned only if its learned suggestions are no worse than zero-shot on any held-out third
 of the coder's answers, as well as better over all three: with many codes, a pooled win alone let codes
@@ -247,6 +282,7 @@ def _cross_validated(
     penalties: tuple[float, float, float],
     *,
     stop_if_worse: bool = False,
+    base_rate: bool = False,
 ) -> CrossValidation:
     """F1 of the learned suggestions and of the zero-shot ones on the coder's rows, each fold of
     :func:`_folds` held out in turn (whole documents; contiguous stretches of rows without them), whether the
@@ -255,7 +291,8 @@ def _cross_validated(
     not seen.
 
     ``stop_if_worse``: return at the first worse third (the F1s then cover the thirds fitted so far), as the
-    answer is settled: most codes of a fully coded project stop after one or two fits instead of four."""
+    answer is settled: most codes of a fully coded project stop after one or two fits instead of four.
+    ``base_rate``: each third's model suggests from its training rows' base rate (:func:`_fit`)."""
     fold = np.full(len(ex.y), -1)
     fold[mine] = _folds(int(mine.sum()), ex.documents)
     base = np.asarray(ex.weight, dtype=np.float64)
@@ -267,8 +304,10 @@ def _cross_validated(
         train = ~test
         if not test.any() or not ex.y[train & mine].any() or ex.y[train & mine].all():
             continue
-        w, a, b, cut = _fit(x[train], offset[train], ex.y[train], base[train], penalties)
-        p = sigmoid(x[test] @ w + a * offset[test] + b)
+        words = None if ex.words is None else ex.words[train]
+        w, a, b, cut, v = _fit(x[train], offset[train], ex.y[train], base[train], penalties, words, base_rate)
+        z = x[test] @ w + a * offset[test] + b
+        p = sigmoid(z if v is None else z + ex.words[test] @ v)
         held_out[test] = p
         y = ex.y[test]
         here = np.zeros((2, 3))
@@ -302,92 +341,60 @@ def _f1(c: np.ndarray) -> float:
 
 
 def _fit(
-    x: np.ndarray, offset: np.ndarray, y_bool: np.ndarray, base: np.ndarray, penalties: tuple[float, float, float]
-) -> tuple[np.ndarray, float, float, float]:
-    """(w, a, b, cut): the balanced fit, its intercept corrected back to calibrated odds, and the cut among
+    x: np.ndarray,
+    offset: np.ndarray,
+    y_bool: np.ndarray,
+    base: np.ndarray,
+    penalties: tuple[float, float, float],
+    words: Any = None,
+    base_rate: bool = False,
+) -> tuple[np.ndarray, float, float, float, np.ndarray | None]:
+    """(w, a, b, cut, v): the balanced fit, its intercept corrected back to calibrated odds, the cut among
     :data:`GATE_CUTS` with the best F1 on the explicit answers among these rows (what the gate compares with
-    zero-shot: on the rows it was fitted on, so never below 0.5)."""
+    zero-shot: on the rows it was fitted on, so never below 0.5), and the words block's weights (None without
+    ``words``, the rows' (n, V) sparse words). ``base_rate``: the cut is instead the share of yes among the
+    rows (by weight), where the balanced model's probability is one half (:data:`MANY_DOCUMENTS`)."""
     from scipy.optimize import minimize
 
     l2_w, l2_a, l2_b = penalties
     d = x.shape[1]
+    nv = 0 if words is None else int(words.shape[1])
     y = y_bool.astype(np.float64)
     sw = balanced_weights(y_bool, base)
     # balancing multiplies the odds by neg/pos: taken back out of the intercept, so probabilities stay calibrated
     shift = float(np.log(base[~y_bool].sum() / base[y_bool].sum())) if y_bool.any() and not y_bool.all() else 0.0
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, a, b = theta[:d], theta[d], theta[d + 1]
+        w, v, a, b = theta[:d], theta[d : d + nv], theta[d + nv], theta[d + nv + 1]
         z = x @ w + a * offset + b
+        if nv:
+            z = z + words @ v
         p = sigmoid(z)
         # log(1 + e^z) - y z, stably
         nll = float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)))
         r = sw * (p - y)
         grad = np.empty_like(theta)
         grad[:d] = x.T @ r + l2_w * w
-        grad[d] = float(r @ offset) + l2_a * (a - 1.0)
-        grad[d + 1] = float(r.sum()) + l2_b * b
-        pen = 0.5 * (l2_w * float(w @ w) + l2_a * (a - 1.0) ** 2 + l2_b * b * b)
+        if nv:
+            grad[d : d + nv] = words.T @ r + L2_WORDS * v
+        grad[d + nv] = float(r @ offset) + l2_a * (a - 1.0)
+        grad[d + nv + 1] = float(r.sum()) + l2_b * b
+        pen = 0.5 * (l2_w * float(w @ w) + L2_WORDS * float(v @ v) + l2_a * (a - 1.0) ** 2 + l2_b * b * b)
         return nll + pen, grad
 
-    theta0 = np.zeros(d + 2)
-    theta0[d] = 1.0
+    theta0 = np.zeros(d + nv + 2)
+    theta0[d + nv] = 1.0
     theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200}).x
-    w, a, b = theta[:d].copy(), float(theta[d]), float(theta[d + 1]) - shift
+    w, a, b = theta[:d].copy(), float(theta[d + nv]), float(theta[d + nv + 1]) - shift
+    v = theta[d : d + nv].copy() if nv else None
     answers = base >= 1.0  # the coder's own explicit answers, not seeds or implicit rows
-    cut = best_cut(sigmoid(x[answers] @ w + a * offset[answers] + b), y_bool[answers], GATE_CUTS)
-    return w, a, b, cut
-
-
-MIN_POOLED = 30
-"""Answers of each kind (yes and no), pooled over the codes not learned yet, before their shared map is fitted."""
-
-
-def fit_pooled(order: np.ndarray, offset: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
-    """(a, b) of one map from the zero-shot offset ``(s0 − t)/σ`` to a probability, ``sigmoid(a · offset + b)``,
-    fitted on the coder's answers for every code not learned on its own, pooled: many codes have too few
-    answers each to be calibrated, but all of them together have plenty. Not balanced: it is meant to say
-    how often such a score was a yes.
-
-    Rows are (sentence in import order, offset, yes/no), one per (sentence answered, code). None while
-    either kind has fewer than :data:`MIN_POOLED` answers, or when the map does not predict every held-out
-    third of the sentences (contiguous stretches of sentence ids) better than the zero-shot
-    prior ``sigmoid(offset)`` does (log loss): then the codes keep "not yet calibrated"."""
-    y = np.asarray(y, dtype=bool)
-    if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED:
-        return None
-    offset = np.asarray(offset, dtype=np.float64)
-    _, fold = np.unique(np.asarray(order), return_inverse=True)
-    fold = fold * FOLDS // (fold.max() + 1)
-    for k in range(FOLDS):
-        test = fold == k
-        if not test.any() or test.all() or y[~test].all() or not y[~test].any():
-            return None
-        a, b = _platt(offset[~test], y[~test])
-        if _log_loss(a * offset[test] + b, y[test]) >= _log_loss(offset[test], y[test]):
-            return None
-    a, b = _platt(offset, y)
-    return (a, b) if a > 0 else None
-
-
-def _platt(offset: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    from scipy.optimize import minimize
-
-    t = y.astype(np.float64)
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = theta[0] * offset + theta[1]
-        r = sigmoid(z) - t
-        reg = 1e-3  # a whisper toward the prior map (a = 1, b = 0), so separable answers stay finite
-        value = float(np.sum(np.logaddexp(0.0, z) - t * z)) + 0.5 * reg * ((theta[0] - 1) ** 2 + theta[1] ** 2)
-        return value, np.array([float(r @ offset) + reg * (theta[0] - 1), float(r.sum()) + reg * theta[1]])
-
-    a, b = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
-    return float(a), float(b)
-
-
-def _log_loss(z: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.logaddexp(0.0, z) - y.astype(np.float64) * z))
+    z = x[answers] @ w + a * offset[answers] + b
+    if v is not None:
+        z = z + words[answers] @ v
+    cut = best_cut(sigmoid(z), y_bool[answers], GATE_CUTS)
+    if base_rate:
+        cut = float(base[y_bool].sum() / base.sum())
+    return w, a, b, cut, v
 
 
 CUTS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
@@ -412,100 +419,6 @@ def best_cut(p: np.ndarray, y: np.ndarray, cuts: Sequence[float] = CUTS) -> floa
         f1 = 2 * tp / (pred.sum() + y.sum()) if (pred.sum() + y.sum()) else 0.0
         if f1 > best_f1 + 1e-12:
             best, best_f1 = c, f1
-    return best
-
-
-SHARED_CUTS = tuple(round(0.2 + 0.025 * i, 3) for i in range(17))
-"""Zero-shot scores (0.2 … 0.6) :func:`shared_cut` chooses among."""
-
-
-def shared_cut(documents: np.ndarray, score: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    """One zero-shot cut for every code not learned on its own, from the coder's answers on them pooled (one row
-    per (sentence answered, code): the sentence's document, its zero-shot ``score``, yes or no): the cut among
-    :data:`SHARED_CUTS` with the best F1. It is kept only if the answers come from :data:`MIN_DOCUMENTS`
-    documents or more and, chosen with a third of the documents held out (:func:`_folds`), it does at least as
-    well as ``threshold`` on that third, for each third and over all of them; else ``threshold``."""
-    cut = gated_cut(documents, score, y, np.asarray(score) >= threshold, threshold)
-    return threshold if cut is None else cut
-
-
-def gated_cut(
-    documents: np.ndarray, score: np.ndarray, y: np.ndarray, baseline: np.ndarray, near: float
-) -> float | None:
-    """The cut on ``score`` among :data:`SHARED_CUTS` with the best F1 on the answers ``y``, if, chosen with each
-    third of the documents held out in turn, it does at least as well there as the ``baseline`` suggestions
-    (bool, per row), on every third and over all; else None. Ties go to the cut nearest ``near``."""
-    y = np.asarray(y, dtype=bool)
-    score = np.asarray(score, dtype=np.float64)
-    baseline = np.asarray(baseline, dtype=bool)
-    if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED or len(np.unique(documents)) < MIN_DOCUMENTS:
-        return None
-    fold = _folds(len(y), np.asarray(documents))
-    counts = np.zeros((2, 3))  # (cut, baseline) x (true positives, predicted, actual)
-    for k in np.unique(fold):  # a fold may be empty when one document outweighs the rest
-        test = fold == k
-        if not y[~test].any() or not y[test].any():
-            return None
-        cut = _best_score_cut(score[~test], y[~test], near)
-        pred = (score[test] >= cut, baseline[test])
-        rows = np.array([[(q & y[test]).sum(), q.sum(), y[test].sum()] for q in pred], dtype=np.float64)
-        if _f1(rows[0]) < _f1(rows[1]):
-            return None
-        counts += rows
-    if _f1(counts[0]) < _f1(counts[1]):
-        return None
-    return _best_score_cut(score, y, near)
-
-
-MOVE_TOWARD = BETA
-MOVE_AWAY = GAMMA
-"""How far a code's prototype moves toward the mean of the sentences a coder gave it and away from the mean of
-those she rejected it for: learned.v1's update and weights (:func:`coder.learn.rocchio`)."""
-
-
-def moved(prototype: np.ndarray, toward: np.ndarray, away: np.ndarray) -> np.ndarray:
-    """``prototype`` (d,) moved toward the mean of ``toward`` (k, d) and away from the mean of ``away``, normalised."""
-    return rocchio(prototype, toward, away, beta=MOVE_TOWARD, gamma=MOVE_AWAY).astype(np.float64)
-
-
-def moved_held_out(
-    x: np.ndarray, prototype: np.ndarray, toward: np.ndarray, away: np.ndarray, documents: np.ndarray
-) -> np.ndarray:
-    """(n,) for each row of ``x`` (n, d): its cosine to ``prototype`` moved (:func:`moved`) with the rows of the
-    other documents only (``toward``/``away``: bool masks over the rows), less its cosine to ``prototype``:
-    what moving adds to its score, as it would for a document the coder has not answered."""
-    x = np.asarray(x, dtype=np.float64)
-    _, doc = np.unique(np.asarray(documents), return_inverse=True)
-    n_docs = int(doc.max()) + 1 if len(doc) else 0
-    out = np.zeros(len(x))
-    sums = {}
-    for name, mask in (("t", np.asarray(toward, bool)), ("a", np.asarray(away, bool))):
-        s = np.zeros((n_docs, x.shape[1]))
-        np.add.at(s, doc[mask], x[mask])
-        sums[name] = (s, np.bincount(doc[mask], minlength=n_docs), s.sum(axis=0), int(mask.sum()))
-    base = np.asarray(prototype, dtype=np.float64)
-    for d in range(n_docs):
-        if sums["t"][3] == int(sums["t"][1][d]):  # no yes answer outside this document: no move, as for a new code
-            continue
-        v = base.copy()
-        for name, w in (("t", MOVE_TOWARD), ("a", -MOVE_AWAY)):
-            s, cnt, total, n = sums[name]
-            k = n - int(cnt[d])
-            if k:
-                v += w * (total - s[d]) / k
-        norm = np.linalg.norm(v)
-        rows = doc == d
-        out[rows] = x[rows] @ (v / norm if norm else v) - x[rows] @ base
-    return out
-
-
-def _best_score_cut(score: np.ndarray, y: np.ndarray, threshold: float) -> float:
-    best, best_f1 = threshold, -1.0
-    for c in sorted(SHARED_CUTS, key=lambda c: abs(c - threshold)):
-        pred = score >= c
-        f1 = _f1(np.array([(pred & y).sum(), pred.sum(), y.sum()], dtype=np.float64))
-        if f1 > best_f1 + 1e-12:
-            best, best_f1 = float(c), f1
     return best
 
 

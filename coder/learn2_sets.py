@@ -1,15 +1,19 @@
 """learned.v2 for a mutually exclusive set: one softmax model over its members, anchored like one code's. Pure.
 
-Split from :mod:`coder.learn2`, whose constants (penalties, gates, folds) it shares.
+Split from :mod:`coder.learn2`, whose constants (penalties, gates, folds) it shares. A set weighs its sentences'
+words (:mod:`coder.learn2_words`) from its first fit: on AnnoMI therapist behaviour (review halves split in two,
+3 orders) κ after 10 / 20 / 40 / 80 % of decisions went from 0.454 / 0.579 / 0.582 to 0.530 / 0.611 / 0.636 / 0.665,
+and client talk from 0.231 at every point to 0.234 / 0.236 / 0.254 / 0.257 (benchmarks/NOTES.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from coder.learn2 import EVERY_FOLD, FOLDS, L2_A, L2_B, MIN_CALIBRATION, PRIOR_SCALE
+from coder.learn2 import EVERY_FOLD, FOLDS, L2_A, L2_B, L2_WORDS, MIN_CALIBRATION, PRIOR_SCALE
 
 GROUP_L2_W = 1.0
 """Penalty on an exclusive set's weights: at 0.3 AnnoMI client talk fell below zero-shot in one order of three."""
@@ -25,6 +29,8 @@ class GroupExamples:
     weight: np.ndarray  # (n,)
     coder_rows: int
     """The first ``coder_rows`` rows are the coder's answers (in document order), the rest the codebook's examples."""
+    words: Any = None
+    """(n, V) sparse: each row's words (:mod:`coder.learn2_words`); None: no words block."""
 
 
 @dataclass(frozen=True)
@@ -42,17 +48,24 @@ class GroupModel:
     b: np.ndarray  # (K,)
     balance: np.ndarray  # (K,)
     learned: bool
+    v: np.ndarray | None = None
+    """(K, V) the words block's weights (None: the set does not use it)."""
 
-    def logits(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float) -> np.ndarray:
+    def logits(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float, words: Any = None) -> np.ndarray:
         offset = (np.asarray(s0, dtype=np.float64) - threshold) / scale
-        return np.asarray(x, dtype=np.float64) @ self.w.T + self.a * offset + self.b
+        z = np.asarray(x, dtype=np.float64) @ self.w.T + self.a * offset + self.b
+        return z if self.v is None or words is None else z + np.asarray(words @ self.v.T)
 
-    def proba(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE) -> np.ndarray:
-        return softmax(self.logits(x, s0, threshold, scale) - self.balance)
+    def proba(
+        self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE, words: Any = None
+    ) -> np.ndarray:
+        return softmax(self.logits(x, s0, threshold, scale, words) - self.balance)
 
-    def pick(self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE) -> np.ndarray:
+    def pick(
+        self, x: np.ndarray, s0: np.ndarray, threshold: float, scale: float = PRIOR_SCALE, words: Any = None
+    ) -> np.ndarray:
         """(n, K) scores whose argmax is the member to suggest."""
-        return softmax(self.logits(x, s0, threshold, scale))
+        return softmax(self.logits(x, s0, threshold, scale, words))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -92,8 +105,10 @@ def fit_group(ex: GroupExamples, threshold: float, *, scale: float = PRIOR_SCALE
         test, train = fold == f, fold != f
         if len(np.unique(ex.y[train & mine])) < k:
             continue
-        w, a, b, _ = _fit_group(x[train], offset[train], ex.y[train], base[train], k)
-        learned_pred.append(np.argmax(x[test] @ w.T + a * offset[test] + b, axis=1))
+        words = None if ex.words is None else ex.words[train]
+        w, a, b, _, v = _fit_group(x[train], offset[train], ex.y[train], base[train], k, words)
+        z = x[test] @ w.T + a * offset[test] + b
+        learned_pred.append(np.argmax(z if v is None else z + ex.words[test] @ v.T, axis=1))
         zero_pred.append(np.argmax(offset[test], axis=1))
         truth.append(ex.y[test])
         worse |= _kappa(truth[-1], learned_pred[-1], k) < _kappa(truth[-1], zero_pred[-1], k)
@@ -104,8 +119,8 @@ def fit_group(ex: GroupExamples, threshold: float, *, scale: float = PRIOR_SCALE
         return prior
     if EVERY_FOLD and worse:
         return prior
-    w, a, b, balance = _fit_group(x, offset, ex.y, base, k)
-    return GroupModel(w, a, b, balance, True)
+    w, a, b, balance, v = _fit_group(x, offset, ex.y, base, k, ex.words)
+    return GroupModel(w, a, b, balance, True, v)
 
 
 def _kappa(y: np.ndarray, pred: np.ndarray, k: int) -> float:
@@ -119,20 +134,26 @@ def _kappa(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 
 
 def _fit_group(
-    x: np.ndarray, offset: np.ndarray, y: np.ndarray, base: np.ndarray, k: int
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    """(W, a, b, balance): the class-balanced multinomial fit with the same penalties as one code's."""
+    x: np.ndarray, offset: np.ndarray, y: np.ndarray, base: np.ndarray, k: int, words: Any = None
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(W, a, b, balance, V): the class-balanced multinomial fit with the same penalties as one code's, and the
+    words block's weights (None without ``words``, the rows' (n, V) sparse words)."""
     from scipy.optimize import minimize
 
     d = x.shape[1]
+    nv = 0 if words is None else int(words.shape[1])
+    kd, kv = k * d, k * nv
     onehot = np.eye(k)[y]
     totals = np.array([base[y == c].sum() for c in range(k)])
     factor = totals.sum() / (k * totals) if (totals > 0).all() else np.ones(k)
     sw = base * factor[y]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, a, b = theta[: k * d].reshape(k, d), theta[k * d], theta[k * d + 1 :]
+        w, v = theta[:kd].reshape(k, d), theta[kd : kd + kv].reshape(k, nv)
+        a, b = theta[kd + kv], theta[kd + kv + 1 :]
         z = x @ w.T + a * offset + b
+        if nv:
+            z = z + np.asarray(words @ v.T)
         top = z.max(axis=1, keepdims=True)
         lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
         nll = float(np.sum(sw * (lse - (z * onehot).sum(axis=1))))
@@ -140,15 +161,18 @@ def _fit_group(
         grad = np.concatenate(
             [
                 (r.T @ x + GROUP_L2_W * w).ravel(),
+                np.asarray(words.T @ r).T.ravel() + L2_WORDS * v.ravel() if nv else np.zeros(0),
                 [float((r * offset).sum()) + L2_A * (a - 1.0)],
                 r.sum(axis=0) + L2_B * b,
             ]
         )
-        pen = 0.5 * (GROUP_L2_W * float((w * w).sum()) + L2_A * (a - 1.0) ** 2 + L2_B * float(b @ b))
+        pen = GROUP_L2_W * float((w * w).sum()) + L2_WORDS * float((v * v).sum())
+        pen = 0.5 * (pen + L2_A * (a - 1.0) ** 2 + L2_B * float(b @ b))
         return nll + pen, grad
 
-    theta0 = np.zeros(k * d + 1 + k)
-    theta0[k * d] = 1.0
+    theta0 = np.zeros(kd + kv + 1 + k)
+    theta0[kd + kv] = 1.0
     theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 300}).x
-    w, a, b = theta[: k * d].reshape(k, d).copy(), float(theta[k * d]), theta[k * d + 1 :].copy()
-    return w, a, b, np.log(factor)
+    w, a, b = theta[:kd].reshape(k, d).copy(), float(theta[kd + kv]), theta[kd + kv + 1 :].copy()
+    v = theta[kd : kd + kv].reshape(k, nv).copy() if nv else None
+    return w, a, b, np.log(factor), v

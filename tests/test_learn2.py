@@ -16,6 +16,7 @@ from coder.app import learning_v2 as lv2
 from coder.errors import CoderError
 
 from .test_learn import pets
+from .test_learn2_pooled import _pooled_rows
 
 
 def _examples(x, s0, y, weight=None, yes=0, no=0):
@@ -100,6 +101,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.decisions == len(train) and stored.learned_run("ana").calibrated_codes() == {"Pets", "Work"}
+    assert stored.learned_run("ana").method.endswith(",words=1-2gram)")  # the run says it weighed words too
     assert f1("learned.v2") > f1("similarity.v2") + 0.2
     assert {r.code: r.expected_unfound is not None for r in project.status(["ana"], all_codes=True)} == {
         "Pets": True,
@@ -290,24 +292,6 @@ def test_folds_hold_out_whole_documents():
     assert l2._folds(6, None).tolist() == [0, 0, 1, 1, 2, 2]  # no documents: contiguous thirds
 
 
-def test_the_shared_cut_moves_only_where_held_out_documents_agree():
-    rng = np.random.default_rng(5)
-    n = 3000
-    docs = np.repeat(np.arange(10), n // 10)
-    score = rng.uniform(0.1, 0.6, n)
-    y = rng.random(n) < np.where(score >= 0.27, 0.8, 0.02)  # the answers say: from about 0.27
-    assert l2.shared_cut(docs, score, y, 0.35) == pytest.approx(0.275)
-    assert l2.shared_cut(np.zeros(n, int), score, y, 0.35) == 0.35  # one document: it cannot say for the next
-    y_flat = rng.random(n) < np.where(score >= 0.35, 0.8, 0.02)  # zero-shot's own threshold is right
-    assert l2.shared_cut(docs, score, y_flat, 0.35) == pytest.approx(0.35)
-    few = np.zeros(n, bool)
-    few[:5] = True
-    assert l2.shared_cut(docs, score, few, 0.35) == 0.35  # too few yeses to say anything
-    odd = y.copy()
-    odd[docs >= 7] = rng.random(int((docs >= 7).sum())) < np.where(score[docs >= 7] >= 0.5, 0.8, 0.02)
-    assert l2.shared_cut(docs, score, odd, 0.35) == 0.35  # the last third of the documents says otherwise
-
-
 def test_a_losing_child_of_an_exclusive_set_takes_its_subcodes_with_it():
     # 0 = Stage (exclusive), 1 = Early, 2 = Late, 3 = Late > Detail
     anc = np.zeros((4, 4), bool)
@@ -431,29 +415,6 @@ def test_a_code_is_learned_only_if_no_held_out_third_of_the_answers_does_worse(m
     assert l2.fit_code(ex, 0.35).calibrated  # the pooled win alone would have let it through
 
 
-def _pooled_rows(seed: int, a: float, b: float, n: int = 900) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    order = np.repeat(np.arange(n // 3), 3)  # three codes answered on each sentence
-    offset = rng.uniform(-4, 4, n)
-    y = rng.random(n) < l2.sigmoid(a * offset + b)
-    return order, offset, y
-
-
-def test_the_pooled_map_recovers_how_often_a_score_was_a_yes():
-    fitted = l2.fit_pooled(*_pooled_rows(0, 0.6, -1.5))
-    assert fitted is not None
-    a, b = fitted
-    assert a == pytest.approx(0.6, abs=0.15) and b == pytest.approx(-1.5, abs=0.3)
-
-
-def test_the_pooled_map_waits_for_enough_answers_of_each_kind_and_for_a_sensible_slope():
-    order, offset, y = _pooled_rows(1, 0.6, -1.5)
-    few = np.flatnonzero(y)[: l2.MIN_POOLED - 1]
-    keep = np.concatenate([few, np.flatnonzero(~y)])
-    assert l2.fit_pooled(order[keep], offset[keep], y[keep]) is None
-    assert l2.fit_pooled(order, offset, offset < 0) is None  # higher scores, fewer yeses: not a map to show
-
-
 def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggestions():
     from coder.app.learning_v2 import _pool_the_rest
 
@@ -494,27 +455,6 @@ def test_codes_not_learned_are_suggested_from_the_shared_cut_their_documents_agr
     p = model.proba(np.zeros((n_sent, 4)), s0)
     picked = p >= model.cuts
     np.testing.assert_array_equal(picked, s0 >= 0.275 - 1e-9)  # suggested from the learned cut, not from 0.35
-
-
-def test_a_moved_prototype_scores_each_document_as_if_it_had_not_been_answered():
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=(12, 5))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    proto = np.array([1.0, 0, 0, 0, 0])
-    toward = np.array([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0], bool)
-    away = np.array([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], bool)
-    docs = np.repeat(["a", "b", "c"], 4)
-    got = l2.moved_held_out(x, proto, toward, away, docs)
-    for d in "abc":  # by hand: the prototype moved by the other two documents' answers only
-        other = docs != d
-        v = l2.moved(proto, x[toward & other], x[away & other])
-        np.testing.assert_allclose(got[docs == d], x[docs == d] @ v - x[docs == d] @ proto, atol=1e-6)
-    v = proto + l2.MOVE_TOWARD * x[toward].mean(axis=0) - l2.MOVE_AWAY * x[away].mean(axis=0)
-    np.testing.assert_allclose(l2.moved(proto, x[toward], x[away]), v / np.linalg.norm(v), atol=1e-6)
-    only_a = toward & (docs == "a")  # one document holds every yes: it is scored unmoved, as a code with none is
-    got = l2.moved_held_out(x, proto, only_a, away, docs)
-    assert (got[docs == "a"] == 0).all() and (got[docs != "a"] != 0).all()
-    assert (l2.moved_held_out(x, proto, toward, np.zeros(12, bool), docs) != 0).all()  # nothing rejected: still moves
 
 
 def test_codes_not_learned_move_toward_what_the_coder_gave_them_where_held_out_documents_agree():
@@ -585,3 +525,68 @@ def test_fits_run_on_one_blas_thread_and_give_it_back():
     t.join()
     assert blas_threads() == before
     raised.restore_original_limits()
+
+
+def _word_coded(n, rng, d=6):
+    """Sentences whose code hinges on one word the vectors do not carry (vectors and zero-shot scores: noise)."""
+    has = rng.random(n) < 0.3
+    filler = rng.integers(0, 40, size=(n, 3))
+    texts = [" ".join(["parking" if h else "staff", *(f"w{k}" for k in f)]) for h, f in zip(has, filler, strict=True)]
+    x = rng.normal(size=(n, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return texts, x, np.full(n, 0.30) + rng.normal(scale=0.01, size=n), has
+
+
+def test_a_word_the_vectors_miss_is_learned_through_the_words_block():
+    from coder import learn2_words as l2w
+
+    rng = np.random.default_rng(11)
+    texts, x, s0, y = _word_coded(400, rng)
+    words = l2w.vocabulary(texts)
+
+    def ex(w, n_docs=2 * l2.MANY_DOCUMENTS):
+        docs = np.repeat(np.arange(n_docs), 400 // n_docs)
+        return l2.Examples(x, s0, y, np.ones(400), int(y.sum()), int((~y).sum()), 400, docs, None, w)
+
+    without = l2.fit_code(ex(None), 0.35)
+    with_words = l2.fit_code(ex(words(texts)), 0.35)
+    assert without.v is None and with_words.calibrated and with_words.v is not None
+    assert l2.fit_code(ex(words(texts), n_docs=10), 0.35).v is None  # yes answers from a few documents: no words
+    t_texts, t_x, t_s0, t_y = _word_coded(300, np.random.default_rng(12))
+
+    def accuracy(cm, w):
+        return float(((l2.Model((cm,), 0.35).proba(t_x, t_s0[:, None], w)[:, 0] >= cm.cut) == t_y).mean())
+
+    assert accuracy(with_words, words(t_texts)) > 0.95 > 0.8 > accuracy(without, None)  # the vectors are noise
+    again = l2.fit_code(ex(words(texts)), 0.35)
+    np.testing.assert_array_equal(with_words.v, again.v)  # the same answers give the same model
+
+
+def test_a_code_whose_yes_answers_span_many_documents_is_gated_over_all_and_suggested_from_its_base_rate(
+    monkeypatch,
+):
+    rng = np.random.default_rng(3)
+    n = 600
+    x = rng.normal(size=(n, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 1] + 0.3 * rng.normal(size=n)) > 0.55
+    s0 = np.full(n, 0.30)
+    seen = []
+    real = l2._cross_validated
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(l2, "_cross_validated", spy)
+
+    def fitted(n_docs):
+        docs = np.repeat(np.arange(n_docs), n // n_docs)
+        return l2.fit_code(l2.Examples(x, s0, y, np.ones(n), int(y.sum()), int((~y).sum()), n, docs), 0.35)
+
+    many = fitted(2 * l2.MANY_DOCUMENTS)
+    assert seen[-1] == {"stop_if_worse": False, "base_rate": True}
+    assert many.calibrated and many.cut == pytest.approx(y.mean())  # where its balanced model says one half
+    fewer = fitted(10)
+    assert seen[-1] == {"stop_if_worse": l2.EVERY_FOLD, "base_rate": False}
+    assert fewer.calibrated and fewer.cut in l2.CUTS

@@ -53,3 +53,25 @@ def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities()
         (gm.balance - gm.balance[0])[None, :].repeat(600, 0),
         atol=1e-9,
     )
+
+
+def test_a_set_weighs_the_words_its_vectors_miss():
+    from coder import learn2_words as l2w
+
+    def data(n, rng):
+        y = np.arange(n) % 3
+        cue = np.array(["want change", "keep same", "said nothing"])[y]
+        texts = [f"{c} w{k}" for c, k in zip(cue, rng.integers(0, 30, n), strict=True)]
+        x = rng.normal(size=(n, 6))
+        s0 = np.full((n, 3), 0.3) + rng.normal(scale=0.01, size=(n, 3))
+        return texts, x, s0, y
+
+    texts, x, s0, y = data(300, np.random.default_rng(7))
+    words = l2w.vocabulary(texts)
+    plain = l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300), 0.35)
+    gm = l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, words(texts)), 0.35)
+    assert not plain.learned and plain.v is None
+    assert gm.learned and gm.v is not None and gm.v.shape == (3, words.size)
+    t_texts, t_x, t_s0, t_y = data(200, np.random.default_rng(8))
+    assert (gm.pick(t_x, t_s0, 0.35, words=words(t_texts)).argmax(axis=1) == t_y).mean() > 0.95
+    np.testing.assert_allclose(gm.proba(t_x, t_s0, 0.35, words=words(t_texts)).sum(axis=1), 1.0)

@@ -107,7 +107,9 @@ def learn_v1(
     ]
     prior = lr.fit_prior([x[0] for x in pairs], [x[1] for x in pairs], threshold)
 
-    def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
+    def score(
+        vecs: np.ndarray, ids: np.ndarray
+    ) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         scores = vecs @ prototypes.T
         nearest = sg.score(vecs, profile, "max").nearest  # the codebook example shown as "why"
         picks = sg.select(scores, profile, threshold=threshold, top_k=top_k)  # its exclusive sets too

@@ -19,10 +19,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from coder import carry
 from coder import learn2 as l2
+from coder import learn2_pooled as l2p
 from coder import learn2_sets as l2s
+from coder import learn2_words as l2w
 from coder import suggest as sg
 from coder.app.training import LearnResult, setup, write_run
 from coder.embed import text_hash
@@ -78,9 +81,11 @@ def _group_examples(
     profile: sg.CodeProfile,
     ex_scores: np.ndarray,
     bounds: list[int],
+    words: tuple[Any, Any] | None = None,
 ) -> l2s.GroupExamples:
     """One exclusive set's rows: the coder's sentences put in exactly one member's branch (in document order),
-    then each member's codebook examples."""
+    then each member's codebook examples; ``words``: the answered sentences' words (rows as ``x``) and the
+    codebook texts' (rows as ``profile.exemplars``)."""
     paths = profile.paths
     member: dict[int, int] = {}
     for c, k in enumerate(kids):
@@ -96,6 +101,7 @@ def _group_examples(
         np.array([member[s] for s in mine] + e_cls, dtype=np.int64),
         np.concatenate([np.ones(len(idx)), np.full(len(e_idx), l2.SEED_WEIGHT)]),
         len(idx),
+        None if words is None else sparse.vstack([words[0][idx], words[1][e_idx]]).tocsr(),
     )
 
 
@@ -111,15 +117,15 @@ def _pool_the_rest(
 ) -> tuple[l2.Model, np.ndarray | None]:
     """The codes not learned on their own (outside exclusive sets) share what their answers pooled say (``answered``
     holds only those answered in full from their document's start: see :attr:`coder.learn2.Examples.finished`): one
-    map from score to probability (:func:`coder.learn2.fit_pooled`), once it predicts held-out answers better
+    map from score to probability (:func:`coder.learn2_pooled.fit_pooled`), once it predicts held-out answers better
     than the prior, and one cut (their cut is that score's probability).
 
     First choice (``moving`` given): each such code's prototype moved toward the sentences the coder gave it and
     away from those she rejected it for (learned.v1's update), scored for each answered document with a
-    prototype moved by the other documents only, with the cut (:func:`coder.learn2.gated_cut`) that does at
+    prototype moved by the other documents only, with the cut (:func:`coder.learn2_pooled.gated_cut`) that does at
     least as well as the zero-shot suggestions on each held-out third of the documents. Returns the model and
     the (C, d) shift each code's prototype moved by (None when not moved). Otherwise: the zero-shot scores
-    with one cut (:func:`coder.learn2.shared_cut`) where it beats the zero-shot threshold."""
+    with one cut (:func:`coder.learn2_pooled.shared_cut`) where it beats the zero-shot threshold."""
     rest = [(j, mine, y) for j, mine, y in answered if not model.codes[j].calibrated and j not in in_sets and mine]
     if not rest:
         return model, None
@@ -133,14 +139,14 @@ def _pool_the_rest(
     if moving is not None:
         delta, shift = _moved(moving, rest, row, doc_of, pooled)
         moved_score = score + delta
-        at = l2.gated_cut(docs, moved_score, y, score >= threshold, threshold)
+        at = l2p.gated_cut(docs, moved_score, y, score >= threshold, threshold)
         if at is None:
             shift = None
         else:
             score = moved_score
     if at is None:
-        at = l2.shared_cut(docs, score, y, threshold)
-    fitted = l2.fit_pooled(order, (score - threshold) / model.scale, y)
+        at = l2p.shared_cut(docs, score, y, threshold)
+    fitted = l2p.fit_pooled(order, (score - threshold) / model.scale, y)
     if fitted is None and at == threshold and shift is None:
         return model, None
     a, b = fitted if fitted is not None else (1.0, 0.0)
@@ -184,13 +190,13 @@ def _moved(
             held.append(np.zeros(len(mine)))
             continue
         docs = np.array([doc_of.get(s, "") for s in mine])
-        held.append(l2.moved_held_out(moving.x[idx], moving.prototypes[j], toward, away, docs))
+        held.append(l2p.moved_held_out(moving.x[idx], moving.prototypes[j], toward, away, docs))
     for j in pooled:
         given = [row[s] for s in moving.given[j] if s in row]
         if given:
             against = [row[s] for s in moving.rejected[j] if s in row]
             proto = moving.prototypes[j]
-            shift[j] = l2.moved(proto, moving.x[given], moving.x[against]) - proto
+            shift[j] = l2p.moved(proto, moving.x[given], moving.x[against]) - proto
     return np.concatenate([np.zeros(0), *held]), shift
 
 
@@ -202,11 +208,12 @@ def _fit_carry(
     accepted: dict[str, set[int]],
     zero_shot: tuple[float, float],
     x: np.ndarray,
-    picks: Callable[[np.ndarray], list[list[tuple[int, int]]]],
+    picks: Callable[[Sequence[int], np.ndarray], list[list[tuple[int, int]]]],
 ) -> carry.CarryModel | None:
     """The coder's carry model (:mod:`coder.carry`): every sentence she answered right after the participant
     sentence before it, which she answered too, with the codes she gave each (exactly, not by branch). Its
-    gate compares carrying with what her learned run itself suggests there (``picks`` of the vectors ``x``)."""
+    gate compares carrying with what her learned run itself suggests there (``picks`` of the sentences and
+    their vectors ``x``)."""
     given: dict[int, set[str]] = defaultdict(set)
     for path, segs in accepted.items():
         for s in segs:
@@ -220,7 +227,7 @@ def _fit_carry(
     prev = np.array([[p in given[before[s]] for p in paths] for s in pairs], dtype=bool)
     now = np.array([[p in given[s] for p in paths] for s in pairs], dtype=bool)
     shown = np.zeros_like(now)
-    for i, picked in enumerate(picks(x[[row[s] for s in pairs]])):
+    for i, picked in enumerate(picks(pairs, x[[row[s] for s in pairs]])):
         for c, _ in picked:
             shown[i, c] = True
     return carry.fit_carry(offset, prev, now, shown=shown, threshold=threshold, scale=scale)
@@ -258,6 +265,10 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     x = np.stack([vec[seg_hash[s]] for s in segs]) if segs else np.zeros((0, profile.centroids.shape[1]))
     s0 = sg.score(x, profile, sim.method, contrast).scores if segs else np.zeros((0, len(paths)))
     row = {s: i for i, s in enumerate(segs)}
+    text_of = store.segment_texts(segs)
+    words = l2w.vocabulary([text_of[s] for s in segs])  # the words the coder's answered sentences use
+    seg_words = words([text_of[s] for s in segs]) if words is not None else None
+    seed_words = words(profile.texts) if words is not None else None
 
     accepted: dict[str, set[int]] = defaultdict(set)
     rejected: dict[str, set[int]] = defaultdict(set)
@@ -300,6 +311,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         whole = [s for s in mine if s in in_full]
         answered.append((j, whole, np.array([s in pos for s in whole], bool)))
         xs = [x[idx]]
+        ws_words = [seg_words[idx]] if seg_words is not None else []
         ss = [s0[idx, j]]
         ys = [np.array([s in pos for s in mine], bool)]
         ws = [np.array([l2.IMPLICIT_WEIGHT if s in implicit else 1.0 for s in mine])]
@@ -308,13 +320,18 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         if seeds:
             e_idx = [e for e, _ in seeds]
             xs.append(profile.exemplars[e_idx])
+            if seed_words is not None:
+                ws_words.append(seed_words[e_idx])
             ss.append(ex_scores[e_idx, j])
             ys.append(np.array([yes for _, yes in seeds], bool))
             ws.append(np.full(len(seeds), l2.SEED_WEIGHT))
-        cv = [counter_vecs[h] for h in (text_hash(t) for t in counter[path]) if h in counter_vecs]
+        cts = [t for t in counter[path] if text_hash(t) in counter_vecs]
+        cv = [counter_vecs[text_hash(t)] for t in cts]
         if cv:
             cx = np.stack(cv)
             xs.append(cx)
+            if words is not None:
+                ws_words.append(words(cts))
             ss.append(sg.score(cx, profile, sim.method, contrast).scores[:, j])
             ys.append(np.zeros(len(cv), bool))
             ws.append(np.full(len(cv), l2.SEED_WEIGHT))
@@ -329,6 +346,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 len(idx),
                 np.array([doc_of.get(s, "") for s in mine]),
                 np.array([s in in_full for s in mine], dtype=bool),
+                sparse.vstack(ws_words).tocsr() if words is not None else None,
             )
         )
         if pos or neg:
@@ -348,11 +366,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         )
         in_sets = {k for _, kids in groups for k in kids}
         model, shift = _pool_the_rest(model, answered, s0, row, in_sets, threshold, doc_of, moving)
+        both = (seg_words, seed_words) if words is not None else None
         sets = [
             (
                 parent,
                 kids,
-                l2s.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds), threshold),
+                l2s.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds, both), threshold),
             )
             for parent, kids in groups
         ]
@@ -365,27 +384,38 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
 
     cuts = model.cuts
 
-    def score(vecs: np.ndarray) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
+    def score(
+        vecs: np.ndarray, ids: np.ndarray
+    ) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         zero = sg.score(vecs, profile, sim.method, contrast)
         moved = zero.scores if shift is None else zero.scores + np.asarray(vecs, np.float64) @ shift.T
-        p = model.proba(vecs, moved)
+        texts = store.segment_texts([int(i) for i in ids]) if words is not None else {}
+        wv = words([texts[int(i)] for i in ids]) if words is not None else None
+        p = model.proba(vecs, moved, wv)
         rank = zero.scores.astype(np.float64)  # a set's pick: by zero-shot score until the set is learned
         for parent, kids, gm in sets:
             if parent < 0:
                 zs = zero.scores[:, kids]
-                p[:, kids] = gm.proba(vecs, zs, threshold) if gm.learned else l2.sigmoid((zs - threshold) / model.scale)
+                p[:, kids] = (
+                    gm.proba(vecs, zs, threshold, words=wv)
+                    if gm.learned
+                    else l2.sigmoid((zs - threshold) / model.scale)
+                )
             if gm.learned:
-                rank[:, kids] = gm.pick(vecs, zero.scores[:, kids], threshold)
+                rank[:, kids] = gm.pick(vecs, zero.scores[:, kids], threshold, words=wv)
         picks = l2.select(p, profile.ancestors, groups, at=cuts, top_k=top_k, rank=rank)
         return p, picks, zero.scores, zero.nearest
 
-    carried = _fit_carry(keys, paths, row, s0, accepted, (threshold, model.scale), x, lambda vecs: score(vecs)[1])
+    carried = _fit_carry(
+        keys, paths, row, s0, accepted, (threshold, model.scale), x, lambda i, v: score(v, np.asarray(i))[1]
+    )
     out = write_run(
         store,
         st,
         coder=coder,
         suggester=l2.LEARNER,
-        method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced)",
+        method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced,"
+        f"words={l2w.NGRAMS[0]}-{l2w.NGRAMS[1]}gram)",
         threshold=l2.SUGGEST_AT,
         top_k=top_k,
         calibrated=calibrated,

@@ -91,9 +91,9 @@ def setup(store: Store, coder: str) -> Setup:
     return Setup(book, sim_run, paths, profile, dict(sorted(latest.items())), cached)
 
 
-Scorer = Callable[[np.ndarray], tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]]
-"""Embeddings of a batch of sentences → (probabilities (n, C), the picks per sentence as (code, rank), the score
-each suggestion records (n, C), the index of each code's nearest codebook text (n, C))."""
+Scorer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]]
+"""Embeddings of a batch of sentences and their ids → (probabilities (n, C), the picks per sentence as (code, rank),
+the score each suggestion records (n, C), the index of each code's nearest codebook text (n, C))."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def write_run(
             carry=carry,
         )
         for ids, vecs in store.iter_segment_embeddings(st.sim_run.model):
-            probs, picks, shown, nearest = score(vecs)
+            probs, picks, shown, nearest = score(vecs, ids)
             rows = []
             for i, picked in enumerate(picks):
                 seg = int(ids[i])

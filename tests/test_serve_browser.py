@@ -288,31 +288,40 @@ def beat(page) -> None:
     raise AssertionError("the heartbeat did not finish")
 
 
+def _gate(down: dict[str, bool]):
+    """A route handler that refuses the connection while ``down["on"]``: registered once, before the page loads,
+    and switched by a flag, because routes added and removed mid-test once let an answer through unrouted."""
+    return lambda route: route.abort("connectionrefused") if down["on"] else route.continue_()
+
+
 def test_the_heartbeat_clears_only_the_banner_it_can_vouch_for(page, server, project):
+    ping_down, answer_down = {"on": False}, {"on": False}
+    page.route(PING, _gate(ping_down))
+    page.route("**/api/answer", _gate(answer_down))
     page.clock.install()  # time flows, and the 10 s heartbeat can be run at once
     doc = open_doc(page, server, "P07.docx", coder="gil")
     page.keyboard.press("j")
     target = focused(page)
 
-    page.route(PING, lambda route: route.abort("connectionrefused"))
+    ping_down["on"] = True
     beat(page)
     expect(page.locator("#banner")).to_contain_text("the server does not answer")
-    page.unroute(PING)
+    ping_down["on"] = False
     beat(page)
     expect(page.locator("#banner")).to_be_hidden()  # the server answers again
 
     # an answer the server never confirmed stays unsaved, whatever the heartbeat hears after it
-    page.route("**/api/answer", lambda route: route.abort("connectionrefused"))
+    answer_down["on"] = True
     page.keyboard.press("a")
     expect(page.locator("#banner")).to_contain_text("may not be saved", timeout=TIMEOUT)
-    page.route(PING, lambda route: route.abort("connectionrefused"))
+    ping_down["on"] = True
     beat(page)  # the server is gone too: the bar still says what was not saved
     assert "may not be saved" in page.locator("#banner").inner_text()
-    page.unroute(PING)
+    ping_down["on"] = False
     beat(page)  # and back
     assert page.locator("#banner").is_visible() and "may not be saved" in page.locator("#banner").inner_text()
     assert target not in standing(project, "gil", doc)
-    page.unroute("**/api/answer")
+    answer_down["on"] = False
     page.keyboard.press("a")
     status_says(page, "Saved: accepted")
     expect(page.locator("#banner")).to_be_hidden(timeout=TIMEOUT)

@@ -387,14 +387,13 @@ def _fit(
     theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200}).x
     w, a, b = theta[:d].copy(), float(theta[d + nv]), float(theta[d + nv + 1]) - shift
     v = theta[d : d + nv].copy() if nv else None
+    if base_rate:  # where the balanced model says one half: sigmoid(-shift)
+        return w, a, b, float(base[y_bool].sum() / base.sum()), v
     answers = base >= 1.0  # the coder's own explicit answers, not seeds or implicit rows
     z = x[answers] @ w + a * offset[answers] + b
     if v is not None:
         z = z + words[answers] @ v
-    cut = best_cut(sigmoid(z), y_bool[answers], GATE_CUTS)
-    if base_rate:
-        cut = float(base[y_bool].sum() / base.sum())
-    return w, a, b, cut, v
+    return w, a, b, best_cut(sigmoid(z), y_bool[answers], GATE_CUTS), v
 
 
 CUTS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)

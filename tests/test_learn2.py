@@ -101,7 +101,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.decisions == len(train) and stored.learned_run("ana").calibrated_codes() == {"Pets", "Work"}
-    assert stored.learned_run("ana").method.endswith(",words=1-2gram)")  # the run says it weighed words too
+    assert stored.learned_run("ana").method.endswith(",words=1-2gram)")  # the recipe, whichever codes use words
     assert f1("learned.v2") > f1("similarity.v2") + 0.2
     assert {r.code: r.expected_unfound is not None for r in project.status(["ana"], all_codes=True)} == {
         "Pets": True,
@@ -315,9 +315,19 @@ def test_exclusive_groups_of_a_project_codebook_name_the_top_level_set():
 
 
 def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_as_a_set(
-    project, stored, embedder, blank_splitter, tmp_path
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
 ):
+    from coder import learn2_sets as l2s
+
     from .test_learn import PETS, write
+
+    read = []  # the words each learned set's pick was given while the run was scored
+    pick = l2s.GroupModel.pick
+    monkeypatch.setattr(
+        l2s.GroupModel,
+        "pick",
+        lambda self, x, *a, words=None, **k: read.append((len(x), words)) or pick(self, x, *a, words=words, **k),
+    )
 
     segs, gold, f1 = pets(project, stored, embedder, blank_splitter, tmp_path)
     project.load_codebook(write(tmp_path / "both.yaml", PETS.replace("codes:\n", "exclusive: true\ncodes:\n", 1)))
@@ -334,6 +344,7 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.coder == "ana" and res.models == 2  # both codes learned, as one set
     run = stored.learned_run("ana")
+    assert read and all(w is not None and w.shape[0] == n for n, w in read)  # every batch scored with its words
     assert run.calibrated_codes() == {"Pets", "Work"}  # the set was learned, so both are calibrated
     rows = dict(stored.run_scores(run))
     assert len(rows) == len(segs)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from coder import carry
 from coder import learn2 as l2
@@ -101,7 +100,7 @@ def _group_examples(
         np.array([member[s] for s in mine] + e_cls, dtype=np.int64),
         np.concatenate([np.ones(len(idx)), np.full(len(e_idx), l2.SEED_WEIGHT)]),
         len(idx),
-        None if words is None else sparse.vstack([words[0][idx], words[1][e_idx]]).tocsr(),
+        None if words is None else _stack([words[0][idx], words[1][e_idx]]),
     )
 
 
@@ -233,6 +232,13 @@ def _fit_carry(
     return carry.fit_carry(offset, prev, now, shown=shown, threshold=threshold, scale=scale)
 
 
+def _stack(blocks: Sequence[Any]) -> Any:
+    """Sparse word rows (:mod:`coder.learn2_words`) stacked in order, as one CSR matrix."""
+    from scipy import sparse
+
+    return sparse.vstack(blocks).tocsr()
+
+
 def previous_sentences(keys: Sequence[SegmentKey]) -> dict[int, int]:
     """Each participant sentence -> the participant sentence before it in its document (none for the first),
     from :meth:`Store.segment_keys` (by document, then position)."""
@@ -346,7 +352,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 len(idx),
                 np.array([doc_of.get(s, "") for s in mine]),
                 np.array([s in in_full for s in mine], dtype=bool),
-                sparse.vstack(ws_words).tocsr() if words is not None else None,
+                _stack(ws_words) if words is not None else None,
             )
         )
         if pos or neg:
@@ -383,14 +389,17 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     calibrated = [p for p, yes in zip(paths, ok, strict=True) if yes]
 
     cuts = model.cuts
+    # the sentences' words are read and counted only where a learned code or set weighs them
+    weighs = any(c.v is not None for c in model.codes) or any(gm.learned and gm.v is not None for _, _, gm in sets)
+    reader = words if weighs else None
 
     def score(
         vecs: np.ndarray, ids: np.ndarray
     ) -> tuple[np.ndarray, list[list[tuple[int, int]]], np.ndarray, np.ndarray]:
         zero = sg.score(vecs, profile, sim.method, contrast)
         moved = zero.scores if shift is None else zero.scores + np.asarray(vecs, np.float64) @ shift.T
-        texts = store.segment_texts([int(i) for i in ids]) if words is not None else {}
-        wv = words([texts[int(i)] for i in ids]) if words is not None else None
+        texts = store.segment_texts([int(i) for i in ids]) if reader is not None else {}
+        wv = reader([texts[int(i)] for i in ids]) if reader is not None else None
         p = model.proba(vecs, moved, wv)
         rank = zero.scores.astype(np.float64)  # a set's pick: by zero-shot score until the set is learned
         for parent, kids, gm in sets:
@@ -414,6 +423,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         st,
         coder=coder,
         suggester=l2.LEARNER,
+        # the recipe, the same for every run: which codes weigh words follows from the answers (MANY_DOCUMENTS)
         method=f"logistic(anchor={sim.method},l2={l2.L2_W:g},seed_weight={l2.SEED_WEIGHT:g},balanced,"
         f"words={l2w.NGRAMS[0]}-{l2w.NGRAMS[1]}gram)",
         threshold=l2.SUGGEST_AT,

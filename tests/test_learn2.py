@@ -601,3 +601,20 @@ def test_a_code_whose_yes_answers_span_many_documents_is_gated_over_all_and_sugg
     fewer = fitted(10)
     assert seen[-1] == {"stop_if_worse": l2.EVERY_FOLD, "base_rate": False}
     assert fewer.calibrated and fewer.cut in l2.CUTS
+
+
+def test_no_words_are_read_where_no_model_could_weigh_them(
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
+):
+    """No exclusive set, and fewer finished documents than a code needs before it weighs words: none are counted."""
+    segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    ana = project.review("ana")
+    for s in segs[: len(segs) // 3]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+
+    def refuse(texts):
+        raise AssertionError("a vocabulary was built that no model could use")
+
+    monkeypatch.setattr(lv2.l2w, "vocabulary", refuse)
+    [res] = project.learn(coder="ana", learner="learned.v2")
+    assert res.models >= 1  # learned all the same

@@ -1,6 +1,7 @@
 """learned.v2 in a project: training rows from one coder's answers and the codebook, one logistic model
 per code anchored on the zero-shot score (:mod:`coder.learn2`), one multiclass model per mutually
-exclusive set that picks its member, every sentence re-scored.
+exclusive set that picks its member, every sentence re-scored (its text read too where a model weighs
+words: :mod:`coder.learn2_words`).
 
 The run stores each sentence's probabilities (``segment_scores``), its suggestions (scored by their
 zero-shot similarity, with the nearest codebook example as evidence) and the codes whose
@@ -271,8 +272,16 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     x = np.stack([vec[seg_hash[s]] for s in segs]) if segs else np.zeros((0, profile.centroids.shape[1]))
     s0 = sg.score(x, profile, sim.method, contrast).scores if segs else np.zeros((0, len(paths)))
     row = {s: i for i, s in enumerate(segs)}
-    text_of = store.segment_texts(segs)
-    words = l2w.vocabulary([text_of[s] for s in segs])  # the words the coder's answered sentences use
+    keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
+    doc_of = {k.id: k.document for k in keys}
+    # the rows in the part of each document answered in full from its start ("uncertain first" leaves gaps)
+    first_gap = store.first_unanswered(sim.id, coder)
+    in_full = {k.id for k in keys if k.idx < first_gap.get(k.document, k.idx + 1)}
+    # words weigh in an exclusive set, or in a code whose yes answers span MANY_DOCUMENTS finished documents:
+    # with fewer finished documents than that and no set, no model can use them, so none are read or counted
+    could_weigh = bool(groups) or len({doc_of[s] for s in segs if s in in_full}) >= l2.MANY_DOCUMENTS
+    text_of = store.segment_texts(segs) if could_weigh else {}
+    words = l2w.vocabulary([text_of[s] for s in segs]) if could_weigh else None  # the answered sentences' words
     seg_words = words([text_of[s] for s in segs]) if words is not None else None
     seed_words = words(profile.texts) if words is not None else None
 
@@ -296,12 +305,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     counter_vecs = store.get_embeddings(
         sim.model, sorted({text_hash(t) for ts in counter.values() for t in ts})
     )  # cached by 'coder suggest'
-
-    keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
-    doc_of = {k.id: k.document for k in keys}
-    # the rows in the part of each document answered in full from its start ("uncertain first" leaves gaps)
-    first_gap = store.first_unanswered(sim.id, coder)
-    in_full = {k.id for k in keys if k.idx < first_gap.get(k.document, k.idx + 1)}
+    cts_of = {p: [t for t in ts if text_hash(t) in counter_vecs] for p, ts in counter.items()}
+    counter_words: dict[str, Any] = {}  # each code's counterexamples' words, counted in one pass for all codes
+    if words is not None and any(cts_of.values()):
+        rows, at = words([t for p in paths for t in cts_of[p]]), 0
+        for p in paths:
+            counter_words[p], at = rows[at : at + len(cts_of[p])], at + len(cts_of[p])
     examples = []
     per_code: dict[str, tuple[int, int]] = {}
     answered: list[tuple[int, list[int], np.ndarray]] = []  # per code: its coder rows, for the pooled map
@@ -331,13 +340,12 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
             ss.append(ex_scores[e_idx, j])
             ys.append(np.array([yes for _, yes in seeds], bool))
             ws.append(np.full(len(seeds), l2.SEED_WEIGHT))
-        cts = [t for t in counter[path] if text_hash(t) in counter_vecs]
-        cv = [counter_vecs[text_hash(t)] for t in cts]
+        cv = [counter_vecs[text_hash(t)] for t in cts_of[path]]
         if cv:
             cx = np.stack(cv)
             xs.append(cx)
             if words is not None:
-                ws_words.append(words(cts))
+                ws_words.append(counter_words[path])
             ss.append(sg.score(cx, profile, sim.method, contrast).scores[:, j])
             ys.append(np.zeros(len(cv), bool))
             ws.append(np.full(len(cv), l2.SEED_WEIGHT))

@@ -26,6 +26,13 @@ def _examples(x, s0, y, weight=None, yes=0, no=0):
     )
 
 
+def _answer_a_third(project, segs, gold, **review):
+    """ana codes the first third of the pets project's sentences from gold (Pets, else Work)."""
+    ana = project.review("ana", **review)
+    for s in segs[: len(segs) // 3]:
+        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+
+
 def test_with_no_answers_the_model_is_the_zero_shot_prior():
     m = l2.fit([_examples(np.zeros((0, 4)), [], [])], threshold=0.35)
     s0 = np.array([[0.25], [0.35], [0.45]])
@@ -129,9 +136,7 @@ def test_a_learned_run_is_anchored_on_the_active_zero_shot_runs_own_scores(
 ):
     segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
     project.suggest(embedder, threshold=0.3, suggester=suggester)
-    ana = project.review("ana", learn_every=0)
-    for s in segs[: len(segs) // 3]:
-        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    _answer_a_third(project, segs, gold, learn_every=0)
     project.learn(coder="ana", learner="learned.v2")
     zero = stored.zero_shot_run()
     assert zero.suggester == suggester
@@ -338,9 +343,7 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
             zero.setdefault(r.segment_id, []).append(r.code_path)
     assert all(len(zero.get(s.id, [])) == 1 for s in segs)  # every sentence: exactly one of the two
     before = f1("similarity.v2")
-    ana = project.review("ana")
-    for s in segs[: len(segs) // 3]:
-        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    _answer_a_third(project, segs, gold)
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.coder == "ana" and res.models == 2  # both codes learned, as one set
     run = stored.learned_run("ana")
@@ -363,9 +366,7 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
     from coder.app import review as rv
 
     segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
-    ana = project.review("ana")
-    for s in segs[: len(segs) // 3]:
-        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    _answer_a_third(project, segs, gold)
     project.learn(coder="ana", learner="learned.v2")
     assert not [i for i in project.review("ana").pending() if not i.suggested]  # document order: suggestions only
     monkeypatch.setattr(rv, "NEAR_MISS", 0.02)  # a low bar, so this small project has near misses to show
@@ -608,9 +609,7 @@ def test_no_words_are_read_where_no_model_could_weigh_them(
 ):
     """No exclusive set, and fewer finished documents than a code needs before it weighs words: none are counted."""
     segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
-    ana = project.review("ana")
-    for s in segs[: len(segs) // 3]:
-        ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
+    _answer_a_third(project, segs, gold)
 
     def refuse(texts):
         raise AssertionError("a vocabulary was built that no model could use")

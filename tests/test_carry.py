@@ -175,8 +175,12 @@ def test_carried_answers_count_as_answers_to_an_offered_code_not_as_codes_added_
     path = ana.apply_code(keys[0].id, "Familial relationships")
     before = {r.code: r for r in carrying.status(["ana"], all_codes=True)}
     reviewed = ana.progress().reviewed
+    (doc_before,) = [d for d in carrying.documents_progress("ana") if d.name == keys[1].document]
     (item,) = [i for i in ana.pending() if i.carried and i.segment_id == keys[1].id]
     ana.accept(item)
+    # the documents list counts it as an offered code answered, as status does
+    (doc,) = [d for d in carrying.documents_progress("ana") if d.name == keys[1].document]
+    assert (doc.suggested, doc.reviewed) == (doc_before.suggested + 1, doc_before.reviewed + 1)
     (d,) = [d for d in stored.decisions(coder="ana") if d.segment_id == keys[1].id and d.code_path == path]
     assert d.carried == 1 and d.suggestion_id is None
     assert ana.progress().reviewed == reviewed + 1

@@ -386,9 +386,20 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
     # answering one: accept codes the sentence by hand, reject says "not this code"; neither comes back
     session = project.review("ana", order="uncertain")
     first = next(i for i in session.pending() if not i.suggested)
+    before = {r.code: r for r in project.status(["ana"], all_codes=True)}
     session.accept(first)
-    second = next(i for i in session.pending() if not i.suggested and i.segment_id != first.segment_id)
+    second = next(
+        i
+        for i in session.pending()
+        if not i.suggested and i.segment_id != first.segment_id and i.code_path != first.code_path
+    )
     session.reject(second)
+    after = {r.code: r for r in project.status(["ana"], all_codes=True)}
+    # status: an accepted near miss is a code given by hand; a rejected one is a near miss rejected, not a rejection
+    # of a suggestion (suggested = accepted + rejected + pending still holds)
+    assert after[first.code_path].added == before[first.code_path].added + 1
+    assert after[second.code_path].near_rejected == before[second.code_path].near_rejected + 1 == 1
+    assert after[second.code_path].rejected == before[second.code_path].rejected
     rows = {(d.segment_id, d.code_path): (d.answer, d.suggestion_id) for d in stored.decisions(coder="ana")}
     assert rows[(first.segment_id, first.code_path)] == ("accept", None)
     assert rows[(second.segment_id, second.code_path)] == ("reject", None)

@@ -393,3 +393,18 @@ def test_review_no_code_key_rejects_the_sentence_and_undo_takes_it_back(proj):
     standing = [r for r in rows if not r[4]]
     assert standing and {(r[2], r[3]) for r in standing} == {("reject", "no code applies")}
     assert all(r[4] for r in rows[: len(rows) - len(standing)])  # the first answer, undone, kept in the trail
+
+
+def test_status_counts_near_misses_rejected_below_the_table(capsys):
+    from coder.app.views import StatusRow
+    from coder.cli.review import _echo_status
+
+    rows = [StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0, near_rejected=2)]
+    _echo_status(rows)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2].split() == ["total", "1", "1", "1", "0"]  # the rejected column is suggestions only
+    assert out[-1] == (
+        "Also rejected: 2 near misses (codes offered by --order uncertain that no run suggested), not counted above."
+    )
+    _echo_status([StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0)])
+    assert "near miss" not in capsys.readouterr().out

@@ -176,7 +176,9 @@ class DocumentProgress:
     sentences: int
     """Participant sentences (the codable ones)."""
     suggested: int
-    """Distinct (sentence, code) suggestions of the active runs the coder sees."""
+    """Distinct (sentence, code) suggestions of the active runs the coder sees, and the codes carried over from
+    the sentence before that the coder answered (offered as suggestions, though by no run: as ``coder status``
+    counts them)."""
     reviewed: int
     """Of those, the ones the coder answered."""
     coded: int
@@ -198,7 +200,11 @@ def documents_progress(store: Store, coder: str) -> list[DocumentProgress]:
     doc_id = {d.name: d.id for d in docs}
     reviewed: Counter[int] = Counter()
     coded: dict[int, set[int]] = defaultdict(set)
-    for d in store.decisions(coder=coder):
+    mine = store.decisions(coder=coder)
+    for d in mine:  # a carried code is offered as a suggestion, though by no run
+        if d.carried and d.code_path in current:
+            suggested[doc_id[d.document]].add((d.segment_id, d.code_path))
+    for d in mine:
         did = doc_id[d.document]
         if (d.segment_id, d.code_path) in suggested[did]:
             reviewed[did] += 1
@@ -222,7 +228,8 @@ class StatusRow:
     """Suggestions the coder accepted (also those of an earlier run); while one run stands and nothing was
     imported, suggested = accepted + rejected + pending."""
     rejected: int
-    """Every standing rejection by the coder."""
+    """The coder's standing rejections of what was offered as suggested: a run's suggestion (also an earlier
+    run's) or a code carried over from the sentence before."""
     pending: int
     expected_unfound: float | None
     """Segments that probably deserve the code but the coder has not found (from their learned run's probabilities)."""
@@ -230,10 +237,14 @@ class StatusRow:
     """Segments accepted for the code or any of its subcodes."""
     added: int = 0
     """Sentences the coder gave the code by hand where no run suggested it."""
+    near_rejected: int = 0
+    """Near misses the coder rejected: the code was offered under ``--order uncertain`` though no run suggested it
+    (:data:`coder.app.review.NEAR_MISS`). Not counted in :attr:`rejected`, which is about suggestions; accepting
+    one counts in :attr:`added`."""
 
     @property
     def active(self) -> bool:
-        return bool(self.suggested or self.accepted or self.rejected or self.added)
+        return bool(self.suggested or self.accepted or self.rejected or self.added or self.near_rejected)
 
     @property
     def estimated_recall(self) -> float | None:
@@ -273,14 +284,11 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
         decided[d.code_path].add(d.segment_id)
         if d.carried and (d.segment_id, d.code_path) not in suggested_pairs:  # offered, though by no run
             suggested[d.code_path] += 1
-        # an answer to a suggestion (of any run, or of the active one) vs a code added where none was suggested
-        by_hand = (
-            d.answer == "accept"
-            and d.suggestion_id is None
-            and not d.carried
-            and (d.segment_id, d.code_path) not in suggested_pairs
-        )
-        answered[d.code_path]["added" if by_hand else d.answer] += 1
+        # an answer to a suggestion (of any run, or of the active one) vs one to a code nobody suggested: added by
+        # hand, or a near miss (--order uncertain) accepted (also "added") or rejected
+        unsuggested = d.suggestion_id is None and not d.carried and (d.segment_id, d.code_path) not in suggested_pairs
+        kind = d.answer if not unsuggested else "added" if d.answer == "accept" else "near rejected"
+        answered[d.code_path][kind] += 1
         if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too
             for path in _ancestors(d.code_path):
                 branch_accepted[path].add(d.segment_id)
@@ -307,6 +315,7 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
                 unfound,
                 len(found),
                 n["added"],
+                n["near rejected"],
             )
         )
     if not all_codes:

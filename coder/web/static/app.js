@@ -428,7 +428,8 @@
   function renderLive(st) {
     document.getElementById("live-summary").textContent =
       `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
-      `${pct(st.acceptance)} accepted)${st.added ? ` · ${st.added} coded by hand` : ""} · ` +
+      `${pct(st.acceptance)} accepted)${st.added ? ` · ${st.added} coded by hand` : ""}` +
+      `${st.near_rejected ? ` · ${st.near_rejected} near miss${st.near_rejected === 1 ? "" : "es"} rejected` : ""} · ` +
       `${st.pending} pending · estimated recall ${pct(st.recall)}`;
     const body = document.getElementById("live-codes");
     body.replaceChildren();

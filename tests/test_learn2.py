@@ -100,6 +100,7 @@ def test_learned_v2_in_a_project(project, stored, embedder, blank_splitter, tmp_
         ana.apply_code(s.id, "Pets" if (s.id, "Pets") in gold else "Work")
     [few] = project.learn(coder="ana", learner="learned.v2")
     assert few.coder == "ana" and not few.prior_fitted
+    assert few.why_not == (2, 0, False)  # both codes short of answers: what `coder suggest --learn` says
     assert stored.learned_run("ana").suggester == "learned.v2" and stored.learned_run("ana").calibrated_codes() == set()
     assert all(not i.calibrated for i in project.review("ana").pending())
     assert all(c.probability is None for cs in project.chips("ana", project.document("t1").id).values() for c in cs)
@@ -613,6 +614,22 @@ def test_a_code_whose_yes_answers_span_many_documents_is_gated_over_all_and_sugg
     fewer = fitted(10)
     assert seen[-1] == {"stop_if_worse": l2.EVERY_FOLD, "base_rate": False}
     assert fewer.calibrated and fewer.cut in l2.CUTS
+
+
+def test_learning_says_which_codes_had_enough_answers_but_kept_zero_shot(
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
+):
+    segs, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    _answer_a_third(project, segs, gold)
+    [res] = project.learn(coder="ana", learner="learned.v2")
+    assert res.models == 2 and res.why_not == (0, 0, False)  # both learned on their own, nothing left to move
+
+    def worse(x, offset, ex, *args, **kwargs):  # every code's learned suggestions lose on a held-out third
+        return l2.CrossValidation(0.0, 1.0, True, np.full(len(ex.y), np.nan))
+
+    monkeypatch.setattr(l2, "_cross_validated", worse)
+    [kept] = project.learn(coder="ana", learner="learned.v2")
+    assert kept.models == 0 and kept.why_not[:2] == (0, 2)
 
 
 def test_no_words_are_read_where_no_model_could_weigh_them(

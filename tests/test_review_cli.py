@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from coder.cli import main
@@ -107,6 +108,13 @@ def test_status_and_learn(proj):
     assert "ana" in out and "est. unfound" in out
     learned = proj("suggest", "--learn").output  # four answers: no code learned yet, each keeps its zero-shot score
     assert learned.startswith("learned.v2 for ana: 0 codes learned from 4 decisions") and "1 learned run in " in learned
+
+    # and says why: every code is short of answers (none is in an exclusive set)
+    def count(codes: list[dict]) -> int:
+        return sum(1 + count(c.get("children", [])) for c in codes)
+
+    codes = count(yaml.safe_load((DATA / "mini.yaml").read_text())["codes"])
+    assert f"\n  Not learned: {codes} codes need 8 yes and 8 no answers from 2 documents or more." in learned
     older = proj("suggest", "--learn", "--learner", "learned.v1").output
     assert older.startswith("learned.v1 for ana: 4 codes learned from 4 decisions")
     assert "est. recall" in proj("status", "--coder", "ana").output
@@ -408,3 +416,18 @@ def test_status_counts_near_misses_rejected_below_the_table(capsys):
     )
     _echo_status([StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0)])
     assert "near miss" not in capsys.readouterr().out
+
+
+def test_learning_says_why_codes_were_not_learned():
+    from coder.cli._common import not_learned
+
+    assert not_learned((0, 0, True)) == ""
+    assert not_learned((0, 1, False)) == (
+        "  Not learned: 1 code had enough answers but did no better than zero-shot on your answers in documents "
+        "held out from its fit, so it keeps its zero-shot suggestions."
+    )
+    assert not_learned((3, 2, True)) == (
+        "  Not learned: 3 codes need 8 yes and 8 no answers from 2 documents or more; 2 had them but did no better "
+        "than zero-shot on your answers in documents held out from their fit, so they keep their zero-shot "
+        "suggestions; the prototypes of the codes not learned moved toward your answers."
+    )

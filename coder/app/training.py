@@ -41,6 +41,11 @@ class LearnResult:
     learner: str = "learned.v1"
     carry: tuple[int, int] | None = None
     """learned.v2: (repeats, codes given the sentence before) its carry model was fitted on, or None (none kept)."""
+    why_not: tuple[int, int, bool] | None = None
+    """learned.v2: why the other codes were not learned on their own (outside exclusive sets): (codes short of
+    :data:`coder.learn2.MIN_CALIBRATION` answers each way from :data:`coder.learn2.MIN_DOCUMENTS` documents, codes
+    with enough answers whose learned suggestions did no better than zero-shot on the coder's held-out answers,
+    whether those codes' prototypes moved toward her answers); None for other learners."""
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,31 @@ def echo_counts(project: Project) -> None:
     )
 
 
+def not_learned(why: tuple[int, int, bool]) -> str:
+    """Why learned.v2 left codes at zero-shot, in words (``coder suggest --learn``): (codes short of answers, codes
+    whose learned suggestions lost on held-out documents, whether the rest moved); "" if none was left."""
+    from coder import learn2 as l2
+
+    short, kept, moved = why
+    parts = []
+    if short:
+        parts.append(
+            f"{plural(short, 'code')} {'needs' if short == 1 else 'need'} {l2.MIN_CALIBRATION} yes and "
+            f"{l2.MIN_CALIBRATION} no answers from {l2.MIN_DOCUMENTS} documents or more"
+        )
+    if kept:
+        parts.append(
+            (f"{kept} had them" if short else f"{plural(kept, 'code')} had enough answers")
+            + " but did no better than zero-shot on your answers in documents held out from "
+            + f"{'its' if kept == 1 else 'their'} fit, so {'it keeps its' if kept == 1 else 'they keep their'} "
+            "zero-shot suggestions"
+        )
+    if not parts:
+        return ""
+    tail = "; the prototypes of the codes not learned moved toward your answers" if moved else ""
+    return "  Not learned: " + "; ".join(parts) + tail + "."
+
+
 def carries(counts: tuple[int, int]) -> str:
     """What a coder's carry model learned, in words (``coder suggest --learn`` and ``coder review``)."""
     repeats, given = counts

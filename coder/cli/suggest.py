@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import backend_option, carries, load_model, open_project, plural, progress
+from coder.cli._common import backend_option, carries, load_model, not_learned, open_project, plural, progress
 
 if TYPE_CHECKING:
     from coder.app.learning import LearnResult
@@ -151,6 +151,8 @@ def _echo_learned(res: LearnResult) -> None:
         f"{res.new_segments} on sentences the zero-shot run did not suggest."
         + (carries(res.carry) if res.carry else "")
     )
+    if res.why_not is not None and not_learned(res.why_not):
+        click.echo(not_learned(res.why_not))
 
 
 COMMANDS = (suggest,)

@@ -18,7 +18,7 @@ from coder.captions import TIMING_LINE
 from coder.errors import InputError
 from coder.pseudonym_key import Key
 from coder.pseudonymise import Piece
-from coder.transcripts import csv_dialect, decode
+from coder.transcripts import csv_dialect, csv_records, decode
 
 _TAGS = re.compile(r"<[^>]*>")
 _CORE = ("author", "last_modified_by", "title", "subject", "comments", "keywords", "category")
@@ -74,10 +74,7 @@ def _frames(lines: list[str]) -> set[int]:
 def _csv_rows(text: str, name: str) -> tuple[list[list[str]], Any]:
     """The rows, split on the separator (',' ';' or tab) that gives the header the most columns."""
     dialect: Any = csv_dialect(text)
-    try:
-        return list(csv.reader(io.StringIO(text, newline=""), dialect)), dialect
-    except csv.Error as e:
-        raise InputError(f"malformed CSV ({e})", path=name, hint="check the quoting in that file") from None
+    return csv_records(text, dialect, name), dialect
 
 
 def _csv_rewrite(text: str, name: str, swap: Callable[[str], str]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from coder.errors import InputError, ManyProblems, Problem
 from coder.pseudonym_names import FEMALE_FIRST, MALE_FIRST, ORGANISATIONS, PLACES, SURNAMES
-from coder.transcripts import csv_delimiter
+from coder.transcripts import csv_dialect, csv_records
 
 TYPES = ("person", "place", "organisation", "phone", "email", "address", "date_of_birth", "handle")
 TAG_WORDS = {
@@ -241,8 +241,8 @@ def parse_key(text: str, path: str) -> Key:
     """Read and check a key; every row that could not be applied exactly is listed (:class:`KeyProblems`)."""
     bom = text.startswith("\ufeff")
     text = text.lstrip("\ufeff")
-    delimiter = csv_delimiter(text)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    dialect = csv_dialect(text)
+    rows = csv_records(text, dialect, path)
     if not rows:
         return Key()
     header = [h.strip().lower() for h in rows[0]]
@@ -296,7 +296,7 @@ def parse_key(text: str, path: str) -> Key:
         entries.append(KeyEntry(original, pseudonym, kind, cell("found"), row_no, extras))
     if problems:
         raise KeyProblems(path, problems)
-    return Key(entries, extra, delimiter=delimiter, bom=bom)
+    return Key(entries, extra, delimiter=dialect.delimiter, bom=bom)
 
 
 def format_key(key: Key) -> str:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from coder.errors import InputError
 from coder.types import INTERVIEWER, PARTICIPANT, Transcript, Turn
@@ -398,22 +399,39 @@ def csv_delimiter(text: str) -> str:
     return candidates[0] if candidates else ","
 
 
-def csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
-    """The dialect of a CSV: its separator from :func:`csv_delimiter`, its quoting as csv.Sniffer reads it."""
-    delimiter = csv_delimiter(text)
+def csv_dialect(text: str) -> type[csv.Dialect]:
+    """The dialect of a CSV: its separator from :func:`csv_delimiter`, and the quoting every spreadsheet writes (values
+    with a separator, a quote or a line break in double quotes, a quote inside doubled). Not csv.Sniffer's guess at
+    the quoting: on a few rows it can decide quotes are not doubled, and read ``"kind" staff`` as ``kind staff``."""
+    return type("Separated", (csv.excel,), {"delimiter": csv_delimiter(text)})
+
+
+def csv_records(text: str, dialect: Any, path: str) -> list[list[str]]:
+    """Every record of a CSV, read strictly: a double quote left open (it would run to the end of the file and
+    swallow every row after it into one value) or text after a closing quote is an :class:`InputError` naming the
+    row where it starts (rows as a spreadsheet numbers them, the header being row 1), not rows quietly merged.
+    A quoted value may still span lines."""
+    out: list[list[str]] = []
     try:
-        return csv.Sniffer().sniff(text[:4096], delimiters=delimiter)
-    except csv.Error:
-        return type("Separated", (csv.excel,), {"delimiter": delimiter})
+        for record in csv.reader(io.StringIO(text, newline=""), dialect, strict=True):
+            out.append(record)
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            msg = "a double quote opened in this row is never closed (every row after it would be one value)"
+            hint = "close the quote or remove it; nothing was imported"
+        else:
+            msg = f"malformed CSV ({e})"
+            hint = 'put a value that holds quotes in double quotes, and double each quote inside it ("")'
+        raise InputError(msg, path=path, row=len(out) + 1, hint=hint) from None
+    return out
 
 
 def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | None = None) -> list[Transcript]:
     """Read utterances or survey answers: one document per distinct ``--document-column`` value."""
     options = options or ReadOptions()
     path = source or name
-    dialect = csv_dialect(text)
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    columns = reader.fieldnames or []
+    records = csv_records(text, csv_dialect(text), path)
+    columns = records[0] if records else []
     wanted = {
         "--text-column": options.text_column,
         "--document-column": options.document_column,
@@ -426,21 +444,28 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
             msg = f"no column '{col}' (named by {flag}); the columns are: {', '.join(columns) or 'none'}"
             raise InputError(msg, path=path, row=1, hint=f"pass {flag} with one of those names")
     docs: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    try:
-        for row_no, row in enumerate(reader, start=2):
-            words = (row.get(options.text_column) or "").strip()
-            if not words:
-                continue
-            key = (row.get(options.document_column) or "").strip() if options.document_column else ""
-            if options.document_column and not key:
-                hint = "fill in the document for every row with text"
-                raise InputError(f"empty '{options.document_column}' value", path=path, row=row_no, hint=hint)
-            docs.setdefault(key, []).append((row_no, row))
-    except csv.Error as e:
-        hint = "check the quoting on that row"
-        raise InputError(f"malformed CSV ({e})", path=path, row=reader.line_num, hint=hint) from None
+    empty: list[int] = []  # rows with other values but no text: said on import, not dropped silently
+    for row_no, record in enumerate(records[1:], start=2):
+        row = dict(zip(columns, record, strict=False))
+        words = (row.get(options.text_column) or "").strip()
+        if not words:
+            if any(c.strip() for c in record):
+                empty.append(row_no)
+            continue
+        key = (row.get(options.document_column) or "").strip() if options.document_column else ""
+        if options.document_column and not key:
+            hint = "fill in the document for every row with text"
+            raise InputError(f"empty '{options.document_column}' value", path=path, row=row_no, hint=hint)
+        docs.setdefault(key, []).append((row_no, row))
     if not docs:
         raise InputError(f"no rows with text in column '{options.text_column}'", path=path, hint="check --text-column")
+    notes: tuple[str, ...] = ()
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (f", … ({len(empty)} in all)" if len(empty) > 10 else "")
+        notes = (
+            f"{name}: {len(empty)} row{'s' * (len(empty) != 1)} with no text in '{options.text_column}' "
+            f"{'were' if len(empty) != 1 else 'was'} not imported (row{'s' * (len(empty) != 1)} {shown})",
+        )
     stem = Path(name).stem
     out: list[Transcript] = []
     for key, rows in docs.items():
@@ -472,9 +497,8 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
         elif key:
             meta["participant"] = key
         doc_name = f"{name}#{key}" if key else name
-        out.append(
-            finish_transcript(
-                doc_text, turns, name=doc_name, fmt="csv", source=source, data=None, meta=meta, options=options
-            )
+        t = finish_transcript(
+            doc_text, turns, name=doc_name, fmt="csv", source=source, data=None, meta=meta, options=options
         )
+        out.append(replace(t, notes=notes) if notes else t)
     return out

@@ -41,6 +41,8 @@ class Transcript:
     source: str
     content_hash: str
     metadata: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    """What reading the source file left out, in words (the import says each once per file; not stored)."""
 
     def speech(self, turn: Turn) -> str:
         return self.text[turn.speech_start : turn.end]

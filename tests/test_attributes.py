@@ -172,3 +172,19 @@ def test_cli_stores_refuses_and_updates(run, tmp_path):
     assert "  attributes: 1 value stored\n  changed   P90 age_group: '25-34' → '35-44'\n" in r.output
     r = run("import", str(DATA / "sample.txt"), "--update-attributes", code=2)
     assert "--update-attributes needs --attributes CSV" in r.output
+
+
+def test_a_quote_left_open_is_refused_before_anything_is_stored(two, stored, tmp_path):
+    f = write(tmp_path / "a.csv", 'participant,age_group,setting\nP90,"18-24,street-based\nP91,25-34,indoor\n')
+    with pytest.raises(InputError) as e:
+        two.import_files([], attributes=f)
+    assert str(e.value) == (
+        f"{f}: row 2: a double quote opened in this row is never closed (every row after it would be one value) — "
+        "close the quote or remove it; nothing was imported"
+    )
+    # closed further down instead: the value spanning lines is refused, with the rest of the file
+    g = write(tmp_path / "b.csv", 'participant,age_group,setting\nP90,"18-24,street\nP91,25-34",indoor\n')
+    with pytest.raises(AttributeRowsRefused) as r:
+        two.import_files([], attributes=g)
+    assert [(p.row, p.message) for p in r.value.problems] == [(2, "the value of 'age_group' spans several lines")]
+    assert stored.attributes() == {}

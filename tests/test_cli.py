@@ -77,9 +77,10 @@ def test_import_bad_file_one_line_error_and_no_change(run, tmp_path):
 
 def test_import_csv_options_and_missing_column(run, tmp_path):
     run("init")
-    csvf = write(tmp_path / "survey.csv", "respondent,answer\nR1,I pray every night\nR2,My sister helps me\n")
+    csvf = write(tmp_path / "survey.csv", "respondent,answer\nR1,I pray every night\nR2,My sister helps me\nR3,\n")
     r = run("import", str(csvf), "--document-column", "respondent", "--text-column", "answer", "--pipeline", "blank")
     assert "survey.csv#R1  participant R1" in r.output
+    assert "  note      survey.csv: 1 row with no text in 'answer' was not imported (row 4)\n" in r.output
     r = run("import", str(csvf), "--text-column", "words", "--pipeline", "blank", code=1)
     assert r.output == (
         f"Error: {csvf}: row 1: no column 'words' (named by --text-column); the columns are: "

@@ -172,6 +172,15 @@ def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
         "coder, document, start, end, code, answer, reason, note, decided_at, decided_by, carried (answer defaults "
         "to accept)\n"
     )
+    # a note with a quote left open would swallow every row after it: refused at its row, nothing imported
+    open_quote = write(
+        tmp_path / "q.csv",
+        'coder,document,start,end,code,note\nana,sample.txt,0,5,Faith,"fine"\nana,sample.txt,0,5,Faith,"oops\n'
+        "ana,sample.txt,6,9,Faith,\n",
+    )
+    r = proj("decisions", "import", str(open_quote), code=1)
+    assert r.output.startswith(f"Error: {open_quote}: row 3: a double quote opened in this row is never closed")
+    assert decisions(proj.path) == []
 
 
 def test_reference_coding_imports_as_decisions(tmp_path):

@@ -211,6 +211,37 @@ def test_csv_missing_column_and_bad_timestamp(tmp_path):
     )
 
 
+def test_a_quote_left_open_in_a_csv_is_refused_at_its_row_not_merged(tmp_path):
+    p = write(tmp_path / "s.csv", 'id,answer\nR1,"The staff were kind\nR2,Parking was awful\nR3,Waited two hours\n')
+    assert err(p, ReadOptions(document_column="id", text_column="answer")) == (
+        f"{p}: row 2: a double quote opened in this row is never closed (every row after it would be one value) — "
+        "close the quote or remove it; nothing was imported"
+    )
+    q = write(tmp_path / "t.csv", 'id,answer\nR1,fine\nR2,"kind" staff\n')
+    assert err(q, ReadOptions(document_column="id", text_column="answer")).startswith(
+        f"{q}: row 3: malformed CSV (',' expected after '\"') — put a value that holds quotes in double quotes"
+    )
+    # a quoted answer that spans lines (as spreadsheets export them) is one answer, and rows count as records
+    ok = read_file(
+        write(tmp_path / "u.csv", 'id,answer\nR1,"Two lines\nof answer"\nR2,"She said ""no"""\n'),
+        ReadOptions(document_column="id", text_column="answer"),
+    )
+    assert [d.speech(d.turns[0]) for d in ok] == ["Two lines of answer", 'She said "no"']
+
+
+def test_survey_rows_without_text_are_said_not_dropped_silently(tmp_path):
+    docs = read_file(
+        write(tmp_path / "s.csv", "id,answer\nR1,I pray a lot\nR2,\n,\nR3,School matters\n"),
+        ReadOptions(document_column="id", text_column="answer"),
+    )
+    assert [d.participant for d in docs] == ["R1", "R3"]  # the row of empty cells is a blank line
+    assert {d.notes for d in docs} == {("s.csv: 1 row with no text in 'answer' was not imported (row 3)",)}
+    full = read_file(
+        write(tmp_path / "f.csv", "id,answer\nR1,hi\n"), ReadOptions(document_column="id", text_column="answer")
+    )
+    assert full[0].notes == ()
+
+
 def test_vtt_errors(tmp_path):
     assert "first line is not 'WEBVTT'" in err(write(tmp_path / "a.vtt", "hello\n\n00:01.000 --> 00:02.000\nx\n"))
     msg = err(write(tmp_path / "b.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nno speaker here\n"))

@@ -8,7 +8,6 @@ Import checks every row first and writes nothing unless all rows are good.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TextIO
 from coder.app.common import current_codebook, utc_iso
 from coder.errors import InputError, ManyProblems, Problem
 from coder.store import Store
-from coder.transcripts import decode
+from coder.transcripts import csv_records, decode
 
 COLUMNS = (
     "coder",
@@ -113,8 +112,9 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
                 raise InputError("not a JSON object", path=path, line=i, hint="one JSON object per line")
             rows.append((i, {k: "" if v is None else str(v) for k, v in obj.items()}))
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    records = csv_records(text, csv.excel, str(path))
+    header = records[0] if records else []
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputError(
             f"missing column(s): {', '.join(missing)}",
@@ -122,7 +122,11 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             row=1,
             hint=f"the header needs {', '.join(COLUMNS)} (answer defaults to accept)",
         )
-    return [(i, {k: (v or "") for k, v in row.items() if k is not None}) for i, row in enumerate(reader, start=2)]
+    return [
+        (i, {k: record[j] if j < len(record) else "" for j, k in enumerate(header)})
+        for i, record in enumerate(records[1:], start=2)
+        if record  # a blank line
+    ]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ attributes, codebook versions, and the bundled demo inputs."""
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from coder.app.common import ProgressFn, noop, repo_root
 from coder.embed import text_hash
 from coder.errors import CoderError, InputError, ManyProblems, ProjectError
 from coder.store import CodeRename, DocumentInfo, Store
-from coder.transcripts import CSV_DELIMITERS, ReadOptions, csv_delimiter, decode, read_bytes, read_file
+from coder.transcripts import CSV_DELIMITERS, ReadOptions, csv_dialect, csv_records, decode, read_bytes, read_file
 from coder.types import Codebook, Transcript
 
 
@@ -40,6 +39,8 @@ class ImportResult:
     attributes_unchanged: int = 0
     """Attribute values in the file that were already stored with the same value."""
     attribute_changes: list[AttributeChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What reading the files left out (:attr:`coder.types.Transcript.notes`), once per file."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ class AttributeRowsRefused(ManyProblems, InputError):
         return "\n".join([super().details(), "Nothing was stored. What to do:", *(f"  {t}" for t in todo)])
 
 
-def _delimiter(text: str, path: Path) -> str:
-    """The separator (:func:`coder.transcripts.csv_delimiter`); a file with one column is refused."""
+def _dialect(text: str, path: Path) -> type[csv.Dialect]:
+    """The separator and quoting (:func:`coder.transcripts.csv_dialect`); a file with one column is refused."""
     header = text.split("\n", 1)[0]
     if not any(len(next(csv.reader([header], delimiter=d), [])) > 1 for d in CSV_DELIMITERS):
         raise InputError(
@@ -124,7 +125,7 @@ def _delimiter(text: str, path: Path) -> str:
             hint="the file needs a 'participant' column and at least one attribute column, "
             "separated by commas, semicolons or tabs",
         )
-    return csv_delimiter(text)
+    return csv_dialect(text)
 
 
 def _participant_column(header: list[str], wanted: str | None, path: Path) -> int:
@@ -166,7 +167,7 @@ def read_attributes(path: str | Path, *, participant_column: str | None = None) 
         raise InputError("the file is empty", path=p, hint="start with a header like 'participant,age_group,…'")
     if not text.split("\n", 1)[0].strip():
         raise InputError("the first line is empty", path=p, row=1, hint="start with the header row")
-    records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text, p)))
+    records = csv_records(text, _dialect(text, p), str(p))
     names = [c.strip() for c in records[0]]
     key = _participant_column(names, participant_column, p)
     for i, c in enumerate(names):
@@ -191,6 +192,14 @@ def read_attributes(path: str | Path, *, participant_column: str | None = None) 
                 "check the separators on those rows, or put values that contain one in double quotes",
             )
         values = {n: c for n, c in zip(names, cells, strict=False) if c}
+        multiline = [n for n, c in values.items() if "\n" in c]
+        if multiline:
+            refuse(
+                row_no,
+                f"the value of '{multiline[0]}' spans several lines",
+                "a double quote in this row is probably not closed where it should be; one line per participant",
+            )
+            continue
         pid = values.pop(names[key], "")
         nameless = values.pop("", None)
         if nameless is not None:
@@ -376,7 +385,8 @@ def import_files(
         if attr_rows:
             store.set_attributes(attr_rows)
     stored = {d.id: d for d in store.documents()} if ids else {}
-    return ImportResult([stored[i] for i in ids], unchanged, len(attr_rows), already, changes)
+    notes = list(dict.fromkeys(n for t in transcripts for n in t.notes))
+    return ImportResult([stored[i] for i in ids], unchanged, len(attr_rows), already, changes, notes)
 
 
 @dataclass(frozen=True)

@@ -11,31 +11,33 @@ from __future__ import annotations
 import numpy as np
 
 from coder.learn import BETA, GAMMA, rocchio
-from coder.learn2 import FOLDS, MIN_DOCUMENTS, _f1, _folds, sigmoid
+from coder.learn2 import MIN_DOCUMENTS, _f1, _folds, sigmoid
 
 MIN_POOLED = 30
 """Answers of each kind (yes and no), pooled over the codes not learned yet, before their shared map is fitted."""
 
 
-def fit_pooled(order: np.ndarray, offset: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+def fit_pooled(documents: np.ndarray, offset: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     """(a, b) of one map from the zero-shot offset ``(s0 − t)/σ`` to a probability, ``sigmoid(a · offset + b)``,
     fitted on the coder's answers for every code not learned on its own, pooled: many codes have too few
     answers each to be calibrated, but all of them together have plenty. Not balanced: it is meant to say
     how often such a score was a yes.
 
-    Rows are (sentence in import order, offset, yes/no), one per (sentence answered, code). None while
-    either kind has fewer than :data:`MIN_POOLED` answers, or when the map does not predict every held-out
-    third of the sentences (contiguous stretches of sentence ids) better than the zero-shot
-    prior ``sigmoid(offset)`` does (log loss): then the codes keep "not yet calibrated"."""
+    Rows are (the answered sentence's document, offset, yes/no), one per (sentence answered, code). None while
+    either kind has fewer than :data:`MIN_POOLED` answers or the answers come from fewer than
+    :data:`coder.learn2.MIN_DOCUMENTS` documents, or when the map does not predict every held-out third of the
+    documents (:func:`coder.learn2._folds`) better than the zero-shot prior ``sigmoid(offset)`` does (log loss):
+    then the codes keep "not yet calibrated". One interview's answers say how often its own sentences got a code
+    at a given score, not how often the next interview's will, as for the shared cut."""
     y = np.asarray(y, dtype=bool)
-    if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED:
+    documents = np.asarray(documents)
+    if y.sum() < MIN_POOLED or (~y).sum() < MIN_POOLED or len(np.unique(documents)) < MIN_DOCUMENTS:
         return None
     offset = np.asarray(offset, dtype=np.float64)
-    _, fold = np.unique(np.asarray(order), return_inverse=True)
-    fold = fold * FOLDS // (fold.max() + 1)
-    for k in range(FOLDS):
+    fold = _folds(len(y), documents)
+    for k in np.unique(fold):
         test = fold == k
-        if not test.any() or test.all() or y[~test].all() or not y[~test].any():
+        if test.all() or y[~test].all() or not y[~test].any():
             return None
         a, b = _platt(offset[~test], y[~test])
         if _log_loss(a * offset[test] + b, y[test]) >= _log_loss(offset[test], y[test]):

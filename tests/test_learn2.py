@@ -439,12 +439,13 @@ def test_a_code_is_learned_only_if_no_held_out_third_of_the_answers_does_worse(m
     assert l2.fit_code(ex, 0.35).calibrated  # the pooled win alone would have let it through
 
 
-def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggestions():
+def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggestions(monkeypatch):
+    from coder.app import learning_v2 as lv2
     from coder.app.learning_v2 import _pool_the_rest
 
     t = 0.35
-    order, offset, y = _pooled_rows(2, 0.6, -1.5, n=600)
-    n_sent = int(order.max()) + 1
+    _, offset, y = _pooled_rows(2, 0.6, -1.5, n=600)
+    n_sent = 300
     s0 = np.full((n_sent, 3), t)
     answered = []
     for j in range(2):  # codes 0 and 1 answered; code 2 never
@@ -452,8 +453,12 @@ def test_codes_not_learned_share_the_pooled_map_and_keep_their_zero_shot_suggest
         s0[mine, j] = t + offset[: len(mine)] * l2.PRIOR_SCALE
         answered.append((j, mine, y[: len(mine)]))
     prior = l2.Model(tuple(l2.CodeModel(np.zeros(4), 1.0, 0.0, False) for _ in range(3)), t)
-    one_doc = {s: "d" for s in range(n_sent)}  # one document: the shared cut stays at the threshold
+    one_doc = {s: "d" for s in range(n_sent)}
     model, _ = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, one_doc)
+    assert not model.calibrated.any()  # one document's answers: no map yet
+    monkeypatch.setattr(lv2.l2p, "shared_cut", lambda docs, score, y, threshold: threshold)  # tested below
+    ten_docs = {s: f"d{s // 30}" for s in range(n_sent)}
+    model, _ = _pool_the_rest(prior, answered, s0, {s: s for s in range(n_sent)}, set(), t, ten_docs)
     assert model.calibrated.all()
     x = np.zeros((n_sent, 4))
     p = model.proba(x, s0)

@@ -29,10 +29,10 @@ def test_the_shared_cut_moves_only_where_held_out_documents_agree():
 
 def _pooled_rows(seed: int, a: float, b: float, n: int = 900) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    order = np.repeat(np.arange(n // 3), 3)  # three codes answered on each sentence
+    docs = np.repeat(np.arange(n // 30), 30)  # three codes answered on each of ten sentences per document
     offset = rng.uniform(-4, 4, n)
     y = rng.random(n) < l2.sigmoid(a * offset + b)
-    return order, offset, y
+    return docs, offset, y
 
 
 def test_the_pooled_map_recovers_how_often_a_score_was_a_yes():
@@ -43,11 +43,19 @@ def test_the_pooled_map_recovers_how_often_a_score_was_a_yes():
 
 
 def test_the_pooled_map_waits_for_enough_answers_of_each_kind_and_for_a_sensible_slope():
-    order, offset, y = _pooled_rows(1, 0.6, -1.5)
+    docs, offset, y = _pooled_rows(1, 0.6, -1.5)
     few = np.flatnonzero(y)[: l2p.MIN_POOLED - 1]
     keep = np.concatenate([few, np.flatnonzero(~y)])
-    assert l2p.fit_pooled(order[keep], offset[keep], y[keep]) is None
-    assert l2p.fit_pooled(order, offset, offset < 0) is None  # higher scores, fewer yeses: not a map to show
+    assert l2p.fit_pooled(docs[keep], offset[keep], y[keep]) is None
+    assert l2p.fit_pooled(docs, offset, offset < 0) is None  # higher scores, fewer yeses: not a map to show
+    # one document's answers, however many: they say how its own sentences went, not how the next one's will
+    assert l2p.fit_pooled(np.zeros_like(docs), offset, y) is None
+    assert l2p.fit_pooled(np.minimum(docs, 1), offset, y) is not None  # two documents: it may
+    # a map that predicts two thirds of the documents but not the last is not shown
+    odd = y.copy()
+    last = docs >= 20
+    odd[last] = np.random.default_rng(2).random(int(last.sum())) < l2.sigmoid(-0.6 * offset[last] + 1.5)
+    assert l2p.fit_pooled(docs, offset, odd) is None
 
 
 def test_a_moved_prototype_scores_each_document_as_if_it_had_not_been_answered():

@@ -146,7 +146,7 @@ def _pool_the_rest(
             score = moved_score
     if at is None:
         at = l2p.shared_cut(docs, score, y, threshold)
-    fitted = l2p.fit_pooled(order, (score - threshold) / model.scale, y)
+    fitted = l2p.fit_pooled(docs, (score - threshold) / model.scale, y)
     if fitted is None and at == threshold and shift is None:
         return model, None
     a, b = fitted if fitted is not None else (1.0, 0.0)

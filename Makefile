@@ -47,7 +47,7 @@ bench-quick: $(STAMP)
 	$(PY) benchmarks/run.py --quick
 
 # learning curves and calibration of the suggesters, then the results-sections, sentence-unit, pseudonymisation and
-# carried-codes checks (~8 min;
+# carried-codes checks (~10-12 min on 2 cores;
 # QUICK=1 or bench-quality-quick: < 5 min, curves only)
 .PHONY: bench-quality bench-quality-quick
 bench-quality: $(STAMP)

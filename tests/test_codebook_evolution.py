@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -162,6 +163,16 @@ def test_export_codings_lists_one_codes_codings(coded):
     out = io.StringIO()
     project.export_codings(out, code=FAITH)  # a code and the codes under it
     assert {r["code"] for r in csv.DictReader(io.StringIO(out.getvalue()))} == {SCRIPTURE}
+    # a code by its name in any case, as the other commands take it; a typo is an error that says what was meant
+    out = io.StringIO()
+    assert project.export_codings(out, code=SCRIPTURE.rsplit(" > ", 1)[-1].upper()) == n_scripture(project)
+    with pytest.raises(InputError, match="did you mean '" + re.escape(SCRIPTURE)):
+        project.export_codings(io.StringIO(), code="scriptur")
+
+
+def n_scripture(project) -> int:
+    out = io.StringIO()
+    return project.export_codings(out, code=SCRIPTURE)
 
 
 # -- the CLI ------------------------------------------------------------------------------------------------------

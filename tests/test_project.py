@@ -161,6 +161,13 @@ def test_resolve_code_by_path_or_name_in_any_case(project):
     with pytest.raises(InputError, match="no code 'Pets'") as e:
         project.resolve_code("Pets")
     assert e.value.hint == "see 'coder codebook show' for the paths"
+    # one word of a name, or nearly: the codes whose names have it, shortest first
+    with pytest.raises(InputError) as e:
+        project.resolve_code("faith")
+    assert e.value.hint == "did you mean 'Spirituality / faith'?"
+    with pytest.raises(InputError) as e:
+        project.resolve_code("famly")
+    assert e.value.hint == f"did you mean '{FAMILY}'?"
 
 
 def test_code_sentence_resolves_the_code_and_is_a_decision(project, blank_splitter):

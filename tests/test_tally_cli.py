@@ -175,7 +175,8 @@ def test_quotes_and_saturation(proj, tmp_path):
     speakers = [ln.strip() for ln in out if ln.strip().startswith("— ")]
     assert sorted(s.split(" (")[0] for s in speakers) == ["— P90", "— P91"]  # one per participant first
     assert proj("quotes", "Education and educational goals").output == (
-        "No accepted sentences for Education and educational goals yet.\n"
+        "No accepted sentences for Education and educational goals yet. Review its suggestions with: "
+        'coder review --code "Education and educational goals"\n'
     )
     assert "no code 'Pets'" in proj("quotes", "Pets", code=1).output
     sat = proj("saturation").output.splitlines()

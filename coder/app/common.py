@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,9 +108,14 @@ def resolve_code(book: Codebook, ref: str) -> str:
             f"'{ref}' names {len(named)} codes: {'; '.join(named)}", hint="give the full path, e.g. 'Parent > Child'"
         )
     names = {c.name.casefold(): c.path for c in book.codes} | {c.path.casefold(): c.path for c in book.codes}
-    close = difflib.get_close_matches(ref.strip().casefold(), list(names), n=3, cutoff=0.6)
+    typed = ref.strip().casefold()
+    close = [names[c] for c in difflib.get_close_matches(typed, list(names), n=3, cutoff=0.6)]
+    if not close and len(typed) >= 3:  # a word of a name, or nearly ("faith", "famly"): shortest names first
+        words = {w for c in book.codes for w in re.findall(r"\w+", c.name.casefold())}
+        near = set(difflib.get_close_matches(typed, list(words), n=3, cutoff=0.6)) | {typed}
+        close = sorted((c.path for c in book.codes if near & set(re.findall(r"\w+", c.name.casefold()))), key=len)[:3]
     hint = (
-        "did you mean " + " or ".join(f"'{p}'" for p in dict.fromkeys(names[c] for c in close)) + "?"
+        "did you mean " + " or ".join(f"'{p}'" for p in dict.fromkeys(close)) + "?"
         if close
         else "see 'coder codebook show' for the paths"
     )

@@ -37,12 +37,15 @@ EXPORT_COLUMNS = (
 def export_codings(store: Store, out: TextIO, fmt: str = "csv", *, code: str | None = None) -> int:
     """Write one row per active suggestion or decision; returns the number of rows.
 
-    ``code``: only rows of this code path and the codes under it (matched as written, so a path the
-    current codebook no longer has, e.g. a code being split, can still be listed).
+    ``code``: only rows of this code path and the codes under it: a path as stored (so a path the current
+    codebook no longer has, e.g. a code being split, can still be listed), else a code of the current codebook by
+    its name or path in any case; one that is neither is an error ("did you mean …").
 
     ``probability`` is a learned run's probability for a suggestion of a code it calibrated on its
     coder's answers, and empty otherwise (a zero-shot score is a similarity, not a probability).
     """
+    if code is not None:
+        code = _stored_or_current(store, code)
     n = 0
     writer = csv.writer(out) if fmt == "csv" else None
     if writer:
@@ -86,6 +89,15 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv", *, code: str | N
             out.write(json.dumps(dict(zip(EXPORT_COLUMNS, values, strict=True)), ensure_ascii=False) + "\n")
         n += 1
     return n
+
+
+def _stored_or_current(store: Store, code: str) -> str:
+    """``code`` as written where some stored row has that path or one under it, else the current codebook's code it
+    names (:func:`resolve_code`, which says "did you mean …" when it names none)."""
+    stored = {r.code_path for r in store.codings()}
+    if any(p == code or p.startswith(code + PATH_SEP) for p in stored):
+        return code
+    return resolve_code(current_codebook(store), code)
 
 
 TALLY_MODES = ("any", "consensus")

@@ -53,7 +53,7 @@ def main(ctx: click.Context, project: Path) -> None:
     \b
     A first session:
       coder init
-      coder import corpora/demo/*.txt --attributes corpora/demo/participants.csv
+      coder import corpora/demo/P[0-9]* --attributes corpora/demo/participants.csv
       coder codebook load codebooks/resilience.yaml
       coder suggest
       coder show P01

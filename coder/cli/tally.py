@@ -221,7 +221,11 @@ def quotes(ctx: click.Context, code_path: str, n: int, selection: dict[str, Any]
     path = project.resolve_code(code_path)
     found = project.quotes(path, n=n, **selection)
     if not found:
-        click.echo(f"No accepted sentences for {path} yet.")
+        click.echo(
+            f"No accepted sentences for {path} yet"
+            + (" in this selection" if any(selection[k] for k in ("coders", "documents", "participants")) else "")
+            + f'. Review its suggestions with: coder review --code "{path}"'
+        )
         return
     click.secho(f"{path}: {plural(len(found), 'quote')}", bold=True)
     for q in found:

@@ -385,6 +385,9 @@ def _agreement(r: MethodsReport) -> str:
         )
     if a.coverage == "documents":
         out += " (a coder had reviewed every participant sentence of each transcript in which they recorded a decision)"
+    else:
+        on = "it" if a.unit == "segment" else "one of its sentences"
+        out += f" (a {unit} counted only where each coder had answered on {on})"
     out += ". "
     if a.n_boot:
         boot = f"95% bootstrap interval {{ci}}; {a.n_boot:,} resamples of the {units}, seed {a.seed}"

@@ -292,13 +292,22 @@ def test_cli_writes_markdown_text_and_word(precoded, tmp_path):
     session.accept(session.next())
     runner = CliRunner()
 
-    def run(*args: str, code: int = 0) -> str:
+    def run(*args: str, code: int = 0, stderr: str | None = None) -> str:
         r = runner.invoke(main, ["-p", str(precoded.path), "report", "methods", *args], catch_exceptions=False)
         assert r.exit_code == code, r.output
-        return r.output
+        if stderr is not None:
+            assert r.stderr == stderr
+        return r.stdout if code == 0 else r.output
 
-    wrote = run("-o", "methods.md", "--bootstrap", "50")
+    # ana answered one suggestion of the transcript: the rest count as "not given", and it says so
+    note = (
+        "Note: 16 suggestion(s) left unanswered in the transcripts counted are counted as codes not given, which "
+        "raises agreement; finish those transcripts, or pass --coverage decided.\n"
+    )
+    wrote = run("-o", "methods.md", "--bootstrap", "50", stderr=note)
     assert wrote == "Wrote the methods paragraph and its figures to methods.md.\n"
+    decided = run("--coverage", "decided", "--bootstrap", "0", stderr="")
+    assert "(a participant sentence counted only where each coder had answered on it)" in decided
     assert (tmp_path / "methods.md").read_text(encoding="utf-8") == mr.render(precoded.methods(n_boot=50), "md")
     assert run().startswith("Methods\n\nThe corpus comprised one transcript from one participant")
     assert run("--format", "md", "--unit", "turn", "--seed", "4").startswith("## Methods\n")
@@ -311,7 +320,7 @@ def test_cli_writes_markdown_text_and_word(precoded, tmp_path):
 def test_cli_help():
     out = CliRunner().invoke(main, ["report", "methods", "--help"]).output
     assert "Examples:" in out and "coder report methods -o methods.md" in out
-    for option in ("--unit", "--bootstrap", "--seed", "--format", "--output"):
+    for option in ("--unit", "--coverage", "--bootstrap", "--seed", "--format", "--output"):
         assert option in out
     assert "methods" in CliRunner().invoke(main, ["report", "--help"]).output
 

@@ -30,11 +30,14 @@ from coder.store import RunRow, Store
 __all__ = ["MethodsReport", "methods"]
 
 
-def methods(store: Store, *, unit: str = "segment", n_boot: int = 1000, seed: int = 0) -> MethodsReport:
+def methods(
+    store: Store, *, unit: str = "segment", n_boot: int = 1000, seed: int = 0, coverage: str = "documents"
+) -> MethodsReport:
     """Everything :func:`coder.methods_report.paragraphs` states about this project.
 
     Args:
         unit: the unit agreement is measured on (``segment``, ``turn``, ``document``, ``participant``).
+        coverage: which units count (``documents`` or ``decided``, as :func:`coder.app.reliability.agree`).
         n_boot: bootstrap resamples for the 95% interval of α (0 = none).
         seed: the bootstrap seed.
     """
@@ -42,7 +45,7 @@ def methods(store: Store, *, unit: str = "segment", n_boot: int = 1000, seed: in
         raise ValueError(f"unit must be one of {reliability.UNITS}")
     coders = [c for c in _coders(store) if c.answered or c.added]  # not someone whose every answer was undone
     people = [c.name for c in coders]
-    agreement, missing = _agreement(store, people, unit=unit, n_boot=n_boot, seed=seed)
+    agreement, missing = _agreement(store, people, unit=unit, n_boot=n_boot, seed=seed, coverage=coverage)
     return MethodsReport(
         version=coder.__version__,
         corpus=_corpus(store),
@@ -112,14 +115,14 @@ def _coders(store: Store) -> list[CoderCounts]:
 
 
 def _agreement(
-    store: Store, people: list[str], *, unit: str, n_boot: int, seed: int
+    store: Store, people: list[str], *, unit: str, n_boot: int, seed: int, coverage: str = "documents"
 ) -> tuple[Agreement | None, str | None]:
     """Agreement of the people who coded, or of the only one and the zero-shot run; else why not."""
     if not people:
         return None, None
     compared = people if len(people) > 1 else [people[0], MACHINE]
     try:
-        r = reliability.agree(store, compared, unit=unit, n_boot=n_boot, seed=seed)
+        r = reliability.agree(store, compared, unit=unit, coverage=coverage, n_boot=n_boot, seed=seed)
     except CoderError as e:
         return None, e.message
     if not r.units_included:

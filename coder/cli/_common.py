@@ -61,6 +61,16 @@ def format_option(
     )
 
 
+COVERAGE_OPTION = click.option(
+    "--coverage",
+    type=click.Choice(["documents", "decided"]),
+    default="documents",
+    show_default=True,
+    help="What a person reviewed: every sentence of the documents they made decisions in, or only the "
+    "sentences they answered on.",
+)
+
+
 def agreement_options(unit_help: str, boot_help: str) -> Callable[[F], F]:
     """``--unit``, ``--bootstrap`` and ``--seed``: how agreement is measured (agree, report methods)."""
 

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coder.cli._common import agreement_options, coder_option, format_option, open_project, output_option, write_text
+from coder.cli._common import (
+    COVERAGE_OPTION,
+    agreement_options,
+    coder_option,
+    format_option,
+    open_project,
+    output_option,
+    write_text,
+)
 from coder.cli._terminal import echo_definition, echo_turns, read_command, read_line, rule
 
 if TYPE_CHECKING:
@@ -19,14 +27,6 @@ if TYPE_CHECKING:
 
 AGREE_FORMATS = ("text", "md", "csv", "json", "html", "docx", "xlsx")
 FILE_ONLY = ("docx", "xlsx")
-COVERAGE_OPTION = click.option(
-    "--coverage",
-    type=click.Choice(["documents", "decided"]),
-    default="documents",
-    show_default=True,
-    help="What a person reviewed: every sentence of the documents they made decisions in, or only the "
-    "sentences they answered on.",
-)
 
 
 @click.command()

@@ -26,9 +26,11 @@ a code that merges others lists each of theirs (see :mod:`coder.codebook_evoluti
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +98,14 @@ def plain_yaml_error(e: yaml.YAMLError, text: str) -> tuple[int | None, str]:
         return line, "a tab character; indent with spaces"
     if problem.startswith("expected <block end>"):
         if "<block sequence start>" in problem:
-            return line, "this list item ('-') is indented differently from the items above it"
-        return line, "this line is indented differently from the lines above it"
+            return line, (
+                "this list item ('-') is indented differently from the items above it; "
+                "start it in the same column as theirs"
+            )
+        return line, (
+            "this line is indented differently from the lines above it; "
+            "start its key in the same column as the keys of the same code"
+        )
     if problem == "mapping values are not allowed here":
         if ": " in before:
             return line, (
@@ -125,6 +133,13 @@ def plain_yaml_error(e: yaml.YAMLError, text: str) -> tuple[int | None, str]:
     if "while scanning an alias" in context or "while scanning an anchor" in context:
         return line, "a value starting with '*' or '&' needs quotes"
     return line, f"this is not valid YAML here ({problem}); check the indentation and quotes on this line"
+
+
+def _unknown_key(key: str, allowed: Iterable[str]) -> str:
+    """An unknown key, with the allowed one it most looks like ("did you mean 'definition'?")."""
+    close = difflib.get_close_matches(str(key).lower(), sorted(allowed), n=1, cutoff=0.7)
+    mean = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key '{key}' ({mean}allowed: {', '.join(sorted(allowed))})"
 
 
 def _unclosed(lines: list[str], upto: int, opener: str, closer: str) -> int | None:
@@ -163,7 +178,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     top = _mapping(root, problem)
     for key, (knode, _) in top.items():
         if key not in TOP_KEYS:
-            problem(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+            problem(knode, _unknown_key(key, TOP_KEYS))
     name = _scalar(top, "name", problem, root, required=True)
     version = _scalar(top, "version", problem, root, required=True)
     description = _scalar(top, "description", problem, root) or ""
@@ -395,7 +410,7 @@ def _walk(
         m = _mapping(node, problem)
         for key, (knode, _) in m.items():
             if key not in CODE_KEYS:
-                problem(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(CODE_KEYS))})")
+                problem(knode, _unknown_key(key, CODE_KEYS))
         name = _scalar(m, "name", problem, node, required=True) or ""
         line = node.start_mark.line + 1
         if ">" in name:

@@ -78,10 +78,14 @@ YAML_MISTAKES = [
     (
         "name: x\ncodes:\n  - name: A\n    definition: a\n   include: b\n",
         5,
-        "indented differently from the lines above",
+        "indented differently from the lines above it; start its key in the same column as the keys of the same code",
     ),
     ("name: x\ncodes:\n  - name: A\n    definition: a\n      examples: [x]\n", 5, "indented more than the line above"),
-    ("name: x\ncodes:\n  - name: A\n    definition: a\n - name: B\n", 5, "list item ('-') is indented differently"),
+    (
+        "name: x\ncodes:\n  - name: A\n    definition: a\n - name: B\n",
+        5,
+        "list item ('-') is indented differently from the items above it; start it in the same column as theirs",
+    ),
     ("name: x\ncodes:\n\t- name: A\n", 3, "a tab character; indent with spaces"),
     ("name: x\ncodes:\n  - name: A\n    definition: Faith: prayer\n", 4, "a second ': ' on this line; put the text"),
     ('name: x\ncodes:\n  - name: "A\n    definition: a\n', 3, "a quote opened on this line is never closed"),
@@ -93,6 +97,11 @@ YAML_MISTAKES = [
     ('name: x\ndescription: "a \\q b"\ncodes: []\n', 2, "a backslash inside double quotes"),
     ("name: x\ndescription: `a`\ncodes: []\n", 2, "a value cannot start with '`'; put the text in quotes"),
 ]
+
+
+def test_an_unknown_key_names_the_one_it_looks_like():
+    problem, _ = validate("name: x\nversion: '1'\ncodes:\n  - name: A\n    defintion: a\n", "c.yaml")  # no definition
+    assert str(problem).startswith("c.yaml:5: unknown key 'defintion' (did you mean 'definition'? allowed: children,")
 
 
 @pytest.mark.parametrize(("text", "line", "words"), YAML_MISTAKES)

@@ -130,6 +130,8 @@ class CoderCounts:
     """Codes applied by hand where no suggestion proposed them."""
     pending: int
     """Suggestions still waiting for their answer."""
+    rejected_unsuggested: int = 0
+    """Codes rejected where no suggestion proposed them (near misses of ``--order uncertain``, codes overruled)."""
 
     @property
     def answered(self) -> int:
@@ -348,7 +350,13 @@ def _coding(r: MethodsReport) -> str:
     )
     each = [
         f"{p.name} answered {_count(p.answered, 'suggestion')} ({_none(p.accepted)} accepted, {_none(p.rejected)} "
-        f"rejected), added {_count(p.added, 'code')} by hand and left {_none(p.pending)} unanswered"
+        f"rejected), added {_count(p.added, 'code')} by hand"
+        + (
+            f", rejected {_count(p.rejected_unsuggested, 'code')} no suggestion had proposed"
+            if p.rejected_unsuggested
+            else ""
+        )
+        + f" and left {_none(p.pending)} unanswered"
         for p in people
     ]
     out += ("In the review, " if len(people) == 1 else "Individually, ") + "; ".join(each) + "."
@@ -509,13 +517,15 @@ def tables(r: MethodsReport) -> list[Table]:
     """(title, header, rows): each coder's answers, and the agreement coefficients."""
     out: list[Table] = []
     if r.coders:
+        other = any(p.rejected_unsuggested for p in r.coders)  # a column only where someone has such answers
         rows = [
-            [p.name, f"{p.answered:,}", f"{p.accepted:,}", f"{p.rejected:,}", f"{p.added:,}", f"{p.pending:,}"]
+            [p.name, f"{p.answered:,}", f"{p.accepted:,}", f"{p.rejected:,}", f"{p.added:,}"]
+            + ([f"{p.rejected_unsuggested:,}"] if other else [])
+            + [f"{p.pending:,}"]
             for p in r.coders
         ]
-        out.append(
-            ("Answers per coder", ["Coder", "Answered", "Accepted", "Rejected", "Added by hand", "Pending"], rows)
-        )
+        header = ["Coder", "Answered", "Accepted", "Rejected", "Added by hand"]
+        out.append(("Answers per coder", [*header, *(["Rejected, not suggested"] if other else []), "Pending"], rows))
     a = r.agreement
     if a is not None:
         kappa = f"κ ({a.exact.kappa_name})"

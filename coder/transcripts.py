@@ -400,10 +400,18 @@ def csv_delimiter(text: str) -> str:
 
 
 def csv_dialect(text: str) -> type[csv.Dialect]:
-    """The dialect of a CSV: its separator from :func:`csv_delimiter`, and the quoting every spreadsheet writes (values
-    with a separator, a quote or a line break in double quotes, a quote inside doubled). Not csv.Sniffer's guess at
-    the quoting: on a few rows it can decide quotes are not doubled, and read ``"kind" staff`` as ``kind staff``."""
-    return type("Separated", (csv.excel,), {"delimiter": csv_delimiter(text)})
+    """The dialect of a CSV: its separator from :func:`csv_delimiter`; its quote character (``"``, or ``'`` where the
+    file quotes that way) and whether a space follows the separator, as csv.Sniffer reads them; and a quote inside a
+    quoted value doubled, as every spreadsheet writes it. Not Sniffer's guess at that last one: on a few rows it can
+    decide quotes are not doubled, and then read ``"kind" staff`` as ``kind staff``."""
+    delimiter = csv_delimiter(text)
+    quotechar, skip = '"', False
+    try:
+        sniffed = csv.Sniffer().sniff(text[:4096], delimiters=delimiter)
+        quotechar, skip = (sniffed.quotechar if sniffed.quotechar == "'" else '"'), bool(sniffed.skipinitialspace)
+    except csv.Error:
+        pass
+    return type("Separated", (csv.excel,), {"delimiter": delimiter, "quotechar": quotechar, "skipinitialspace": skip})
 
 
 def csv_records(text: str, dialect: Any, path: str) -> list[list[str]]:
@@ -418,7 +426,7 @@ def csv_records(text: str, dialect: Any, path: str) -> list[list[str]]:
     except csv.Error as e:
         if "unexpected end of data" in str(e):
             msg = "a double quote opened in this row is never closed (every row after it would be one value)"
-            hint = "close the quote or remove it; nothing was imported"
+            hint = "close the quote or remove it; nothing was read from this file"
         else:
             msg = f"malformed CSV ({e})"
             hint = 'put a value that holds quotes in double quotes, and double each quote inside it ("")'
@@ -446,6 +454,14 @@ def parse_csv(text: str, *, name: str, source: str = "", options: ReadOptions | 
     docs: dict[str, list[tuple[int, dict[str, str]]]] = {}
     empty: list[int] = []  # rows with other values but no text: said on import, not dropped silently
     for row_no, record in enumerate(records[1:], start=2):
+        extra = [c for c in record[len(columns) :] if c.strip()]
+        if extra:
+            raise InputError(
+                f"more values than header columns ({', '.join(repr(c) for c in extra[:3])} past the last column)",
+                path=path,
+                row=row_no,
+                hint='put a value that holds the separator in double quotes ("I pray, a lot")',
+            )
         row = dict(zip(columns, record, strict=False))
         words = (row.get(options.text_column) or "").strip()
         if not words:

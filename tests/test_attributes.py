@@ -180,11 +180,17 @@ def test_a_quote_left_open_is_refused_before_anything_is_stored(two, stored, tmp
         two.import_files([], attributes=f)
     assert str(e.value) == (
         f"{f}: row 2: a double quote opened in this row is never closed (every row after it would be one value) — "
-        "close the quote or remove it; nothing was imported"
+        "close the quote or remove it; nothing was read from this file"
     )
     # closed further down instead: the value spanning lines is refused, with the rest of the file
     g = write(tmp_path / "b.csv", 'participant,age_group,setting\nP90,"18-24,street\nP91,25-34",indoor\n')
     with pytest.raises(AttributeRowsRefused) as r:
         two.import_files([], attributes=g)
-    assert [(p.row, p.message) for p in r.value.problems] == [(2, "the value of 'age_group' spans several lines")]
+    assert [(p.row, p.message) for p in r.value.problems] == [
+        (2, "the value of 'age_group' runs on over lines that look like more rows")
+    ]
     assert stored.attributes() == {}
+    # a line break inside a cell, as a spreadsheet writes it, is a value like any other
+    h = write(tmp_path / "c.csv", 'participant,notes\nP90,"met twice\nsecond time at home"\n')
+    two.import_files([], attributes=h)
+    assert stored.attributes() == {"P90": {"notes": "met twice\nsecond time at home"}}

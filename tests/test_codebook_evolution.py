@@ -154,8 +154,9 @@ def test_orphaning_load_is_refused_and_changes_nothing(coded, stored, tmp_path):
     assert paths(stored) == before[0]  # loaded, and the orphaned decisions are still there, reported
 
 
-def test_export_codings_lists_one_codes_codings(coded):
+def test_export_codings_lists_one_codes_codings(coded, stored):
     project, _ = coded
+    assert stored.coded_paths() == {r.code_path for r in stored.codings()} == {SCRIPTURE, FAMILY, EDUCATION}
     out = io.StringIO()
     n = project.export_codings(out, code=EDUCATION)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))

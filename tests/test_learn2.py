@@ -399,7 +399,7 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
     # status: an accepted near miss is a code given by hand; a rejected one is a near miss rejected, not a rejection
     # of a suggestion (suggested = accepted + rejected + pending still holds)
     assert after[first.code_path].added == before[first.code_path].added + 1
-    assert after[second.code_path].near_rejected == before[second.code_path].near_rejected + 1 == 1
+    assert after[second.code_path].rejected_unsuggested == before[second.code_path].rejected_unsuggested + 1 == 1
     assert after[second.code_path].rejected == before[second.code_path].rejected
     rows = {(d.segment_id, d.code_path): (d.answer, d.suggestion_id) for d in stored.decisions(coder="ana")}
     assert rows[(first.segment_id, first.code_path)] == ("accept", None)

@@ -301,8 +301,8 @@ def test_cli_writes_markdown_text_and_word(precoded, tmp_path):
 
     # ana answered one suggestion of the transcript: the rest count as "not given", and it says so
     note = (
-        "Note: 16 suggestion(s) left unanswered in the transcripts counted are counted as codes not given, which "
-        "raises agreement; finish those transcripts, or pass --coverage decided.\n"
+        "Note: 16 suggestion(s) left unanswered in the transcripts counted are counted as codes not given (their "
+        "sentences count as not coded); finish those transcripts, or pass --coverage decided.\n"
     )
     wrote = run("-o", "methods.md", "--bootstrap", "50", stderr=note)
     assert wrote == "Wrote the methods paragraph and its figures to methods.md.\n"
@@ -336,3 +336,27 @@ def test_a_reconciliation_with_nothing_to_decide_says_so(report):
     assert "decided (" not in text and "No disagreement was left undecided." in text
     empty = paragraphs(replace(report, consensus=Consensus(0, 0, 0, 0, (), None)))[-1]
     assert "consensus coding: no disagreement was decided." in empty
+
+
+def test_a_code_rejected_where_nothing_suggested_it_is_counted_on_its_own(precoded):
+    from coder.store import Store
+
+    session = precoded.review("ana", learn_every=0)
+    session.accept(session.next())
+    with Store(precoded.path) as store:
+        offered = {(r.segment_id, r.code_path) for r in store.suggestions(for_coders=["ana"])}
+        seg, path = next(
+            (s.id, c.path)
+            for s in store.segment_keys()
+            for c in precoded.codebook().codes
+            if (s.id, c.path) not in offered
+        )
+        store.decide(segment_id=seg, code_path=path, coder="ana", answer="reject")  # e.g. a near miss, or imported
+    [ana] = precoded.methods(n_boot=0).coders
+    assert (ana.accepted, ana.rejected, ana.rejected_unsuggested) == (1, 0, 1)
+    report = precoded.methods(n_boot=0)
+    assert "added no codes by hand, rejected one code no suggestion had proposed and left" in " ".join(
+        mr.paragraphs(report)
+    )
+    [(_, header, [row])] = [t for t in mr.tables(report) if t[0] == "Answers per coder"]
+    assert dict(zip(header, row, strict=True))["Rejected, not suggested"] == "1"

@@ -416,15 +416,16 @@ def test_status_counts_near_misses_rejected_below_the_table(capsys):
     from coder.app.views import StatusRow
     from coder.cli.review import _echo_status
 
-    rows = [StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0, near_rejected=2)]
+    rows = [StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0, rejected_unsuggested=2)]
     _echo_status(rows)
     out = capsys.readouterr().out.splitlines()
     assert out[-2].split() == ["total", "1", "1", "1", "0"]  # the rejected column is suggestions only
     assert out[-1] == (
-        "Also rejected: 2 near misses (codes offered by --order uncertain that no run suggested), not counted above."
+        "Also rejected: 2 codes where no run suggested them (near misses of --order uncertain, codes overruled in a "
+        "reconciliation), not counted above."
     )
     _echo_status([StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0)])
-    assert "near miss" not in capsys.readouterr().out
+    assert "Also rejected" not in capsys.readouterr().out
 
 
 def test_learning_says_why_codes_were_not_learned():
@@ -437,6 +438,6 @@ def test_learning_says_why_codes_were_not_learned():
     )
     assert not_learned((3, 2, True)) == (
         "  Not learned: 3 codes need 8 yes and 8 no answers from 2 documents or more; 2 had them but did no better "
-        "than zero-shot on your answers in documents held out from their fit, so they keep their zero-shot "
-        "suggestions; the prototypes of the codes not learned moved toward your answers."
+        "than zero-shot on your answers in documents held out from their fit; the prototypes of the codes not "
+        "learned moved toward your answers."
     )

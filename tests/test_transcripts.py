@@ -215,7 +215,7 @@ def test_a_quote_left_open_in_a_csv_is_refused_at_its_row_not_merged(tmp_path):
     p = write(tmp_path / "s.csv", 'id,answer\nR1,"The staff were kind\nR2,Parking was awful\nR3,Waited two hours\n')
     assert err(p, ReadOptions(document_column="id", text_column="answer")) == (
         f"{p}: row 2: a double quote opened in this row is never closed (every row after it would be one value) — "
-        "close the quote or remove it; nothing was imported"
+        "close the quote or remove it; nothing was read from this file"
     )
     q = write(tmp_path / "t.csv", 'id,answer\nR1,fine\nR2,"kind" staff\n')
     assert err(q, ReadOptions(document_column="id", text_column="answer")).startswith(
@@ -227,6 +227,16 @@ def test_a_quote_left_open_in_a_csv_is_refused_at_its_row_not_merged(tmp_path):
         ReadOptions(document_column="id", text_column="answer"),
     )
     assert [d.speech(d.turns[0]) for d in ok] == ["Two lines of answer", 'She said "no"']
+    # files that quote with single quotes, or put a space after the separator, read as before
+    for text in ("id,answer\nR1,'I pray, a lot'\nR2,fine\n", 'id,answer\nR1, "I pray, a lot"\nR2, fine\n'):
+        docs = read_file(write(tmp_path / "v.csv", text), ReadOptions(document_column="id", text_column="answer"))
+        assert [d.speech(d.turns[0]) for d in docs] == ["I pray, a lot", "fine"]
+    # a separator inside an unquoted answer is refused, not cut off
+    w = write(tmp_path / "w.csv", "id,answer\nR1,I pray, a lot\n")
+    assert err(w, ReadOptions(document_column="id", text_column="answer")) == (
+        f"{w}: row 2: more values than header columns (' a lot' past the last column) — put a value that holds the "
+        'separator in double quotes ("I pray, a lot")'
+    )
 
 
 def test_survey_rows_without_text_are_said_not_dropped_silently(tmp_path):

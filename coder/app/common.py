@@ -110,10 +110,13 @@ def resolve_code(book: Codebook, ref: str) -> str:
     names = {c.name.casefold(): c.path for c in book.codes} | {c.path.casefold(): c.path for c in book.codes}
     typed = ref.strip().casefold()
     close = [names[c] for c in difflib.get_close_matches(typed, list(names), n=3, cutoff=0.6)]
-    if not close and len(typed) >= 3:  # a word of a name, or nearly ("faith", "famly"): shortest names first
-        words = {w for c in book.codes for w in re.findall(r"\w+", c.name.casefold())}
-        near = set(difflib.get_close_matches(typed, list(words), n=3, cutoff=0.6)) | {typed}
-        close = sorted((c.path for c in book.codes if near & set(re.findall(r"\w+", c.name.casefold()))), key=len)[:3]
+    if not close and len(typed) >= 4:  # a word of a name ("faith"), else the nearest words ("famly")
+        words = {c.path: set(re.findall(r"\w{4,}", c.name.casefold())) for c in book.codes}
+        vocabulary = set().union(*words.values())
+        near = [typed] if typed in vocabulary else difflib.get_close_matches(typed, sorted(vocabulary), n=3, cutoff=0.6)
+        for w in near:  # by likeness; shortest names first for each word
+            close += sorted((p for p, ws in words.items() if w in ws and p not in close), key=len)
+        close = close[:3]
     hint = (
         "did you mean " + " or ".join(f"'{p}'" for p in dict.fromkeys(close)) + "?"
         if close

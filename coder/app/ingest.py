@@ -192,12 +192,14 @@ def read_attributes(path: str | Path, *, participant_column: str | None = None) 
                 "check the separators on those rows, or put values that contain one in double quotes",
             )
         values = {n: c for n, c in zip(names, cells, strict=False) if c}
-        multiline = [n for n, c in values.items() if "\n" in c]
-        if multiline:
+        # a line break in a value is fine (a spreadsheet cell may hold one); one followed by what looks like more
+        # cells is a quote closed too late, which swallowed the rows after it
+        runon = [n for n, c in values.items() if any(sep in ln for ln in c.split("\n")[1:] for sep in CSV_DELIMITERS)]
+        if runon:
             refuse(
                 row_no,
-                f"the value of '{multiline[0]}' spans several lines",
-                "a double quote in this row is probably not closed where it should be; one line per participant",
+                f"the value of '{runon[0]}' runs on over lines that look like more rows",
+                "a double quote in this row is probably closed too late; close it where its value ends",
             )
             continue
         pid = values.pop(names[key], "")

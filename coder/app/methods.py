@@ -109,6 +109,7 @@ def _coders(store: Store) -> list[CoderCounts]:
                 rejected=sum(r.rejected for r in mine),
                 added=sum(r.added for r in mine),
                 pending=sum(r.pending for r in mine),
+                rejected_unsuggested=sum(r.rejected_unsuggested for r in mine),
             )
         )
     return out

@@ -94,8 +94,7 @@ def export_codings(store: Store, out: TextIO, fmt: str = "csv", *, code: str | N
 def _stored_or_current(store: Store, code: str) -> str:
     """``code`` as written where some stored row has that path or one under it, else the current codebook's code it
     names (:func:`resolve_code`, which says "did you mean …" when it names none)."""
-    stored = {r.code_path for r in store.codings()}
-    if any(p == code or p.startswith(code + PATH_SEP) for p in stored):
+    if any(p == code or p.startswith(code + PATH_SEP) for p in store.coded_paths()):
         return code
     return resolve_code(current_codebook(store), code)
 

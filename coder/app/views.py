@@ -237,14 +237,15 @@ class StatusRow:
     """Segments accepted for the code or any of its subcodes."""
     added: int = 0
     """Sentences the coder gave the code by hand where no run suggested it."""
-    near_rejected: int = 0
-    """Near misses the coder rejected: the code was offered under ``--order uncertain`` though no run suggested it
-    (:data:`coder.app.review.NEAR_MISS`). Not counted in :attr:`rejected`, which is about suggestions; accepting
-    one counts in :attr:`added`."""
+    rejected_unsuggested: int = 0
+    """The coder's rejections of the code where no run suggested it: a near miss ``--order uncertain`` offered
+    (:data:`coder.app.review.NEAR_MISS`), a code added by hand and overruled in a reconciliation, or an imported
+    answer to a suggestion this project does not have. Not counted in :attr:`rejected`, which is about
+    suggestions; accepting such a code counts in :attr:`added`."""
 
     @property
     def active(self) -> bool:
-        return bool(self.suggested or self.accepted or self.rejected or self.added or self.near_rejected)
+        return bool(self.suggested or self.accepted or self.rejected or self.added or self.rejected_unsuggested)
 
     @property
     def estimated_recall(self) -> float | None:
@@ -285,9 +286,9 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
         if d.carried and (d.segment_id, d.code_path) not in suggested_pairs:  # offered, though by no run
             suggested[d.code_path] += 1
         # an answer to a suggestion (of any run, or of the active one) vs one to a code nobody suggested: added by
-        # hand, or a near miss (--order uncertain) accepted (also "added") or rejected
+        # hand (a near miss accepted too), or rejected (a near miss, a code added by hand and overruled, …)
         unsuggested = d.suggestion_id is None and not d.carried and (d.segment_id, d.code_path) not in suggested_pairs
-        kind = d.answer if not unsuggested else "added" if d.answer == "accept" else "near rejected"
+        kind = d.answer if not unsuggested else "added" if d.answer == "accept" else "unsuggested"
         answered[d.code_path][kind] += 1
         if d.answer == "accept":  # a subcode's acceptance is a mention of every ancestor too
             for path in _ancestors(d.code_path):
@@ -315,7 +316,7 @@ def _status_of(store: Store, coder: str, decisions: Sequence[DecisionDetail], al
                 unfound,
                 len(found),
                 n["added"],
-                n["near rejected"],
+                n["unsuggested"],
             )
         )
     if not all_codes:

@@ -267,8 +267,8 @@ def not_learned(why: tuple[int, int, bool]) -> str:
         parts.append(
             (f"{kept} had them" if short else f"{plural(kept, 'code')} had enough answers")
             + " but did no better than zero-shot on your answers in documents held out from "
-            + f"{'its' if kept == 1 else 'their'} fit, so {'it keeps its' if kept == 1 else 'they keep their'} "
-            "zero-shot suggestions"
+            + f"{'its' if kept == 1 else 'their'} fit"
+            + ("" if moved else f", so {'it keeps its' if kept == 1 else 'they keep their'} zero-shot suggestions")
         )
     if not parts:
         return ""

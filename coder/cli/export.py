@@ -80,8 +80,9 @@ def export_qdpx(ctx: click.Context, output: Path, selection: dict[str, Any]) -> 
 @click.option(
     "--code",
     default=None,
-    metavar="PATH",
-    help="Only this code path and the codes under it, as stored (also a code the codebook no longer has).",
+    metavar="CODE",
+    help="Only this code and the codes under it: a path as stored (also one the codebook no longer has), or a "
+    "code's name or path in any case.",
 )
 @click.pass_context
 def export_codings(ctx: click.Context, fmt: str | None, output: Path | None, code: str | None) -> None:

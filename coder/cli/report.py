@@ -72,8 +72,8 @@ def methods(
     if facts.agreement is not None and facts.agreement.unanswered:
         left = sum(n for _, n in facts.agreement.unanswered)
         click.secho(
-            f"Note: {left:,} suggestion(s) left unanswered in the transcripts counted are counted as codes not given, "
-            "which raises agreement; finish those transcripts, or pass --coverage decided.",
+            f"Note: {left:,} suggestion(s) left unanswered in the transcripts counted are counted as codes not given "
+            "(their sentences count as not coded); finish those transcripts, or pass --coverage decided.",
             fg="yellow",
             err=True,
         )

@@ -305,8 +305,8 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
     """Per coder and code: suggested, accepted, rejected, pending, added by hand, and estimated recall.
 
     "by hand" counts sentences the coder gave the code where it was not suggested (near misses she
-    accepted under --order uncertain included); near misses she rejected are counted below the table,
-    not as rejected suggestions. "est. unfound" is
+    accepted under --order uncertain included); codes she rejected where nothing suggested them are
+    counted below the table, not as rejected suggestions. "est. unfound" is
     the expected number of sentences that deserve the code but that the coder has not accepted yet,
     from their own learned run's probabilities (run 'coder suggest --learn'). Each coder's
     rows count only the suggestions they see and their own answers.
@@ -323,7 +323,7 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
     if coder_filter is None:
         whose = f"{c.suggestions} active suggestions · {c.decisions} decisions"
     else:  # one coder's figures only: nothing of anyone else's work (blind double coding)
-        answers = sum(r.accepted + r.rejected + r.added + r.near_rejected for r in rows)
+        answers = sum(r.accepted + r.rejected + r.added + r.rejected_unsuggested for r in rows)
         whose = f"{sum(r.suggested for r in rows)} suggestions for {coder_filter} · {plural(answers, 'answer')}"
     click.echo(f"{c.documents} documents · {c.coded_segments} participant sentences · {whose}")
     if not rows:
@@ -356,11 +356,11 @@ def _echo_status(rows: list[StatusRow]) -> None:
         acc, rej = sum(r.accepted for r in mine), sum(r.rejected for r in mine)
         pend, added = sum(r.pending for r in mine), sum(r.added for r in mine)
         click.echo(f"{'total':<{w}}  {'':>9}  {acc:>8}  {rej:>8}  {pend:>7}  {added:>7}")
-        near = sum(r.near_rejected for r in mine)
-        if near:
+        other = sum(r.rejected_unsuggested for r in mine)
+        if other:
             click.echo(
-                f"Also rejected: {near} near {'miss' if near == 1 else 'misses'} (codes offered by --order uncertain "
-                "that no run suggested), not counted above."
+                f"Also rejected: {plural(other, 'code')} where no run suggested {'it' if other == 1 else 'them'} "
+                "(near misses of --order uncertain, codes overruled in a reconciliation), not counted above."
             )
 
 

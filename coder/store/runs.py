@@ -280,6 +280,17 @@ class Runs(StoreBase):
                  GROUP BY d.name"""
         return {name: int(i) for name, i in self._tuples(sql, [run_id, coder])}
 
+    def coded_paths(self) -> set[str]:
+        """The code paths :meth:`codings` has rows for (active suggestions and decisions), without reading the rows."""
+        return {
+            r[0]
+            for r in self._tuples(
+                """SELECT DISTINCT g.code_path FROM suggestions g
+                   JOIN suggestion_runs r ON r.id = g.run_id AND r.active = 1
+                   UNION SELECT DISTINCT code_path FROM decisions"""
+            )
+        }
+
     def codings(self) -> Iterator[CodingRow]:
         """One row per active suggestion or decision, with everything an export needs."""
         for r in self._tuples(

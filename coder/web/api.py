@@ -56,8 +56,8 @@ def doc_state(name: str, document_id: int) -> dict[str, Any]:
 
 
 def live_status(rows: list[StatusRow]) -> dict[str, Any]:
-    """The status card: answers to suggestions, codes given by hand, near misses rejected (``--order uncertain``;
-    not in the acceptance, which is about suggestions), the recall estimate."""
+    """The status card: answers to suggestions, codes given by hand, codes rejected where nothing suggested them
+    (near misses of ``--order uncertain``; not in the acceptance, which is about suggestions), the recall estimate."""
     accepted = sum(r.accepted for r in rows)
     rejected = sum(r.rejected for r in rows)
     top = [r for r in rows if PATH_SEP not in r.code and r.expected_unfound is not None]
@@ -68,7 +68,7 @@ def live_status(rows: list[StatusRow]) -> dict[str, Any]:
         "accepted": accepted,
         "rejected": rejected,
         "added": sum(r.added for r in rows),
-        "near_rejected": sum(r.near_rejected for r in rows),
+        "rejected_unsuggested": sum(r.rejected_unsuggested for r in rows),
         "pending": sum(r.pending for r in rows),
         "acceptance": accepted / (accepted + rejected) if accepted + rejected else None,
         "recall": found / (found + unfound) if top and found + unfound else None,

@@ -429,7 +429,7 @@
     document.getElementById("live-summary").textContent =
       `${st.accepted + st.rejected} answered (${st.accepted} accepted, ${st.rejected} rejected, ` +
       `${pct(st.acceptance)} accepted)${st.added ? ` · ${st.added} coded by hand` : ""}` +
-      `${st.near_rejected ? ` · ${st.near_rejected} near miss${st.near_rejected === 1 ? "" : "es"} rejected` : ""} · ` +
+      `${st.rejected_unsuggested ? ` · ${st.rejected_unsuggested} rejected where nothing was suggested` : ""} · ` +
       `${st.pending} pending · estimated recall ${pct(st.recall)}`;
     const body = document.getElementById("live-codes");
     body.replaceChildren();

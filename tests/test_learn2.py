@@ -345,8 +345,13 @@ def test_an_exclusive_codebook_in_a_project_gets_one_code_per_sentence_learned_a
     assert all(len(zero.get(s.id, [])) == 1 for s in segs)  # every sentence: exactly one of the two
     before = f1("similarity.v2")
     _answer_a_third(project, segs, gold)
+    given = []  # what the set's gate is told about the answers
+    fit_group = l2s.fit_group
+    monkeypatch.setattr(l2s, "fit_group", lambda ex, *a, **k: given.append(ex) or fit_group(ex, *a, **k))
     [res] = project.learn(coder="ana", learner="learned.v2")
     assert res.coder == "ana" and res.models == 2  # both codes learned, as one set
+    [ex] = given  # answered in document order from the start: every row may vouch for the set
+    assert ex.finished is not None and len(ex.finished) == ex.coder_rows and ex.finished.all()
     run = stored.learned_run("ana")
     assert read and all(w is not None and w.shape[0] == n for n, w in read)  # every batch scored with its words
     assert run.calibrated_codes() == {"Pets", "Work"}  # the set was learned, so both are calibrated

@@ -40,6 +40,24 @@ def test_an_exclusive_set_is_learned_as_one_multiclass_model_only_once_earned():
     assert not kept.learned
 
 
+def test_a_set_is_checked_only_on_answers_given_in_full_from_a_documents_start():
+    """Answers scattered by "uncertain first" are the sentences nearest a decision: they train the set but may not
+    vouch for it, as for single codes; only rows answered in full from their document's start check the gate."""
+    rng = np.random.default_rng(4)
+    x, s0, y = _three_classes(300, rng)
+    everywhere = np.ones(300, bool)
+    assert l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, finished=everywhere), 0.35).learned
+    scattered = np.zeros(300, bool)
+    scattered[:20] = True  # a short run from a document's start: fewer than MIN_CALIBRATION per member
+    assert not l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, finished=scattered), 0.35).learned
+    # the same answers with enough of them in full: learned, from all of them
+    enough = np.zeros(300, bool)
+    enough[::2] = True
+    gm = l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, finished=enough), 0.35)
+    assert gm.learned
+    np.testing.assert_array_equal(gm.w, l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300), 0.35).w)
+
+
 def test_a_set_picks_by_its_balanced_scores_and_shows_calibrated_probabilities():
     rng = np.random.default_rng(6)
     x, s0, y = _three_classes(600, rng)

@@ -82,6 +82,7 @@ def _group_examples(
     ex_scores: np.ndarray,
     bounds: list[int],
     words: tuple[Any, Any] | None = None,
+    in_full: set[int] | None = None,
 ) -> l2s.GroupExamples:
     """One exclusive set's rows: the coder's sentences put in exactly one member's branch (in document order),
     then each member's codebook examples; ``words``: the answered sentences' words (rows as ``x``) and the
@@ -102,6 +103,7 @@ def _group_examples(
         np.concatenate([np.ones(len(idx)), np.full(len(e_idx), l2.SEED_WEIGHT)]),
         len(idx),
         None if words is None else _stack([words[0][idx], words[1][e_idx]]),
+        None if in_full is None else np.array([s in in_full for s in mine], dtype=bool),
     )
 
 
@@ -385,7 +387,10 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
             (
                 parent,
                 kids,
-                l2s.fit_group(_group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds, both), threshold),
+                l2s.fit_group(
+                    _group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds, both, in_full),
+                    threshold,
+                ),
             )
             for parent, kids in groups
         ]

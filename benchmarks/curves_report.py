@@ -352,7 +352,7 @@ def section(
         "review half for the twenty-document rule's first form (five documents), and in a full run of this "
         "script with words in every learned code, which fell below zero-shot there (benchmarks/NOTES.md). "
         "Its 2026-12-07 night change (an exclusive set's gate counting only rows answered in full from their "
-        "document's start, as single codes' do) followed a run of this script in which AnnoMI client talk "
+        "document's start) followed a run of this script in which AnnoMI client talk "
         "reviewed uncertain first fell below zero-shot on the held-out half; it was checked on the review half "
         "split in two. That run was the first on AnnoMI read correctly: before it, 165 of the 9,271 utterances "
         "had been cut short at a comma after a quotation by a CSV parsing bug (benchmarks/NOTES.md). "

@@ -50,6 +50,10 @@ def test_a_set_is_checked_only_on_answers_given_in_full_from_a_documents_start()
     scattered = np.zeros(300, bool)
     scattered[:20] = True  # a short run from a document's start: fewer than MIN_CALIBRATION per member
     assert not l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, finished=scattered), 0.35).learned
+    # plenty in full, but all in the first third of the answers: the other thirds cannot vouch for it
+    first = np.zeros(300, bool)
+    first[:100] = True
+    assert not l2s.fit_group(l2s.GroupExamples(x, s0, y, np.ones(300), 300, finished=first), 0.35).learned
     # the same answers with enough of them in full: learned, from all of them
     enough = np.zeros(300, bool)
     enough[::2] = True

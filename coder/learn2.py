@@ -197,9 +197,7 @@ def fit_code(
     """
     d = ex.x.shape[1] if ex.x.ndim == 2 else 0
     prior = CodeModel(np.zeros(d), 1.0, 0.0, False)
-    if not (ex.answers_yes >= MIN_CALIBRATION and ex.answers_no >= MIN_CALIBRATION):
-        return prior
-    if ex.documents is not None and len(np.unique(ex.documents)) < MIN_DOCUMENTS:
+    if not enough_answers(ex):
         return prior
     x = np.asarray(ex.x, dtype=np.float64)
     offset = (np.asarray(ex.s0, dtype=np.float64) - threshold) / scale
@@ -218,6 +216,14 @@ def fit_code(
     if not many:
         cut = best_cut(cv.held_out[mine], ex.y[mine], CUTS if spread else GATE_CUTS)
     return CodeModel(w, a, b, True, cut, v)
+
+
+def enough_answers(ex: Examples) -> bool:
+    """The code has the answers :func:`fit_code` asks for before it tries to learn it: :data:`MIN_CALIBRATION` of
+    each kind, from :data:`MIN_DOCUMENTS` documents (when the rows say which)."""
+    if min(ex.answers_yes, ex.answers_no) < MIN_CALIBRATION:
+        return False
+    return ex.documents is None or len(np.unique(ex.documents)) >= MIN_DOCUMENTS
 
 
 def _whole(ex: Examples) -> np.ndarray:

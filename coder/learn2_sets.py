@@ -118,11 +118,11 @@ def fit_group(ex: GroupExamples, threshold: float, *, scale: float = PRIOR_SCALE
         test, train = fold == f, fold != f
         if len(np.unique(ex.y[train & mine])) < k:
             continue
-        words = None if ex.words is None else ex.words[train]
-        w, a, b, _, v = _fit_group(x[train], offset[train], ex.y[train], base[train], k, words)
         check = test & census
         if not check.any():  # a third with nothing to vouch for it: "on none worse" cannot be said
             return prior
+        words = None if ex.words is None else ex.words[train]
+        w, a, b, _, v = _fit_group(x[train], offset[train], ex.y[train], base[train], k, words)
         z = x[check] @ w.T + a * offset[check] + b
         learned_pred.append(np.argmax(z if v is None else z + ex.words[check] @ v.T, axis=1))
         zero_pred.append(np.argmax(offset[check], axis=1))

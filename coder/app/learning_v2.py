@@ -395,7 +395,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
             for parent, kids in groups
         ]
     learned = len(alone | {k for _, kids, gm in sets if gm.learned for k in kids})  # a set learned: its members
-    enough = {j for j, e in enumerate(examples) if j not in in_sets and _enough(e)}
+    enough = {j for j, e in enumerate(examples) if j not in in_sets and l2.enough_answers(e)}
     short = len(paths) - len(in_sets) - len(enough)
     ok = model.calibrated.copy()
     for parent, kids, gm in sets:
@@ -461,9 +461,3 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
         (carried.repeats, carried.carried) if carried is not None else None,
         (short, len(enough - alone), shift is not None),
     )
-
-
-def _enough(ex: l2.Examples) -> bool:
-    """A code has the answers :func:`coder.learn2.fit_code` asks for before it tries to learn it."""
-    docs = len(np.unique(ex.documents)) if ex.documents is not None else l2.MIN_DOCUMENTS
-    return min(ex.answers_yes, ex.answers_no) >= l2.MIN_CALIBRATION and docs >= l2.MIN_DOCUMENTS

@@ -200,12 +200,10 @@ def documents_progress(store: Store, coder: str) -> list[DocumentProgress]:
     doc_id = {d.name: d.id for d in docs}
     reviewed: Counter[int] = Counter()
     coded: dict[int, set[int]] = defaultdict(set)
-    mine = store.decisions(coder=coder)
-    for d in mine:  # a carried code is offered as a suggestion, though by no run
-        if d.carried and d.code_path in current:
-            suggested[doc_id[d.document]].add((d.segment_id, d.code_path))
-    for d in mine:
+    for d in store.decisions(coder=coder):
         did = doc_id[d.document]
+        if d.carried and d.code_path in current:  # a carried code is offered as a suggestion, though by no run
+            suggested[did].add((d.segment_id, d.code_path))
         if (d.segment_id, d.code_path) in suggested[did]:
             reviewed[did] += 1
         if d.answer == "accept" and d.code_path in current:

@@ -199,7 +199,7 @@ def _echo_imported(result: Any, unit: str) -> None:
         click.echo(f"  attributes: {plural(result.attributes, 'value')} stored{same}")
     for change in result.attribute_changes:
         click.echo(f"  changed   {change}")
-    for note in getattr(result, "notes", []):
+    for note in result.notes:
         click.secho(f"  note      {note}", fg="yellow")
 
 

@@ -151,8 +151,9 @@ def _echo_learned(res: LearnResult) -> None:
         f"{res.new_segments} on sentences the zero-shot run did not suggest."
         + (carries(res.carry) if res.carry else "")
     )
-    if res.why_not is not None and not_learned(res.why_not):
-        click.echo(not_learned(res.why_not))
+    why = not_learned(res.why_not) if res.why_not is not None else ""
+    if why:
+        click.echo(why)
 
 
 COMMANDS = (suggest,)

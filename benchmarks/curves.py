@@ -279,8 +279,8 @@ def answer_uncertain_first(project: Project, ds, review: set[int], touched: set[
     codes nobody suggested there. Returns the decisions made."""
     session = project.review(SIM, order="uncertain", learn_every=0)
     items, seen = [], set()
-    for i in session.pending():  # each (unit, code) once, where the queue first has it
-        if i.segment_id in review and (i.segment_id, i.code_path) not in seen:
+    for i in simulate.reviewable(session.pending(), lambda i: i.segment_id in review, "uncertain"):
+        if (i.segment_id, i.code_path) not in seen:  # each (unit, code) once, where the queue first has it
             seen.add((i.segment_id, i.code_path))
             items.append(i)
     on: dict[int, set[str]] = defaultdict(set)  # the codes pending on each unit: answered, not added by hand

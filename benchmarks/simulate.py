@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 from coder import evaluate as ev
 from coder import suggest as sg
 from coder.app import Project
+from coder.app import review as rv
 from coder.app.views import ViewSegment
 from coder.store import Store
 
@@ -92,7 +94,7 @@ def simulate(
     while done < budget:
         # learning is the simulation's to time (every `learn_every` answers), not the session's
         session = project.review(SIM, order=order, learn_every=0)
-        items = [i for i in session.pending() if i.document_id not in held_ids]
+        items = reviewable(session.pending(), lambda i: i.document_id not in held_ids, order)
         if not items:
             break
         for item in items[: learn_every if learn else len(items)]:
@@ -123,6 +125,13 @@ def simulate(
             project.learn(coder=SIM)
             since_learn = 0
     return points
+
+
+def reviewable(items: list[rv.Item], keep: Callable[[rv.Item], bool], order: str) -> list[rv.Item]:
+    """The ``items`` the simulated reviewer may answer, in the order the queue gives a project of those alone: under
+    ``--order uncertain`` the queue's random sample would also offer held-out sentences, which she passes over."""
+    kept = [i for i in items if keep(i)]
+    return rv.with_sample(sorted(kept, key=rv.sort_key(order))) if order == "uncertain" else kept
 
 
 def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:

@@ -14,6 +14,7 @@ import pytest
 from coder import learn2 as l2
 from coder.app import learning_v2 as lv2
 from coder.errors import CoderError
+from coder.sample import sample_rank
 
 from .test_learn import pets
 from .test_learn2_pooled import _pooled_rows
@@ -288,6 +289,36 @@ def test_a_project_marks_the_rows_the_coder_has_not_answered_in_full_from_the_st
     assert ex.finished.all() and set(ex.documents) == {"t1.txt", "t2.txt"}
 
 
+def test_the_random_sample_answered_from_its_start_counts_as_answered_in_full(
+    project, stored, embedder, blank_splitter, tmp_path, monkeypatch
+):
+    _, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
+    for name in ("t1", "t2", "t3", "t4", "t5", "t6"):  # one whose first suggested sentence comes late in the sample
+        on: dict[int, list] = {}
+        for item in project.review("ana", document_id=project.document(name).id).pending():
+            on.setdefault(item.segment_id, []).append(item)
+        order = sorted(on, key=lambda s: sample_rank(on[s][0].document, on[s][0].segment_idx))
+        if min(on, key=lambda s: on[s][0].segment_idx) not in order[:4]:
+            break
+    else:
+        pytest.fail("no transcript to test")
+    head, gap, late = order[:2], order[2], order[3]  # its sample's first two answered, the third not, the fourth
+    ana = project.review("ana")
+    for seg in [*head, late]:
+        for item in on[seg]:
+            (ana.accept if (seg, item.code_path) in gold else ana.reject)(item)
+    seen, fit = [], l2.fit
+    monkeypatch.setattr(l2, "fit", lambda examples, threshold: seen.extend(examples) or fit(examples, threshold))
+    project.learn(coder="ana", learner="learned.v2")
+    n = seen[0].coder_rows  # not one of these is read in order: the transcript's first suggested sentence waits
+    assert n == 3 and list(seen[0].finished[:n]) == [s in head for s in sorted([*head, late])]
+    for item in on[gap]:  # the gap answered: the sample is answered in full to its fourth sentence
+        ana.reject(item, reason="wrong code")
+    seen.clear()
+    project.learn(coder="ana", learner="learned.v2")
+    assert seen[0].coder_rows == 4 and seen[0].finished[:4].all()
+
+
 def test_folds_hold_out_whole_documents():
     docs = np.array(["b"] * 5 + ["a"] * 5 + ["c"] * 4 + ["d"] * 6)
     fold = l2._folds(len(docs), docs)
@@ -388,7 +419,8 @@ def test_order_uncertain_offers_likely_codes_nobody_suggested(
         assert i.calibrated and i.suggestion_id is None and i.evidence
         assert i.probability == pytest.approx(float(scores[i.segment_id][paths.index(i.code_path)]))
         assert i.probability >= 0.02 and (i.segment_id, i.code_path) not in suggested | answered
-    assert [abs(i.probability - 0.5) for i in queue] == sorted(abs(i.probability - 0.5) for i in queue)
+    doubt = [abs(i.probability - 0.5) for i in queue if not i.sampled]  # the random sample's sentences aside
+    assert doubt == sorted(doubt)
     # answering one: accept codes the sentence by hand, reject says "not this code"; neither comes back
     session = project.review("ana", order="uncertain")
     first = next(i for i in session.pending() if not i.suggested)

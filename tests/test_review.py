@@ -8,8 +8,9 @@ import pytest
 
 from coder.app import Answered
 from coder.app.learning import LearnResult, learn_v1
-from coder.app.review import REASONS
+from coder.app.review import REASONS, Item, with_sample
 from coder.errors import InputError
+from coder.sample import sample_rank
 
 from .conftest import DATA, write
 
@@ -81,7 +82,21 @@ def test_orders(suggested):
     by_score = suggested.review("ana", order="score").pending()
     assert [i.probability for i in by_score] == sorted((i.probability for i in by_score), reverse=True)
     unc = suggested.review("ana", order="uncertain").pending()
-    assert [abs(i.probability - 0.5) for i in unc] == sorted(abs(i.probability - 0.5) for i in unc)
+    model_picks = [abs(i.probability - 0.5) for i in unc if not i.sampled]
+    assert model_picks == sorted(model_picks)
+    # every fourth place: the random sample's next sentence, whatever the model thinks of it
+    runs: list[list] = []  # consecutive model picks, or one sample sentence's items
+    for i in unc:
+        same = runs and runs[-1][0].sampled == i.sampled and (not i.sampled or runs[-1][0].segment_id == i.segment_id)
+        if same:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    assert [r[0].sampled for r in runs[:4]] == [False, True, False, True]
+    assert [len(r) for r in runs[:-2] if not r[0].sampled] == [3] * len([r for r in runs[:-2] if not r[0].sampled])
+    ranks = [sample_rank(i.document, i.segment_idx) for i in unc if i.sampled]
+    assert ranks == sorted(ranks)
+    assert not any(i.sampled for i in by_score)
     doc = suggested.review("ana", order="document").pending()
     assert [i.segment_idx for i in doc] == sorted(i.segment_idx for i in doc)
     assert keys(by_score) == keys(unc) == keys(doc)
@@ -92,6 +107,24 @@ def test_orders(suggested):
         suggested.review("ana", code="Nope")
     with pytest.raises(ValueError, match="order must be one of"):
         suggested.review("ana", order="random")
+
+
+def _item(seg: int, code: str, p: float, doc: str = "d", idx: int | None = None) -> Item:
+    return Item(seg, seg, code, p, p, "similarity.v2", "m", "", doc, 1, "P01", seg if idx is None else idx, 0, "t")
+
+
+def test_with_sample_takes_every_item_of_the_next_sample_sentence_once():
+    items = [_item(s, c, 0.5) for s in range(8) for c in ("A", "B")]
+    out = with_sample(items, every=3)
+    assert sorted((i.segment_id, i.code_path) for i in out) == sorted((i.segment_id, i.code_path) for i in items)
+    first = min(range(1, 8), key=lambda s: sample_rank("d", s))  # sentence 0's items came first anyway
+    assert [(i.segment_id, i.sampled) for i in out[2:4]] == [(first, True), (first, True)]  # both its codes
+    rest = [i for i in out if not i.sampled]
+    assert rest == [i for i in items if i in rest]  # the others keep their order
+    sampled = [i.segment_id for i in out if i.sampled]
+    assert sampled == sorted(sampled, key=lambda s: sample_rank("d", s)) and len(sampled) == 2 * len(set(sampled))
+    assert with_sample(items, every=0) == items
+    assert with_sample([], every=3) == []
 
 
 def test_apply_code_memo_and_context(suggested, stored):

@@ -441,3 +441,11 @@ def test_learning_says_why_codes_were_not_learned():
         "than zero-shot on your answers in documents held out from their fit; the prototypes of the codes not "
         "learned moved toward your answers."
     )
+
+
+def test_uncertain_order_says_which_sentences_come_from_the_random_sample(proj):
+    out = proj("review", "--coder", "ana", "--order", "uncertain", "--learn-every", "0", input="s\n" * 6 + "q\n").output
+    headers = [ln for ln in out.splitlines() if " · turn " in ln]
+    assert len(headers) >= 5
+    assert [" · random sample" in h for h in headers[:4]] == [False, False, False, True]
+    assert " · random sample" not in proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output

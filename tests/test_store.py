@@ -350,27 +350,26 @@ def test_pending_counts_by_document_match_the_pending_rows(precoded):
     assert sum(counts.values()) == len(rows) - 1
 
 
-def test_first_unanswered_is_each_documents_first_suggested_sentence_the_coder_has_not_answered(precoded):
+def test_unanswered_suggested_are_the_sentences_a_run_suggested_that_the_coder_has_not_answered(precoded):
     with Store(precoded.path) as s:
         run = s.zero_shot_run()
-        pending = s.pending_suggestions("ana")
-        first = min(p.segment_idx for p in pending)
-        doc = pending[0].document
-        assert run is not None and s.first_unanswered(run.id, "ana") == {doc: first}
+        assert run is not None
+        everything = {p.segment_id for p in s.pending_suggestions("ana")}
+        assert s.unanswered_suggested(run.id, "ana") == everything
     session = precoded.review("ana")
     firsts = {}
     for item in session.pending():
         firsts.setdefault(item.segment_id, item)
     items = sorted(firsts.values(), key=lambda i: i.segment_idx)
-    session.reject(items[0], reason="wrong code")  # the first sentence answered: the gap moves on
+    session.reject(items[0], reason="wrong code")  # one answer on a sentence: it is answered
     with Store(precoded.path) as s:
-        assert s.first_unanswered(run.id, "ana")[doc] > first
+        assert s.unanswered_suggested(run.id, "ana") == everything - {items[0].segment_id}
     for item in items[1:]:  # one answer on each sentence with a suggestion: the others may wait
         session.reject(item, reason="wrong code")
     with Store(precoded.path) as s:
         assert len(s.pending_suggestions("ana")) > 0  # codes re-ranked by a later run need no new answer
-        assert s.first_unanswered(run.id, "ana") == {}
-        assert s.first_unanswered(run.id, "bo") == {doc: first}  # another coder's answers are hers alone
+        assert s.unanswered_suggested(run.id, "ana") == set()
+        assert s.unanswered_suggested(run.id, "bo") == everything  # another coder's answers are hers alone
     precoded.review("ana").undo()  # an undone answer is no answer
     with Store(precoded.path) as s:
-        assert doc in s.first_unanswered(run.id, "ana")
+        assert s.unanswered_suggested(run.id, "ana") == {items[-1].segment_id}

@@ -29,6 +29,7 @@ from coder import learn2_words as l2w
 from coder import suggest as sg
 from coder.app.training import LearnResult, setup, write_run
 from coder.embed import text_hash
+from coder.sample import answered_prefix
 from coder.store import Store
 from coder.store.rows import SegmentKey
 from coder.types import PATH_SEP, Codebook
@@ -276,9 +277,16 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     row = {s: i for i, s in enumerate(segs)}
     keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
     doc_of = {k.id: k.document for k in keys}
-    # the rows in the part of each document answered in full from its start ("uncertain first" leaves gaps)
-    first_gap = store.first_unanswered(sim.id, coder)
-    in_full = {k.id for k in keys if k.idx < first_gap.get(k.document, k.idx + 1)}
+    # the rows answered in full: in the part of each document answered from its start, or of the random sample
+    # answered from its start ("uncertain first" leaves gaps in both, and gives every SAMPLE_EVERY-th sentence
+    # from the sample)
+    gaps = store.unanswered_suggested(sim.id, coder)
+    first_gap: dict[str, int] = {}
+    for key in keys:
+        if key.id in gaps and key.idx < first_gap.get(key.document, key.idx + 1):
+            first_gap[key.document] = key.idx
+    in_full = {key.id for key in keys if key.idx < first_gap.get(key.document, key.idx + 1)}
+    in_full |= answered_prefix({key.id: (key.document, key.idx) for key in keys}, {s for s, _ in latest}, gaps)
     # words weigh in an exclusive set, or in a code whose yes answers span MANY_DOCUMENTS finished documents:
     # with fewer finished documents than that and no set, no model can use them, so none are read or counted
     could_weigh = bool(groups) or len({doc_of[s] for s in segs if s in in_full}) >= l2.MANY_DOCUMENTS

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from coder import suggest as sg
 from coder.app.common import current_codebook, find_document, resolve_code
 from coder.embed import text_hash
 from coder.errors import InputError
+from coder.sample import SAMPLE_EVERY, sample_rank
 from coder.store import Store, now
 from coder.store.rows import PendingRow, RunRow
 from coder.types import PATH_SEP, Code, Codebook
@@ -66,6 +67,9 @@ class Item:
     carried: bool = False
     """A code the coder gave the sentence before, offered here by her carry model (:mod:`coder.app.carrying`);
     not a stored suggestion, like a near miss, but shown and answered as one."""
+    sampled: bool = False
+    """Under ``--order uncertain``: shown because its sentence is next in the random sample
+    (:mod:`coder.sample`), not because the model is unsure of it."""
 
     @property
     def suggested(self) -> bool:
@@ -106,7 +110,39 @@ def queue(
     if order == "uncertain":
         items += near_misses(store, coder, book, document_id=doc_id, code=code, pending=items)
     items.sort(key=sort_key(order))
+    if order == "uncertain":
+        items = with_sample(items)
     return items[:limit] if limit else items
+
+
+def with_sample(items: Sequence[Item], every: int = SAMPLE_EVERY) -> list[Item]:
+    """``items`` in their order, but after every ``every - 1`` of them, every item on the next sentence of the
+    random sample (:mod:`coder.sample`: the sentences with an item here, in the sample's order), marked
+    :attr:`Item.sampled`. The learner counts the sample answered from its start as answered in full, as it does a
+    transcript read in order, so reviewing uncertain first still gives it rows that represent the project."""
+    if every < 2 or not items:
+        return list(items)
+    on: dict[int, list[Item]] = defaultdict(list)
+    for i in items:
+        on[i.segment_id].append(i)
+    sample = iter(sorted(on, key=lambda s: (sample_rank(on[s][0].document, on[s][0].segment_idx), s)))
+    out: list[Item] = []
+    done: set[tuple[int, str]] = set()
+    since = 0
+    for item in items:
+        if since == every - 1:
+            since = 0
+            seg = next((s for s in sample if any((i.segment_id, i.code_path) not in done for i in on[s])), None)
+            for i in on[seg] if seg is not None else ():
+                if (i.segment_id, i.code_path) not in done:
+                    done.add((i.segment_id, i.code_path))
+                    out.append(replace(i, sampled=True))
+        if (item.segment_id, item.code_path) in done:
+            continue
+        done.add((item.segment_id, item.code_path))
+        out.append(item)
+        since += 1
+    return out
 
 
 def sort_key(order: str) -> Callable[[Item], tuple[Any, ...]]:

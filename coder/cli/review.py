@@ -74,10 +74,11 @@ def review(
 
     --order uncertain puts first what your learned model is least sure of, and also offers codes
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
-    still gives them a probability of 0.35 or more ("Not suggested, but possible"). Answers given in
-    this order are scattered over transcripts: they train the model, but only the part of each
-    transcript you have answered in full from its start can lower a code's cut-off below 0.5 or set
-    the threshold the codes not learned on their own share.
+    still gives them a probability of 0.35 or more ("Not suggested, but possible"). Every fourth
+    sentence in this order comes from a fixed random sample instead ("random sample"): answers
+    chosen by the model's doubt alone are a biased sample, and only the part of a transcript you
+    have answered in full, from its start or through the sample, can vouch for what the model
+    learned, lower a code's cut-off below 0.5, or set the threshold the other codes share.
 
     Once your learned run has learned how often your codes run on from one sentence to the next, a
     code you gave a sentence is also offered on the next one where that is more likely than not
@@ -236,6 +237,8 @@ def _show_item(session: ReviewSession, item: Item) -> None:
     p = session.progress()
     rule()
     click.secho(f"{item.document} · {where.position} · sentence {item.segment_idx + 1}", bold=True, nl=False)
+    if item.sampled:
+        click.secho(" · random sample", fg="cyan", nl=False)
     click.secho(f"    [{p.reviewed} reviewed · {p.remaining} remaining · {p.acceptance:.0%} accepted]", dim=True)
     echo_turns(where.turns)
     click.echo()

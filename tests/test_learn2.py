@@ -289,11 +289,17 @@ def test_a_project_marks_the_rows_the_coder_has_not_answered_in_full_from_the_st
     assert ex.finished.all() and set(ex.documents) == {"t1.txt", "t2.txt"}
 
 
-def test_the_random_sample_answered_from_its_start_counts_as_answered_in_full(
+def test_the_random_sample_answered_from_its_start_may_vouch_for_an_exclusive_set(
     project, stored, embedder, blank_splitter, tmp_path, monkeypatch
 ):
+    from coder import learn2_sets as l2s
+
+    from .test_learn import PETS, write
+
     _, gold, _ = pets(project, stored, embedder, blank_splitter, tmp_path)
-    for name in ("t1", "t2", "t3", "t4", "t5", "t6"):  # one whose first suggested sentence comes late in the sample
+    project.load_codebook(write(tmp_path / "both.yaml", PETS.replace("codes:\n", "exclusive: true\ncodes:\n", 1)))
+    project.suggest(embedder, threshold=0.3)
+    for name in ("t1", "t2", "t3", "t4", "t5", "t6"):  # one whose first sentence comes late in the sample
         on: dict[int, list] = {}
         for item in project.review("ana", document_id=project.document(name).id).pending():
             on.setdefault(item.segment_id, []).append(item)
@@ -304,19 +310,20 @@ def test_the_random_sample_answered_from_its_start_counts_as_answered_in_full(
         pytest.fail("no transcript to test")
     head, gap, late = order[:2], order[2], order[3]  # its sample's first two answered, the third not, the fourth
     ana = project.review("ana")
-    for seg in [*head, late]:
-        for item in on[seg]:
-            (ana.accept if (seg, item.code_path) in gold else ana.reject)(item)
-    seen, fit = [], l2.fit
-    monkeypatch.setattr(l2, "fit", lambda examples, threshold: seen.extend(examples) or fit(examples, threshold))
+    for seg in [*head, late]:  # each put in one member of the set: a row of the set's
+        ana.apply_code(seg, "Pets" if (seg, "Pets") in gold else "Work")
+    codes, sets = [], []
+    fit, fit_group = l2.fit, l2s.fit_group
+    monkeypatch.setattr(l2, "fit", lambda examples, threshold: codes.extend(examples) or fit(examples, threshold))
+    monkeypatch.setattr(l2s, "fit_group", lambda ex, *a, **k: sets.append(ex) or fit_group(ex, *a, **k))
     project.learn(coder="ana", learner="learned.v2")
-    n = seen[0].coder_rows  # not one of these is read in order: the transcript's first suggested sentence waits
-    assert n == 3 and list(seen[0].finished[:n]) == [s in head for s in sorted([*head, late])]
-    for item in on[gap]:  # the gap answered: the sample is answered in full to its fourth sentence
-        ana.reject(item, reason="wrong code")
-    seen.clear()
+    # not one of these is read in order (the transcript's first sentence waits): only the sample vouches, for sets
+    assert sets[0].coder_rows == 3 and list(sets[0].finished) == [s in head for s in sorted([*head, late])]
+    assert codes[0].coder_rows == 3 and not codes[0].finished[:3].any()  # a code counts whole transcripts' starts
+    ana.apply_code(gap, "Pets" if (gap, "Pets") in gold else "Work")  # the gap answered: in full to the fourth
+    sets.clear()
     project.learn(coder="ana", learner="learned.v2")
-    assert seen[0].coder_rows == 4 and seen[0].finished[:4].all()
+    assert sets[0].coder_rows == 4 and sets[0].finished.all()
 
 
 def test_folds_hold_out_whole_documents():

@@ -277,16 +277,19 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     row = {s: i for i, s in enumerate(segs)}
     keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
     doc_of = {k.id: k.document for k in keys}
-    # the rows answered in full: in the part of each document answered from its start, or of the random sample
-    # answered from its start ("uncertain first" leaves gaps in both, and gives every SAMPLE_EVERY-th sentence
-    # from the sample)
+    # the rows answered in full: in the part of each document answered from its start ("uncertain first" leaves
+    # gaps, and gives every SAMPLE_EVERY-th place to the random sample, which has its own start)
     gaps = store.unanswered_suggested(sim.id, coder)
     first_gap: dict[str, int] = {}
     for key in keys:
         if key.id in gaps and key.idx < first_gap.get(key.document, key.idx + 1):
             first_gap[key.document] = key.idx
     in_full = {key.id for key in keys if key.idx < first_gap.get(key.document, key.idx + 1)}
-    in_full |= answered_prefix({key.id: (key.document, key.idx) for key in keys}, {s for s, _ in latest}, gaps)
+    # an exclusive set's gate may also count each document's part of the random sample answered from its start
+    # (review.with_sample); a single code's document counts may not, as a few sampled sentences of a transcript
+    # are not a transcript's worth of evidence (benchmarks/NOTES.md)
+    place = {key.id: (key.document, key.idx) for key in keys}
+    set_rows = in_full | answered_prefix(place, {s for s, _ in latest}, gaps)
     # words weigh in an exclusive set, or in a code whose yes answers span MANY_DOCUMENTS finished documents:
     # with fewer finished documents than that and no set, no model can use them, so none are read or counted
     could_weigh = bool(groups) or len({doc_of[s] for s in segs if s in in_full}) >= l2.MANY_DOCUMENTS
@@ -396,7 +399,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
                 parent,
                 kids,
                 l2s.fit_group(
-                    _group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds, both, in_full),
+                    _group_examples(kids, x, s0, row, branch, profile, ex_scores, bounds, both, set_rows),
                     threshold,
                 ),
             )

@@ -343,3 +343,24 @@ def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
     assert stored.learned_run("ben").id == ben_run.run_id  # ben's run untouched
     assert suggested.review("ben").pending() == ben_queue
     assert stored.learned_run("consensus") is None  # nobody asked for one
+
+
+def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(suggested):
+    expected = [(i.segment_id, i.code_path, i.sampled) for i in suggested.review("ana", order="uncertain").pending()]
+    session = suggested.review("ana", order="uncertain")
+    shown = []
+    for n in range(14):  # the queue is read again after every answer, as the faces do
+        item = session.next()
+        assert item is not None
+        shown.append((item.segment_id, item.code_path, item.sampled))
+        if n == 5:
+            session.skip(item)
+        elif n == 9:
+            session._pending = None  # as after a re-fit: read afresh from the store
+            session.reject(item, reason="wrong code")
+        else:
+            session.reject(item, reason="wrong code")
+    assert shown == expected[:14]
+    assert sum(s for *_, s in shown) >= 3
+    narrowed = suggested.review("ana", order="uncertain", code="Spirituality / faith").pending()
+    assert narrowed and not any(i.sampled for i in narrowed)  # a sample of one code's suggestions is no sample

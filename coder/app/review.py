@@ -92,8 +92,11 @@ def queue(
     order: str = "document",
     limit: int | None = None,
     document_id: int | None = None,
+    sample: bool = True,
 ) -> list[Item]:
-    """Pending suggestions for ``coder``, one per (segment, code), in the chosen order."""
+    """Pending suggestions for ``coder``, one per (segment, code), in the chosen order (``uncertain``: with the
+    random sample's sentences interleaved, :func:`with_sample`, unless ``sample`` is false or ``code`` narrows the
+    queue, which would make the sample a sample of that code's suggestions)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
     doc_id = find_document(store, document) if document else document_id
@@ -110,33 +113,43 @@ def queue(
     if order == "uncertain":
         items += near_misses(store, coder, book, document_id=doc_id, code=code, pending=items)
     items.sort(key=sort_key(order))
-    if order == "uncertain":
+    if order == "uncertain" and sample and code is None:
         items = with_sample(items)
     return items[:limit] if limit else items
 
 
-def with_sample(items: Sequence[Item], every: int = SAMPLE_EVERY) -> list[Item]:
+def with_sample(
+    items: Sequence[Item], every: int = SAMPLE_EVERY, *, since: int = 0, current: int | None = None
+) -> list[Item]:
     """``items`` in their order, but after every ``every - 1`` of them, every item on the next sentence of the
-    random sample (:mod:`coder.sample`: the sentences with an item here, in the sample's order), marked
-    :attr:`Item.sampled`. The learner counts the sample answered from its start as answered in full, as it does a
-    transcript read in order, so reviewing uncertain first still gives it rows that represent the project."""
+    random sample (:mod:`coder.sample`: the sentences with a suggestion here, in the sample's order), marked
+    :attr:`Item.sampled`. The gate of an exclusive set counts the sample answered from its start as answered in
+    full, as it does a transcript read in order, so reviewing uncertain first still gives it rows that represent
+    the project. ``since``: the model's items already answered since the last sample sentence (a session keeps
+    the count across re-reads of its queue); ``current``: the sample sentence being answered, whose other items
+    come first."""
+    items = [replace(i, sampled=False) if i.sampled else i for i in items]
     if every < 2 or not items:
-        return list(items)
+        return items
     on: dict[int, list[Item]] = defaultdict(list)
     for i in items:
         on[i.segment_id].append(i)
-    sample = iter(sorted(on, key=lambda s: (sample_rank(on[s][0].document, on[s][0].segment_idx), s)))
+    drawn = [s for s in on if any(i.suggested for i in on[s])]  # a near miss or a carried code alone: no sentence
+    sample = iter(sorted(drawn, key=lambda s: (sample_rank(on[s][0].document, on[s][0].segment_idx), s)))
     out: list[Item] = []
     done: set[tuple[int, str]] = set()
-    since = 0
+
+    def take(seg: int | None) -> None:
+        for i in on.get(seg, []) if seg is not None else ():
+            if (i.segment_id, i.code_path) not in done:
+                done.add((i.segment_id, i.code_path))
+                out.append(replace(i, sampled=True))
+
+    take(current)
     for item in items:
-        if since == every - 1:
+        if since >= every - 1:
             since = 0
-            seg = next((s for s in sample if any((i.segment_id, i.code_path) not in done for i in on[s])), None)
-            for i in on[seg] if seg is not None else ():
-                if (i.segment_id, i.code_path) not in done:
-                    done.add((i.segment_id, i.code_path))
-                    out.append(replace(i, sampled=True))
+            take(next((s for s in sample if any((i.segment_id, i.code_path) not in done for i in on[s])), None))
         if (item.segment_id, item.code_path) in done:
             continue
         done.add((item.segment_id, item.code_path))

@@ -31,6 +31,10 @@ class ReviewState:
     since_learn: int = 0
     mine: list[int] = field(default_factory=list)
     """Decision ids this session recorded, newest last (so an undo of one of them is known)."""
+    since_sample: int = 0
+    """``--order uncertain``: the model's items answered since the last sentence of the random sample."""
+    sampling: int | None = None
+    """``--order uncertain``: the random sample's sentence being answered (its other items come next)."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,14 @@ class ReviewSession:
     def _queue(self) -> list[rv.Item]:
         if self._pending is None:
             self._pending = rv.queue(
-                self._store, self.coder, document_id=self.document_id, code=self.code, order=self.order
+                self._store, self.coder, document_id=self.document_id, code=self.code, order=self.order, sample=False
             )
             self._done.clear()
         gone = self.state.skipped | self._done
-        return [i for i in self._pending if (i.segment_id, i.code_path) not in gone]
+        items = [i for i in self._pending if (i.segment_id, i.code_path) not in gone]
+        if self.order == "uncertain" and self.code is None:  # as rv.queue gives it, the count kept across re-reads
+            items = rv.with_sample(items, since=self.state.since_sample, current=self.state.sampling)
+        return items
 
     def pending(self) -> list[rv.Item]:
         """What is left to answer in this session, in order (skipped items excluded)."""
@@ -120,6 +127,7 @@ class ReviewSession:
 
     def _answer(self, item: rv.Item, answer: str, reason: str | None, note: str | None) -> Answered:
         decision = rv.answer(self._store, self.coder, item, answer, reason=reason, note=note)
+        self._count_sample(item)
         key = (item.segment_id, item.code_path)
         self._done.add(key)
         self.state.skipped.discard(key)
@@ -168,6 +176,15 @@ class ReviewSession:
             ] + new
         self._pending = sorted(items, key=rv.sort_key(self.order))
 
+    def _count_sample(self, item: rv.Item) -> None:
+        """Where the random sample's next sentence falls (``--order uncertain``): after ``SAMPLE_EVERY - 1`` of the
+        model's items answered or skipped, counted across re-reads of the queue (a re-fit, an undo, a carried code)."""
+        if item.sampled:
+            self.state.since_sample, self.state.sampling = 0, item.segment_id
+        elif self.order == "uncertain":
+            self.state.since_sample += 1
+            self.state.sampling = None
+
     def _tick(self) -> bool:
         if not self.learn_every:
             return False
@@ -195,6 +212,7 @@ class ReviewSession:
                 "no suggestion is pending on this sentence", hint="code it with c, or reject the code shown"
             )
         ids = rv.no_code(self._store, self.coder, on)
+        self._count_sample(item)
         due = False
         for i in on:
             key = (i.segment_id, i.code_path)
@@ -208,6 +226,7 @@ class ReviewSession:
     def skip(self, item: rv.Item) -> None:
         """Not now: shown again in the next session."""
         self.state.skipped.add((item.segment_id, item.code_path))
+        self._count_sample(item)
 
     def undo(self) -> rv.Undone | None:
         """Withdraw this coder's latest standing answer; it comes back to the front of the queue."""

@@ -279,7 +279,7 @@ def answer_uncertain_first(project: Project, ds, review: set[int], touched: set[
     codes nobody suggested there. Returns the decisions made."""
     session = project.review(SIM, order="uncertain", learn_every=0)
     items, seen = [], set()
-    for i in simulate.reviewable(session.pending(), lambda i: i.segment_id in review, "uncertain"):
+    for i in simulate.reviewable(session, lambda i: i.segment_id in review):
         if (i.segment_id, i.code_path) not in seen:  # each (unit, code) once, where the queue first has it
             seen.add((i.segment_id, i.code_path))
             items.append(i)

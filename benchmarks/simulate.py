@@ -94,7 +94,7 @@ def simulate(
     while done < budget:
         # learning is the simulation's to time (every `learn_every` answers), not the session's
         session = project.review(SIM, order=order, learn_every=0)
-        items = reviewable(session.pending(), lambda i: i.document_id not in held_ids, order)
+        items = reviewable(session, lambda i: i.document_id not in held_ids)
         if not items:
             break
         for item in items[: learn_every if learn else len(items)]:
@@ -127,11 +127,11 @@ def simulate(
     return points
 
 
-def reviewable(items: list[rv.Item], keep: Callable[[rv.Item], bool], order: str) -> list[rv.Item]:
-    """The ``items`` the simulated reviewer may answer, in the order the queue gives a project of those alone: under
-    ``--order uncertain`` the queue's random sample would also offer held-out sentences, which she passes over."""
-    kept = [i for i in items if keep(i)]
-    return rv.with_sample(sorted(kept, key=rv.sort_key(order))) if order == "uncertain" else kept
+def reviewable(session, keep: Callable[[rv.Item], bool]) -> list[rv.Item]:
+    """The ``session``'s items the simulated reviewer may answer, in the order its queue gives a project of those
+    alone: its random sample (``--order uncertain``) would also offer held-out sentences, which she passes over."""
+    kept = [i for i in session.pending() if keep(i)]
+    return rv.with_sample(sorted(kept, key=rv.sort_key(session.order))) if session.samples else kept
 
 
 def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:

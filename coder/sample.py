@@ -2,13 +2,12 @@
 
 ``coder review --order uncertain`` answers the sentences nearest a decision first, and answers chosen that way
 are a biased sample: a model checked on them can look better than zero-shot while it is worse on whole
-documents, and one fitted on them sees few clear cases. So after every ``SAMPLE_EVERY - 1`` of the model's
-items, that order shows the next sentence of this sample (:func:`coder.app.review.with_sample`), and the gate of a
-mutually exclusive set counts the part of each document's sample the coder has answered without a gap, from its
-start, as answered in full, as it counts a transcript read in order from its start
-(:func:`coder.app.learning_v2.learn_v2`).
-A single code's rules count documents read from their start only: a few sampled sentences of a transcript are not
-a transcript's worth of evidence (benchmarks/NOTES.md).
+documents. So, where the codebook has a mutually exclusive set, after every ``SAMPLE_EVERY - 1`` of the model's
+items that order shows the next sentence of this sample (:func:`coder.app.review.samples`,
+:func:`coder.app.review.with_sample`), and the set's gate counts the part of each document's sample the coder has
+answered without a gap, from its start, as answered in full, as it counts a transcript read in order from its
+start (:func:`coder.app.learning_v2.learn_v2`). A single code's rules count documents read from their start
+only: a few sampled sentences of a transcript are not a transcript's worth of evidence (benchmarks/NOTES.md).
 
 The order is a hash of the sentence's document name and place, so it is the same in every session, on every
 machine and for every coder, and nothing the model or the coder does can move a sentence in it (which sentences

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -19,6 +20,16 @@ from .conftest import DATA, write
 def suggested(project, embedder, blank_splitter):
     project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
     project.load_codebook(DATA / "mini.yaml")
+    project.suggest(embedder, threshold=0.2)
+    return project
+
+
+@pytest.fixture
+def sampled(project, embedder, blank_splitter, tmp_path):
+    """As ``suggested``, with faith's children a mutually exclusive set: the queue then shows the random sample."""
+    project.import_files([DATA / "sample.txt"], splitter=blank_splitter)
+    book = (DATA / "mini.yaml").read_text().replace("    children:", "    exclusive: true\n    children:", 1)
+    project.load_codebook(write(tmp_path / "mini-exclusive.yaml", book))
     project.suggest(embedder, threshold=0.2)
     return project
 
@@ -82,9 +93,25 @@ def test_orders(suggested):
     by_score = suggested.review("ana", order="score").pending()
     assert [i.probability for i in by_score] == sorted((i.probability for i in by_score), reverse=True)
     unc = suggested.review("ana", order="uncertain").pending()
+    assert [abs(i.probability - 0.5) for i in unc] == sorted(abs(i.probability - 0.5) for i in unc)
+    assert not any(i.sampled for i in unc)  # no exclusive set, whose gate the sample would feed: no sample
+    doc = suggested.review("ana", order="document").pending()
+    assert [i.segment_idx for i in doc] == sorted(i.segment_idx for i in doc)
+    assert keys(by_score) == keys(unc) == keys(doc)
+    code = "Spirituality / faith"
+    faith = suggested.review("ana", code=code).pending()
+    assert faith and all(i.code_path.startswith(code) for i in faith)
+    with pytest.raises(InputError, match="no code 'Nope'"):
+        suggested.review("ana", code="Nope")
+    with pytest.raises(ValueError, match="order must be one of"):
+        suggested.review("ana", order="random")
+
+
+def test_uncertain_first_gives_the_random_sample_a_place_after_every_three_of_the_models(sampled):
+    unc = sampled.review("ana", order="uncertain").pending()
     model_picks = [abs(i.probability - 0.5) for i in unc if not i.sampled]
     assert model_picks == sorted(model_picks)
-    # every fourth place: the random sample's next sentence, whatever the model thinks of it
+    # after every three of the model's items, the random sample's next sentence, whatever the model thinks of it
     runs: list[list] = []  # consecutive model picks, or one sample sentence's items
     for i in unc:
         same = runs and runs[-1][0].sampled == i.sampled and (not i.sampled or runs[-1][0].segment_id == i.segment_id)
@@ -96,17 +123,8 @@ def test_orders(suggested):
     assert [len(r) for r in runs[:-2] if not r[0].sampled] == [3] * len([r for r in runs[:-2] if not r[0].sampled])
     ranks = [sample_rank(i.document, i.segment_idx) for i in unc if i.sampled]
     assert ranks == sorted(ranks)
-    assert not any(i.sampled for i in by_score)
-    doc = suggested.review("ana", order="document").pending()
-    assert [i.segment_idx for i in doc] == sorted(i.segment_idx for i in doc)
-    assert keys(by_score) == keys(unc) == keys(doc)
-    code = "Spirituality / faith"
-    faith = suggested.review("ana", code=code).pending()
-    assert faith and all(i.code_path.startswith(code) for i in faith)
-    with pytest.raises(InputError, match="no code 'Nope'"):
-        suggested.review("ana", code="Nope")
-    with pytest.raises(ValueError, match="order must be one of"):
-        suggested.review("ana", order="random")
+    assert not any(i.sampled for i in sampled.review("ana", order="score").pending())
+    assert keys(unc) == keys(sampled.review("ana", order="document").pending())
 
 
 def _item(seg: int, code: str, p: float, doc: str = "d", idx: int | None = None) -> Item:
@@ -124,6 +142,9 @@ def test_with_sample_takes_every_item_of_the_next_sample_sentence_once():
     sampled = [i.segment_id for i in out if i.sampled]
     assert sampled == sorted(sampled, key=lambda s: sample_rank("d", s)) and len(sampled) == 2 * len(set(sampled))
     assert with_sample(items, every=0) == items
+    near = [replace(_item(s, "A", 0.4), suggestion_id=None) for s in range(20, 40)]  # near misses only
+    assert not any(i.sampled and i.suggestion_id is None for i in with_sample(near + items, every=2))
+    assert not any(i.sampled for i in with_sample(with_sample(items, every=3), every=0))  # old marks cleared
     assert with_sample([], every=3) == []
 
 
@@ -345,9 +366,9 @@ def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
     assert stored.learned_run("consensus") is None  # nobody asked for one
 
 
-def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(suggested):
-    expected = [(i.segment_id, i.code_path, i.sampled) for i in suggested.review("ana", order="uncertain").pending()]
-    session = suggested.review("ana", order="uncertain")
+def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(sampled):
+    expected = [(i.segment_id, i.code_path, i.sampled) for i in sampled.review("ana", order="uncertain").pending()]
+    session = sampled.review("ana", order="uncertain")
     shown = []
     for n in range(14):  # the queue is read again after every answer, as the faces do
         item = session.next()
@@ -362,5 +383,5 @@ def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(sug
             session.reject(item, reason="wrong code")
     assert shown == expected[:14]
     assert sum(s for *_, s in shown) >= 3
-    narrowed = suggested.review("ana", order="uncertain", code="Spirituality / faith").pending()
+    narrowed = sampled.review("ana", order="uncertain", code="Spirituality / faith").pending()
     assert narrowed and not any(i.sampled for i in narrowed)  # a sample of one code's suggestions is no sample

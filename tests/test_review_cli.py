@@ -443,7 +443,10 @@ def test_learning_says_why_codes_were_not_learned():
     )
 
 
-def test_uncertain_order_says_which_sentences_come_from_the_random_sample(proj):
+def test_uncertain_order_says_which_sentences_come_from_the_random_sample(proj, tmp_path):
+    book = (DATA / "mini.yaml").read_text().replace("    children:", "    exclusive: true\n    children:", 1)
+    proj("codebook", "load", str(write(tmp_path / "mini-exclusive.yaml", book)))
+    proj("suggest", "--model", "hash", "--threshold", "0.2")
     out = proj("review", "--coder", "ana", "--order", "uncertain", "--learn-every", "0", input="s\n" * 6 + "q\n").output
     headers = [ln for ln in out.splitlines() if " · turn " in ln]
     assert len(headers) >= 5

@@ -90,9 +90,14 @@ class ReviewSession:
             self._done.clear()
         gone = self.state.skipped | self._done
         items = [i for i in self._pending if (i.segment_id, i.code_path) not in gone]
-        if self.order == "uncertain" and self.code is None:  # as rv.queue gives it, the count kept across re-reads
+        if self.samples:  # as rv.queue gives it, with the count kept across re-reads
             items = rv.with_sample(items, since=self.state.since_sample, current=self.state.sampling)
         return items
+
+    @property
+    def samples(self) -> bool:
+        """This queue shows the random sample's sentences (:func:`coder.app.review.samples`)."""
+        return rv.samples(self.codebook, self.order, self.code)
 
     def pending(self) -> list[rv.Item]:
         """What is left to answer in this session, in order (skipped items excluded)."""
@@ -181,7 +186,7 @@ class ReviewSession:
         model's items answered or skipped, counted across re-reads of the queue (a re-fit, an undo, a carried code)."""
         if item.sampled:
             self.state.since_sample, self.state.sampling = 0, item.segment_id
-        elif self.order == "uncertain":
+        elif self.samples:
             self.state.since_sample += 1
             self.state.sampling = None
 

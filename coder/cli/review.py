@@ -74,12 +74,12 @@ def review(
 
     --order uncertain puts first what your learned model is least sure of, and also offers codes
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
-    still gives them a probability of 0.35 or more ("Not suggested, but possible"). After every
-    three of the model's suggestions it shows all those on the next sentence of a fixed random
-    sample ("random sample"; not with --code): answers chosen by the model's doubt alone are a
-    biased sample. Only the part of a transcript you have answered in full from its start can
-    lower a code's cut-off below 0.5 or set the threshold the other codes share; a mutually
-    exclusive set may also be vouched for by the sample, so answer its sentences, don't skip them.
+    still gives them a probability of 0.35 or more ("Not suggested, but possible"). Only the part
+    of a transcript you have answered in full from its start can lower a code's cut-off below 0.5
+    or set the threshold the other codes share. Where the codebook has a mutually exclusive set,
+    this order also shows, after every three of the model's suggestions, all those on the next
+    sentence of a fixed random sample ("random sample"; not with --code), which may vouch for
+    the set as a transcript read from its start does: answer them, don't skip them.
 
     Once your learned run has learned how often your codes run on from one sentence to the next, a
     code you gave a sentence is also offered on the next one where that is more likely than not

@@ -278,7 +278,7 @@ def learn_v2(store: Store, *, coder: str, top_k: int = sg.DEFAULT_TOP_K) -> Lear
     keys = store.segment_keys()  # every sentence's document and place: the folds' documents, the carry pairs
     doc_of = {k.id: k.document for k in keys}
     # the rows answered in full: in the part of each document answered from its start ("uncertain first" leaves
-    # gaps, and gives every SAMPLE_EVERY-th place to the random sample, which has its own start)
+    # gaps; for an exclusive set, its part of the random sample answered from the sample's start counts too, below)
     gaps = store.unanswered_suggested(sim.id, coder)
     first_gap: dict[str, int] = {}
     for key in keys:

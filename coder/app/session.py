@@ -32,7 +32,7 @@ class ReviewState:
     mine: list[int] = field(default_factory=list)
     """Decision ids this session recorded, newest last (so an undo of one of them is known)."""
     since_sample: int = 0
-    """``--order uncertain``: the model's items answered since the last sentence of the random sample."""
+    """``--order uncertain``: the model's items answered or skipped since the last sentence of the random sample."""
     sampling: int | None = None
     """``--order uncertain``: the random sample's sentence being answered (its other items come next)."""
 

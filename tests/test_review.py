@@ -145,6 +145,10 @@ def test_with_sample_takes_every_item_of_the_next_sample_sentence_once():
     near = [replace(_item(s, "A", 0.4), suggestion_id=None) for s in range(20, 40)]  # near misses only
     assert not any(i.sampled and i.suggestion_id is None for i in with_sample(near + items, every=2))
     assert not any(i.sampled for i in with_sample(with_sample(items, every=3), every=0))  # old marks cleared
+    maybe = replace(_item(first, "C", 0.45), suggestion_id=None)  # a near miss on the sample's sentence
+    out = with_sample([maybe, *items], every=3)
+    assert [i.sampled for i in out if i.code_path == "C"] == [False]  # it stays the model's pick
+    assert [(i.segment_id, i.code_path) for i in out if i.sampled][:2] == [(first, "A"), (first, "B")]
     assert with_sample([], every=3) == []
 
 

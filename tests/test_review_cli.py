@@ -452,3 +452,5 @@ def test_uncertain_order_says_which_sentences_come_from_the_random_sample(proj, 
     assert len(headers) >= 5
     assert [" · random sample" in h for h in headers[:4]] == [False, False, False, True]
     assert " · random sample" not in proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output
+    assert "Skipped a random-sample sentence" in out  # the fourth item, skipped above
+    assert '"random sample"' in proj("review", "--coder", "ana", "--learn-every", "0", input="?\nq\n").output

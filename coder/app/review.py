@@ -147,17 +147,20 @@ def with_sample(
     out: list[Item] = []
     done: set[tuple[int, str]] = set()
 
+    def left(seg: int | None) -> list[Item]:  # its suggestions and carried codes: a near miss stays the model's pick
+        mine = on[seg] if seg is not None and seg in on else []
+        return [i for i in mine if i.offered and (i.segment_id, i.code_path) not in done]
+
     def take(seg: int | None) -> None:
-        for i in on.get(seg, []) if seg is not None else ():
-            if (i.segment_id, i.code_path) not in done:
-                done.add((i.segment_id, i.code_path))
-                out.append(replace(i, sampled=True))
+        for i in left(seg):
+            done.add((i.segment_id, i.code_path))
+            out.append(replace(i, sampled=True))
 
     take(current)
     for item in items:
         if since >= every - 1:
             since = 0
-            take(next((s for s in sample if any((i.segment_id, i.code_path) not in done for i in on[s])), None))
+            take(next((s for s in sample if left(s)), None))
         if (item.segment_id, item.code_path) in done:
             continue
         done.add((item.segment_id, item.code_path))

@@ -32,7 +32,9 @@ REVIEW_HELP = """  a  accept the suggested code
   c  apply a different or additional code to this sentence (search the codebook)
   m  add a memo to this sentence
   ?  this help
-  q  quit (every answer is already saved)"""
+  q  quit (every answer is already saved)
+  "random sample" (--order uncertain, a codebook with an exclusive set): a sentence drawn from a fixed random
+  order, not chosen by the model; answering it keeps the model honest, so answer it rather than skip it"""
 
 
 @click.command()
@@ -78,8 +80,10 @@ def review(
     of a transcript you have answered in full from its start can lower a code's cut-off below 0.5
     or set the threshold the other codes share. Where the codebook has a mutually exclusive set,
     this order also shows, after every three of the model's suggestions, all those on the next
-    sentence of a fixed random sample ("random sample"; not with --code), which may vouch for
-    the set as a transcript read from its start does: answer them, don't skip them.
+    sentence in a fixed random order of the sentences with a suggestion ("random sample"; not
+    with --code; the count starts afresh with each session). Answers the model did not choose
+    can vouch for what the set learned, as a transcript read from its start does: answer them,
+    don't skip them.
 
     Once your learned run has learned how often your codes run on from one sentence to the next, a
     code you gave a sentence is also offered on the next one where that is more likely than not
@@ -154,6 +158,12 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
             return answered
         elif key == "s":
             session.skip(item)
+            if item.sampled:
+                click.secho(
+                    "Skipped a random-sample sentence: the rest of its transcript's sample cannot vouch for what "
+                    "you teach the model until it is answered.",
+                    dim=True,
+                )
             return "skip"
         elif key == "u":
             undone = session.undo()
@@ -227,7 +237,8 @@ def _learn(session: ReviewSession) -> None:
         click.secho(f"({res})", dim=True)
     else:
         click.secho(
-            f"your {res.learner} updated from {plural(res.decisions, 'decision')} ({res.models} codes learned); "
+            f"your {res.learner} updated from {plural(res.decisions, 'decision')} "
+            f"({plural(res.models, 'code')} learned); "
             f"{res.new_segments} segments newly suggested." + (carries(res.carry) if res.carry else ""),
             dim=True,
         )

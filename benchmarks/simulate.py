@@ -26,6 +26,7 @@ from coder import evaluate as ev
 from coder import suggest as sg
 from coder.app import Project
 from coder.app import review as rv
+from coder.app.session import ReviewSession
 from coder.app.views import ViewSegment
 from coder.store import Store
 
@@ -127,7 +128,7 @@ def simulate(
     return points
 
 
-def reviewable(session, keep: Callable[[rv.Item], bool]) -> list[rv.Item]:
+def reviewable(session: ReviewSession, keep: Callable[[rv.Item], bool]) -> list[rv.Item]:
     """The ``session``'s items the simulated reviewer may answer, in the order its queue gives a project of those
     alone: its random sample (``--order uncertain``) would also offer held-out sentences, which she passes over."""
     kept = [i for i in session.pending() if keep(i)]

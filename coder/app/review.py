@@ -129,13 +129,13 @@ def samples(book: Codebook, order: str, code: str | None) -> bool:
 def with_sample(
     items: Sequence[Item], every: int = SAMPLE_EVERY, *, since: int = 0, current: int | None = None
 ) -> list[Item]:
-    """``items`` in their order, but after every ``every - 1`` of them, every item on the next sentence of the
-    random sample (:mod:`coder.sample`: the sentences with a suggestion here, in the sample's order), marked
-    :attr:`Item.sampled`. The gate of an exclusive set counts the sample answered from its start as answered in
-    full, as it does a transcript read in order, so reviewing uncertain first still gives it rows that represent
-    the project. ``since``: the model's items already answered or skipped since the last sample sentence (a
-    session keeps the count across re-reads of its queue); ``current``: the sample sentence being answered,
-    whose other items come first."""
+    """``items`` in their order, but after every ``every - 1`` of them, the suggestions and carried codes on the
+    next sentence of the random sample (:mod:`coder.sample`: the sentences with a suggestion here, in the sample's
+    order; a near miss there stays the model's pick), marked :attr:`Item.sampled`. The gate of an exclusive set
+    counts the sample answered from its start as answered in full, as it does a transcript read in order, so
+    reviewing uncertain first still gives it rows that represent the project. ``since``: the model's items
+    already answered or skipped since the last sample sentence (a session keeps the count across re-reads of its
+    queue); ``current``: the sample sentence being answered, whose other items come first."""
     items = [replace(i, sampled=False) if i.sampled else i for i in items]
     if every < 2 or not items:
         return items

@@ -22,8 +22,8 @@ def proj(tmp_path):
     runner = CliRunner()
     path = tmp_path / "p.db"
 
-    def run(*args, code=0, input=None, env=None):
-        r = runner.invoke(main, ["-p", str(path), *args], input=input, env=env, catch_exceptions=False)
+    def run(*args, code=0, input=None, env=None, color=False):
+        r = runner.invoke(main, ["-p", str(path), *args], input=input, env=env, catch_exceptions=False, color=color)
         assert r.exit_code == code, r.output
         return r
 
@@ -314,7 +314,7 @@ def standing(path, coder="ana"):
 def test_after_the_last_suggestion_on_a_sentence_c_codes_that_sentence(proj):
     """Rejecting the last suggestion on sentence #3 offers a code for #3 before #4 is shown."""
     out = proj("review", "--coder", "ana", "--learn-every", "0", input="r\n\nr\n\nr\n\nc\nbible\n1\n\nq\n").output
-    assert out.count("No more suggestions on this sentence. [c] add a code to it · Enter to go on > ") == 2
+    assert out.count("No more suggestions on this sentence. [c] add a code to it · [u] undo · Enter to go on > ") == 2
     assert "Coded: Spirituality / faith > Reading scripture" in out
     third = sentence_id(proj.path, 3)
     coded = [(seg, code) for seg, code, answer, _ in standing(proj.path) if answer == "accept"]
@@ -454,3 +454,35 @@ def test_uncertain_order_says_which_sentences_come_from_the_random_sample(proj, 
     assert " · random sample" not in proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output
     assert "Skipped a random-sample sentence" in out  # the fourth item, skipped above
     assert '"random sample"' in proj("review", "--coder", "ana", "--learn-every", "0", input="?\nq\n").output
+
+
+def test_u_at_the_sentence_prompt_undoes_the_last_answer_and_shows_it_again(proj):
+    """'u' after the last suggestion on a sentence takes that answer back, as it does at the item itself."""
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="a\na\na\nu\nr\n\nq\n").output
+    assert out.count("[u] undo · Enter to go on > ") == 2  # after the first accept (then undone), after the reject
+    assert "Undone: accept " in out
+    rows = decisions(proj.path)
+    assert [(a, gone) for _, _, a, _, gone in rows] == [
+        ("accept", False),
+        ("accept", False),
+        ("accept", True),  # undone at the prompt, kept in the trail
+        ("reject", False),  # the same item, shown again and answered
+    ]
+    assert rows[2][1] == rows[3][1]
+    assert out.rstrip().endswith(
+        "Saved. ana: 3 reviewed (2 accepted, 1 rejected, 67% accepted). Run 'coder review' again to continue."
+    )
+
+
+def test_the_sentence_under_review_is_marked_where_colour_does_not_show(proj):
+    """Piped output (and NO_COLOR) strips colour: the sentence is then marked between » and «."""
+
+    def turn(**kw):
+        out = proj("review", "--coder", "ana", "--learn-every", "0", input="q\n", **kw).output
+        return next(ln for ln in out.splitlines() if "P90" in ln and ln.startswith("▶ "))
+
+    assert re.fullmatch(r"▶ P90: .*»[^»«]+«.*", turn())  # a pipe: no colour
+    coloured = turn(color=True)
+    assert "»" not in coloured and "\x1b[" in coloured
+    plain = turn(color=True, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain and re.fullmatch(r"▶ P90: .*»[^»«]+«.*", plain)

@@ -4,6 +4,7 @@ commands only, so ``coder --help`` is instant."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ def main(ctx: click.Context, project: Path) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["project"] = project
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: present and not empty
+        ctx.color = False
 
 
 for _command in (

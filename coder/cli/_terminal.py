@@ -80,12 +80,24 @@ def rule() -> None:
     click.secho("─" * 96, dim=True)
 
 
+def colours_shown() -> bool:
+    """Whether styles reach the screen: click strips them where stdout is not a terminal, or where the
+    command's context says no colour (``NO_COLOR``, see :func:`coder.cli.main`)."""
+    from click import utils
+    from click.globals import resolve_color_default
+
+    return not utils.should_strip_ansi(sys.stdout, resolve_color_default())
+
+
 def echo_turns(turns: Sequence[Turn]) -> None:
-    """Turns around a sentence: (speaker, speech, is the sentence's turn, the sentence's span in the speech)."""
+    """Turns around a sentence: (speaker, speech, is the sentence's turn, the sentence's span in the speech).
+
+    The sentence is shown in colour, or between » and « where colour does not show (a pipe, ``NO_COLOR``)."""
     for speaker, speech, mine, span in turns:
         if mine and span:
             a, b = span
-            body = speech[:a] + click.style(speech[a:b], bold=True, underline=True, fg="yellow") + speech[b:]
+            marked = click.style(speech[a:b], bold=True, underline=True, fg="yellow") if colours_shown() else None
+            body = speech[:a] + (marked or f"»{speech[a:b]}«") + speech[b:]
             click.echo(f"▶ {click.style(speaker, fg='cyan')}: {body}")
         else:
             click.secho(textwrap.shorten(f"  {speaker}: {speech}", width=240, placeholder=" …"), dim=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 KEYS = "[a]ccept [r]eject [n]o code [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > "
 REASON = "Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none · x cancel > "
-SENTENCE_DONE = "No more suggestions on this sentence. [c] add a code to it · Enter to go on > "
+SENTENCE_DONE = "No more suggestions on this sentence. [c] add a code to it · [u] undo · Enter to go on > "
 REVIEW_HELP = """  a  accept the suggested code
   r  reject it (then choose a reason: 1 exclusion criterion, 2 wrong code, 3 too vague, 4 other; Enter = none)
   n  no code applies to this sentence: reject every suggestion on it (one undo takes them all back)
@@ -72,7 +72,9 @@ def review(
 
     Keys: a accept · r reject · n no code · s skip · u undo · c other code · m memo · ? help · q quit.
     Each answer is saved before the next item is shown. After the last suggestion on a sentence,
-    coder offers to add another code to that sentence (c) before moving on (Enter).
+    coder offers to add another code to that sentence (c) or undo that last answer (u) before moving
+    on (Enter). Where colour does not show (piped output, NO_COLOR set), the sentence under review
+    is marked between » and «.
 
     --order uncertain puts first what your learned model is least sure of, and also offers codes
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
@@ -130,10 +132,14 @@ def _loop(session: ReviewSession, limit: int | None) -> None:
             return
         prefer = None
         if isinstance(outcome, Answered):
-            if outcome.sentence_done and outcome.answer != "no code" and not _after_sentence(session, item.segment_id):
+            last = outcome.sentence_done and outcome.answer != "no code"
+            after = _after_sentence(session, item.segment_id) if last else "go"
+            if after == "quit":
                 return
             if outcome.learn_due:
                 _learn(session)
+            if not isinstance(after, str):  # undone at the last prompt: show that item again
+                prefer = (after.segment_id, after.code_path)
         elif not isinstance(outcome, str):  # an undo: show that item again
             prefer = (outcome.segment_id, outcome.code_path)
 
@@ -166,14 +172,9 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
                 )
             return "skip"
         elif key == "u":
-            undone = session.undo()
+            undone = _undo(session)
             if undone is not None:
-                if undone.also:
-                    click.echo(f"Undone: no code ({1 + len(undone.also)} rejections)")
-                else:
-                    click.echo(f"Undone: {undone.answer} {undone.code_path}")
                 return undone
-            click.echo("Nothing to undo.")
         elif key == "c":
             chosen = _pick_code(session)
             if chosen == item.code_path:  # the suggested code itself: that is an accept
@@ -199,14 +200,32 @@ def _reject(session: ReviewSession, item: Item) -> Answered | None:
     return session.reject(item, reason=REASONS.get(key), note=note)
 
 
-def _after_sentence(session: ReviewSession, segment_id: int) -> bool:
-    """The last chance to code the sentence just answered, before the next one shows (False: quit)."""
+def _undo(session: ReviewSession) -> Undone | None:
+    """Withdraw the coder's latest answer and say which (None: nothing to undo)."""
+    undone = session.undo()
+    if undone is None:
+        click.echo("Nothing to undo.")
+    elif undone.also:
+        click.echo(f"Undone: no code ({1 + len(undone.also)} rejections)")
+    else:
+        click.echo(f"Undone: {undone.answer} {undone.code_path}")
+    return undone
+
+
+def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
+    """The last chance to code the sentence just answered, before the next one shows: "go", "quit", or the
+    answer an undo took back (its item shows again)."""
     while True:
         key = read_key(SENTENCE_DONE).lower()
         if key == "q":
-            return False
+            return "quit"
+        if key == "u":
+            undone = _undo(session)
+            if undone is not None:
+                return undone
+            continue
         if key != "c":
-            return True
+            return "go"
         chosen = _pick_code(session)
         if chosen is not None:
             click.secho(f"Coded: {session.apply_code(segment_id, chosen)}", fg="green")
@@ -232,16 +251,19 @@ def _memo(session: ReviewSession, segment_id: int) -> None:
 
 
 def _learn(session: ReviewSession) -> None:
+    before = session.progress().remaining
     res = session.learn()
     if isinstance(res, str):
         click.secho(f"({res})", dim=True)
-    else:
-        click.secho(
-            f"your {res.learner} updated from {plural(res.decisions, 'decision')} "
-            f"({plural(res.models, 'code')} learned); "
-            f"{res.new_segments} segments newly suggested." + (carries(res.carry) if res.carry else ""),
-            dim=True,
-        )
+        return
+    after = session.progress().remaining
+    moved = f" The re-scored run leaves {after} suggestions to review (was {before})." if after != before else ""
+    click.secho(
+        f"your {res.learner} updated from {plural(res.decisions, 'decision')} "
+        f"({plural(res.models, 'code')} learned); "
+        f"{res.new_segments} segments newly suggested." + (carries(res.carry) if res.carry else "") + moved,
+        dim=True,
+    )
 
 
 def _show_item(session: ReviewSession, item: Item) -> None:

@@ -142,7 +142,10 @@ def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:
 
 def fresh_copy(path: Path, to: Path) -> Project:
     """A project on a copy of a closed project file: each arm starts from the same suggestions, with no
-    decisions by the simulated reviewer and no learned run."""
+    decisions by the simulated reviewer and no learned run. A -wal or -shm file left at ``to`` by a killed run
+    is removed first: SQLite would read it as part of the new copy ("database disk image is malformed")."""
+    for side in (to.with_name(to.name + "-wal"), to.with_name(to.name + "-shm")):
+        side.unlink(missing_ok=True)
     shutil.copyfile(path, to)
     return Project(to)
 

@@ -30,7 +30,8 @@ def wait_for(session: str, text: str, timeout: float = 30) -> str:
     raise AssertionError(f"{text!r} not on screen:\n{screen}")
 
 
-def test_single_keys_in_a_terminal(tmp_path):
+def precoded_file(tmp_path):
+    """The sample transcript, the mini codebook and hash-model suggestions, in a project file."""
     p = tmp_path / "p.db"
     runner = CliRunner()
     for args in (
@@ -40,9 +41,20 @@ def test_single_keys_in_a_terminal(tmp_path):
         ["suggest", "--model", "hash", "--threshold", "0.2"],
     ):
         assert runner.invoke(main, ["-p", str(p), *args]).exit_code == 0
-    session = f"coder-test-{os.getpid()}"
-    cmd = f"PYTHONPATH={REPO} {sys.executable} -m coder -p {p} review --coder tty --learn-every 0; sleep 5"
+    return p
+
+
+def in_tmux(name, p, learn_every):
+    """``coder review`` in a detached tmux session of its own; returns the session's name."""
+    session = f"coder-test-{name}-{os.getpid()}"
+    cmd = f"PYTHONPATH={REPO} {sys.executable} -m coder -p {p} review --coder tty --learn-every {learn_every}; sleep 5"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", cmd], check=True)
+    return session
+
+
+def test_single_keys_in_a_terminal(tmp_path):
+    p = precoded_file(tmp_path)
+    session = in_tmux("keys", p, 0)
     try:
         wait_for(session, "[q]uit >")
         subprocess.run(["tmux", "send-keys", "-t", session, "a"], check=True)  # no Enter
@@ -57,3 +69,22 @@ def test_single_keys_in_a_terminal(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     s = Store(p)
     assert [(r.answer, r.reason) for r in s.decisions(coder="tty")] == [("accept", None), ("reject", "too vague")]
+
+
+def test_at_a_terminal_the_refit_runs_in_the_background(tmp_path):
+    """The answer that makes a re-fit due shows the next item at once; the re-fit's outcome follows."""
+    p = precoded_file(tmp_path)
+    session = in_tmux("refit", p, 2)
+    try:
+        wait_for(session, "[q]uit >")
+        for _ in range(2):  # no code on two sentences: two answers at least, so a re-fit is due
+            subprocess.run(["tmux", "send-keys", "-t", session, "n"], check=True)
+            time.sleep(0.5)
+        wait_for(session, "(re-fitting your learned model in the background: go on)")
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        screen = wait_for(session, "Saved. tty:")
+        assert "your learned.v2 updated from" in screen  # taken with the next item, or waited for at the end
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    s = Store(p)
+    assert s.learned_run("tty") is not None

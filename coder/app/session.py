@@ -276,3 +276,8 @@ class ReviewSession:
         if not isinstance(result, str):
             self._pending = None
         return result
+
+    def reload(self) -> None:
+        """Read the queue again from the project: a re-fit elsewhere (:mod:`coder.app.refitting`) replaced the
+        coder's learned run."""
+        self._pending = None

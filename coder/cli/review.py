@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 import click
 
 from coder.cli._common import carries, coder_option, learn_every_option, open_project, plural, wrap
-from coder.cli._terminal import echo_definition, echo_turns, read_command, read_key, read_line, rule
+from coder.cli._terminal import echo_definition, echo_turns, interactive, read_command, read_key, read_line, rule
 from coder.errors import InputError
 from coder.types import PATH_SEP
 
 if TYPE_CHECKING:
     from coder.app import Answered, ReviewSession
+    from coder.app.refitting import Outcome, Refits
     from coder.app.review import Explanation, Item, Undone
     from coder.app.views import StatusRow
 
@@ -55,8 +56,8 @@ REVIEW_HELP = """  a  accept the suggested code
     help="Stop after N answers that still stand (an undo gives one back).",
 )
 @learn_every_option(
-    "Re-fit your own learned model after every N answers (0 = never); it learns from your answers only, "
-    "so other coders' suggestions never change."
+    "Re-fit your own learned model after every N answers (0 = never), at a terminal in the background; it "
+    "learns from your answers only, so other coders' suggestions never change."
 )
 @click.pass_context
 def review(
@@ -108,7 +109,17 @@ def review(
         )
         return
     click.echo(f"Reviewing as {name}: {waiting} suggestions pending. Press ? for help, q to quit.")
-    _loop(session, limit)
+    # at a terminal the re-fit runs beside the answers; keys from a pipe get it in line, so a script's
+    # keys always meet the same queue
+    from coder.app.refitting import Refits
+
+    refits = Refits(project.path) if interactive() and learn_every else None
+    _loop(session, limit, refits)
+    if refits is not None and refits.running(name):
+        click.secho("(finishing the re-fit of your learned model …)", dim=True)
+        refits.join()
+    if refits is not None:
+        _refitted(session, refits.take(name))
     p = session.progress()
     click.echo(
         f"Saved. {name}: {p.reviewed} reviewed ({p.accepted} accepted, {p.rejected} rejected, "
@@ -116,14 +127,21 @@ def review(
     )
 
 
-def _loop(session: ReviewSession, limit: int | None) -> None:
-    """Show, ask, repeat, until q, the end of the queue, or ``limit`` answers that still stand."""
+def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = None) -> None:
+    """Show, ask, repeat, until q, the end of the queue, or ``limit`` answers that still stand. ``refits``: re-fit
+    in the background (else in line, between two items)."""
     from coder.app import Answered
 
     prefer: tuple[int, str] | None = None
     while limit is None or session.state.answered < limit:
+        if refits is not None:
+            _refitted(session, refits.take(session.coder))
         item = session.next(prefer)
         if item is None:
+            if refits is not None and refits.running(session.coder):
+                click.secho("(waiting for the re-fit of your learned model: it may suggest more)", dim=True)
+                refits.join()
+                continue
             click.echo("All done: no pending suggestions left" + (" (some skipped)." if session.state.skipped else "."))
             return
         _show_item(session, item)
@@ -136,8 +154,10 @@ def _loop(session: ReviewSession, limit: int | None) -> None:
             after = _after_sentence(session, item.segment_id) if last else "go"
             if after == "quit":
                 return
-            if outcome.learn_due:
+            if outcome.learn_due and refits is None:
                 _learn(session)
+            elif outcome.learn_due and refits is not None and refits.start(session.coder):
+                click.secho("(re-fitting your learned model in the background: go on)", dim=True)
             if not isinstance(after, str):  # undone at the last prompt: show that item again
                 prefer = (after.segment_id, after.code_path)
         elif not isinstance(outcome, str):  # an undo: show that item again
@@ -252,7 +272,19 @@ def _memo(session: ReviewSession, segment_id: int) -> None:
 
 def _learn(session: ReviewSession) -> None:
     before = session.progress().remaining
-    res = session.learn()
+    _said(session, session.learn(), before)
+
+
+def _refitted(session: ReviewSession, outcome: Outcome | None) -> None:
+    """A background re-fit finished: read the queue again and say what changed."""
+    if outcome is None:
+        return
+    before = session.progress().remaining
+    session.reload()
+    _said(session, outcome, before)
+
+
+def _said(session: ReviewSession, res: Outcome, before: int) -> None:
     if isinstance(res, str):
         click.secho(f"({res})", dim=True)
         return

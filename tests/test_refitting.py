@@ -25,7 +25,7 @@ def test_a_refit_runs_beside_the_answers_once_per_coder_and_keeps_its_outcome(pr
     assert refits.start("ana") and refits.running("ana")
     assert not refits.start("ana")  # one at a time per coder
     assert refits.take("ana") is None  # nothing finished yet
-    s.accept(s.next())  # answers go on while it runs
+    s.accept(s.next())  # answers go on while it fits (one given while it stores its new run waits for that)
     gate.set()
     refits.join(10)
     assert not refits.running("ana")

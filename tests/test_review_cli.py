@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -486,3 +487,53 @@ def test_the_sentence_under_review_is_marked_where_colour_does_not_show(proj):
     assert "»" not in coloured and "\x1b[" in coloured
     plain = turn(color=True, env={"NO_COLOR": "1"})
     assert "\x1b[" not in plain and re.fullmatch(r"▶ P90: .*»[^»«]+«.*", plain)
+
+
+def test_undo_of_a_code_added_at_the_sentence_prompt_stays_at_that_prompt(proj):
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="r\n\nr\n\nr\n\nc\nbible\n1\nu\n\nq\n").output
+    after = out.split("Undone: accept Spirituality / faith > Reading scripture", 1)[1]
+    assert after.lstrip("\n").startswith("No more suggestions on this sentence.")  # the same prompt, not sentence 4
+    assert " · sentence " in after  # Enter there went on to the next item
+    rows = decisions(proj.path)
+    assert [(p, gone) for _, p, a, _, gone in rows if a == "accept"] == [
+        ("Spirituality / faith > Reading scripture", True)
+    ]
+    assert all(a == "reject" for _, _, a, _, gone in rows if not gone) and any(not gone for *_, gone in rows)
+
+
+class FakeRefits:
+    """Refits as coder review uses it at a terminal, with a re-fit that is still running the first time it is due."""
+
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self, project, *, log_failures=True):
+        self.busy = True
+
+    def start(self, coder):
+        FakeRefits.calls.append("start" if not self.busy else "busy")
+        return not self.busy
+
+    def running(self, coder):
+        running, self.busy = self.busy, False  # it finishes once asked
+        return running
+
+    def take(self, coder):
+        return None
+
+    def join(self, timeout=None):
+        FakeRefits.calls.append("join")
+
+
+def test_a_refit_due_while_one_runs_is_owed_not_dropped(proj, monkeypatch):
+    """At a terminal, a re-fit that falls due while the last one runs starts once that one is done."""
+    import coder.app.refitting
+    import coder.cli.review
+
+    monkeypatch.setattr(coder.cli.review, "interactive", lambda: True)
+    monkeypatch.setattr(coder.app.refitting, "Refits", FakeRefits)
+    FakeRefits.calls = []
+    out = proj("review", "--coder", "ana", "--learn-every", "1", input="a\n\na\nq\n").output
+    assert "(your learned model is still re-fitting: it re-fits from your newer answers once that is done)" in out
+    assert "(re-fitting your learned model in the background: go on)" in out
+    assert FakeRefits.calls[:2] == ["busy", "start"]
+    assert FakeRefits.calls[-1] == "join"  # quitting waits for it

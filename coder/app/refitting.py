@@ -4,7 +4,8 @@ terminal, and the page).
 Each re-fit runs in a thread on its own project connection: the answers are already stored, and the next
 item must not wait for a re-fit that takes seconds on a big project. One re-fit at a time per coder; its
 outcome is kept until the face takes it. The re-fit reads the answers standing when it starts; later ones
-count in the next.
+count in the next. It stores its new run in one transaction (:func:`coder.app.training.write_run`), so an
+answer given in those moments waits for it (SQLite's busy timeout), and no reader ever sees half a run.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ Outcome = LearnResult | str
 class Refits:
     """Background re-fits of learned runs in one project file, one at a time per coder."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, *, log_failures: bool = True) -> None:
+        """``log_failures``: a failed re-fit's traceback goes to this module's logger too (the page's terminal);
+        its outcome says what failed either way (a terminal loop would have the traceback over its prompt)."""
         self.project = project
+        self.log_failures = log_failures
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
         self._outcomes: dict[str, Outcome] = {}
@@ -71,7 +75,8 @@ class Refits:
         except CoderError as e:
             result = f"learning skipped: {e}"
         except Exception as e:  # a thread's exception would vanish: say it with the next answer
-            log.exception("re-fit for %s failed", coder)
+            if self.log_failures:
+                log.exception("re-fit for %s failed", coder)
             result = f"learning failed ({type(e).__name__}); your answers are saved"
         with self._lock:
             self._outcomes[coder] = result

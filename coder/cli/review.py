@@ -113,12 +113,16 @@ def review(
     # keys always meet the same queue
     from coder.app.refitting import Refits
 
-    refits = Refits(project.path) if interactive() and learn_every else None
-    _loop(session, limit, refits)
-    if refits is not None and refits.running(name):
-        click.secho("(finishing the re-fit of your learned model …)", dim=True)
-        refits.join()
+    refits = Refits(project.path, log_failures=False) if interactive() and learn_every else None
+    owed = _loop(session, limit, refits)
     if refits is not None:
+        if owed or refits.running(name):
+            click.secho("(finishing the re-fit of your learned model …)", dim=True)
+        refits.join()
+        if owed:  # answers given while the last one ran: one more, so none waits for the next session
+            _refitted(session, refits.take(name))
+            refits.start(name)
+            refits.join()
         _refitted(session, refits.take(name))
     p = session.progress()
     click.echo(
@@ -127,15 +131,19 @@ def review(
     )
 
 
-def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = None) -> None:
+def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = None) -> bool:
     """Show, ask, repeat, until q, the end of the queue, or ``limit`` answers that still stand. ``refits``: re-fit
-    in the background (else in line, between two items)."""
+    in the background (else in line, between two items). True: a re-fit fell due while one was running and is
+    still owed."""
     from coder.app import Answered
 
     prefer: tuple[int, str] | None = None
+    owed = False
     while limit is None or session.state.answered < limit:
         if refits is not None:
             _refitted(session, refits.take(session.coder))
+            if owed and not refits.running(session.coder):
+                owed = _refit(session, refits)
         item = session.next(prefer)
         if item is None:
             if refits is not None and refits.running(session.coder):
@@ -143,25 +151,38 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
                 refits.join()
                 continue
             click.echo("All done: no pending suggestions left" + (" (some skipped)." if session.state.skipped else "."))
-            return
+            return owed
         _show_item(session, item)
         outcome = _ask(session, item)
         if outcome == "quit":
-            return
+            return owed
         prefer = None
         if isinstance(outcome, Answered):
             last = outcome.sentence_done and outcome.answer != "no code"
             after = _after_sentence(session, item.segment_id) if last else "go"
+            if outcome.learn_due:  # before a quit too: the answers that made it due are saved
+                owed = _refit(session, refits)
             if after == "quit":
-                return
-            if outcome.learn_due and refits is None:
-                _learn(session)
-            elif outcome.learn_due and refits is not None and refits.start(session.coder):
-                click.secho("(re-fitting your learned model in the background: go on)", dim=True)
+                return owed
             if not isinstance(after, str):  # undone at the last prompt: show that item again
                 prefer = (after.segment_id, after.code_path)
         elif not isinstance(outcome, str):  # an undo: show that item again
             prefer = (outcome.segment_id, outcome.code_path)
+    return owed
+
+
+def _refit(session: ReviewSession, refits: Refits | None) -> bool:
+    """Re-fit now (in line), or start one in the background; True when one is running already (it is owed)."""
+    if refits is None:
+        _learn(session)
+        return False
+    if refits.start(session.coder):
+        click.secho("(re-fitting your learned model in the background: go on)", dim=True)
+        return False
+    click.secho(
+        "(your learned model is still re-fitting: it re-fits from your newer answers once that is done)", dim=True
+    )
+    return True
 
 
 def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
@@ -234,13 +255,17 @@ def _undo(session: ReviewSession) -> Undone | None:
 
 def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
     """The last chance to code the sentence just answered, before the next one shows: "go", "quit", or the
-    answer an undo took back (its item shows again)."""
+    answer an undo took back (its item shows again). An undo of a code added here stays at this prompt."""
+    added: list[str] = []
     while True:
         key = read_key(SENTENCE_DONE).lower()
         if key == "q":
             return "quit"
         if key == "u":
             undone = _undo(session)
+            if undone is not None and undone.segment_id == segment_id and undone.code_path in added:
+                added.remove(undone.code_path)
+                continue
             if undone is not None:
                 return undone
             continue
@@ -248,7 +273,9 @@ def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
             return "go"
         chosen = _pick_code(session)
         if chosen is not None:
-            click.secho(f"Coded: {session.apply_code(segment_id, chosen)}", fg="green")
+            path = session.apply_code(segment_id, chosen)
+            added.append(path)
+            click.secho(f"Coded: {path}", fg="green")
 
 
 def _pick_code(session: ReviewSession) -> str | None:

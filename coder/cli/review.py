@@ -161,6 +161,8 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
             last = outcome.sentence_done and outcome.answer != "no code"
             after = _after_sentence(session, item.segment_id) if last else "go"
             if outcome.learn_due:  # before a quit too: the answers that made it due are saved
+                if refits is not None:  # the last re-fit's outcome first, so the messages come in order
+                    _refitted(session, refits.take(session.coder))
                 owed = _refit(session, refits)
             if after == "quit":
                 return owed

@@ -86,7 +86,7 @@ def test_review_needs_coder_and_uses_env_or_config(proj):
 
 def test_review_learns_every_n(proj):
     out = proj("review", "--coder", "ana", "--learn-every", "2", input="a\nr\n\na\nq\n").output
-    assert "your learned.v2 updated from 2 decisions" in out
+    assert "Your learned.v2 updated from 2 decisions" in out
 
 
 def test_code_command_and_errors(proj):
@@ -405,7 +405,7 @@ def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
 
 def test_review_no_code_key_rejects_the_sentence_and_undo_takes_it_back(proj):
     out = proj("review", "--coder", "ana", "--learn-every", "0", input="n\nu\nn\nq\n").output
-    assert "[n]o code" in out and "No code: every suggestion on this sentence rejected." in out
+    assert "[n]o code" in out and "No code: 3 suggestions on this sentence rejected." in out
     assert "Undone: no code (" in out or "Undone: reject " in out  # one suggestion on it: a plain reject
     rows = decisions(proj.path, "ana")
     standing = [r for r in rows if not r[4]]
@@ -537,3 +537,11 @@ def test_a_refit_due_while_one_runs_is_owed_not_dropped(proj, monkeypatch):
     assert "(re-fitting your learned model in the background: go on)" in out
     assert FakeRefits.calls[:2] == ["busy", "start"]
     assert FakeRefits.calls[-1] == "join"  # quitting waits for it
+
+
+def test_a_key_at_the_sentence_prompt_is_not_taken_for_enter(proj):
+    """'r' typed ahead at "No more suggestions on this sentence" is refused there, not swallowed as "go on"."""
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="a\na\na\nr\n\nq\n").output
+    assert "Press Enter to go on, c to add a code to this sentence, u to undo, q to quit." in out
+    assert out.count("Suggested: ") == 4  # Enter then went on to the next item
+    assert [a for _, _, a, _, gone in decisions(proj.path) if not gone] == ["accept", "accept", "accept"]

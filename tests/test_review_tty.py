@@ -83,7 +83,7 @@ def test_at_a_terminal_the_refit_runs_in_the_background(tmp_path):
         wait_for(session, "(re-fitting your learned model in the background: go on)")
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
         screen = wait_for(session, "Saved. tty:")
-        assert "your learned.v2 updated from" in screen  # taken with the next item, or waited for at the end
+        assert "Your learned.v2 updated from" in screen  # taken with the next item, or waited for at the end
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     s = Store(p)

@@ -74,8 +74,8 @@ def review(
     Keys: a accept · r reject · n no code · s skip · u undo · c other code · m memo · ? help · q quit.
     Each answer is saved before the next item is shown. After the last suggestion on a sentence,
     coder offers to add another code to that sentence (c) or undo that last answer (u) before moving
-    on (Enter). Where colour does not show (piped output, NO_COLOR set), the sentence under review
-    is marked between » and «.
+    on (Enter; other keys are refused there). Where colour does not show (piped output, NO_COLOR
+    set), the sentence under review is marked between » and «.
 
     --order uncertain puts first what your learned model is least sure of, and also offers codes
     that were not suggested on a sentence where the model, calibrated on your answers for that code,
@@ -160,12 +160,14 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
         if isinstance(outcome, Answered):
             last = outcome.sentence_done and outcome.answer != "no code"
             after = _after_sentence(session, item.segment_id) if last else "go"
-            if outcome.learn_due:  # before a quit too: the answers that made it due are saved
+            if after == "quit":  # a re-fit due now runs on the way out (in the background: the review finishes it)
+                if outcome.learn_due and refits is None:
+                    _learn(session)
+                return owed or (outcome.learn_due and refits is not None)
+            if outcome.learn_due:
                 if refits is not None:  # the last re-fit's outcome first, so the messages come in order
                     _refitted(session, refits.take(session.coder))
                 owed = _refit(session, refits)
-            if after == "quit":
-                return owed
             if not isinstance(after, str):  # undone at the last prompt: show that item again
                 prefer = (after.segment_id, after.code_path)
         elif not isinstance(outcome, str):  # an undo: show that item again
@@ -203,7 +205,7 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
             except InputError as e:
                 click.secho(str(e), fg="yellow")
                 continue
-            click.echo("No code: every suggestion on this sentence rejected.")
+            click.echo(f"No code: {plural(answered.count, 'suggestion')} on this sentence rejected.")
             return answered
         elif key == "s":
             session.skip(item)
@@ -271,8 +273,11 @@ def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
             if undone is not None:
                 return undone
             continue
-        if key != "c":
+        if key == "":
             return "go"
+        if key != "c":  # a key meant for the next item must not pass for Enter: it would go unanswered
+            click.echo("Press Enter to go on, c to add a code to this sentence, u to undo, q to quit.")
+            continue
         chosen = _pick_code(session)
         if chosen is not None:
             path = session.apply_code(segment_id, chosen)
@@ -282,12 +287,15 @@ def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
 
 def _pick_code(session: ReviewSession) -> str | None:
     """Search the codebook and pick one of up to nine hits by its number (None: cancelled)."""
-    hits = session.search_codes(read_line("Search codes: "))
+    hits = session.search_codes(read_line("Search codes: "), limit=10)
     if not hits:
         click.echo("No code matches.")
         return None
-    for n, path in enumerate(hits, start=1):
+    for n, path in enumerate(hits[:9], start=1):
         click.echo(f"  {n}  {path}")
+    if len(hits) > 9:
+        click.echo("  (more codes match: cancel and type more of the name)")
+    hits = hits[:9]
     pick = read_key("Number (Enter to cancel) > ")
     return hits[int(pick) - 1] if pick.isdigit() and 1 <= int(pick) <= len(hits) else None
 
@@ -320,9 +328,9 @@ def _said(session: ReviewSession, res: Outcome, before: int) -> None:
     after = session.progress().remaining
     moved = f" The re-scored run leaves {after} suggestions to review (was {before})." if after != before else ""
     click.secho(
-        f"your {res.learner} updated from {plural(res.decisions, 'decision')} "
+        f"Your {res.learner} updated from {plural(res.decisions, 'decision')} "
         f"({plural(res.models, 'code')} learned); "
-        f"{res.new_segments} segments newly suggested." + (carries(res.carry) if res.carry else "") + moved,
+        f"{plural(res.new_segments, 'sentence')} newly suggested." + (carries(res.carry) if res.carry else "") + moved,
         dim=True,
     )
 

@@ -22,7 +22,9 @@ from coder.cli import main
 from coder.store import Store
 
 TOKEN = "blind-token-0123456789"
-BEN_KEYS = "".join(["a\n", "r\n2\n", "a\n", "a\n", "r\n1\n", "s\n"] * 6) + "q\n"
+# each answer is followed by Enter: it goes on at "No more suggestions on this sentence", where no other key is
+# taken, and is an unknown key (asked again) elsewhere
+BEN_KEYS = "".join(["a\n\n", "r\n2\n\n", "a\n\n", "a\n\n", "r\n1\n\n", "s\n"] * 6) + "q\n"
 
 
 @pytest.fixture

@@ -545,3 +545,9 @@ def test_a_key_at_the_sentence_prompt_is_not_taken_for_enter(proj):
     assert "Press Enter to go on, c to add a code to this sentence, u to undo, q to quit." in out
     assert out.count("Suggested: ") == 4  # Enter then went on to the next item
     assert [a for _, _, a, _, gone in decisions(proj.path) if not gone] == ["accept", "accept", "accept"]
+
+
+def test_uncertain_order_says_when_nothing_is_calibrated_yet(proj):
+    out = proj("review", "--coder", "ana", "--order", "uncertain", "--learn-every", "0", input="q\n").output
+    assert "(No code is calibrated on your answers yet: until one is, 'uncertain' puts first" in out
+    assert "No code is calibrated" not in proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output

@@ -101,6 +101,14 @@ def test_learning_is_due_every_n_answers(reviewing):
     assert not any(reviewing.review("ana", learn_every=0).accept(i).learn_due for i in [s.next()])
 
 
+def test_an_undone_answer_does_not_count_toward_the_next_refit(reviewing):
+    s = reviewing.review("ana", learn_every=2)
+    assert not s.accept(s.next()).learn_due
+    s.undo()
+    assert not s.accept(s.next()).learn_due  # the first answer was taken back: one answer stands
+    assert s.accept(s.next()).learn_due
+
+
 def test_state_carries_across_sessions_like_the_page(reviewing):
     """The page builds a session per request over one ReviewState per coder."""
     state = ReviewState()

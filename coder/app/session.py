@@ -242,6 +242,7 @@ class ReviewSession:
             if decision_id in self.state.mine:
                 self.state.mine.remove(decision_id)
                 self.state.answered = max(0, self.state.answered - 1)
+                self.state.since_learn = max(0, self.state.since_learn - 1)  # an undone answer is no answer
             self.state.skipped.discard((undone.segment_id, code_path))
         self._pending = None
         return undone

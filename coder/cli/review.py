@@ -109,6 +109,12 @@ def review(
         )
         return
     click.echo(f"Reviewing as {name}: {waiting} suggestions pending. Press ? for help, q to quit.")
+    if order == "uncertain" and not any(i.calibrated for i in session.pending()):
+        click.secho(
+            "(No code is calibrated on your answers yet: until one is, 'uncertain' puts first the suggestions "
+            "whose similarity lies nearest the threshold.)",
+            dim=True,
+        )
     # at a terminal the re-fit runs beside the answers; keys from a pipe get it in line, so a script's
     # keys always meet the same queue
     from coder.app.refitting import Refits

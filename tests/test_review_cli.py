@@ -551,3 +551,26 @@ def test_uncertain_order_says_when_nothing_is_calibrated_yet(proj):
     out = proj("review", "--coder", "ana", "--order", "uncertain", "--learn-every", "0", input="q\n").output
     assert "(No code is calibrated on your answers yet: until one is, 'uncertain' puts first" in out
     assert "No code is calibrated" not in proj("review", "--coder", "ana", "--learn-every", "0", input="q\n").output
+
+
+def test_a_long_turn_is_wrapped_between_words_with_the_sentence_marked_on_every_line(capsys, monkeypatch):
+    from coder.cli import _terminal
+
+    before = "Well, I suppose it started when I was young and nobody at home really noticed much of anything. "
+    sentence = "My grandmother was the one who always believed in me, even when school went badly and I left."
+    speech = before + sentence + " Anyway."
+    a = len(before)
+    turns = [("Interviewer", "Tell me more " * 40, False, None), ("P90", speech, True, (a, a + len(sentence)))]
+    _terminal.echo_turns(turns)
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(ln) <= _terminal.WIDTH for ln in lines)
+    assert lines[0].startswith("  Interviewer: Tell me") and len([ln for ln in lines if "Tell me" in ln]) == 3
+    mine = lines[next(n for n, ln in enumerate(lines) if ln.startswith("▶ ")) :]
+    assert mine[0].startswith("▶ P90: Well,") and all(ln.startswith("  ") for ln in mine[1:])
+    assert " ".join(ln[2:] for ln in mine) == f"P90: {before}»{sentence}« Anyway."  # only whole words moved
+    import click
+
+    monkeypatch.setattr(click.utils, "should_strip_ansi", lambda stream=None, color=None: False)  # a colour terminal
+    _terminal.echo_turns(turns[1:])
+    styled = [ln for ln in capsys.readouterr().out.splitlines() if sentence.split()[-1] in ln or "grandmother" in ln]
+    assert styled and all("\x1b[" in ln for ln in styled)  # the sentence is styled on each line it reaches

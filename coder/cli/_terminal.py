@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -75,9 +76,13 @@ def read_line(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
+WIDTH = 96
+"""Columns the review screens use (the rule between items, definitions, turns)."""
+
+
 def rule() -> None:
     click.echo()
-    click.secho("─" * 96, dim=True)
+    click.secho("─" * WIDTH, dim=True)
 
 
 def colours_shown() -> bool:
@@ -89,18 +94,44 @@ def colours_shown() -> bool:
     return not utils.should_strip_ansi(sys.stdout, resolve_color_default())
 
 
+_OPEN, _CLOSE = "\x01", "\x02"  # where the sentence under review starts and ends, while its turn is wrapped
+
+
 def echo_turns(turns: Sequence[Turn]) -> None:
-    """Turns around a sentence: (speaker, speech, is the sentence's turn, the sentence's span in the speech).
+    """Turns around a sentence: (speaker, speech, is the sentence's turn, the sentence's span in the speech),
+    wrapped at :data:`WIDTH` between words; the other speakers' turns are cut to three lines.
 
     The sentence is shown in colour, or between » and « where colour does not show (a pipe, ``NO_COLOR``)."""
     for speaker, speech, mine, span in turns:
         if mine and span:
             a, b = span
-            marked = click.style(speech[a:b], bold=True, underline=True, fg="yellow") if colours_shown() else None
-            body = speech[:a] + (marked or f"»{speech[a:b]}«") + speech[b:]
-            click.echo(f"▶ {click.style(speaker, fg='cyan')}: {body}")
+            text = f"{speaker}: {speech[:a]}{_OPEN}{speech[a:b]}{_CLOSE}{speech[b:]}"
+            lines = textwrap.wrap(text, width=WIDTH - 2, break_on_hyphens=False)
+            inside = False
+            for n, line in enumerate(lines):
+                shown, inside = _marked(line, inside, speaker if n == 0 else None)
+                click.echo(("▶ " if n == 0 else "  ") + shown)
         else:
-            click.secho(textwrap.shorten(f"  {speaker}: {speech}", width=240, placeholder=" …"), dim=True)
+            text = textwrap.shorten(f"{speaker}: {speech}", width=3 * (WIDTH - 4), placeholder=" …")
+            click.secho(textwrap.fill(text, width=WIDTH, initial_indent="  ", subsequent_indent="    "), dim=True)
+
+
+def _marked(line: str, inside: bool, speaker: str | None) -> tuple[str, bool]:
+    """One wrapped line with the sentence's part styled (or between » and «) and the speaker's name in colour;
+    and whether the sentence goes on past the line."""
+    colour = colours_shown()
+    out = []
+    if speaker is not None and line.startswith(f"{speaker}:"):
+        out.append(click.style(speaker, fg="cyan"))
+        line = line[len(speaker) :]
+    for part in re.split(f"([{_OPEN}{_CLOSE}])", line):
+        if part in (_OPEN, _CLOSE):
+            inside = part == _OPEN
+            if not colour:
+                out.append("»" if inside else "«")
+        elif part:
+            out.append(click.style(part, bold=True, underline=True, fg="yellow") if inside and colour else part)
+    return "".join(out), inside
 
 
 def echo_definition(book: Codebook, code_path: str) -> None:

@@ -130,9 +130,12 @@ def simulate(
 
 def reviewable(session: ReviewSession, keep: Callable[[rv.Item], bool]) -> list[rv.Item]:
     """The ``session``'s items the simulated reviewer may answer, in the order its queue gives a project of those
-    alone: its random sample (``--order uncertain``) would also offer held-out sentences, which she passes over."""
+    alone: its random sample (``--order uncertain``) would also offer held-out sentences, which she passes over.
+    The sample's rhythm goes on from her last session, as the review session keeps it."""
     kept = [i for i in session.pending() if keep(i)]
-    return rv.with_sample(sorted(kept, key=rv.sort_key(session.order))) if session.samples else kept
+    if not session.samples:
+        return kept
+    return rv.with_sample(sorted(kept, key=rv.sort_key(session.order)), since=session.state.since_sample)
 
 
 def coded_sentences(project: Project, document_id: int) -> list[ViewSegment]:

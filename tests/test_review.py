@@ -370,6 +370,19 @@ def test_each_coder_refits_their_own_run_while_others_answer(suggested, stored):
     assert stored.learned_run("consensus") is None  # nobody asked for one
 
 
+def test_the_samples_rhythm_goes_on_from_one_session_to_the_next(sampled):
+    """A coder who stops after two answers meets the sample in her next session after one more, not three."""
+    first = sampled.review("ana", order="uncertain")
+    for _ in range(2):
+        item = first.next()
+        assert not item.sampled
+        first.reject(item, reason="wrong code")
+    later = sampled.review("ana", order="uncertain").pending()
+    assert [i.sampled for i in later[:2]] == [False, True]
+    assert [i.sampled for i in sampled.review("ben", order="uncertain").pending()[:4]] == [False, False, False, True]
+    assert sampled.setting("review.since_sample.ana") == "2" and sampled.setting("review.since_sample.ben") is None
+
+
 def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(sampled):
     expected = [(i.segment_id, i.code_path, i.sampled) for i in sampled.review("ana", order="uncertain").pending()]
     session = sampled.review("ana", order="uncertain")

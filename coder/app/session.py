@@ -35,6 +35,8 @@ class ReviewState:
     """``--order uncertain``: the model's items answered or skipped since the last sentence of the random sample."""
     sampling: int | None = None
     """``--order uncertain``: the random sample's sentence being answered (its other items come next)."""
+    sample_read: bool = False
+    """``since_sample`` was read from the project, where the coder's last session left it."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ class ReviewSession:
         self.state = state if state is not None else ReviewState()
         self._pending: list[rv.Item] | None = None
         self._done: set[tuple[int, str]] = set()
+        if self.samples and not self.state.sample_read:  # the rhythm goes on from the coder's last session
+            self.state.since_sample = int(store.get_setting(self._sample_key) or 0)
+            self.state.sample_read = True
+
+    @property
+    def _sample_key(self) -> str:
+        return f"review.since_sample.{self.coder}"
 
     # -- the stream ------------------------------------------------------------------------
 
@@ -183,12 +192,17 @@ class ReviewSession:
 
     def _count_sample(self, item: rv.Item) -> None:
         """Where the random sample's next sentence falls (``--order uncertain``): after ``SAMPLE_EVERY - 1`` of the
-        model's items answered or skipped, counted across re-reads of the queue (a re-fit, an undo, a carried code)."""
+        model's items answered or skipped, counted across re-reads of the queue (a re-fit, an undo, a carried code)
+        and across sessions (kept in the project file per coder: a coder who stops after two answers each time still
+        meets the sample)."""
         if item.sampled:
             self.state.since_sample, self.state.sampling = 0, item.segment_id
         elif self.samples:
             self.state.since_sample += 1
             self.state.sampling = None
+        else:
+            return
+        self._store.set_setting(self._sample_key, str(self.state.since_sample))  # for the next session
 
     def _tick(self) -> bool:
         if not self.learn_every:

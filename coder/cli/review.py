@@ -84,7 +84,7 @@ def review(
     or set the threshold the other codes share. Where the codebook has a mutually exclusive set,
     this order also shows, after every three of the model's suggestions, all those on the next
     sentence in a fixed random order of the sentences with a suggestion ("random sample"; not
-    with --code; the count starts afresh with each session). Answers the model did not choose
+    with --code; the count goes on from one session to the next). Answers the model did not choose
     can vouch for what the set learned, as a transcript read from its start does: answer them,
     don't skip them.
 

@@ -526,12 +526,7 @@ class FakeRefits:
 
 def test_a_refit_due_while_one_runs_is_owed_not_dropped(proj, monkeypatch):
     """At a terminal, a re-fit that falls due while the last one runs starts once that one is done."""
-    import coder.app.refitting
-    import coder.cli.review
-
-    monkeypatch.setattr(coder.cli.review, "interactive", lambda: True)
-    monkeypatch.setattr(coder.app.refitting, "Refits", FakeRefits)
-    FakeRefits.calls = []
+    at_a_terminal(monkeypatch, FakeRefits)
     out = proj("review", "--coder", "ana", "--learn-every", "1", input="a\n\na\nq\n").output
     assert "(your learned model is still re-fitting: it re-fits from your newer answers once that is done)" in out
     assert "(re-fitting your learned model in the background: go on)" in out
@@ -560,11 +555,13 @@ def test_a_long_turn_is_wrapped_between_words_with_the_sentence_marked_on_every_
     sentence = "My grandmother was the one who always believed in me, even when school went badly and I left."
     speech = before + sentence + " Anyway."
     a = len(before)
-    turns = [("Interviewer", "Tell me more " * 40, False, None), ("P90", speech, True, (a, a + len(sentence)))]
+    context = " ".join(["So", "tell", "me", "about", "everything", "that", "happened", "afterwards,", "honestly"] * 12)
+    turns = [("Interviewer", context, False, None), ("P90", speech, True, (a, a + len(sentence)))]
     _terminal.echo_turns(turns)
     lines = capsys.readouterr().out.splitlines()
     assert all(len(ln) <= _terminal.WIDTH for ln in lines)
-    assert lines[0].startswith("  Interviewer: Tell me") and len([ln for ln in lines if "Tell me" in ln]) == 3
+    assert lines[0].startswith("  Interviewer: So tell me") and lines[3].startswith("▶ ")  # three lines at most
+    assert lines[2].endswith(" …")
     mine = lines[next(n for n, ln in enumerate(lines) if ln.startswith("▶ ")) :]
     assert mine[0].startswith("▶ P90: Well,") and all(ln.startswith("  ") for ln in mine[1:])
     assert " ".join(ln[2:] for ln in mine) == f"P90: {before}»{sentence}« Anyway."  # only whole words moved
@@ -574,3 +571,44 @@ def test_a_long_turn_is_wrapped_between_words_with_the_sentence_marked_on_every_
     _terminal.echo_turns(turns[1:])
     styled = [ln for ln in capsys.readouterr().out.splitlines() if sentence.split()[-1] in ln or "grandmother" in ln]
     assert styled and all("\x1b[" in ln for ln in styled)  # the sentence is styled on each line it reaches
+
+
+def test_the_markers_own_characters_in_a_transcript_do_not_move_the_highlight(capsys):
+    from coder.cli import _terminal
+
+    speech = "Odd \x01 byte here. The sentence itself. And \x02 after."
+    a = speech.index("The")
+    _terminal.echo_turns([("P90", speech, True, (a, a + len("The sentence itself.")))])
+    assert capsys.readouterr().out == "▶ P90: Odd   byte here. »The sentence itself.« And   after.\n"
+
+
+def test_quitting_when_a_refit_falls_due_runs_it_on_the_way_out(proj, monkeypatch):
+    at_a_terminal(monkeypatch, IdleRefits)
+    out = proj("review", "--coder", "ana", "--learn-every", "3", input="a\na\na\nq\n").output
+    assert "go on" not in out.split("Enter to go on")[-1]  # no "(re-fitting … go on)" on the way out
+    assert "(finishing the re-fit of your learned model …)" in out
+    assert FakeRefits.calls == ["join", "start", "join"]
+
+
+def test_undoing_at_the_prompt_the_answer_that_made_a_refit_due_takes_that_refit_back(proj, monkeypatch):
+    at_a_terminal(monkeypatch, IdleRefits)
+    out = proj("review", "--coder", "ana", "--learn-every", "3", input="a\na\na\nu\nq\n").output
+    assert "Undone: accept " in out and "re-fitting" not in out
+    assert FakeRefits.calls == ["join"]  # nothing started, nothing owed
+
+
+class IdleRefits(FakeRefits):
+    """No re-fit running when the first one falls due."""
+
+    def __init__(self, project, *, log_failures=True):
+        self.busy = False
+
+
+def at_a_terminal(monkeypatch, refits):
+    """coder review as at a terminal (re-fits in the background, here ``refits``), keys still read line by line."""
+    import coder.app.refitting
+    import coder.cli.review
+
+    monkeypatch.setattr(coder.cli.review, "interactive", lambda: True)
+    monkeypatch.setattr(coder.app.refitting, "Refits", refits)
+    FakeRefits.calls = []

@@ -219,3 +219,11 @@ def test_no_code_is_refused_on_a_sentence_already_coded(reviewing):
         s.no_code(items[1])
     assert "undo that code first" in str(e.value)
     assert s.state.answered == 1 and (items[1].segment_id, items[1].code_path) in keys(s.pending())
+
+
+def test_undoing_the_answer_that_made_a_refit_due_makes_the_next_one_due_again(reviewing):
+    s = reviewing.review("ana", learn_every=2)
+    assert not s.accept(s.next()).learn_due
+    assert s.accept(s.next()).learn_due
+    s.undo()  # that answer is withdrawn: one answer stands since the last re-fit
+    assert s.accept(s.next()).learn_due

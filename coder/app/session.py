@@ -11,6 +11,8 @@ re-fit; a code given adds or drops the codes carried over from it), and learning
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass, field
 
 from coder.app import learning
@@ -35,6 +37,8 @@ class ReviewState:
     """``--order uncertain``: the model's items answered or skipped since the last sentence of the random sample."""
     sampling: int | None = None
     """``--order uncertain``: the random sample's sentence being answered (its other items come next)."""
+    due_by: int | None = None
+    """The decision whose answer made the last re-fit due (undoing it takes the re-fit back too)."""
     sample_read: bool = False
     """``since_sample`` was read from the project, where the coder's last session left it."""
 
@@ -141,16 +145,17 @@ class ReviewSession:
 
     def _answer(self, item: rv.Item, answer: str, reason: str | None, note: str | None) -> Answered:
         decision = rv.answer(self._store, self.coder, item, answer, reason=reason, note=note)
-        self._count_sample(item)
         key = (item.segment_id, item.code_path)
         self._done.add(key)
         self.state.skipped.discard(key)
         self.state.answered += 1
         self.state.mine.append(decision)
+        due = self._tick(decision)
+        self._count_sample(item)
         done = not any(i.segment_id == item.segment_id for i in self._queue())
         if answer == "accept":
             self._carry_on(item.segment_id)
-        return Answered(decision, item, answer, done, self._tick())
+        return Answered(decision, item, answer, done, due)
 
     def _carry_on(self, segment_id: int) -> None:
         """A code given to a sentence changes what is carried: onto the next sentence (added to the queue), and
@@ -202,15 +207,17 @@ class ReviewSession:
             self.state.sampling = None
         else:
             return
-        self._store.set_setting(self._sample_key, str(self.state.since_sample))  # for the next session
+        # for the next session; this one counts in memory, so a busy or full disk costs nothing more
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._store.write(lambda: self._store.put_setting(self._sample_key, str(self.state.since_sample)))
 
-    def _tick(self) -> bool:
+    def _tick(self, decision: int) -> bool:
         if not self.learn_every:
             return False
         self.state.since_learn += 1
         if self.state.since_learn < self.learn_every:
             return False
-        self.state.since_learn = 0
+        self.state.since_learn, self.state.due_by = 0, decision
         return True
 
     def no_code(self, item: rv.Item) -> Answered:
@@ -231,15 +238,15 @@ class ReviewSession:
                 "no suggestion is pending on this sentence", hint="code it with c, or reject the code shown"
             )
         ids = rv.no_code(self._store, self.coder, on)
-        self._count_sample(item)
         due = False
-        for i in on:
+        for i, decision in zip(on, ids, strict=True):
             key = (i.segment_id, i.code_path)
             self._done.add(key)
             self.state.skipped.discard(key)
-            due = self._tick() or due
+            due = self._tick(decision) or due
         self.state.answered += len(on)
         self.state.mine.extend(ids)
+        self._count_sample(item)
         return Answered(ids[-1], item, "no code", True, due, len(ids))
 
     def skip(self, item: rv.Item) -> None:
@@ -256,7 +263,10 @@ class ReviewSession:
             if decision_id in self.state.mine:
                 self.state.mine.remove(decision_id)
                 self.state.answered = max(0, self.state.answered - 1)
-                self.state.since_learn = max(0, self.state.since_learn - 1)  # an undone answer is no answer
+                if decision_id == self.state.due_by:  # the answer that made a re-fit due: that re-fit is not due
+                    self.state.since_learn, self.state.due_by = max(0, self.learn_every - 1), None
+                else:  # an undone answer is no answer
+                    self.state.since_learn = max(0, self.state.since_learn - 1)
             self.state.skipped.discard((undone.segment_id, code_path))
         self._pending = None
         return undone

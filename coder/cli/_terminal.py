@@ -105,6 +105,7 @@ def echo_turns(turns: Sequence[Turn]) -> None:
     for speaker, speech, mine, span in turns:
         if mine and span:
             a, b = span
+            speech = speech.replace(_OPEN, " ").replace(_CLOSE, " ")  # the markers' own characters (same offsets)
             text = f"{speaker}: {speech[:a]}{_OPEN}{speech[a:b]}{_CLOSE}{speech[b:]}"
             lines = textwrap.wrap(text, width=WIDTH - 2, break_on_hyphens=False)
             inside = False
@@ -112,8 +113,15 @@ def echo_turns(turns: Sequence[Turn]) -> None:
                 shown, inside = _marked(line, inside, speaker if n == 0 else None)
                 click.echo(("▶ " if n == 0 else "  ") + shown)
         else:
-            text = textwrap.shorten(f"{speaker}: {speech}", width=3 * (WIDTH - 4), placeholder=" …")
-            click.secho(textwrap.fill(text, width=WIDTH, initial_indent="  ", subsequent_indent="    "), dim=True)
+            text = textwrap.fill(
+                f"{speaker}: {speech}",
+                width=WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                max_lines=3,
+                placeholder=" …",
+            )
+            click.secho(text, dim=True)
 
 
 def _marked(line: str, inside: bool, speaker: str | None) -> tuple[str, bool]:

@@ -170,7 +170,7 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
                 if outcome.learn_due and refits is None:
                     _learn(session)
                 return owed or (outcome.learn_due and refits is not None)
-            if outcome.learn_due:
+            if outcome.learn_due and isinstance(after, str):  # (undone at the prompt: that re-fit is not due)
                 if refits is not None:  # the last re-fit's outcome first, so the messages come in order
                     _refitted(session, refits.take(session.coder))
                 owed = _refit(session, refits)

@@ -213,4 +213,8 @@ class StoreBase:
 
     def set_setting(self, key: str, value: str) -> None:
         with self.transaction():
-            self.db.execute("INSERT OR REPLACE INTO project VALUES (?, ?)", (key, value))
+            self.put_setting(key, value)
+
+    def put_setting(self, key: str, value: str) -> None:
+        """Set a setting inside the caller's transaction (:meth:`write`)."""
+        self.db.execute("INSERT OR REPLACE INTO project VALUES (?, ?)", (key, value))

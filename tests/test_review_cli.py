@@ -55,7 +55,7 @@ def test_review_keys_accept_reject_undo_skip_memo_code(proj):
     assert (
         "Undone: reject " in out and "Memo saved." in out and "Coded: Spirituality / faith > Reading scripture" in out
     )
-    assert "a  accept the suggested code" in out  # help
+    assert "a  accept the suggested code" in out and "after r: 1–4 a reason, Enter none, x cancel" in out  # help
     assert out.rstrip().endswith(
         "Saved. ana: 1 reviewed (1 accepted, 0 rejected, 100% accepted). Run 'coder review' again to continue."
     )
@@ -491,7 +491,7 @@ def test_the_sentence_under_review_is_marked_where_colour_does_not_show(proj):
 
 def test_undo_of_a_code_added_at_the_sentence_prompt_stays_at_that_prompt(proj):
     out = proj("review", "--coder", "ana", "--learn-every", "0", input="r\n\nr\n\nr\n\nc\nbible\n1\nu\n\nq\n").output
-    after = out.split("Undone: accept Spirituality / faith > Reading scripture", 1)[1]
+    after = out.split("Undone: Spirituality / faith > Reading scripture, added by hand", 1)[1]
     assert after.lstrip("\n").startswith("No more suggestions on this sentence.")  # the same prompt, not sentence 4
     assert " · sentence " in after  # Enter there went on to the next item
     rows = decisions(proj.path)

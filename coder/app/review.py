@@ -417,6 +417,8 @@ class Undone:
     answer: str
     also: tuple[tuple[int, str], ...] = ()
     """(decision id, code) of the other rejections that one "no code" answer recorded, withdrawn with it."""
+    by_hand: bool = False
+    """The answer was to no suggestion: a code added by hand (or a near miss of ``--order uncertain``)."""
 
 
 def undo(store: Store, coder: str) -> Undone | None:
@@ -434,7 +436,8 @@ def undo(store: Store, coder: str) -> Undone | None:
                 if other.reason == NO_CODE and other.decided_at == row.decided_at:
                     store.mark_undone(other.id)
                     also.append((other.id, other.code_path))
-        return Undone(row.id, row.segment_id, row.code_path, row.answer, tuple(also))
+        by_hand = row.suggestion_id is None and not row.carried
+        return Undone(row.id, row.segment_id, row.code_path, row.answer, tuple(also), by_hand)
 
     result: Undone | None = store.write(go)
     return result

@@ -34,6 +34,8 @@ REVIEW_HELP = """  a  accept the suggested code
   m  add a memo to this sentence
   ?  this help
   q  quit (every answer is already saved)
+  after r: 1–4 a reason, Enter none, x cancel (4 asks you to say why in a line)
+  after the last suggestion on a sentence: c adds a code to it, u undoes that answer, Enter goes on, q quits
   "random sample" (--order uncertain, a codebook with an exclusive set): a sentence drawn from a fixed random
   order, not chosen by the model; answering it keeps the model honest, so answer it rather than skip it"""
 
@@ -258,6 +260,8 @@ def _undo(session: ReviewSession) -> Undone | None:
         click.echo("Nothing to undo.")
     elif undone.also:
         click.echo(f"Undone: no code ({1 + len(undone.also)} rejections)")
+    elif undone.by_hand and undone.answer == "accept":
+        click.echo(f"Undone: {undone.code_path}, added by hand")
     else:
         click.echo(f"Undone: {undone.answer} {undone.code_path}")
     return undone

@@ -221,7 +221,11 @@ def progress(label: str, total: int, *, enabled: bool = True) -> Iterator[Callab
         yield bar.update
 
 
-def wrap(text: str, indent: str, width: int = 96) -> str:
+WIDTH = 96
+"""Columns coder's screens use: the review's rule between items, definitions and turns, `coder show`, quotes."""
+
+
+def wrap(text: str, indent: str, width: int = WIDTH) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import wrap
+from coder.cli._common import WIDTH, wrap
 
 if TYPE_CHECKING:
     from coder.types import Codebook
@@ -76,10 +76,6 @@ def read_line(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
-WIDTH = 96
-"""Columns the review screens use (the rule between items, definitions, turns)."""
-
-
 def rule() -> None:
     click.echo()
     click.secho("─" * WIDTH, dim=True)
@@ -108,9 +104,9 @@ def echo_turns(turns: Sequence[Turn]) -> None:
             speech = speech.replace(_OPEN, " ").replace(_CLOSE, " ")  # the markers' own characters (same offsets)
             text = f"{speaker}: {speech[:a]}{_OPEN}{speech[a:b]}{_CLOSE}{speech[b:]}"
             lines = textwrap.wrap(text, width=WIDTH - 2, break_on_hyphens=False)
-            inside = False
+            inside, colour = False, colours_shown()
             for n, line in enumerate(lines):
-                shown, inside = _marked(line, inside, speaker if n == 0 else None)
+                shown, inside = _marked(line, inside, speaker if n == 0 else None, colour)
                 click.echo(("▶ " if n == 0 else "  ") + shown)
         else:
             text = textwrap.fill(
@@ -124,10 +120,9 @@ def echo_turns(turns: Sequence[Turn]) -> None:
             click.secho(text, dim=True)
 
 
-def _marked(line: str, inside: bool, speaker: str | None) -> tuple[str, bool]:
-    """One wrapped line with the sentence's part styled (or between » and «) and the speaker's name in colour;
-    and whether the sentence goes on past the line."""
-    colour = colours_shown()
+def _marked(line: str, inside: bool, speaker: str | None, colour: bool) -> tuple[str, bool]:
+    """One wrapped line with the sentence's part styled (``colour``, else between » and «) and the speaker's name
+    in colour; and whether the sentence goes on past the line."""
     out = []
     if speaker is not None and line.startswith(f"{speaker}:"):
         out.append(click.style(speaker, fg="cyan"))

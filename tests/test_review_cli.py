@@ -382,6 +382,12 @@ def test_code_names_resolve_in_any_case_and_errors_say_did_you_mean(proj):
     assert proj("quotes", "FAMILIAL relationships").output.startswith("Familial relationships: 1 quote\n")
 
 
+LEGEND = (
+    "— no estimate yet: the code's probabilities are not calibrated on ana's answers (a re-fit, during review or by "
+    "'coder suggest --learn', calibrates a code once enough of its suggestions are answered both ways)."
+)
+
+
 def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
     runner = CliRunner()
     path = str(tmp_path / "s.db")
@@ -399,6 +405,7 @@ def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
         ["Spirituality", "/", "faith", "0", "0", "0", "0", "0", "—", "—"],  # the parent, though it has no activity
         ["Reading", "scripture", "0", "0", "0", "0", "1", "—", "—"],
         ["total", "0", "0", "0", "1"],
+        LEGEND.split(),
     ]
     assert out[4].startswith("Spirituality / faith ") and out[5].startswith("  Reading scripture ")
 
@@ -413,6 +420,16 @@ def test_review_no_code_key_rejects_the_sentence_and_undo_takes_it_back(proj):
     assert all(r[4] for r in rows[: len(rows) - len(standing)])  # the first answer, undone, kept in the trail
 
 
+def test_review_says_which_suggestions_on_a_sentence_were_skipped(proj):
+    # the first sentence has three suggestions: skip one, then 'no code' rejects it too, and says so
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="s\nn\nq\n").output
+    assert "No code: 3 suggestions on this sentence rejected (1 of them skipped before)." in out
+    proj("review", "--coder", "ana", "--learn-every", "0", input="u\nq\n")
+    # skip one, answer the other two: the last chance to code the sentence says one is still pending
+    out = proj("review", "--coder", "ana", "--learn-every", "0", input="s\na\na\nq\n").output
+    assert "No more suggestions on this sentence (1 skipped: shown again next session). [c] add a code" in out
+
+
 def test_status_counts_near_misses_rejected_below_the_table(capsys):
     from coder.app.views import StatusRow
     from coder.cli.review import _echo_status
@@ -420,8 +437,9 @@ def test_status_counts_near_misses_rejected_below_the_table(capsys):
     rows = [StatusRow("ana", "Faith", 3, 1, 1, 1, None, 1, 0, rejected_unsuggested=2)]
     _echo_status(rows)
     out = capsys.readouterr().out.splitlines()
-    assert out[-2].split() == ["total", "1", "1", "1", "0"]  # the rejected column is suggestions only
-    assert out[-1] == (
+    assert out[-3].split() == ["total", "1", "1", "1", "0"]  # the rejected column is suggestions only
+    assert out[-1] == LEGEND
+    assert out[-2] == (
         "Also rejected: 2 codes where no run suggested them (near misses of --order uncertain, codes overruled in a "
         "reconciliation), not counted above."
     )

@@ -77,10 +77,26 @@ def test_sentence_done_is_the_last_chance_on_that_sentence(reviewing):
     same = [i for i in s.pending() if i.segment_id == item.segment_id]
     answers = [s.reject(i) for i in same]
     assert [a.sentence_done for a in answers] == [False] * (len(same) - 1) + [True]
+    assert [a.skipped for a in answers] == [0] * len(same)
     # coding the rejected sentence by hand codes that sentence, not the one now at the front
     assert s.apply_code(item.segment_id, "spirituality / FAITH") == "Spirituality / faith"
     front = s.next()
     assert front is None or front.segment_id != item.segment_id
+
+
+def test_sentence_done_counts_the_suggestions_skipped_on_it(reviewing):
+    s = reviewing.review("ana")
+    by_sentence: dict[int, list] = {}
+    for i in s.pending():
+        by_sentence.setdefault(i.segment_id, []).append(i)
+    items = next(v for v in by_sentence.values() if len(v) >= 2)
+    s.skip(items[0])
+    answers = [s.accept(i) for i in items[1:]]
+    assert answers[-1].sentence_done and answers[-1].skipped == 1  # pending still: it comes back next session
+    s.undo()
+    s.accept(s.next((items[0].segment_id, items[0].code_path)))  # the skipped one answered after all
+    last = s.accept(s.next((items[-1].segment_id, items[-1].code_path)))
+    assert last.sentence_done and last.skipped == 0
 
 
 def test_apply_code_resolves_names_in_any_case_and_suggests(reviewing):
@@ -173,9 +189,9 @@ def test_no_code_rejects_every_suggestion_on_the_sentence_and_one_undo_takes_the
     for i in s.pending():
         by_sentence.setdefault(i.segment_id, []).append(i)
     seg, items = next((k, v) for k, v in by_sentence.items() if len(v) >= 2)
-    s.skip(items[-1])  # a skipped suggestion on the sentence is answered too
+    s.skip(items[-1])  # a skipped suggestion on the sentence is answered too, and said to be
     done = s.no_code(items[0])
-    assert done.answer == "no code" and done.count == len(items) and done.sentence_done
+    assert done.answer == "no code" and done.count == len(items) and done.sentence_done and done.skipped == 1
     assert s.state.answered == len(items)
     assert not any(i.segment_id == seg for i in s.pending())
     rows = [r for r in stored.decisions(coder="ana") if r.segment_id == seg]
@@ -185,6 +201,7 @@ def test_no_code_rejects_every_suggestion_on_the_sentence_and_one_undo_takes_the
     assert s.progress().rejected == len(items)
     undone = s.undo()
     assert undone is not None and 1 + len(undone.also) == len(items)
+    assert undone.code_path == items[0].code_path  # the item shown when 'no code' was given: shown again first
     assert s.state.answered == 0 and not [r for r in stored.decisions(coder="ana") if r.segment_id == seg]
     assert {i.code_path for i in s.pending() if i.segment_id == seg} == {i.code_path for i in items}
     # ben's suggestions on the sentence are his own: untouched

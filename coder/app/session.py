@@ -56,6 +56,9 @@ class Answered:
     background)."""
     count: int = 1
     """Decisions this answer recorded: one, or one per suggestion on the sentence for ``no code``."""
+    skipped: int = 0
+    """Suggestions on this sentence the coder skipped in this session: still pending (they come back next session)
+    although ``sentence_done``; for ``no code``, how many of its rejections were of skipped ones."""
 
 
 class ReviewSession:
@@ -153,9 +156,14 @@ class ReviewSession:
         due = self._tick(decision)
         self._count_sample(item)
         done = not any(i.segment_id == item.segment_id for i in self._queue())
+        skipped = sum(  # pending still: skipped, not answered since, not dropped by a re-fit
+            (i.segment_id, i.code_path) in self.state.skipped
+            for i in self._pending or []
+            if i.segment_id == item.segment_id
+        )
         if answer == "accept":
             self._carry_on(item.segment_id)
-        return Answered(decision, item, answer, done, due)
+        return Answered(decision, item, answer, done, due, skipped=skipped)
 
     def _carry_on(self, segment_id: int) -> None:
         """A code given to a sentence changes what is carried: onto the next sentence (added to the queue), and
@@ -233,6 +241,8 @@ class ReviewSession:
         ]
         if item.offered and not any(i.code_path == item.code_path for i in on):
             on.append(item)
+        on.sort(key=lambda i: i.code_path == item.code_path)  # the item shown last: an undo shows it again first
+        skipped = sum(1 for i in on if (i.segment_id, i.code_path) in self.state.skipped)
         if not on:
             raise InputError(
                 "no suggestion is pending on this sentence", hint="code it with c, or reject the code shown"
@@ -247,7 +257,7 @@ class ReviewSession:
         self.state.answered += len(on)
         self.state.mine.extend(ids)
         self._count_sample(item)
-        return Answered(ids[-1], item, "no code", True, due, len(ids))
+        return Answered(ids[-1], item, "no code", True, due, len(ids), skipped)
 
     def skip(self, item: rv.Item) -> None:
         """Not now: shown again in the next session."""

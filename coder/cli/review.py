@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 KEYS = "[a]ccept [r]eject [n]o code [s]kip [u]ndo [c]ode [m]emo [?] [q]uit > "
 REASON = "Reason: 1 exclusion criterion · 2 wrong code · 3 too vague · 4 other · Enter none · x cancel > "
-SENTENCE_DONE = "No more suggestions on this sentence. [c] add a code to it · [u] undo · Enter to go on > "
+SENTENCE_DONE = "No more suggestions on this sentence{}. [c] add a code to it · [u] undo · Enter to go on > "
 REVIEW_HELP = """  a  accept the suggested code
   r  reject it (then choose a reason: 1 exclusion criterion, 2 wrong code, 3 too vague, 4 other; Enter = none)
   n  no code applies to this sentence: reject every suggestion on it (one undo takes them all back)
@@ -167,7 +167,7 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
         prefer = None
         if isinstance(outcome, Answered):
             last = outcome.sentence_done and outcome.answer != "no code"
-            after = _after_sentence(session, item.segment_id) if last else "go"
+            after = _after_sentence(session, item.segment_id, outcome.skipped) if last else "go"
             if after == "quit":  # a re-fit due now runs on the way out (in the background: the review finishes it)
                 if outcome.learn_due and refits is None:
                     _learn(session)
@@ -213,7 +213,8 @@ def _ask(session: ReviewSession, item: Item) -> Answered | Undone | str:
             except InputError as e:
                 click.secho(str(e), fg="yellow")
                 continue
-            click.echo(f"No code: {plural(answered.count, 'suggestion')} on this sentence rejected.")
+            skipped = f" ({answered.skipped} of them skipped before)" if answered.skipped else ""
+            click.echo(f"No code: {plural(answered.count, 'suggestion')} on this sentence rejected{skipped}.")
             return answered
         elif key == "s":
             session.skip(item)
@@ -267,12 +268,14 @@ def _undo(session: ReviewSession) -> Undone | None:
     return undone
 
 
-def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
+def _after_sentence(session: ReviewSession, segment_id: int, skipped: int = 0) -> Undone | str:
     """The last chance to code the sentence just answered, before the next one shows: "go", "quit", or the
-    answer an undo took back (its item shows again). An undo of a code added here stays at this prompt."""
+    answer an undo took back (its item shows again). An undo of a code added here stays at this prompt.
+    ``skipped``: suggestions on it skipped for now (they come back next session), said in the prompt."""
     added: list[str] = []
+    later = f" ({skipped} skipped: shown again next session)" if skipped else ""
     while True:
-        key = read_key(SENTENCE_DONE).lower()
+        key = read_key(SENTENCE_DONE.format(later)).lower()
         if key == "q":
             return "quit"
         if key == "u":
@@ -477,6 +480,13 @@ def _echo_status(rows: list[StatusRow]) -> None:
             click.echo(
                 f"Also rejected: {plural(other, 'code')} where no run suggested {'it' if other == 1 else 'them'} "
                 "(near misses of --order uncertain, codes overruled in a reconciliation), not counted above."
+            )
+        if any(r.expected_unfound is None for r in mine):
+            click.secho(
+                f"— no estimate yet: the code's probabilities are not calibrated on {name}'s answers (a re-fit, "
+                "during review or by 'coder suggest --learn', calibrates a code once enough of its suggestions "
+                "are answered both ways).",
+                dim=True,
             )
 
 

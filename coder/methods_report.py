@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from coder.agreement import Summary
 from coder.report import docx_table
 from coder.suggest import contrast_of
+from coder.types import NOT_RECORDED, VIA
 
 FORMATS = ("text", "md")
 LEARNED = "learned."
@@ -132,6 +133,8 @@ class CoderCounts:
     """Suggestions still waiting for their answer."""
     rejected_unsuggested: int = 0
     """Codes rejected where no suggestion proposed them (near misses of ``--order uncertain``, codes overruled)."""
+    via: tuple[tuple[str, int], ...] = ()
+    """Standing decisions by how they were reached (:data:`coder.types.VIA`; "": not recorded)."""
 
     @property
     def answered(self) -> int:
@@ -360,6 +363,8 @@ def _coding(r: MethodsReport) -> str:
         for p in people
     ]
     out += ("In the review, " if len(people) == 1 else "Individually, ") + "; ".join(each) + "."
+    ways = [f"{p.name} {_and([VIA.get(k, NOT_RECORDED).format(_n(n)) for k, n in p.via])}" for p in people if p.via]
+    out += f" How the answers were reached: {'; '.join(ways)}." if any(k for p in people for k, _ in p.via) else ""
     if r.not_blind:
         out += " Coding was not fully blind: " + "; ".join(r.not_blind) + "."
     elif len(people) > 1:

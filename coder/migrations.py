@@ -249,6 +249,13 @@ def m009_carried_answers(db: sqlite3.Connection) -> None:
     run_script(db, "ALTER TABLE decisions ADD COLUMN carried INTEGER NOT NULL DEFAULT 0;")
 
 
+def m010_via(db: sqlite3.Connection) -> None:
+    """How an answer was reached (``coder.types.VIA``): the review queue in document order, by score, or
+    uncertain first; the random sample inside that order; a code added by hand; a reconciliation. Answers recorded
+    before this, and imported ones whose file does not say, have none ("not recorded")."""
+    run_script(db, "ALTER TABLE decisions ADD COLUMN via TEXT;")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_review,
@@ -259,4 +266,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m007_embeddings_rowid,
     m008_carry,
     m009_carried_answers,
+    m010_via,
 ]

@@ -146,6 +146,7 @@ def test_reconcile_walks_disagreements_and_records_consensus(proj):
     decided = [x for x in rows.values() if x["reason"] == "reconciled"]
     assert sorted((x["code"], x["answer"]) for x in decided) == [(PRAYER, "reject"), (SCRIPTURE, "accept")]
     assert {x["decided_by"] for x in rows.values()} == {"chloe"}
+    assert {x["via"] for x in rows.values()} == {"reconcile"}
     assert next(x for x in decided if x["code"] == SCRIPTURE)["note"] == "Bible reading"
     again = proj("reconcile", "--coder", "ana", "--coder", "ben", "--by", "chloe")
     assert "No disagreements left to reconcile (2 already decided)" in again.output

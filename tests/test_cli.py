@@ -37,7 +37,7 @@ def test_help_lists_commands():
 
 
 def test_init_creates_then_opens(run, tmp_path):
-    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 9 migrations).\n"
+    assert run("init").output == f"Created project {tmp_path / 'p.db'} (schema: 10 migrations).\n"
     assert run("init").output.startswith("Opened existing project")
 
 

@@ -360,3 +360,25 @@ def test_a_code_rejected_where_nothing_suggested_it_is_counted_on_its_own(precod
     )
     [(_, header, [row])] = [t for t in mr.tables(report) if t[0] == "Answers per coder"]
     assert dict(zip(header, row, strict=True))["Rejected, not suggested"] == "1"
+
+
+def test_the_paragraph_says_how_the_answers_were_reached(demo, report):
+    text = " ".join(mr.paragraphs(report))
+    assert (
+        "How the answers were reached: ana answered 30 in the review queue in document order; ben answered 30 in the "
+        "review queue in document order and coded one by hand."
+    ) in text
+    assert [c.via for c in report.coders] == [(("document", 30),), (("document", 30), ("hand", 1))]
+
+
+def test_answers_whose_route_was_not_recorded_are_said_so(precoded):
+    session = precoded.review("ana", order="uncertain", learn_every=0)
+    session.accept(session.next())
+    with Store(precoded.path) as store:  # as imported from a file without the column
+        seg = next(s.id for s in store.segment_keys())
+        store.decide(segment_id=seg, code_path=precoded.codebook().codes[0].path, coder="ana", answer="reject")
+    text = " ".join(mr.paragraphs(precoded.methods(n_boot=0)))
+    assert (
+        "How the answers were reached: ana answered one in the order of the learned model's uncertainty and had one "
+        "whose route was not recorded (answered before coder kept it, or imported)"
+    ) in text

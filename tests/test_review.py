@@ -12,6 +12,7 @@ from coder.app.learning import LearnResult, learn_v1
 from coder.app.review import REASONS, Item, with_sample
 from coder.errors import InputError
 from coder.sample import sample_rank
+from coder.store import Store
 
 from .conftest import DATA, write
 
@@ -400,5 +401,10 @@ def test_a_session_keeps_the_samples_rhythm_across_answers_skips_and_reloads(sam
             session.reject(item, reason="wrong code")
     assert shown == expected[:14]
     assert sum(s for *_, s in shown) >= 3
+    # each answer records how it was reached: the sample's sentences apart from the model's picks
+    with Store(sampled.path) as store:
+        via = {(d.segment_id, d.code_path): d.via for d in store.decisions(coder="ana")}
+    answered = [(seg, code, s) for n, (seg, code, s) in enumerate(shown) if n != 5]
+    assert [via[(seg, code)] for seg, code, _ in answered] == ["sample" if s else "uncertain" for *_, s in answered]
     narrowed = sampled.review("ana", order="uncertain", code="Spirituality / faith").pending()
     assert narrowed and not any(i.sampled for i in narrowed)  # a sample of one code's suggestions is no sample

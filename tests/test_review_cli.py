@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -126,7 +127,8 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
     out = tmp_path / "ana.csv"
     proj("decisions", "export", "-o", str(out))
     header = out.read_text().splitlines()[0]
-    assert header == "coder,document,start,end,code,answer,reason,note,decided_at,decided_by,carried"
+    assert header == "coder,document,start,end,code,answer,reason,note,decided_at,decided_by,carried,via"
+    assert [ln.rsplit(",", 1)[1] for ln in out.read_text().splitlines()[1:]] == ["document"] * 3  # the queue's order
     other = tmp_path / "other.db"
     runner = CliRunner()
     for args in (
@@ -142,6 +144,8 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
     mine = [(c, p, a, rs) for c, p, a, rs, _ in decisions(proj.path)]
     theirs = [(c, p, a, rs) for c, p, a, rs, _ in decisions(other)]
     assert mine == theirs
+    with sqlite3.connect(other) as db:  # how each answer was reached travels with it
+        assert db.execute("SELECT via FROM decisions").fetchall() == [("document",)] * 3
     jl = tmp_path / "ana.jsonl"
     proj("decisions", "export", "-o", str(jl))
     assert len(jl.read_text().splitlines()) == 3
@@ -150,28 +154,31 @@ def test_decisions_roundtrip_between_copies(proj, tmp_path):
 def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
     bad = write(
         tmp_path / "bad.csv",
-        "coder,document,start,end,code,answer\n"
-        "ana,sample.txt,188,205,Familial relationships,accept\n"
+        "coder,document,start,end,code,answer,via\n"
+        "ana,sample.txt,188,205,Familial relationships,accept,\n"
         "ana,nope.txt,0,5,Familial relationships,accept\n"
         "ana,sample.txt,1,2,Familial relationships,accept\n"
         "ana,sample.txt,188,205,Pets,accept\n"
-        ",sample.txt,188,205,Familial relationships,maybe\n",
+        ",sample.txt,188,205,Familial relationships,maybe\n"
+        "ana,sample.txt,188,205,Familial relationships,accept,guessed\n",
     )
     r = proj("decisions", "import", str(bad), code=1)
     assert r.output.splitlines() == [
-        "Error: 4 bad row(s); nothing was imported:",
+        "Error: 5 bad row(s); nothing was imported:",
         f"{bad}: row 3: unknown document 'nope.txt'",
         f"{bad}: row 4: no segment 1-2 in 'sample.txt' (was it imported with the same unit and pipeline?)",
         f"{bad}: row 5: unknown code 'Pets'",
         f"{bad}: row 6: empty coder",
+        f"{bad}: row 7: via must be one of document, score, uncertain, sample, hand, reconcile, or empty "
+        "(got 'guessed')",
     ]
     assert decisions(proj.path) == []
     missing = write(tmp_path / "m.csv", "who,document\nana,x\n")
     r = proj("decisions", "import", str(missing), code=1)
     assert r.output == (
         f"Error: {missing}: row 1: missing column(s): coder, start, end, code — the header needs "
-        "coder, document, start, end, code, answer, reason, note, decided_at, decided_by, carried (answer defaults "
-        "to accept)\n"
+        "coder, document, start, end, code, answer, reason, note, decided_at, decided_by, carried, via (answer "
+        "defaults to accept)\n"
     )
     # a note with a quote left open would swallow every row after it: refused at its row, nothing imported
     open_quote = write(

@@ -7,6 +7,7 @@ import pytest
 from coder.app import ReviewState
 from coder.app.review import REASONS
 from coder.errors import InputError
+from coder.store import Store
 
 
 @pytest.fixture
@@ -105,6 +106,8 @@ def test_apply_code_resolves_names_in_any_case_and_suggests(reviewing):
     book = reviewing.codebook()
     leaf = book.codes[-1]
     assert s.apply_code(item.segment_id, leaf.name.upper()) == leaf.path
+    with Store(reviewing.path) as store:  # recorded as added by hand
+        assert [d.via for d in store.decisions(coder="ana") if d.code_path == leaf.path] == ["hand"]
     with pytest.raises(InputError) as e:
         s.apply_code(item.segment_id, leaf.name[:-1] + "x")
     assert "did you mean" in (e.value.hint or "")

@@ -17,6 +17,7 @@ from coder.app.common import current_codebook, utc_iso
 from coder.errors import InputError, ManyProblems, Problem
 from coder.store import Store
 from coder.transcripts import csv_records, decode
+from coder.types import VIA
 
 COLUMNS = (
     "coder",
@@ -30,9 +31,12 @@ COLUMNS = (
     "decided_at",
     "decided_by",
     "carried",
+    "via",
 )
 """``carried``: ``yes`` for an answer to a code carried over from the sentence before (:mod:`coder.app.carrying`),
-empty otherwise; files written before the column existed import as not carried."""
+empty otherwise; files written before the column existed import as not carried. ``via``: how the answer was
+reached (:data:`coder.types.VIA`), empty when not recorded; files without the column import as not
+recorded."""
 FLAGS = {"": False, "no": False, "false": False, "0": False, "yes": True, "true": True, "1": True}
 REQUIRED = ("coder", "document", "start", "end", "code")
 ANSWERS = {"accept": "accept", "accepted": "accept", "reject": "reject", "rejected": "reject"}
@@ -56,6 +60,7 @@ def export(store: Store, out: TextIO, fmt: str = "csv", *, coder: str | None = N
             r.decided_at,
             r.decided_by or "",
             "yes" if r.carried else "",
+            r.via or "",
         ]
         if fmt == "csv":
             w.writerow(values)
@@ -152,7 +157,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
     index = store.segment_index()
     docs = {d.name for d in store.documents()}
     problems: list[Problem] = []
-    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None, bool, bool]] = []
+    parsed: list[tuple[int, str, int, str, str, str | None, str | None, str, str | None, bool, bool, str | None]] = []
     for n, r in rows:
         # a decision the other copy undid (merge only): it can withdraw the same decision here, nothing more
         withdrawn = bool((r.get("undone_at") or "").strip())
@@ -190,6 +195,10 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
         if carried is None:
             bad(f"carried must be yes or empty (got '{r.get('carried')}')")
             continue
+        via = (r.get("via") or "").strip().lower() or None
+        if via is not None and via not in VIA:
+            bad(f"via must be one of {', '.join(VIA)}, or empty (got '{r.get('via')}')")
+            continue
         raw_when = (r.get("decided_at") or "").strip()
         when = ""
         if raw_when:
@@ -211,6 +220,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 r.get("decided_by") or None,
                 withdrawn,
                 carried,
+                via,
             )
         )
     if problems:
@@ -220,7 +230,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
 
     def write() -> None:
         nonlocal added, unchanged, superseded, withdrawn_here
-        for _, coder, seg, code, answer, reason, note, when, by, withdrawn, carried in parsed:
+        for _, coder, seg, code, answer, reason, note, when, by, withdrawn, carried, via in parsed:
             if withdrawn:  # undone in the other copy (merge): undo this very decision here too, if it stands
                 gone = when and store.withdraw_decision(
                     segment_id=seg, code_path=code, coder=coder, answer=answer, decided_at=when
@@ -244,6 +254,7 @@ def import_rows(store: Store, rows: list[tuple[int, dict[str, str]]], *, source:
                 if_standing="newer",
                 imported=True,
                 carried=carried,
+                via=via,
             )
             if r.outcome in ("unchanged", "kept"):
                 unchanged += 1
@@ -343,6 +354,7 @@ def merge(store: Store, other: str | Path) -> MergeResult:
                 "decided_at": r.decided_at,
                 "decided_by": r.decided_by or "",
                 "carried": "yes" if r.carried else "",
+                "via": r.via or "",
                 "undone_at": r.undone_at or "",
             },
         )

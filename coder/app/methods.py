@@ -26,6 +26,7 @@ from coder.methods_report import (
     Segmentation,
 )
 from coder.store import RunRow, Store
+from coder.types import VIA
 
 __all__ = ["MethodsReport", "methods"]
 
@@ -94,11 +95,19 @@ def _run(r: RunRow) -> Run:
     )
 
 
+_WAYS = [*VIA, ""]  # the methods report's order: VIA's, then "not recorded"
+
+
+def _way_order(way: tuple[str, int]) -> int:
+    return _WAYS.index(way[0])
+
+
 def _coders(store: Store) -> list[CoderCounts]:
     """Each person's answers: status rows are per code, and a decision counts on its own code only
     (not rolled up to its parents), so the sum over every code counts each answer once."""
     names = [c for c in store.coders() if c != CONSENSUS]
     rows = views.status(store, names, all_codes=True)
+    ways = store.answer_ways()
     out = []
     for name in names:
         mine = [r for r in rows if r.coder == name]
@@ -110,6 +119,9 @@ def _coders(store: Store) -> list[CoderCounts]:
                 added=sum(r.added for r in mine),
                 pending=sum(r.pending for r in mine),
                 rejected_unsuggested=sum(r.rejected_unsuggested for r in mine),
+                via=tuple(
+                    sorted(((k or "", n) for k, n in ways.get(name, {}).items()), key=lambda kv: _WAYS.index(kv[0]))
+                ),
             )
         )
     return out

@@ -83,6 +83,7 @@ def record_agreed(store: Store, plan: ReconcilePlan, coders: Sequence[str], *, b
                 memo=note,
                 codebook_hash=book_hash,
                 decided_by=by,
+                via="reconcile",
                 if_standing="keep",  # a consensus already recorded for this pair is the meeting's word
             )
             for seg, path in plan.agreed
@@ -110,5 +111,6 @@ def decide(store: Store, item: ReconcileItem, answer: str, *, by: str, note: str
         memo=note,
         codebook_hash=book_hash,
         decided_by=by.strip(),
+        via="reconcile",
         if_standing="always",  # a re-decision is recorded with its own who, when and note
     ).decision_id

@@ -343,9 +343,17 @@ def _codebook_hash(store: Store) -> str | None:
 
 
 def answer(
-    store: Store, coder: str, item: Item, answer: str, *, reason: str | None = None, note: str | None = None
+    store: Store,
+    coder: str,
+    item: Item,
+    answer: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    via: str | None = None,
 ) -> int:
-    """Record accept/reject of a suggestion in its own transaction; returns the decision id."""
+    """Record accept/reject of a suggestion in its own transaction; returns the decision id. ``via``: how the
+    coder reached it (:data:`coder.types.VIA`)."""
     if answer not in ("accept", "reject"):
         raise ValueError("answer must be 'accept' or 'reject'")
     return store.decide(
@@ -358,6 +366,7 @@ def answer(
         suggestion_id=item.suggestion_id,
         codebook_hash=_codebook_hash(store),
         carried=item.carried,
+        via=via,
     ).decision_id
 
 
@@ -367,12 +376,18 @@ def apply_code(store: Store, coder: str, segment_id: int, code: str, *, note: st
     book = current_codebook(store)
     path = resolve_code(book, code)
     store.decide(
-        segment_id=segment_id, code_path=path, coder=coder, answer="accept", memo=note, codebook_hash=book.hash
+        segment_id=segment_id,
+        code_path=path,
+        coder=coder,
+        answer="accept",
+        memo=note,
+        codebook_hash=book.hash,
+        via="hand",
     )
     return path
 
 
-def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
+def no_code(store: Store, coder: str, items: Sequence[Item], *, via: str | None = None) -> list[int]:
     """ "No code applies" to one sentence: reject each of its pending suggestions ``items``, with the reason
     :data:`NO_CODE`, all in one transaction (one undo takes them all back). Returns the decision ids.
     Refused (InputError) when the coder has coded the sentence already."""
@@ -401,6 +416,7 @@ def no_code(store: Store, coder: str, items: Sequence[Item]) -> list[int]:
                 codebook_hash=book_hash,
                 decided_at=at,
                 carried=i.carried,
+                via=via,
             ).decision_id
             for i in items
         ]

@@ -147,7 +147,7 @@ class ReviewSession:
         return self._answer(item, "reject", reason, note)
 
     def _answer(self, item: rv.Item, answer: str, reason: str | None, note: str | None) -> Answered:
-        decision = rv.answer(self._store, self.coder, item, answer, reason=reason, note=note)
+        decision = rv.answer(self._store, self.coder, item, answer, reason=reason, note=note, via=self._via(item))
         key = (item.segment_id, item.code_path)
         self._done.add(key)
         self.state.skipped.discard(key)
@@ -164,6 +164,10 @@ class ReviewSession:
         if answer == "accept":
             self._carry_on(item.segment_id)
         return Answered(decision, item, answer, done, due, skipped=skipped)
+
+    def _via(self, item: rv.Item) -> str:
+        """How the coder reached ``item`` (recorded with the answer): the queue's order, or the random sample."""
+        return "sample" if item.sampled else self.order
 
     def _carry_on(self, segment_id: int) -> None:
         """A code given to a sentence changes what is carried: onto the next sentence (added to the queue), and
@@ -247,7 +251,7 @@ class ReviewSession:
             raise InputError(
                 "no suggestion is pending on this sentence", hint="code it with c, or reject the code shown"
             )
-        ids = rv.no_code(self._store, self.coder, on)
+        ids = rv.no_code(self._store, self.coder, on, via=self._via(item))
         due = False
         for i, decision in zip(on, ids, strict=True):
             key = (i.segment_id, i.code_path)

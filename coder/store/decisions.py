@@ -20,8 +20,10 @@ from coder.store.rows import (
     Recorded,
     columns,
 )
+from coder.types import VIA
 
 ANSWERS = ("accept", "reject")
+
 IfStanding = Literal["replace", "keep", "newer", "always"]
 _IF_STANDING = ("replace", "keep", "newer", "always")
 
@@ -55,6 +57,7 @@ class Decisions(StoreBase):
         if_standing: IfStanding = "replace",
         imported: bool = False,
         carried: bool = False,
+        via: str | None = None,
     ) -> Recorded:
         """Record one answer, keeping a single standing answer per (coder, segment, code).
 
@@ -70,6 +73,7 @@ class Decisions(StoreBase):
                 later: imports and merges), ``always`` (replaced even when the answer is the same,
                 so who / why / when are recorded again: a reconciliation meeting).
             carried: an answer to a code carried over from the sentence before, not to a stored suggestion.
+            via: how the answer was reached, one of :data:`VIA` (None: not recorded).
             imported: this decision comes from a file or another copy: when one with the same
                 answer and ``decided_at`` is already here, standing or undone, it is this very
                 decision (copied or merged before) and nothing is written; an undo made here stands.
@@ -81,6 +85,8 @@ class Decisions(StoreBase):
         """
         if answer not in ANSWERS:
             raise ValueError(f"answer must be 'accept' or 'reject' (got {answer!r})")
+        if via is not None and via not in VIA:
+            raise ValueError(f"via must be one of {', '.join(VIA)} (got {via!r})")
         if if_standing not in _IF_STANDING:
             raise ValueError(f"if_standing must be one of {', '.join(_IF_STANDING)} (got {if_standing!r})")
         if imported and decided_at:
@@ -98,7 +104,7 @@ class Decisions(StoreBase):
             self.mark_undone(old.id)
         cur = self.db.execute(
             "INSERT INTO decisions (segment_id, code_path, coder, answer, reason, memo, suggestion_id,"
-            " codebook_hash, decided_at, decided_by, carried) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " codebook_hash, decided_at, decided_by, carried, via) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 segment_id,
                 code_path,
@@ -111,6 +117,7 @@ class Decisions(StoreBase):
                 decided_at or now(),
                 decided_by,
                 int(carried),
+                via,
             ),
         )
         return Recorded(int(cur.lastrowid or 0), "added" if old is None else "replaced")
@@ -223,6 +230,14 @@ class Decisions(StoreBase):
         return self._all(AcceptedSegment, sql + " AND c.coder = ? ORDER BY s.id", (code_path, coder))
 
     # -- summaries --------------------------------------------------------------------------------
+
+    def answer_ways(self) -> dict[str, Counter[str | None]]:
+        """Each coder's standing decisions by how they were reached (``via``; None: not recorded)."""
+        out: dict[str, Counter[str | None]] = {}
+        rows = self.db.execute("SELECT coder, via, COUNT(*) FROM decisions WHERE undone_at IS NULL GROUP BY coder, via")
+        for coder, via, n in rows:
+            out.setdefault(coder, Counter())[via] = int(n)
+        return out
 
     def coders(self) -> list[str]:
         return [r[0] for r in self._tuples("SELECT DISTINCT coder FROM decisions ORDER BY coder")]

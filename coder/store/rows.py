@@ -295,6 +295,8 @@ class DecisionRow:
     decided_by: str | None
     carried: int
     """1 for an answer to a code carried over from the sentence before (:mod:`coder.app.carrying`)."""
+    via: str | None
+    """How the answer was reached (:data:`coder.types.VIA`); None: not recorded."""
 
 
 @dataclass(frozen=True, slots=True)

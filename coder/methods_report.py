@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from coder.agreement import Summary
 from coder.report import docx_table
 from coder.suggest import contrast_of
-from coder.types import NOT_RECORDED, VIA
 
 FORMATS = ("text", "md")
 LEARNED = "learned."
@@ -341,6 +340,16 @@ def _suggestions(r: MethodsReport) -> str:
     return out.strip()
 
 
+_WAY = {  # coder.types.VIA ("reconcile" is consensus's, which this paragraph does not count)
+    "document": "answered {} reading through the transcripts (in document order, or on a transcript's page)",
+    "score": "answered {} in order of the suggestions' scores",
+    "uncertain": "answered {} in the order of the learned model's uncertainty",
+    "sample": "answered {} in a random sample of sentences within that order",
+    "hand": "picked {} from the codebook themselves",
+    "": "had {} whose route was not recorded (given before the project kept it, or imported)",
+}
+
+
 def _coding(r: MethodsReport) -> str:
     people = r.coders
     if not people:
@@ -363,7 +372,7 @@ def _coding(r: MethodsReport) -> str:
         for p in people
     ]
     out += ("In the review, " if len(people) == 1 else "Individually, ") + "; ".join(each) + "."
-    ways = [f"{p.name} {_and([VIA.get(k, NOT_RECORDED).format(_n(n)) for k, n in p.via])}" for p in people if p.via]
+    ways = [f"{p.name} {_and([_WAY.get(k, _WAY['']).format(_n(n)) for k, n in p.via])}" for p in people if p.via]
     out += f" How the answers were reached: {'; '.join(ways)}." if any(k for p in people for k, _ in p.via) else ""
     if r.not_blind:
         out += " Coding was not fully blind: " + "; ".join(r.not_blind) + "."

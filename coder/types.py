@@ -9,17 +9,11 @@ PATH_SEP = " > "
 
 PARTICIPANT = "participant"
 INTERVIEWER = "interviewer"
-VIA = {
-    "document": "answered {} in the review queue in document order",
-    "score": "answered {} in the review queue by score",
-    "uncertain": "answered {} in the order of the learned model's uncertainty",
-    "sample": "answered {} in a random sample of sentences within that order",
-    "hand": "coded {} by hand",
-    "reconcile": "decided {} in reconciliation",
-}
-"""How an answer was reached, as ``decisions.via`` records it, with the methods report's words for it ({}: how many).
-Answers the model chose (uncertain first) are not a census of the transcripts, as answers read in document order are."""
-NOT_RECORDED = "had {} whose route was not recorded (answered before coder kept it, or imported)"
+VIA = ("document", "score", "uncertain", "sample", "hand", "reconcile")
+"""How an answer was reached, as ``decisions.via`` records it (None: not recorded): the review queue in ``document``
+order (the page too), by ``score`` or ``uncertain`` first; the random ``sample`` inside that order; a code picked by
+``hand``; a ``reconcile`` meeting. Answers the model chose (uncertain first) are not a census of the transcripts, as
+answers read in document order are."""
 
 
 @dataclass(frozen=True)

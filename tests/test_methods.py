@@ -365,8 +365,9 @@ def test_a_code_rejected_where_nothing_suggested_it_is_counted_on_its_own(precod
 def test_the_paragraph_says_how_the_answers_were_reached(demo, report):
     text = " ".join(mr.paragraphs(report))
     assert (
-        "How the answers were reached: ana answered 30 in the review queue in document order; ben answered 30 in the "
-        "review queue in document order and coded one by hand."
+        "How the answers were reached: ana answered 30 reading through the transcripts (in document order, or on a "
+        "transcript's page); ben answered 30 reading through the transcripts (in document order, or on a transcript's "
+        "page) and picked one from the codebook themselves."
     ) in text
     assert [c.via for c in report.coders] == [(("document", 30),), (("document", 30), ("hand", 1))]
 
@@ -380,5 +381,5 @@ def test_answers_whose_route_was_not_recorded_are_said_so(precoded):
     text = " ".join(mr.paragraphs(precoded.methods(n_boot=0)))
     assert (
         "How the answers were reached: ana answered one in the order of the learned model's uncertainty and had one "
-        "whose route was not recorded (answered before coder kept it, or imported)"
+        "whose route was not recorded (given before the project kept it, or imported)."
     ) in text

@@ -107,7 +107,7 @@ def _coders(store: Store) -> list[CoderCounts]:
     (not rolled up to its parents), so the sum over every code counts each answer once."""
     names = [c for c in store.coders() if c != CONSENSUS]
     rows = views.status(store, names, all_codes=True)
-    ways = store.answer_ways()
+    ways = store.answer_ways({c.path for c in current_codebook(store).codes})  # as status counts: these codes
     out = []
     for name in names:
         mine = [r for r in rows if r.coder == name]
@@ -119,9 +119,7 @@ def _coders(store: Store) -> list[CoderCounts]:
                 added=sum(r.added for r in mine),
                 pending=sum(r.pending for r in mine),
                 rejected_unsuggested=sum(r.rejected_unsuggested for r in mine),
-                via=tuple(
-                    sorted(((k or "", n) for k, n in ways.get(name, {}).items()), key=lambda kv: _WAYS.index(kv[0]))
-                ),
+                via=tuple(sorted(((k or "", n) for k, n in ways.get(name, {}).items()), key=_way_order)),
             )
         )
     return out

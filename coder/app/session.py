@@ -155,15 +155,21 @@ class ReviewSession:
         self.state.mine.append(decision)
         due = self._tick(decision)
         self._count_sample(item)
-        done = not any(i.segment_id == item.segment_id for i in self._queue())
-        skipped = sum(  # pending still: skipped, not answered since, not dropped by a re-fit
-            (i.segment_id, i.code_path) in self.state.skipped
-            for i in self._pending or []
-            if i.segment_id == item.segment_id
-        )
-        if answer == "accept":
+        if answer == "accept":  # first: a carried code on this sentence may give way to the code just given
             self._carry_on(item.segment_id)
-        return Answered(decision, item, answer, done, due, skipped=skipped)
+        done = not any(i.segment_id == item.segment_id for i in self._queue())
+        return Answered(decision, item, answer, done, due, skipped=self.skipped_on(item.segment_id))
+
+    def skipped_on(self, segment_id: int) -> int:
+        """Suggestions on a sentence skipped in this session and pending still (not answered since, not dropped by
+        a re-fit or a carried code's update): they come back next session."""
+        self._queue()  # read afresh after an undo or a re-fit
+        gone = self._done
+        return sum(
+            (i.segment_id, i.code_path) in self.state.skipped and (i.segment_id, i.code_path) not in gone
+            for i in self._pending or []
+            if i.segment_id == segment_id
+        )
 
     def _via(self, item: rv.Item) -> str:
         """How the coder reached ``item`` (recorded with the answer): the queue's order, or the random sample."""
@@ -289,6 +295,7 @@ class ReviewSession:
         """Code a sentence by hand; returns the code's path (``code`` may be a name in any case)."""
         path = rv.apply_code(self._store, self.coder, segment_id, code, note=note)
         self._done.add((segment_id, path))
+        self.state.skipped.discard((segment_id, path))  # answered now: it does not come back
         self._carry_on(segment_id)
         return path
 

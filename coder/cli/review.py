@@ -167,7 +167,7 @@ def _loop(session: ReviewSession, limit: int | None, refits: Refits | None = Non
         prefer = None
         if isinstance(outcome, Answered):
             last = outcome.sentence_done and outcome.answer != "no code"
-            after = _after_sentence(session, item.segment_id, outcome.skipped) if last else "go"
+            after = _after_sentence(session, item.segment_id) if last else "go"
             if after == "quit":  # a re-fit due now runs on the way out (in the background: the review finishes it)
                 if outcome.learn_due and refits is None:
                     _learn(session)
@@ -268,13 +268,14 @@ def _undo(session: ReviewSession) -> Undone | None:
     return undone
 
 
-def _after_sentence(session: ReviewSession, segment_id: int, skipped: int = 0) -> Undone | str:
+def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
     """The last chance to code the sentence just answered, before the next one shows: "go", "quit", or the
     answer an undo took back (its item shows again). An undo of a code added here stays at this prompt.
-    ``skipped``: suggestions on it skipped for now (they come back next session), said in the prompt."""
+    Suggestions on it skipped for now (they come back next session) are counted in the prompt."""
     added: list[str] = []
-    later = f" ({skipped} skipped: shown again next session)" if skipped else ""
     while True:
+        skipped = session.skipped_on(segment_id)  # a skipped code added here with c is skipped no more
+        later = f" ({skipped} skipped: shown again next session)" if skipped else ""
         key = read_key(SENTENCE_DONE.format(later)).lower()
         if key == "q":
             return "quit"

@@ -231,12 +231,13 @@ class Decisions(StoreBase):
 
     # -- summaries --------------------------------------------------------------------------------
 
-    def answer_ways(self) -> dict[str, Counter[str | None]]:
-        """Each coder's standing decisions by how they were reached (``via``; None: not recorded)."""
+    def answer_ways(self, codes: set[str]) -> dict[str, Counter[str | None]]:
+        """Each coder's standing decisions on ``codes`` by how they were reached (``via``; None: not recorded)."""
         out: dict[str, Counter[str | None]] = {}
-        rows = self.db.execute("SELECT coder, via, COUNT(*) FROM decisions WHERE undone_at IS NULL GROUP BY coder, via")
-        for coder, via, n in rows:
-            out.setdefault(coder, Counter())[via] = int(n)
+        sql = "SELECT coder, via, code_path, COUNT(*) FROM decisions WHERE undone_at IS NULL GROUP BY 1, 2, 3"
+        for coder, via, code_path, n in self.db.execute(sql):
+            if code_path in codes:
+                out.setdefault(coder, Counter())[via] += int(n)
         return out
 
     def coders(self) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from coder import __version__
+from coder import methods_render as mrender
 from coder import methods_report as mr
 from coder.app import Project
 from coder.app import review as rv
@@ -179,7 +180,7 @@ def test_every_number_in_the_paragraph_is_the_projects(demo, report):
 
 
 def test_the_figures_list_each_number(demo, report):
-    out = mr.render(report, "md")
+    out = mrender.render(report, "md")
     assert out.startswith("## Methods\n\n" + mr.paragraphs(report)[0])
     book = demo["project"].codebook()
     assert f"- Codebook: {book.name}, version {book.version}, hash {book.hash}" in out
@@ -187,16 +188,16 @@ def test_the_figures_list_each_number(demo, report):
     assert f"| ana | {ana.total()} | {ana['accept']} | {ana['reject']} | 0 |" in out
     assert "| code set, exact match |" in out and "κ (Cohen)" in out
     assert "- Consensus recorded by: chloe" in out
-    text = mr.render(report, "text")
+    text = mrender.render(report, "text")
     assert text.startswith("Methods\n\n") and "Answers per coder" in text
     with pytest.raises(ValueError, match="format"):
-        mr.render(report, "html")
+        mrender.render(report, "html")
 
 
 def test_the_word_file_holds_the_paragraphs(report, tmp_path):
     import docx
 
-    mr.write_docx(report, str(tmp_path / "methods.docx"))
+    mrender.write_docx(report, str(tmp_path / "methods.docx"))
     document = docx.Document(str(tmp_path / "methods.docx"))
     texts = [x.text for x in document.paragraphs]
     for paragraph in mr.paragraphs(report):
@@ -308,7 +309,7 @@ def test_cli_writes_markdown_text_and_word(precoded, tmp_path):
     assert wrote == "Wrote the methods paragraph and its figures to methods.md.\n"
     decided = run("--coverage", "decided", "--bootstrap", "0", stderr="")
     assert "(a participant sentence counted only where each coder had answered on it)" in decided
-    assert (tmp_path / "methods.md").read_text(encoding="utf-8") == mr.render(precoded.methods(n_boot=50), "md")
+    assert (tmp_path / "methods.md").read_text(encoding="utf-8") == mrender.render(precoded.methods(n_boot=50), "md")
     assert run().startswith("Methods\n\nThe corpus comprised one transcript from one participant")
     assert run("--format", "md", "--unit", "turn", "--seed", "4").startswith("## Methods\n")
     run("-o", "methods.docx")

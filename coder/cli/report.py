@@ -66,7 +66,7 @@ def methods(
             raise click.UsageError(f"cannot tell the format from '{output}'; pass --format {'|'.join(METHODS_FORMATS)}")
     if fmt == "docx" and output is None:
         raise click.UsageError("a Word file needs -o FILE.docx")
-    from coder import methods_report as mr
+    from coder import methods_render as mr
 
     facts = open_project(ctx).methods(unit=unit, n_boot=n_boot, seed=seed, coverage=coverage)
     if facts.agreement is not None and facts.agreement.unanswered:

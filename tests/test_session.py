@@ -130,6 +130,21 @@ def test_an_undone_answer_does_not_count_toward_the_next_refit(reviewing):
     assert s.accept(s.next()).learn_due
 
 
+def test_undoing_a_no_code_answer_puts_the_refit_count_back_where_it_was(reviewing):
+    s = reviewing.review("ana", learn_every=3)
+    by_sentence: dict[int, list] = {}
+    for i in s.pending():
+        by_sentence.setdefault(i.segment_id, []).append(i)
+    three = next(v for v in by_sentence.values() if len(v) == 3)
+    first = next(i for i in s.pending() if i.segment_id != three[0].segment_id)
+    assert not s.accept(first).learn_due  # one answer counted
+    assert s.no_code(three[0]).learn_due  # its second rejection made the re-fit due, its third counts after it
+    assert s.state.since_learn == 1
+    s.undo()  # all three taken back: as after the first answer alone
+    assert (s.state.since_learn, s.state.due_by, s.state.answered) == (1, None, 1)
+    assert not s.accept(s.next()).learn_due and s.accept(s.next()).learn_due  # due again after two more
+
+
 def test_state_carries_across_sessions_like_the_page(reviewing):
     """The page builds a session per request over one ReviewState per coder."""
     state = ReviewState()

@@ -279,15 +279,19 @@ class ReviewSession:
         undone = rv.undo(self._store, self.coder)
         if undone is None:
             return None
+        ids = []  # this session's answers taken back (a 'no code' answer: all its rejections)
         for decision_id, code_path in ((undone.decision_id, undone.code_path), *undone.also):
             if decision_id in self.state.mine:
                 self.state.mine.remove(decision_id)
-                self.state.answered = max(0, self.state.answered - 1)
-                if decision_id == self.state.due_by:  # the answer that made a re-fit due: that re-fit is not due
-                    self.state.since_learn, self.state.due_by = max(0, self.learn_every - 1), None
-                else:  # an undone answer is no answer
-                    self.state.since_learn = max(0, self.state.since_learn - 1)
+                ids.append(decision_id)
             self.state.skipped.discard((undone.segment_id, code_path))
+        self.state.answered = max(0, self.state.answered - len(ids))
+        due = self.state.due_by
+        if due in ids:  # it made a re-fit due, which is due no more: the count goes back to where it was before it
+            before = sum(d < due for d in ids)  # of the same answer, counted before the re-fit fell due
+            self.state.since_learn, self.state.due_by = max(0, self.learn_every - 1 - before), None
+        else:  # an undone answer is no answer
+            self.state.since_learn = max(0, self.state.since_learn - len(ids))
         self._pending = None
         return undone
 

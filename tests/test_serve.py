@@ -411,7 +411,9 @@ def test_learning_waits_for_nobody_and_stays_blind(project):
     assert answer("ana", items[0]) == "re-fitting your learned model from your answers"
     assert answer("ben", items[1]).startswith("re-fitting")
     told = answer("ben", items[2])  # the outcome of ben's first re-fit comes with his next answer
-    assert told.startswith("your learned.v2 updated from 1 decision;")  # ana's answers never count for ben
+    assert told.startswith(
+        "your learned.v2 updated from 1 decision (0 codes learned);"
+    )  # ana's answers never count for ben
     with Store(project) as s:
         ana, ben = s.learned_run("ana"), s.learned_run("ben")
         assert (ana.decisions, ben.decisions) == (1, 2) and ana.id < ben.id

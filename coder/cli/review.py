@@ -341,12 +341,7 @@ def _said(session: ReviewSession, res: Outcome, before: int) -> None:
         return
     after = session.progress().remaining
     moved = f" The re-scored run leaves {after} suggestions to review (was {before})." if after != before else ""
-    click.secho(
-        f"Your {res.learner} updated from {plural(res.decisions, 'decision')} "
-        f"({plural(res.models, 'code')} learned); "
-        f"{plural(res.new_segments, 'sentence')} newly suggested." + (carries(res.carry) if res.carry else "") + moved,
-        dim=True,
-    )
+    click.secho(f"Your {res.said()}." + (carries(res.carry) if res.carry else "") + moved, dim=True)
 
 
 def _show_item(session: ReviewSession, item: Item) -> None:

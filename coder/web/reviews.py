@@ -55,8 +55,4 @@ class Reviews:
 def _said(outcome: Outcome) -> str:
     if isinstance(outcome, str):
         return outcome
-    n = outcome.decisions
-    return (
-        f"your {outcome.learner} updated from {n} decision{'' if n == 1 else 's'}; "
-        f"{outcome.new_segments} sentences newly suggested"
-    )
+    return f"your {outcome.said()}"

@@ -173,6 +173,21 @@ def test_decisions_import_bad_rows_imports_nothing(proj, tmp_path):
         "(got 'guessed')",
     ]
     assert decisions(proj.path) == []
+    # answers under another name would import as accepts: refused, and so is a near miss of a column's name
+    renamed = write(
+        tmp_path / "r.csv",
+        "coder,document,start,end,code,decision\nana,sample.txt,188,205,Familial relationships,reject\n",
+    )
+    assert proj("decisions", "import", str(renamed), code=1).output == (
+        f"Error: {renamed}: row 1: column 'decision' is not one coder reads (it holds accept/reject answers) — rename "
+        "it 'answer': without an 'answer' column every row imports as accept\n"
+    )
+    notes = write(
+        tmp_path / "n.csv", "coder,document,start,end,code,answer,notes\nana,sample.txt,188,205,Pets,reject,why\n"
+    )
+    out = proj("decisions", "import", str(notes), code=1).output
+    assert out == f"Error: {notes}: row 1: column 'notes' is not one coder reads — rename it 'note'\n"
+    assert decisions(proj.path) == []
     missing = write(tmp_path / "m.csv", "who,document\nana,x\n")
     r = proj("decisions", "import", str(missing), code=1)
     assert r.output == (

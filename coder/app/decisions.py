@@ -116,6 +116,7 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             if not isinstance(obj, dict):
                 raise InputError("not a JSON object", path=path, line=i, hint="one JSON object per line")
             rows.append((i, {k: "" if v is None else str(v) for k, v in obj.items()}))
+        _check_columns(sorted({k for _, r in rows for k in r}), rows, path)
         return rows
     records = csv_records(text, csv.excel, str(path))
     header = records[0] if records else []
@@ -127,11 +128,37 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             row=1,
             hint=f"the header needs {', '.join(COLUMNS)} (answer defaults to accept)",
         )
-    return [
+    rows = [
         (i, {k: record[j] if j < len(record) else "" for j, k in enumerate(header)})
         for i, record in enumerate(records[1:], start=2)
         if record  # a blank line
     ]
+    _check_columns(header, rows, path)
+    return rows
+
+
+def _check_columns(header: list[str], rows: list[tuple[int, dict[str, str]]], path: Path) -> None:
+    """Refuse a column whose name looks like one coder reads but is not (its values would be ignored): above
+    all, answers under another name, which would otherwise import every rejection as an accept. Other columns
+    (a sentence's text, say) are ignored."""
+    import difflib
+
+    known = (*COLUMNS, "undone_at")
+    for name in header:
+        if name in known or not name.strip():
+            continue
+        near = difflib.get_close_matches(name.strip().lower(), known, n=1, cutoff=0.8)
+        values = {r.get(name, "").strip().lower() for _, r in rows} - {""}
+        if near or ("answer" not in header and values and values <= set(ANSWERS)):
+            want = near[0] if near else "answer"
+            raise InputError(
+                f"column '{name}' is not one coder reads"
+                + (" (it holds accept/reject answers)" if want == "answer" and not near else ""),
+                path=path,
+                row=1,
+                hint=f"rename it '{want}'"
+                + (": without an 'answer' column every row imports as accept" if want == "answer" else ""),
+            )
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,9 @@ def decisions() -> None:
 @click.option("--coder", default=None, metavar="NAME", help="Only this coder's decisions.")
 @click.pass_context
 def decisions_export(ctx: click.Context, fmt: str | None, output: Path | None, coder: str | None) -> None:
-    """Write coder, document, start, end, code, answer, reason, note, decided_at per decision.
+    """Write one row per decision: coder, document, start, end, code, answer, reason, note, decided_at,
+    decided_by (who recorded a consensus), carried (yes: a code carried over from the sentence before) and via
+    (how it was reached: document, score, uncertain, sample, hand, reconcile; empty: not recorded).
 
     \b
     Examples:
@@ -130,7 +132,9 @@ def decisions_export(ctx: click.Context, fmt: str | None, output: Path | None, c
 @click.pass_context
 def decisions_import(ctx: click.Context, file: Path) -> None:
     """Import decisions from CSV or JSONL (as written by 'decisions export'). Idempotent; every row
-    is checked first and nothing is imported if any row is bad.
+    is checked first and nothing is imported if any row is bad. coder, document, start, end and code are
+    required; a file without an answer column is a list of codings (every row an accept); other columns
+    coder does not read (a sentence's text, say) are ignored, unless the name is close to one it reads.
 
     \b
     Examples:

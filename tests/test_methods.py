@@ -339,6 +339,15 @@ def test_a_reconciliation_with_nothing_to_decide_says_so(report):
     assert "consensus coding: no disagreement was decided." in empty
 
 
+def test_the_disagreements_left_are_counted_in_the_units_the_report_counts(two):
+    plan = two.reconcile_plan(["ana", "ben"])  # sentences 8 (ana's) and 9 (ben's): coded by one coder each
+    two.reconcile(plan.items[0], "accept", by="chloe")
+    left = {c: len(two.reconcile_plan(["ana", "ben"], coverage=c).items) for c in ("documents", "decided")}
+    assert left == {"documents": 1, "decided": 0}  # neither sentence was decided by both
+    for coverage, n in left.items():
+        assert two.methods(n_boot=0, coverage=coverage).consensus.remaining == n
+
+
 def test_a_code_rejected_where_nothing_suggested_it_is_counted_on_its_own(precoded):
     from coder.store import Store
 

@@ -56,7 +56,7 @@ def methods(
         not_blind=tuple(reliability.blindness(store, people)),
         agreement=agreement,
         agreement_missing=missing,
-        consensus=_consensus(store, people),
+        consensus=_consensus(store, people, coverage),
     )
 
 
@@ -158,8 +158,9 @@ def _agreement(
     )
 
 
-def _consensus(store: Store, people: list[str]) -> Consensus | None:
-    """What reconciliation recorded as coder ``consensus``, and how many disagreements are left."""
+def _consensus(store: Store, people: list[str], coverage: str = "documents") -> Consensus | None:
+    """What reconciliation recorded as coder ``consensus``, and how many disagreements are left in the units the
+    report counts (``coverage``, as ``coder reconcile --coverage`` counts them)."""
     rows = store.decisions(coder=CONSENSUS)
     if not rows:
         return None
@@ -169,7 +170,7 @@ def _consensus(store: Store, people: list[str]) -> Consensus | None:
     remaining = None
     if len(people) > 1:
         try:
-            remaining = len(reconciling.reconcile_plan(store, people).items)
+            remaining = len(reconciling.reconcile_plan(store, people, coverage=coverage).items)
         except CoderError:
             remaining = None
     return Consensus(

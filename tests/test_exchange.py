@@ -137,6 +137,25 @@ def test_round_trip_gives_the_same_project(study, tmp_path, blank_splitter):
         assert (again.documents, again.decisions, again.memos) == ([], 0, 0)
 
 
+def test_a_note_on_a_rejected_code_goes_out_as_a_note_on_its_sentence(study, tmp_path, blank_splitter):
+    sentence = study.sentence("sample.txt", 3)
+    with Store(study.path) as store:  # a rejection with a note, as review's reason 4 or a reconciliation records it
+        store.decide(segment_id=sentence.id, code_path=FAMILY, coder="ana", answer="reject", memo="a friend, not kin")
+    first = tmp_path / "one" / "study.qdpx"
+    first.parent.mkdir()
+    r = study.export_qdpx(first)
+    assert (r.notes, r.rejection_notes) == (3, 1)
+    proj = refi.read_project_xml(refi.parse_xml(read_qdpx(first)[0], "project.qde"))
+    assert f"Rejected {FAMILY}: a friend, not kin" in {n.text for n in proj.notes.values()}
+    (tmp_path / "b").mkdir()
+    with Project(tmp_path / "b" / "study.db", create=True) as fresh:  # back in: a memo on that sentence, the same file
+        assert fresh.import_refi(first, splitter=lambda: blank_splitter).memos == 2
+        second = tmp_path / "two" / "study.qdpx"
+        second.parent.mkdir()
+        fresh.export_qdpx(second)
+        assert read_qdpx(first) == read_qdpx(second)
+
+
 def test_export_options_coder_and_suggestions(study, tmp_path, embedder):
     r = study.export_qdpx(tmp_path / "ana.qdpx", coders=["ana"])
     assert (r.users, r.codings) == (["ana", "ben"], 3)  # ben still appears: he wrote a memo

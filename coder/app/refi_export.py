@@ -1,7 +1,8 @@
 """REFI-QDA export of a project: ``coder export qdc|qdpx``.
 
 The current codebook, the transcripts, accepted codings (one ``PlainTextSelection`` per coded
-sentence, with a ``Coding`` per coder and code), memos as notes and participants as cases. GUIDs
+sentence, with a ``Coding`` per coder and code), memos and notes on rejected codes as notes, and participants as
+cases. GUIDs
 are derived from what they name, so exporting twice gives the same GUIDs, and an export → import
 → export round trip gives the same file.
 """
@@ -35,6 +36,15 @@ class ExportResult:
     users: list[str]
     notes: int
     cases: int
+    rejection_notes: int = 0
+    """Of ``notes``: notes on rejected codes, written as notes on their sentence (REFI-QDA has no rejections)."""
+
+
+@dataclass(frozen=True)
+class _Memo:
+    coder: str
+    text: str
+    created_at: str
 
 
 def export_qdpx(
@@ -75,6 +85,14 @@ def export_qdpx(
     memos: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
     for m in store.all_memos():
         memos[(m.document_id, m.start, m.end)].append(m)
+    # REFI-QDA has no rejections, so a rejection's note would be lost: it goes out as a note on the sentence,
+    # naming the code (imported back, it is a memo there)
+    rejected = 0
+    for r in store.decisions():
+        if r.answer == "reject" and r.memo and (not coders or r.coder in coders):
+            text = f"Rejected {r.code_path}: {r.memo}"
+            memos[segs[r.segment_id]].append(_Memo(r.coder, text, r.decided_at))
+            rejected += 1
 
     users = sorted(
         {u for items in selections.values() for _, u, _, _ in items} | {m.coder for ms in memos.values() for m in ms}
@@ -168,7 +186,7 @@ def export_qdpx(
     refi.validate_project(root, f"{path}/project.qde", hint=refi.WRITER_BUG)
     data = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     refi.write_archive(path, data, files)
-    return ExportResult(len(docs), n_sel, n_cod, users, len(notes), len(participants))
+    return ExportResult(len(docs), n_sel, n_cod, users, len(notes), len(participants), rejected)
 
 
 def _name(text: str, width: int = 60) -> str:

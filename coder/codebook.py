@@ -96,6 +96,9 @@ def plain_yaml_error(e: yaml.YAMLError, text: str) -> tuple[int | None, str]:
     started = opened.line + 1 if opened is not None else line
     if "'\\t'" in problem or "tab" in problem:
         return line, "a tab character; indent with spaces"
+    quote = _open_quote(lines, mark.line) if mark is not None else None
+    if quote is not None and quote < (line or 0):  # a string ran on past its line: the error shows up later
+        return quote, "a quote opened on this line is never closed"
     if problem.startswith("expected <block end>"):
         if "<block sequence start>" in problem:
             return line, (
@@ -140,6 +143,16 @@ def _unknown_key(key: str, allowed: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(key).lower(), sorted(allowed), n=1, cutoff=0.7)
     mean = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown key '{key}' ({mean}allowed: {', '.join(sorted(allowed))})"
+
+
+def _open_quote(lines: list[str], upto: int) -> int | None:
+    """The 1-based line where a double-quoted string still open at line ``upto`` (0-based) began, if any: each line
+    with an odd number of unescaped double quotes opens or closes one."""
+    start = None
+    for i, ln in enumerate(lines[: upto + 1]):
+        if (ln.count('"') - ln.count('\\"')) % 2:
+            start = i + 1 if start is None else None
+    return start
 
 
 def _unclosed(lines: list[str], upto: int, opener: str, closer: str) -> int | None:

@@ -89,6 +89,12 @@ YAML_MISTAKES = [
     ("name: x\ncodes:\n\t- name: A\n", 3, "a tab character; indent with spaces"),
     ("name: x\ncodes:\n  - name: A\n    definition: Faith: prayer\n", 4, "a second ': ' on this line; put the text"),
     ('name: x\ncodes:\n  - name: "A\n    definition: a\n', 3, "a quote opened on this line is never closed"),
+    (  # the string runs on into the next lines: the parser trips two lines further down
+        'name: x\ncodes:\n  - name: A\n    examples:\n      - "one\n      - "two"\n    source: b\n  - name: B\n',
+        5,
+        "a quote opened on this line is never closed",
+    ),
+    ('name: x\nversion: "1.0\ndescription: "d"\ncodes:\n  - name: A\n', 2, "a quote opened on this line is never"),
     ("name: x\ncodes: [\n", 2, "a '[' opened on this line is never closed with ']'"),
     ("name: x\ncodes:\n  - name: A\n    examples: [one, two\n    source: b\n", 4, "a '[' opened on this line"),
     ("name: x\ncodes: {a: 1\n", 2, "a '{' opened on this line is never closed with '}'"),

@@ -410,6 +410,11 @@ LEGEND = (
 )
 
 
+def test_status_counts_the_answers_that_stand(proj):
+    proj("review", "--coder", "ana", "--learn-every", "0", input="a\nr\n1\nu\nq\n")  # the reject undone
+    assert proj("status").output.splitlines()[0].endswith(" · 1 answer")  # the audit trail keeps two rows
+
+
 def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
     runner = CliRunner()
     path = str(tmp_path / "s.db")
@@ -421,6 +426,7 @@ def test_status_keeps_parents_and_counts_codes_added_by_hand(tmp_path):
     ):
         assert runner.invoke(main, ["-p", path, *args]).exit_code == 0
     out = runner.invoke(main, ["-p", path, "status"]).output.splitlines()
+    assert out[0] == "1 document · 9 participant sentences · 0 suggestions · 1 answer"
     assert [ln.split() for ln in out[2:]] == [
         ["ana"],
         ["code", "suggested", "accepted", "rejected", "pending", "by", "hand", "est.", "unfound", "est.", "recall"],

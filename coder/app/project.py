@@ -55,7 +55,11 @@ class Counts:
     segments: int
     coded_segments: int
     suggestions: int
+    """In every active run: the zero-shot run and each coder's learned run."""
     decisions: int
+    """Standing answers (an undone one is kept in the audit trail, not counted)."""
+    runs: int = 0
+    """Active suggestion runs."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,13 @@ class Project:
     def counts(self) -> Counts:
         c = self._store.counts()
         return Counts(
-            c["documents"], c["participants"], c["segments"], c["coded_segments"], c["suggestions"], c["decisions"]
+            c["documents"],
+            c["participants"],
+            c["segments"],
+            c["coded_segments"],
+            c["suggestions"],
+            c["decisions"],
+            c["runs"],
         )
 
     def setting(self, key: str) -> str | None:

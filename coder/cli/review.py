@@ -436,11 +436,12 @@ def status(ctx: click.Context, coder_filter: str | None, show_all: bool) -> None
     rows = project.status(coders, all_codes=show_all) if coders else []
     c = project.counts()
     if coder_filter is None:
-        whose = f"{c.suggestions} active suggestions · {c.decisions} decisions"
+        runs = f" in {plural(c.runs, 'active run')} (zero-shot, and each coder's learned run)" if c.runs > 1 else ""
+        whose = f"{c.suggestions:,} suggestions{runs} · {plural(c.decisions, 'answer')}"
     else:  # one coder's figures only: nothing of anyone else's work (blind double coding)
         answers = sum(r.accepted + r.rejected + r.added + r.rejected_unsuggested for r in rows)
         whose = f"{sum(r.suggested for r in rows)} suggestions for {coder_filter} · {plural(answers, 'answer')}"
-    click.echo(f"{c.documents} documents · {c.coded_segments} participant sentences · {whose}")
+    click.echo(f"{plural(c.documents, 'document')} · {plural(c.coded_segments, 'participant sentence')} · {whose}")
     if not rows:
         click.echo("No decisions yet. Start with: coder review --coder NAME")
         return

@@ -236,6 +236,7 @@ class Documents(StoreBase):
             "coded_segments": "SELECT COUNT(*) FROM segments WHERE coded = 1",
             "suggestions": "SELECT COUNT(*) FROM suggestions s JOIN suggestion_runs r ON r.id = s.run_id"
             " WHERE r.active = 1",
-            "decisions": "SELECT COUNT(*) FROM decisions",
+            "decisions": "SELECT COUNT(*) FROM decisions WHERE undone_at IS NULL",  # standing: undone ones are none
+            "runs": "SELECT COUNT(*) FROM suggestion_runs WHERE active = 1",
         }
         return {k: int(self.db.execute(v).fetchone()[0]) for k, v in q.items()}

@@ -212,6 +212,10 @@ def test_search_codes(suggested):
     assert ana.search_codes("bible")[0] == "Spirituality / faith > Reading scripture"
     assert ana.search_codes("familal")[0] == "Familial relationships"
     assert ana.search_codes("") == []
+    # where each matched: "bible" is in Reading scripture's examples, not its name; a typo is close to a name
+    assert ana.code_matches("bible")[0] == ("Spirituality / faith > Reading scripture", "text")
+    assert ana.code_matches("familal")[0] == ("Familial relationships", "typo")
+    assert ana.code_matches("prayer")[0] == ("Spirituality / faith > Prayer and personal spiritual practices", "name")
 
 
 def test_status_counts(suggested):

@@ -57,6 +57,7 @@ def test_review_keys_accept_reject_undo_skip_memo_code(proj):
         "Undone: reject " in out and "Memo saved." in out and "Coded: Spirituality / faith > Reading scripture" in out
     )
     assert "a  accept the suggested code" in out and "after r: 1–4 a reason, Enter none, x cancel" in out  # help
+    assert "  1  Spirituality / faith > Reading scripture   (found in its definition or examples)" in out  # "bible"
     assert out.rstrip().endswith(
         "Saved. ana: 1 reviewed (1 accepted, 0 rejected, 100% accepted). Run 'coder review' again to continue."
     )

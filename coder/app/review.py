@@ -553,11 +553,21 @@ def answer_counts(store: Store, coder: str) -> Progress:
 
 def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
     """Codes for a query: name matches first, then path, then definition/criteria/examples, then fuzzy."""
+    return [path for path, _ in code_matches(book, query, limit)]
+
+
+MATCHED = ("name", "path", "text", "typo")
+"""Where :func:`code_matches` found a query: in a code's name, its path, its definition, criteria or examples, or
+close to a word of its name (a typo)."""
+
+
+def code_matches(book: Codebook, query: str, limit: int = 9) -> list[tuple[str, str]]:
+    """(code path, where it matched: one of :data:`MATCHED`) for a query, best first (:func:`search_codes`)."""
     q = query.strip().lower()
     if not q:
         return []
     words = q.split()
-    tiers: list[list[str]] = [[], [], [], [], []]
+    tiers: list[list[str]] = [[], [], [], []]
     for c in book.codes:
         body = " ".join([c.definition, c.include, *c.examples]).lower()
         if q in c.name.lower():
@@ -571,4 +581,4 @@ def search_codes(book: Codebook, query: str, limit: int = 9) -> list[str]:
         name_words = c.name.lower().replace("/", " ").split()
         if c.path not in taken and all(difflib.get_close_matches(w, name_words, n=1, cutoff=0.75) for w in words):
             tiers[3].append(c.path)
-    return [p for t in tiers for p in t][:limit]
+    return [(p, how) for t, how in zip(tiers, MATCHED, strict=True) for p in t][:limit]

@@ -318,6 +318,10 @@ class ReviewSession:
     def search_codes(self, query: str, limit: int = 9) -> list[str]:
         return rv.search_codes(self.codebook, query, limit)
 
+    def code_matches(self, query: str, limit: int = 9) -> list[tuple[str, str]]:
+        """:meth:`search_codes` with where each code matched (:data:`coder.app.review.MATCHED`)."""
+        return rv.code_matches(self.codebook, query, limit)
+
     # -- learning --------------------------------------------------------------------------
 
     def learn(self) -> learning.LearnResult | str:

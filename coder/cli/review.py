@@ -299,14 +299,20 @@ def _after_sentence(session: ReviewSession, segment_id: int) -> Undone | str:
             click.secho(f"Coded: {path}", fg="green")
 
 
+_MATCHED_BY = {"text": "found in its definition or examples", "typo": "close to its name"}
+
+
 def _pick_code(session: ReviewSession) -> str | None:
     """Search the codebook and pick one of up to nine hits by its number (None: cancelled)."""
-    hits = session.search_codes(read_line("Search codes: "), limit=10)
-    if not hits:
+    matches = session.code_matches(read_line("Search codes: "), limit=10)
+    if not matches:
         click.echo("No code matches.")
         return None
-    for n, path in enumerate(hits[:9], start=1):
-        click.echo(f"  {n}  {path}")
+    hits = [path for path, _ in matches]
+    for n, (path, how) in enumerate(matches[:9], start=1):
+        click.echo(f"  {n}  {path}", nl=how not in _MATCHED_BY)
+        if how in _MATCHED_BY:
+            click.secho(f"   ({_MATCHED_BY[how]})", dim=True)
     if len(hits) > 9:
         click.echo("  (more codes match: cancel and type more of the name)")
     hits = hits[:9]

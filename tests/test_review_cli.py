@@ -659,3 +659,16 @@ def at_a_terminal(monkeypatch, refits):
     monkeypatch.setattr(coder.cli.review, "interactive", lambda: True)
     monkeypatch.setattr(coder.app.refitting, "Refits", refits)
     FakeRefits.calls = []
+
+
+def test_a_long_code_path_puts_its_figures_on_the_next_line(capsys):
+    from coder.cli._common import WIDTH
+    from coder.cli.review import _headline
+
+    _headline("Suggested: Faith", "green", "similarity 0.41 · probability not yet calibrated · similarity.v2")
+    long = "Suggested: " + " > ".join(["Resiliency factors — interpersonal relationships"] * 2)
+    _headline(long, "green", "similarity 0.41 · probability not yet calibrated · similarity.v2")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Suggested: Faith   similarity 0.41 · probability not yet calibrated · similarity.v2"
+    assert out[1:] == [long, "  similarity 0.41 · probability not yet calibrated · similarity.v2"]
+    assert len(out[0]) <= WIDTH < len(long) + len(out[2])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coder.cli._common import carries, coder_option, learn_every_option, open_project, plural, wrap
+from coder.cli._common import WIDTH, carries, coder_option, learn_every_option, open_project, plural, wrap
 from coder.cli._terminal import echo_definition, echo_turns, interactive, read_command, read_key, read_line, rule
 from coder.errors import InputError
 from coder.types import PATH_SEP
@@ -361,17 +361,23 @@ def _show_item(session: ReviewSession, item: Item) -> None:
     echo_turns(where.turns)
     click.echo()
     if item.carried:
-        click.secho(f"Carried over: {item.code_path}", fg="green", bold=True, nl=False)
-        click.echo(f"   p {item.probability:.2f} · you gave it to the sentence before · similarity {item.score:.2f}")
+        details = f"p {item.probability:.2f} · you gave it to the sentence before · similarity {item.score:.2f}"
+        _headline(f"Carried over: {item.code_path}", "green", details)
     elif item.suggested:
-        click.secho(f"Suggested: {item.code_path}", fg="green", bold=True, nl=False)
         likely = f"p {item.probability:.2f}" if item.calibrated else "probability not yet calibrated"
-        click.echo(f"   similarity {item.score:.2f} · {likely} · {item.suggester}")
+        _headline(f"Suggested: {item.code_path}", "green", f"similarity {item.score:.2f} · {likely} · {item.suggester}")
     else:
-        click.secho(f"Not suggested, but possible: {item.code_path}", fg="yellow", bold=True, nl=False)
-        click.echo(f"   p {item.probability:.2f} · {item.suggester} (a: code it · r: not this code)")
+        details = f"p {item.probability:.2f} · {item.suggester} (a: code it · r: not this code)"
+        _headline(f"Not suggested, but possible: {item.code_path}", "yellow", details)
     echo_definition(session.codebook, item.code_path)
     click.echo(wrap(why_line(session.explain(item)), "  "))
+
+
+def _headline(code: str, colour: str, details: str) -> None:
+    """The code shown, in colour, then its figures: on the same line where both fit in :data:`WIDTH`, else below it
+    (a terminal would break the line mid-word)."""
+    click.secho(code, fg=colour, bold=True, nl=False)
+    click.echo(f"   {details}" if len(code) + 3 + len(details) <= WIDTH else f"\n  {details}")
 
 
 def why_line(why: Explanation) -> str:

@@ -170,6 +170,9 @@ def test_show_lists_documents_and_unknown(project):
     assert project("show", "nope", code=1).output == (
         "Error: no document 'nope' — 'coder show' with no argument lists the documents\n"
     )
+    assert project("show", "P9", code=1).output == (
+        "Error: no document 'P9' — did you mean 'P90'? 'coder show' with no argument lists the documents\n"
+    )
 
 
 def test_suggest_bad_model_folder(project, tmp_path):

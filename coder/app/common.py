@@ -65,7 +65,12 @@ def find_document(store: Store, ref: str) -> int:
                 f"'{ref}' matches {len(found)} documents: {', '.join(d.name for d in found[:5])}",
                 hint="give the full document name",
             )
-    raise InputError(f"no document '{ref}'", hint="'coder show' with no argument lists the documents")
+    import difflib
+
+    names = sorted({n for d in docs for n in (d.name, Path(d.name).stem, d.participant)})
+    close = difflib.get_close_matches(ref, names, n=1, cutoff=0.6)
+    mean = f"did you mean '{close[0]}'? " if close else ""
+    raise InputError(f"no document '{ref}'", hint=f"{mean}'coder show' with no argument lists the documents")
 
 
 def require_coders(store: Store, coders: Sequence[str]) -> None:

@@ -161,7 +161,10 @@ def main() -> None:
         "sets, and measured once (recall all 0.94, person 0.97); it is measured again below after fixes that came "
         "from a code review, not from its misses. Dates of birth said aloud and handles after 'IG' came after reading "
         "both earlier held-out sets' misses; the third held-out set was written after that, by a writer who saw "
-        "nothing else, and is measured here for the first time.\n",
+        "nothing else, and first measured on 2026-12-07 (recall all 0.98, precision all 0.93). Since then a name "
+        "ending in a street word ('Maple Street') is a place with no first name to offer, and an organisation's "
+        "short name that the texts also use as an ordinary word ('Hope' of 'Hope Clinic') stays out of the key: "
+        "both from a new user's walkthrough, not from any set's misses; recall is unchanged on every set.\n",
     ]
     for name, folder in SETS.items():
         if not (folder / "gold.csv").exists() or (args.sets and name not in args.sets):

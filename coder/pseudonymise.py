@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +278,20 @@ ORG_WORDS = {
 }  # fmt: skip
 
 
+PLACE_WORDS = {
+    "street", "st", "road", "rd", "lane", "avenue", "ave", "drive", "way", "close", "crescent", "square", "terrace",
+    "gardens", "grove", "hill", "park", "row", "walk", "estate", "bridge", "green", "parade", "mews", "boulevard",
+}  # fmt: skip
+"""A name ending in one of these is a place ("Maple Street", "Bramall Lane"), whatever NER called it."""
+
+
+def ordinary_words(texts: Sequence[str]) -> set[str]:
+    """The words these texts use in lower case somewhere ("hope", "street"): an organisation's short name that is
+    one of them is not put in the key on its own, where it would rewrite that word wherever a sentence starts
+    with it."""
+    return {w for t in texts for w in re.findall(r"\b[a-z][a-z'’-]*\b", t)}
+
+
 def _short_name(org: str) -> str | None:
     """What people call an organisation for short: the name before its kind ("Redbrook House" → "Redbrook")."""
     words = org.split()
@@ -302,12 +316,17 @@ def extend_key(
     *,
     style: str = "tag",
     deleted: Callable[[str], bool] = lambda text: False,
+    ordinary: Collection[str] = (),
 ) -> tuple[list[KeyEntry], list[str]]:
     """Add to ``key`` what it does not cover yet: the new rows, and what was left as it is.
 
     ``deleted``: whether the researcher deleted an original from the key (it is left as it is). A text
-    found as two types is given the type found most often (ties: the order of :data:`TYPES`). A full
-    name's first name and surname join it as variants, unless another full name shares them.
+    found as two types is given the type found most often (ties: the order of :data:`TYPES`); one ending in a
+    :data:`PLACE_WORDS` word is a place. A full name's first name and surname join it as variants, unless
+    another full name shares them (even a name that is also a word, such as "Precious": a person's name must
+    never be left in a copy), and an organisation's short name joins it unless it is one of the ``ordinary`` words
+    of the texts (:func:`ordinary_words`: "Hope" of "Hope Clinic" where the texts say "hope", which would otherwise
+    rewrite "Hope is what keeps me going").
     """
     where: dict[str, list[str]] = defaultdict(list)
     kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -321,6 +340,10 @@ def extend_key(
         for kind, n in kinds.pop(text).items():
             kinds[usual[text]][kind] += n
     kind_of = {t: min(k, key=lambda x: (-k[x], TYPES.index(x))) for t, k in kinds.items() if t in where}
+    for t, kind in kind_of.items():  # "Maple Street" taken for a person: a place, with no first name to offer
+        if kind in ("person", "organisation") and " " in t and t.split()[-1].lower().strip(".") in PLACE_WORDS:
+            kind_of[t] = "place"
+    plain = {w.lower() for w in ordinary}
 
     people = [t for t, k in kind_of.items() if k == "person"] + [e.original for e in key.entries if e.type == "person"]
     full_names = sorted({p for p in people if " " in p}, key=lambda p: (-len(p.split()), p))
@@ -329,7 +352,7 @@ def extend_key(
     for name in full_names:
         parts = name.split()
         for part in (parts[0], parts[-1]):
-            if len(part) > 2 and part.lower() not in STOP:
+            if len(part) > 2 and part.lower() not in STOP:  # even a word ("Precious", "Grace"): privacy first
                 owners[part].add(name)
     for part, names in owners.items():
         if len(names) == 1 and part not in where:
@@ -339,7 +362,7 @@ def extend_key(
 
     for org in [t for t, k in kind_of.items() if k == "organisation"]:
         short = _short_name(org)
-        if short and short not in where and key.get(short) is None:
+        if short and short not in where and key.get(short) is None and short.lower() not in plain:
             where[short] = [f"part of {org}"]
             kind_of[short] = "organisation"
             shorts[short] = org

@@ -8,7 +8,17 @@ import spacy
 from spacy.tokens import Doc
 
 from coder.pseudonym_key import Key, KeyEntry
-from coder.pseudonymise import Finding, Piece, _proper_nouns, clean, detect, extend_key, find_patterns, label_name
+from coder.pseudonymise import (
+    Finding,
+    Piece,
+    _proper_nouns,
+    clean,
+    detect,
+    extend_key,
+    find_patterns,
+    label_name,
+    ordinary_words,
+)
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -169,6 +179,25 @@ def test_a_full_name_brings_its_first_name_and_surname_with_one_pseudonym():
     }
     assert key.get("Whitfield").found == "part of Karen Whitfield"
     assert key.get("Karen").found == "b:4"
+
+
+def test_a_short_name_the_texts_use_as_an_ordinary_word_is_not_put_in_the_key_alone():
+    findings = [
+        Finding("Hope Clinic", "organisation", "a:1"),
+        Finding("Redbrook House", "organisation", "a:2"),
+        Finding("Rose Miller", "person", "a:3"),
+    ]
+    ordinary = ordinary_words(["I hope it works out.", "Prices rose again.", "Ask at Redbrook House."])
+    added, _ = extend_key(Key(), findings, ordinary=ordinary)
+    # a person's first name joins even when it is also a word: a name left in a copy is the worse mistake
+    assert {e.original for e in added} == {"Hope Clinic", "Redbrook House", "Redbrook", "Rose Miller", "Rose", "Miller"}
+    assert "Hope" in {e.original for e in extend_key(Key(), findings)[0]}  # without that evidence, as before
+
+
+def test_a_name_ending_in_a_street_word_is_a_place_with_no_parts():
+    findings = [Finding("Maple Street", "person", "a:1"), Finding("Bramall Lane", "organisation", "a:2")]
+    added, _ = extend_key(Key(), findings)
+    assert [(e.original, e.type) for e in added] == [("Bramall Lane", "place"), ("Maple Street", "place")]
 
 
 def test_a_surname_two_people_share_is_a_person_of_its_own():

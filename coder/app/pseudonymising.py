@@ -231,7 +231,13 @@ def pseudonymise_files(
     progress(len(sources) // 2)
 
     # offered before and no longer in the key: the researcher deleted it
-    added, deleted = detection.extend_key(key, findings, style=style, deleted=lambda t: _digest(salt, t) in seen)
+    added, deleted = detection.extend_key(
+        key,
+        findings,
+        style=style,
+        deleted=lambda t: _digest(salt, t) in seen,
+        ordinary=detection.ordinary_words([p.text for p in pieces]),
+    )
 
     copies: list[tuple[Path, Path, bytes, int]] = []
     for src, data, before in zip(sources, datas, read, strict=True):

@@ -46,7 +46,7 @@ def pseudonymise(files: tuple[Path, ...], out_dir: Path, key_path: Path, style: 
     again and the key is applied exactly, and only what it does not cover is detected and added.
 
     Keep the key apart from the transcripts and the project, for example on an encrypted drive: it is
-    the one file that undoes the pseudonymisation.
+    the one file that links the copies back to the people in them.
 
     \b
     Examples:

@@ -130,6 +130,11 @@ def test_tally_by_attribute(proj, tmp_path):
     from openpyxl import load_workbook
 
     assert load_workbook(xlsx).sheetnames == ["Themes", "By setting"]
+    proj("tally", "--coder", "ana", "--by", "setting", "--depth", "1", "-o", str(xlsx))
+    book = load_workbook(xlsx)
+    codes = {ws.title: [r[0] for r in ws.iter_rows(values_only=True)] for ws in book}
+    assert "Reading scripture" not in str(codes["By setting"])  # the cross-tab's sheet to --depth too
+    assert "Spirituality / faith" in str(codes["By setting"])
     assert proj("tally", "--by", "colour", code=1).output == (
         "Error: no participant attribute 'colour' — attributes in this project: setting\n"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +138,10 @@ def _write_tally(
             atomic_file(output, lambda path: report.write_docx(rows, path, title=t.title, notes=notes))
         elif fmt == "xlsx":
             sheets = {"Themes": rows}
-            atomic_file(output, lambda path: report.write_xlsx(sheets, path, title=t.title, notes=notes, cross=t.cross))
+            cross = t.cross  # its sheet to the same --depth as the themes sheet
+            if cross is not None and depth is not None:
+                cross = dataclasses.replace(cross, rows=[r for r in cross.rows if r.depth < depth])
+            atomic_file(output, lambda path: report.write_xlsx(sheets, path, title=t.title, notes=notes, cross=cross))
         else:
             atomic_file(output, lambda path: report.write_chart(rows, path, title=t.title))
         click.echo(f"Wrote {len(rows)} rows to {output}.", err=True)

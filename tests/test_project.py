@@ -398,6 +398,15 @@ def test_saturation_in_import_order(coded):
         ("P91", [SCRIPTURE], 4),
     ]
     assert [x.cumulative for x in coded.saturation(depth=1).steps] == [2, 2]
+    assert s.unreviewed == ()
+
+
+def test_saturation_leaves_out_participants_nobody_has_answered_on(coded, blank_splitter, tmp_path):
+    third = write(tmp_path / "third.txt", "# participant: P92\nInterviewer: Hi.\nP92: I pray too.\n")
+    importing(coded, [third], blank_splitter)
+    s = coded.saturation(coders=["ana"])
+    assert [x.participant for x in s.steps] == ["P90", "P91"] and s.unreviewed == ("P92",)
+    assert coded.saturation(coders=["ana"], include_suggested=True).unreviewed == ()
 
 
 def test_status_per_coder_and_code(coded, embedder):

@@ -260,3 +260,16 @@ def test_selection_options_are_shared(proj):
     assert sat[2].split() == ["P90", "3", "3"] and not [ln for ln in sat if ln.startswith("P91")]
     for cmd in (["tally"], ["saturation"], ["quotes", "Spirituality / faith"]):
         assert "choose --consensus or --any, not both" in proj(*cmd, "--consensus", "--any", code=2).output
+
+
+def test_saturation_says_who_it_left_out_and_what_it_wrote(proj, tmp_path):
+    assert "Left out:" not in proj("saturation", "--coder", "ana").output  # ana answered on both participants
+    proj("code", "other.txt", "--segment", "2", "--code", "Familial relationships", "--coder", "cara")
+    out = proj("saturation", "--coder", "cara").output
+    assert out.splitlines()[2].split() == ["P91", "1", "1"] and "P90" not in out.splitlines()[3]
+    assert (
+        "Left out: 1 participant with no answer recorded yet (P90): they would add no new code and look like "
+        "saturation. Review them, or pass --include-suggested." in out
+    )
+    r = proj("saturation", "--coder", "cara", "-o", str(tmp_path / "s.csv"))
+    assert "Wrote the table for 1 participant to " in r.output

@@ -349,6 +349,9 @@ class SaturationResult:
     steps: list[tl.SaturationStep]
     codes_total: int
     title: str
+    unreviewed: tuple[str, ...] = ()
+    """Participants in scope on whom no coder in scope has recorded any answer: left out of the curve, where
+    they would add no new code and look like saturation."""
 
 
 def saturation(
@@ -357,10 +360,19 @@ def saturation(
     """New codes observed as participants are added in interview (import) order."""
     sel = select_codings(store, Criteria(include_suggested=include_suggested, **selection))
     in_scope = set(sel.scope.values())
+    coders = selection.get("coders") or ()
+    answered = {  # unreviewed suggestions counted (--include-suggested): every participant has codings
+        sel.scope[d.segment_id]
+        for d in store.decisions()
+        if d.segment_id in sel.scope and (not coders or d.coder in coders)
+    }
     order: list[str] = []
     for d in sorted(store.documents(), key=lambda d: d.id):
         if d.participant in in_scope and d.participant not in order:
             order.append(d.participant)
+    left_out = () if include_suggested else tuple(p for p in order if p not in answered)
+    order = [p for p in order if p not in left_out]
     paths = _paths_to_depth(sel.codebook, depth)
     steps = tl.saturation(sel.codebook, [(sel.scope[seg], code) for seg, code in sel.pairs], order, paths)
-    return SaturationResult(steps, len(paths), _title(sel, "Code emergence by participant", include_suggested))
+    title = _title(sel, "Code emergence by participant", include_suggested)
+    return SaturationResult(steps, len(paths), title, left_out)

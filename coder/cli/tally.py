@@ -265,9 +265,13 @@ def saturation(ctx: click.Context, selection: dict[str, Any], depth: int | None,
         curve = [(s.participant, len(s.new_codes), s.cumulative) for s in r.steps]
         atomic_file(output, lambda path: report.write_saturation_chart(curve, path, title=r.title))
         click.echo(f"Wrote the curve for {len(curve)} participants to {output}.", err=True)
+        if r.unreviewed:
+            click.echo(_unreviewed(r.unreviewed), err=True)
         return
     fmt = {".csv": "csv", ".md": "md", ".json": "json"}.get(suffix, "text")
     notes = [f"Codes counted: {r.codes_total}. Order: the order the participants' transcripts were imported."]
+    if r.unreviewed:
+        notes.append(_unreviewed(r.unreviewed))
     if fmt == "text":
         new = [f"{s.participant}: {', '.join(c.rsplit(PATH_SEP, 1)[-1] for c in s.new_codes)}" for s in r.steps]
         notes = [line for line, s in zip(new, r.steps, strict=True) if s.new_codes] + notes
@@ -277,6 +281,16 @@ def saturation(ctx: click.Context, selection: dict[str, Any], depth: int | None,
         labels, ["new codes", "codes so far"], matrix, fmt, title=r.title, corner="participant", notes=notes
     )
     write_text(output, text)
+    if output is not None:
+        click.echo(f"Wrote the table for {plural(len(r.steps), 'participant')} to {output}.", err=True)
+
+
+def _unreviewed(participants: tuple[str, ...]) -> str:
+    names = ", ".join(participants[:8]) + (f" and {len(participants) - 8} more" if len(participants) > 8 else "")
+    return (
+        f"Left out: {plural(len(participants), 'participant')} with no answer recorded yet ({names}): they would add "
+        "no new code and look like saturation. Review them, or pass --include-suggested."
+    )
 
 
 COMMANDS = (tally, quotes, saturation)

@@ -146,20 +146,46 @@ def read_file(path: Path, options: ReadOptions | None = None, *, data: bytes | N
     data = read_bytes(path) if data is None else data
     if not data.strip():
         raise InputError("the file is empty", path=path, hint="export the transcript again")
+    if fmt == "csv":  # survey answers: one speaker per document, no interviewer expected
+        return parse_csv(decode(data, path), name=path.name, source=str(path), options=options)
     if fmt == "docx":
-        return [read_docx(path, data, options)]
-    text = decode(data, path)
-    if fmt in ("txt", "md"):
-        return [parse_text(text, name=path.name, fmt=fmt, source=str(path), data=data, options=options)]
-    if fmt == "vtt":
-        from coder.captions import parse_vtt  # the caption readers build on this module's helpers
+        t = read_docx(path, data, options)
+    elif fmt in ("txt", "md"):
+        t = parse_text(decode(data, path), name=path.name, fmt=fmt, source=str(path), data=data, options=options)
+    else:
+        from coder import captions  # the caption readers build on this module's helpers
 
-        return [parse_vtt(text, name=path.name, source=str(path), data=data, options=options)]
-    if fmt == "srt":
-        from coder.captions import parse_srt
+        parse = captions.parse_vtt if fmt == "vtt" else captions.parse_srt
+        t = parse(decode(data, path), name=path.name, source=str(path), data=data, options=options)
+    return [replace(t, notes=t.notes + speaker_notes(t, options))]
 
-        return [parse_srt(text, name=path.name, source=str(path), data=data, options=options)]
-    return parse_csv(text, name=path.name, source=str(path), options=options)
+
+def speaker_notes(t: Transcript, options: ReadOptions) -> tuple[str, ...]:
+    """What looks wrong with an interview's speakers, in words: a label close to an interviewer's read as a
+    participant ("Interveiwer"), or several speakers and none of them the interviewer (so every question would
+    be coded as participant speech)."""
+    import difflib
+
+    notes = []
+    first: dict[str, int] = {}
+    for turn in t.turns:
+        first.setdefault(turn.speaker, turn.index + 1)
+    roles = {turn.speaker: turn.role for turn in t.turns}
+    words = sorted(w for w in options.interviewers if len(w) >= 4)
+    for speaker, n in first.items():
+        base = _base_label(speaker)
+        if roles[speaker] == PARTICIPANT and len(base) >= 4 and difflib.get_close_matches(base, words, cutoff=0.8):
+            notes.append(
+                f"{t.name}: '{speaker}' (first at [{n}] in 'coder show') is read as a participant; if it is the "
+                f"interviewer misspelt, 'coder remove {t.name}', correct the label and import it again"
+            )
+    if len(first) > 1 and INTERVIEWER not in roles.values():
+        names = ", ".join(f"'{s}'" for s in list(first)[:4])
+        notes.append(
+            f"{t.name}: no interviewer among its speakers ({names}): every turn is coded as participant speech; "
+            f"if one of them asks the questions, 'coder remove {t.name}' and import it again with --interviewer NAME"
+        )
+    return tuple(notes)
 
 
 def read_bytes(path: Path) -> bytes:

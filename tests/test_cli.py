@@ -239,3 +239,34 @@ def test_shared_output_options_refuse_a_missing_folder(project, tmp_path):
         assert r.output == (
             f"Error: {missing.parent}: no such folder for the output file — create it, or pick another -o\n"
         ), args
+
+
+def test_a_misspelt_interviewer_or_none_at_all_is_said_and_remove_lets_the_corrected_file_in(run, tmp_path):
+    typo = tmp_path / "P08.txt"
+    typo.write_text("Interviewer: Hi.\nP08: I pray.\nInterveiwer: And then?\nP08: I read.\n", encoding="utf-8")
+    run("init")
+    out = run("import", str(typo), "--pipeline", "blank").output
+    assert (
+        "  note      P08.txt: 'Interveiwer' (first at [3] in 'coder show') is read as a participant; if it is the "
+        "interviewer misspelt, 'coder remove P08.txt', correct the label and import it again\n"
+    ) in out
+    typo.write_text("Interviewer: Hi.\nP08: I pray.\nInterviewer: And then?\nP08: I read.\n", encoding="utf-8")
+    refused = run("import", str(typo), "--pipeline", "blank", code=1).output
+    assert "to replace it, 'coder remove P08.txt' first" in refused
+    run("codebook", "load", str(DATA / "mini.yaml"))
+    run("code", "P08.txt", "--segment", "2", "--code", "Spirituality / faith", "--coder", "ana")
+    kept = run("remove", "P08.txt", code=1).output
+    assert kept == (
+        "Error: 'P08.txt' holds 1 decision: nothing was removed — keep them with 'coder decisions export -o "
+        "answers.csv', then pass --with-answers to remove them\n"
+    )
+    assert run("remove", "P08", "--with-answers").output == (
+        "Removed P08.txt: 3 participant sentences, 1 decision. Import the corrected file with 'coder import'.\n"
+    )
+    out = run("import", str(typo), "--pipeline", "blank").output
+    assert "imported" in out and "note" not in out
+    assert run("decisions", "export").output.count("\n") == 1  # the header: the removed answer went with it
+    otter = tmp_path / "otter.txt"
+    otter.write_text("Speaker 1: How are you?\nSpeaker 2: Fine, I pray a lot.\n", encoding="utf-8")
+    out = run("import", str(otter), "--pipeline", "blank").output
+    assert "otter.txt: no interviewer among its speakers ('Speaker 1', 'Speaker 2')" in out

@@ -347,7 +347,8 @@ def import_files(
             raise InputError(
                 f"a different version of '{t.name}' was imported on {old.imported_at[:10]}",
                 path=given.get(i, t.source),
-                hint="nothing was imported; rename the new file to import it as a separate document",
+                hint=f"nothing was imported; to replace it, 'coder remove {t.name}' first, or rename the new file to "
+                "import it as a separate document",
             )
         same = store.document_by_hash(t.content_hash)
         if same is not None:

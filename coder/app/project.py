@@ -63,6 +63,19 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class RemovedDocument:
+    name: str
+    sentences: int
+    """Participant sentences (the units of coding) it held."""
+    decisions: int
+    memos: int
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
 class Sentence:
     """A participant sentence as a person names it: document and number (``coder show`` prints #N)."""
 
@@ -182,6 +195,20 @@ class Project:
         """A document by name, file stem or participant id."""
         doc_id = common.find_document(self._store, ref)
         return next(d for d in self._store.documents() if d.id == doc_id)
+
+    def remove_document(self, ref: str, *, with_answers: bool = False) -> RemovedDocument:
+        """Take a document out of the project (to import a corrected version): refused while coders' decisions or
+        memos are on it, unless ``with_answers``, so no answer goes without the researcher saying so."""
+        doc = self.document(ref)
+        decisions, memos = self._store.document_answers(doc.id)
+        if (decisions or memos) and not with_answers:
+            held = " and ".join(_plural(n, w) for n, w in ((decisions, "decision"), (memos, "memo")) if n)
+            raise InputError(
+                f"'{doc.name}' holds {held}: nothing was removed",
+                hint="keep them with 'coder decisions export -o answers.csv', then pass --with-answers to remove them",
+            )
+        self._store.write(lambda: self._store.delete_document(doc.id))
+        return RemovedDocument(doc.name, doc.coded_segments, decisions, memos)
 
     def sentence(self, document: str, number: int) -> Sentence:
         """Sentence #``number`` (1-based, as ``coder show`` prints it) of a document."""

@@ -243,6 +243,26 @@ def documents(ctx: click.Context) -> None:
 
 
 @click.command()
+@click.argument("document")
+@click.option("--with-answers", is_flag=True, help="Also remove the decisions and memos recorded on it.")
+@click.pass_context
+def remove(ctx: click.Context, document: str, with_answers: bool) -> None:
+    """Take a document out of the project, to import a corrected version of it (a changed file with the same
+    name is refused while the old one is in). Refused while decisions or memos are recorded on it, unless
+    --with-answers; export them first if you want to keep them. Its participant's attributes stay.
+
+    \b
+    Examples:
+      coder remove P08.txt
+      coder decisions export -o answers.csv && coder remove P08.txt --with-answers
+    """
+    r = open_project(ctx).remove_document(document, with_answers=with_answers)
+    gone = [f"{plural(r.sentences, 'participant sentence')}"]
+    gone += [plural(n, w) for n, w in ((r.decisions, "decision"), (r.memos, "memo")) if n]
+    click.echo(f"Removed {r.name}: {', '.join(gone)}. Import the corrected file with 'coder import'.")
+
+
+@click.command()
 @click.argument("key", type=click.Choice(["coder"]))
 @click.argument("value", required=False)
 @click.pass_context
@@ -335,4 +355,4 @@ def _demo_suggest_and_tally(project: Project, embedder: Any) -> None:
     click.echo()
 
 
-COMMANDS = (init, import_, documents, config, demo)
+COMMANDS = (init, import_, documents, remove, config, demo)

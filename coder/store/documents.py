@@ -49,6 +49,19 @@ class Documents(StoreBase):
             )
         ]
 
+    def document_answers(self, document_id: int) -> tuple[int, int]:
+        """(decisions, memos) recorded on a document's sentences: undone decisions too (the audit trail)."""
+        q = "SELECT COUNT(*) FROM {} x JOIN segments s ON s.id = x.segment_id WHERE s.document_id = ?"
+        return (
+            int(self.db.execute(q.format("decisions"), (document_id,)).fetchone()[0]),
+            int(self.db.execute(q.format("memos"), (document_id,)).fetchone()[0]),
+        )
+
+    def delete_document(self, document_id: int) -> None:
+        """A document, its turns and sentences, and (by cascade) their suggestions, scores, decisions and memos.
+        Runs in the caller's transaction; the embeddings cache keeps its vectors (no text), for a re-import."""
+        self.db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+
     def document_text(self, document_id: int) -> str:
         return str(self.db.execute("SELECT text FROM documents WHERE id = ?", (document_id,)).fetchone()[0])
 

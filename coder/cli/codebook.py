@@ -12,7 +12,14 @@ from coder.cli._common import format_option, open_project
 
 @click.group()
 def codebook() -> None:
-    """Validate, load and show codebooks (YAML)."""
+    """Validate, load and show codebooks (YAML).
+
+    \b
+    Examples:
+      coder codebook validate codebooks/resilience.yaml
+      coder codebook load codebooks/resilience.yaml
+      coder codebook show
+    """
 
 
 @codebook.command("validate")

@@ -20,7 +20,14 @@ from coder.cli._common import (
 
 @click.group()
 def export() -> None:
-    """Export codings and other project data."""
+    """Export codings and other project data.
+
+    \b
+    Examples:
+      coder export codings -o codings.csv
+      coder export qdpx -o study.qdpx
+      coder export qdc -o codebook.qdc
+    """
 
 
 @export.command("qdc")
@@ -109,7 +116,13 @@ def export_codings(ctx: click.Context, fmt: str | None, output: Path | None, cod
 
 @click.group()
 def decisions() -> None:
-    """Export and import decisions (one row per decision) to move them between projects."""
+    """Export and import decisions (one row per decision) to move them between projects.
+
+    \b
+    Examples:
+      coder decisions export -o ana.csv --coder ana
+      coder decisions import ana.csv
+    """
 
 
 @decisions.command("export")

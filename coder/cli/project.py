@@ -229,7 +229,13 @@ def _echo_refi(r: Any, *, whole_project: bool) -> None:
 @click.command()
 @click.pass_context
 def documents(ctx: click.Context) -> None:
-    """List imported documents with their participant, turns and segments."""
+    """List imported documents with their participant, turns and segments.
+
+    \b
+    Examples:
+      coder documents
+      coder -p study.db documents
+    """
     docs = open_project(ctx).documents()
     if not docs:
         click.echo("No documents yet. Import some: coder import FILES…")

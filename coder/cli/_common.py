@@ -250,8 +250,8 @@ def load_model(model: str | None, *, batch_size: int = 64, backend: str = "auto"
 def echo_counts(project: Project) -> None:
     c = project.counts()
     click.echo(
-        f"Project {project.path}: {c.documents} documents, {c.participants} participants, "
-        f"{c.coded_segments} participant segments."
+        f"Project {project.path}: {plural(c.documents, 'document')}, {plural(c.participants, 'participant')}, "
+        f"{plural(c.coded_segments, 'participant segment')}."
     )
 
 

@@ -189,8 +189,8 @@ def import_(
 def _echo_imported(result: Any, unit: str) -> None:
     for d in result.imported:
         click.echo(
-            f"  imported  {d.name}  participant {d.participant} · {d.format} · {d.turns} turns · "
-            f"{d.coded_segments} participant {unit}s ({d.segments} in all)"
+            f"  imported  {d.name}  participant {d.participant} · {d.format} · {plural(d.turns, 'turn')} · "
+            f"{plural(d.coded_segments, f'participant {unit}')} ({d.segments} in all)"
         )
     for name in result.unchanged:
         click.echo(f"  unchanged {name} (already imported)")

@@ -279,10 +279,10 @@ ORG_WORDS = {
 
 
 PLACE_WORDS = {
-    "street", "st", "road", "rd", "lane", "avenue", "ave", "drive", "way", "close", "crescent", "square", "terrace",
-    "gardens", "grove", "hill", "park", "row", "walk", "estate", "bridge", "green", "parade", "mews", "boulevard",
+    "street", "st", "road", "rd", "avenue", "ave", "terrace", "crescent", "mews", "boulevard",
 }  # fmt: skip
-"""A name ending in one of these is a place ("Maple Street", "Bramall Lane"), whatever NER called it."""
+"""A name ending in one of these is a place ("Maple Street"), whatever NER called it; only words no one has as a
+surname (Green, Hill, Park, Lane are surnames: "Dr Sarah Green" stays a person, with her first name and surname)."""
 
 
 def ordinary_words(texts: Sequence[str]) -> set[str]:
@@ -341,7 +341,13 @@ def extend_key(
             kinds[usual[text]][kind] += n
     kind_of = {t: min(k, key=lambda x: (-k[x], TYPES.index(x))) for t, k in kinds.items() if t in where}
     for t, kind in kind_of.items():  # "Maple Street" taken for a person: a place, with no first name to offer
-        if kind in ("person", "organisation") and " " in t and t.split()[-1].lower().strip(".") in PLACE_WORDS:
+        titled = t.split()[0].rstrip(".").lower() in _TITLES_LOWER
+        if (
+            kind in ("person", "organisation")
+            and " " in t
+            and not titled
+            and t.split()[-1].lower().strip(".") in PLACE_WORDS
+        ):
             kind_of[t] = "place"
     plain = {w.lower() for w in ordinary}
 

@@ -154,6 +154,8 @@ def test_a_note_on_a_rejected_code_goes_out_as_a_note_on_its_sentence(study, tmp
         second.parent.mkdir()
         fresh.export_qdpx(second)
         assert read_qdpx(first) == read_qdpx(second)
+    study.import_refi(first, splitter=lambda: blank_splitter)  # back into the project it came from: a memo too
+    assert study.export_qdpx(tmp_path / "three.qdpx").notes == 3  # the note once, not a GUID twice
 
 
 def test_export_options_coder_and_suggestions(study, tmp_path, embedder):

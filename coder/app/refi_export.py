@@ -91,7 +91,10 @@ def export_qdpx(
     for r in store.decisions():
         if r.answer == "reject" and r.memo and (not coders or r.coder in coders):
             text = f"Rejected {r.code_path}: {r.memo}"
-            memos[segs[r.segment_id]].append(_Memo(r.coder, text, r.decided_at))
+            here = memos[segs[r.segment_id]]
+            if any(m.coder == r.coder and m.text == text for m in here):  # imported back before: a memo already
+                continue
+            here.append(_Memo(r.coder, text, r.decided_at))
             rejected += 1
 
     users = sorted(

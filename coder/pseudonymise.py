@@ -286,10 +286,15 @@ surname (Green, Hill, Park, Lane are surnames: "Dr Sarah Green" stays a person, 
 
 
 def ordinary_words(texts: Sequence[str]) -> set[str]:
-    """The words these texts use in lower case somewhere ("hope", "street"): an organisation's short name that is
-    one of them is not put in the key on its own, where it would rewrite that word wherever a sentence starts
-    with it."""
-    return {w for t in texts for w in re.findall(r"\b[a-z][a-z'’-]*\b", t)}
+    """The words these texts use in lower case ("hope", "street"): an organisation's short name that is one of them
+    is not put in the key on its own, where it would rewrite that word wherever a sentence starts with it. A word
+    just before an organisation's kind ("redbrook house", typed in lower case) names it: that use does not count."""
+    out: set[str] = set()
+    for t in texts:
+        for m in re.finditer(r"\b([a-z][a-z'’-]*)\b(?=(?:\s+(\w+))?)", t):  # the next word looked at, not taken
+            if not (m[2] and m[2].lower() in ORG_WORDS):
+                out.add(m[1])
+    return out
 
 
 def _short_name(org: str) -> str | None:

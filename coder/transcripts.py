@@ -174,7 +174,13 @@ def speaker_notes(t: Transcript, options: ReadOptions) -> tuple[str, ...]:
     words = sorted(w for w in options.interviewers if len(w) >= 4)
     for speaker, n in first.items():
         base = _base_label(speaker)
-        if roles[speaker] == PARTICIPANT and len(base) >= 4 and difflib.get_close_matches(base, words, cutoff=0.8):
+        named = role_word(speaker) == PARTICIPANT or base in ("interviewee", "interviewees")  # a role of its own
+        if (
+            roles[speaker] == PARTICIPANT
+            and not named
+            and len(base) >= 4
+            and difflib.get_close_matches(base, words, cutoff=0.8)
+        ):
             notes.append(
                 f"{t.name}: '{speaker}' (first at [{n}] in 'coder show') is read as a participant; if it is the "
                 f"interviewer misspelt, 'coder remove {t.name}', correct the label and import it again"

@@ -260,6 +260,7 @@ def test_a_misspelt_interviewer_or_none_at_all_is_said_and_remove_lets_the_corre
         "Error: 'P08.txt' holds 1 decision: nothing was removed — keep them with 'coder decisions export -o "
         "answers.csv', then pass --with-answers to remove them\n"
     )
+    assert "no document named exactly 'P0'" in run("remove", "P0", "--with-answers", code=1).output  # no prefix
     assert run("remove", "P08", "--with-answers").output == (
         "Removed P08.txt: 3 participant sentences, 1 decision. Import the corrected file with 'coder import'.\n"
     )
@@ -270,3 +271,10 @@ def test_a_misspelt_interviewer_or_none_at_all_is_said_and_remove_lets_the_corre
     otter.write_text("Speaker 1: How are you?\nSpeaker 2: Fine, I pray a lot.\n", encoding="utf-8")
     out = run("import", str(otter), "--pipeline", "blank").output
     assert "otter.txt: no interviewer among its speakers ('Speaker 1', 'Speaker 2')" in out
+
+
+def test_an_interviewee_label_is_no_misspelt_interviewer(run, tmp_path):
+    pair = tmp_path / "pair.txt"
+    pair.write_text("Interviewer: Hi.\nInterviewee: I pray.\n", encoding="utf-8")
+    run("init")
+    assert "note" not in run("import", str(pair), "--pipeline", "blank").output

@@ -407,6 +407,9 @@ def test_saturation_leaves_out_participants_nobody_has_answered_on(coded, blank_
     s = coded.saturation(coders=["ana"])
     assert [x.participant for x in s.steps] == ["P90", "P91"] and s.unreviewed == ("P92",)
     assert coded.saturation(coders=["ana"], include_suggested=True).unreviewed == ()
+    # by consensus, a participant only one of the two has answered on is left out too (P91: ana and ben, P90: both)
+    both = coded.saturation(coders=["ana", "ben"], mode="consensus")
+    assert both.unreviewed == ("P92",)
 
 
 def test_status_per_coder_and_code(coded, embedder):

@@ -192,6 +192,8 @@ def test_a_short_name_the_texts_use_as_an_ordinary_word_is_not_put_in_the_key_al
     # a person's first name joins even when it is also a word: a name left in a copy is the worse mistake
     assert {e.original for e in added} == {"Hope Clinic", "Redbrook House", "Redbrook", "Rose Miller", "Rose", "Miller"}
     assert "Hope" in {e.original for e in extend_key(Key(), findings)[0]}  # without that evidence, as before
+    once = ordinary_words(["I hope it works.", "Ask at redbrook house."])  # one stray lower case: a typo, not a word
+    assert "Redbrook" in {e.original for e in extend_key(Key(), findings, ordinary=once)[0]}
 
 
 def test_a_name_ending_in_a_street_word_is_a_place_with_no_parts():

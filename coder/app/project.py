@@ -199,7 +199,13 @@ class Project:
     def remove_document(self, ref: str, *, with_answers: bool = False) -> RemovedDocument:
         """Take a document out of the project (to import a corrected version): refused while coders' decisions or
         memos are on it, unless ``with_answers``, so no answer goes without the researcher saying so."""
-        doc = self.document(ref)
+        exact = [d for d in self.documents() if ref in (d.name, Path(d.name).stem, d.participant)]
+        if len(exact) != 1:  # no prefix match here, as 'show' allows: 'P2' must never remove P20.txt
+            self.document(ref)  # its error: no such document, or several, with "did you mean"
+            raise InputError(
+                f"no document named exactly '{ref}'", hint="give its full name, as 'coder documents' lists it"
+            )
+        doc = exact[0]
         decisions, memos = self._store.document_answers(doc.id)
         if (decisions or memos) and not with_answers:
             held = " and ".join(_plural(n, w) for n, w in ((decisions, "decision"), (memos, "memo")) if n)

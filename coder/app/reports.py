@@ -361,11 +361,14 @@ def saturation(
     sel = select_codings(store, Criteria(include_suggested=include_suggested, **selection))
     in_scope = set(sel.scope.values())
     coders = selection.get("coders") or ()
-    answered = {  # unreviewed suggestions counted (--include-suggested): every participant has codings
-        sel.scope[d.segment_id]
-        for d in store.decisions()
-        if d.segment_id in sel.scope and (not coders or d.coder in coders)
-    }
+    who: dict[str, set[str]] = {}  # participant -> the coders in scope who answered on them
+    for answer in store.decisions():
+        if answer.segment_id in sel.scope and (not coders or answer.coder in coders):
+            who.setdefault(sel.scope[answer.segment_id], set()).add(answer.coder)
+    # --consensus counts a code only where every named coder gave it: a participant one of them has not reviewed
+    # would add nothing and look like saturation
+    need = set(coders) if selection.get("mode") == "consensus" else set()
+    answered = {p for p, c in who.items() if c >= need}
     order: list[str] = []
     for d in sorted(store.documents(), key=lambda d: d.id):
         if d.participant in in_scope and d.participant not in order:

@@ -79,7 +79,8 @@ def export_qdpx(ctx: click.Context, output: Path, selection: dict[str, Any]) -> 
         f"Wrote {output}: {r.documents} documents, {r.selections} coded sentences with {r.codings} codings by "
         f"{', '.join(r.users) or 'nobody'}, {r.notes} notes, {r.cases} cases."
         + (
-            f" {r.rejection_notes} of the notes are on rejected codes, written as notes on their sentence "
+            f" {r.rejection_notes} of the notes {'is' if r.rejection_notes == 1 else 'are'} on rejected codes, "
+            "written as notes on their sentence "
             "(REFI-QDA has no rejections)."
             if r.rejection_notes
             else ""
